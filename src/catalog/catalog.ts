@@ -1,0 +1,100 @@
+/**
+ * The catalog as ferry works with it: validated, its releases parsed and sorted oldest first.
+ */
+import { dirname, resolve } from "node:path";
+import { type SourceProblem, UserError } from "../errors.js";
+import { type FieldPath, problemAt, readYamlFile, validateWith, type YamlSource } from "../yaml-file.js";
+import { type CatalogInput, CatalogSchema, type Policy } from "./catalog-schema.js";
+import { SCHEMES, type SchemeName, type VersionScheme } from "./version-scheme.js";
+
+export interface Release {
+  /** As the catalog spells it. */
+  readonly version: string;
+  readonly series: string;
+  readonly major: number;
+  /** Absolute path of the release's migrations folder, when it has one. */
+  readonly migrations?: string;
+  readonly notes?: string;
+}
+
+export interface Catalog {
+  readonly product: string;
+  readonly scheme: SchemeName;
+  readonly policy: Policy;
+  /** Oldest first, in the scheme's order. */
+  readonly releases: readonly Release[];
+  /** The file it was read from, as given; absent for a catalog built from data. */
+  readonly file?: string;
+}
+
+export interface CatalogSource {
+  /** The parsed file, so that problems can name their line. */
+  readonly yaml?: YamlSource;
+  /** Folder that `migrations` paths are relative to; defaults to the working directory. */
+  readonly dir?: string;
+}
+
+/** Reads and validates `releases.yaml`; any problem is a UserError naming file, line and field. */
+export function loadCatalog(file: string): Catalog {
+  const yaml = readYamlFile(file);
+  return { ...defineCatalog(yaml.doc.toJS(), { yaml, dir: dirname(resolve(file)) }), file };
+}
+
+/**
+ * Validates a catalog given as plain data (the shape of `releases.yaml`) and returns it ready to
+ * plan with.
+ *
+ * @example defineCatalog({ product: "notes", scheme: "calver", releases: ["24.03.0", "24.03.1"] })
+ */
+export function defineCatalog(input: CatalogInput | unknown, source: CatalogSource = {}): Catalog {
+  const data = validateWith(source.yaml, CatalogSchema, input);
+  const scheme = SCHEMES[data.scheme];
+  const problems: SourceProblem[] = [];
+  const seen = new Map<string, number>();
+  const releases: Release[] = [];
+
+  data.releases.forEach((entry, i) => {
+    const obj = typeof entry === "string" ? { version: entry } : entry;
+    const at: FieldPath = typeof entry === "string" ? ["releases", i] : ["releases", i, "version"];
+    const parsed = scheme.parse(obj.version);
+    if (!parsed) {
+      problems.push(
+        problemAt(source.yaml, at, `"${obj.version}" is not a ${scheme.name} version (${scheme.shape})`),
+      );
+      return;
+    }
+    const twin = seen.get(parsed.key);
+    if (twin !== undefined) {
+      const first = problemAt(source.yaml, ["releases", twin], "");
+      const where = first.line ? `line ${first.line}` : `releases[${twin}]`;
+      problems.push(problemAt(source.yaml, at, `${obj.version} is listed twice (first at ${where})`));
+      return;
+    }
+    seen.set(parsed.key, i);
+    releases.push({
+      version: obj.version,
+      series: parsed.series,
+      major: parsed.major,
+      ...("migrations" in obj && obj.migrations
+        ? { migrations: resolve(source.dir ?? ".", obj.migrations) }
+        : {}),
+      ...("notes" in obj && obj.notes ? { notes: obj.notes } : {}),
+    });
+  });
+  if (problems.length > 0) throw UserError.fromProblems(problems);
+
+  releases.sort((a, b) => scheme.compare(a.version, b.version));
+  return deepFreeze({ product: data.product, scheme: data.scheme, policy: data.policy, releases });
+}
+
+export function schemeOf(catalog: Catalog): VersionScheme {
+  return SCHEMES[catalog.scheme];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,14 @@
+/** Versions, schemes, policy and the path planner: everything about which upgrades are allowed. */
+export { type Catalog, type CatalogSource, defineCatalog, loadCatalog, type Release } from "./catalog.js";
+export { releaseIndex } from "./catalog-index.js";
+export { type CatalogInput, CatalogSchema, type Policy, PolicySchema } from "./catalog-schema.js";
+export {
+  formatRefusal,
+  type Hop,
+  type HopKind,
+  type HopMode,
+  type PolicyRule,
+  type Refusal,
+} from "./hop-rules.js";
+export { type PathOptions, PathRefusedError, planPath, type VersionPath } from "./path-planner.js";
+export { SCHEMES, type SchemeName, type VersionScheme } from "./version-scheme.js";

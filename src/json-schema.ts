@@ -1,0 +1,19 @@
+/**
+ * JSON Schemas of the files a user writes, generated from the same zod schemas that validate them,
+ * so an editor's checks and ferry's never disagree. `schemas/*.schema.json` hold the published copies.
+ */
+import { z } from "zod";
+import { CatalogSchema } from "./catalog/catalog-schema.js";
+
+const SCHEMAS = {
+  catalog: { schema: CatalogSchema, title: "ferry release catalog (releases.yaml)" },
+} as const;
+
+export type SchemaName = keyof typeof SCHEMAS;
+export const SCHEMA_NAMES = Object.keys(SCHEMAS) as SchemaName[];
+
+export function jsonSchemaOf(name: SchemaName): Record<string, unknown> {
+  const { schema, title } = SCHEMAS[name];
+  // draft-07 is the newest draft every YAML editor plugin understands.
+  return { title, ...z.toJSONSchema(schema, { io: "input", target: "draft-7" }) };
+}
