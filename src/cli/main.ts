@@ -1,0 +1,47 @@
+/**
+ * The command line's edge: builds the program, runs one command, and turns what it threw into an
+ * exit code (errors.ts says which). Nothing below this file calls process.exit.
+ */
+import { createRequire } from "node:module";
+import { Command, CommanderError } from "commander";
+import { ExitCode } from "../index.js";
+import { reportError } from "./output.js";
+import { registerPathCommand } from "./path-command.js";
+import { registerSchemaCommand } from "./schema-command.js";
+
+export function buildProgram(): Command {
+  const program = new Command("ferry")
+    .description("Upgrade a running multi-node cluster from one release to another, safely.")
+    .version(VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ outputError: (text, write) => write(`ferry: ${text}`) })
+    .exitOverride();
+  registerPathCommand(program);
+  registerSchemaCommand(program);
+  // Subcommands copy the parent's settings only when created after them, so set these on each.
+  for (const command of program.commands) {
+    command
+      .exitOverride()
+      .configureOutput(program.configureOutput())
+      .showHelpAfterError("(run with --help for usage)");
+  }
+  return program;
+}
+
+// Both src/cli and dist/cli sit two folders below package.json.
+const VERSION: string = createRequire(import.meta.url)("../../package.json").version;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const json = argv.includes("--json");
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message; help and --version are not failures.
+      const done = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(err.code);
+      return done ? ExitCode.ok : ExitCode.invalid;
+    }
+    return reportError(err, json);
+  }
+}

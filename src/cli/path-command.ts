@@ -1,0 +1,41 @@
+/** `ferry path --catalog F --from A --to B [--direct] [--json]`: the allowed version path. */
+import type { Command } from "commander";
+import { loadCatalog, planPath, type VersionPath } from "../index.js";
+import { printJson, printLines } from "./output.js";
+
+interface PathFlags {
+  catalog: string;
+  from: string;
+  to: string;
+  direct?: boolean;
+  json?: boolean;
+}
+
+export function registerPathCommand(program: Command): void {
+  program
+    .command("path")
+    .description("show the allowed version path between two releases, hop by hop")
+    .requiredOption("--catalog <file>", "the release catalog (releases.yaml)")
+    .requiredOption("--from <version>", "the release the cluster runs now")
+    .requiredOption("--to <version>", "the release to reach")
+    .option("--direct", "only the single hop from → to; refused if the policy does not allow it")
+    .option("--json", "print one JSON document")
+    .action((flags: PathFlags) => {
+      const catalog = loadCatalog(flags.catalog);
+      const path = planPath(catalog, flags.from, flags.to, { direct: flags.direct ?? false });
+      if (flags.json) printJson(path);
+      else printLines(renderPath(catalog.product, path));
+    });
+}
+
+export function renderPath(product: string, p: VersionPath): string[] {
+  if (p.hops.length === 0) return [`${product} ${p.from}: already there, nothing to do`];
+  const fromWidth = Math.max(...p.hops.map((h) => h.from.length));
+  const toWidth = Math.max(...p.hops.map((h) => h.to.length));
+  return [
+    `${product} ${p.from} → ${p.to}: ${p.hops.length} hop${p.hops.length === 1 ? "" : "s"}`,
+    ...p.hops.map((h) =>
+      `  ${h.from.padEnd(fromWidth)} → ${h.to.padEnd(toWidth)}  ${h.kind.padEnd(9)} ${h.mode}`.trimEnd(),
+    ),
+  ];
+}
