@@ -1,0 +1,71 @@
+/**
+ * The driver contract: how a command reaches a host. Local (sh -c on this machine), SSH, and an
+ * in-memory twin for tests. Each implementation passes test/contract/driver.contract.ts.
+ *
+ * A command that runs and exits non-zero is a result, not an error: exec() rejects only when the
+ * driver cannot run the command at all (a dead connection, a missing shell), and then it never
+ * retries it by itself.
+ */
+
+export interface ExecOptions {
+  /** Extra environment variables for the command (the FERRY_* values). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Kill the command (its whole process group) after this long; default: no limit. */
+  readonly timeoutMs?: number;
+  /** How long after SIGTERM to wait before SIGKILL, on timeout or abort; default 2000. */
+  readonly killGraceMs?: number;
+  /** Aborting kills the command like a timeout does. */
+  readonly signal?: AbortSignal;
+  /** Called with each chunk of output (stdout and stderr together), as it arrives. */
+  readonly onOutput?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  /** null when the command was ended by a signal. */
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly timedOut: boolean;
+  readonly aborted: boolean;
+  /** The last OUTPUT_TAIL_BYTES of stdout and stderr, interleaved as they arrived. */
+  readonly output: string;
+  readonly durationMs: number;
+}
+
+export const OUTPUT_TAIL_BYTES = 4096;
+
+export interface Driver {
+  /** The host's name in the cluster file. */
+  readonly host: string;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Ends connections and kills nothing that has finished; idempotent. */
+  close(): Promise<void>;
+}
+
+/** "exit 127: command not found", "killed by SIGKILL", "timed out after 5s (killed by SIGTERM)". */
+export function describeExit(r: Pick<ExecResult, "exitCode" | "signal" | "timedOut" | "aborted">, timeoutMs?: number): string {
+  const how =
+    r.signal !== null ? `killed by ${r.signal}` : r.exitCode === null ? "ended without an exit code" : exitWords(r.exitCode);
+  if (r.timedOut) return `timed out${timeoutMs ? ` after ${formatMs(timeoutMs)}` : ""} (${how})`;
+  if (r.aborted) return `interrupted (${how})`;
+  return how;
+}
+
+function exitWords(code: number): string {
+  const meaning: Record<number, string> = {
+    0: "exit 0",
+    1: "exit 1",
+    2: "exit 2: misuse of a shell builtin",
+    126: "exit 126: command not executable",
+    127: "exit 127: command not found",
+    130: "exit 130: interrupted (SIGINT)",
+    137: "exit 137: killed (SIGKILL)",
+    143: "exit 143: terminated (SIGTERM)",
+  };
+  return meaning[code] ?? `exit ${code}`;
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = ms / 1000;
+  return s < 120 ? `${Number.isInteger(s) ? s : s.toFixed(1)}s` : `${Math.round(s / 60)}m`;
+}

@@ -1,0 +1,18 @@
+/** Where commands run: the driver contract, the local driver and the in-memory twin. */
+export {
+  type Driver,
+  describeExit,
+  type ExecOptions,
+  type ExecResult,
+  formatMs,
+  OUTPUT_TAIL_BYTES,
+} from "./driver.js";
+export { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
+export {
+  type MemoryCall,
+  type MemoryContext,
+  MemoryDriver,
+  type MemoryDriverOptions,
+  type MemoryHandler,
+  type MemoryReply,
+} from "./memory-driver.js";
