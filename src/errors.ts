@@ -76,6 +76,20 @@ export class RefusedError extends FerryError {
   }
 }
 
+/**
+ * The operation could not be carried out, for a reason outside the input and the rules: a state
+ * store that cannot be reached, a host that cannot be asked. Exit 1; the message says what to do.
+ */
+export class OperationError extends FerryError {
+  readonly exitCode: ExitCode = ExitCode.failed;
+  readonly kind: string = "failed";
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "OperationError";
+  }
+}
+
 /** The exit code an error ends the process with; anything not ours is a bug, and fails (1). */
 export function exitCodeOf(err: unknown): ExitCode {
   return err instanceof FerryError ? err.exitCode : ExitCode.failed;

@@ -1,0 +1,20 @@
+/** The state store: ferry's journal and run lock, in SQLite, PostgreSQL or memory. */
+export { MemoryStore } from "./memory-store.js";
+export { MEMORY_LOCATION, maskPassword, openStateStore, StateStoreOpenError } from "./open-store.js";
+export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
+export {
+  FINISHED_STATUSES,
+  type LockClaim,
+  type LockHolder,
+  type LockResult,
+  type NewRun,
+  type RunPatch,
+  type RunRecord,
+  type RunStatus,
+  type RunSummary,
+  type StateStore,
+  type StepPatch,
+  type StepRecord,
+  type StepState,
+} from "./state-store.js";

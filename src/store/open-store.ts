@@ -1,0 +1,116 @@
+/**
+ * Opens the state store a cluster file's `state:` names: a `postgres://` URL, `memory:`, or a
+ * SQLite file path (relative to the cluster file's folder). Errors name the location with any
+ * password masked, since they end up in terminals and CI logs.
+ */
+import { resolve } from "node:path";
+import { OperationError } from "../errors.js";
+import { MemoryStore } from "./memory-store.js";
+import type { PostgresStore } from "./postgres-store.js";
+import type { StateStore } from "./state-store.js";
+
+/** The location that selects the in-memory store: nothing is kept after the process ends. */
+export const MEMORY_LOCATION = "memory:";
+
+/** The state store could not be opened or initialised; `location` is safe to print. */
+export class StateStoreOpenError extends OperationError {
+  override readonly kind = "state-store";
+  readonly location: string;
+
+  constructor(location: string, reason: string, options?: ErrorOptions) {
+    super(`cannot open the state store ${location}: ${reason}`, options);
+    this.name = "StateStoreOpenError";
+    this.location = location;
+  }
+}
+
+/**
+ * Opens and initialises the store at `location`.
+ *
+ * @example
+ *   await openStateStore(".ferry/state.db", dirname(clusterFile))   // SQLite, created if missing
+ *   await openStateStore("postgres://ferry@db.internal/ops?schema=ferry_demo", ".")
+ */
+export async function openStateStore(location: string, baseDir: string): Promise<StateStore> {
+  // ":memory:" too, as SQLite spells it: a file by that name is never what was meant.
+  if (location === MEMORY_LOCATION || location === ":memory:") return new MemoryStore();
+  if (/^postgres(ql)?:\/\//i.test(location)) return openPostgres(location);
+  if (location.trim() === "") throw new StateStoreOpenError('""', "the location is empty");
+  const file = resolve(baseDir, location);
+  // Loaded on use: every command would otherwise pay for both database drivers at start.
+  const { SqliteStore } = await import("./sqlite-store.js");
+  const store = new SqliteStore(file);
+  try {
+    await store.init();
+  } catch (err) {
+    throw new StateStoreOpenError(file, messageOf(err), { cause: err });
+  }
+  return store;
+}
+
+/**
+ * A `schema` query parameter picks the schema (pg does not know it, so it is taken out of the URL
+ * it gets); separate schemas give clusters sharing a database separate locks.
+ */
+async function openPostgres(location: string): Promise<StateStore> {
+  const shown = maskPassword(location);
+  const secrets = passwordsIn(location);
+  let store: PostgresStore;
+  try {
+    const url = new URL(location);
+    const schema = url.searchParams.get("schema") ?? undefined;
+    url.searchParams.delete("schema");
+    const { PostgresStore } = await import("./postgres-store.js");
+    store = new PostgresStore({ connectionString: url.toString(), schema });
+  } catch (err) {
+    throw new StateStoreOpenError(shown, scrub(messageOf(err), secrets));
+  }
+  try {
+    await store.init();
+  } catch (err) {
+    await store.close().catch(() => {});
+    // The cause is kept only when it cannot carry the password (a parse error may quote the URL).
+    const reason = scrub(messageOf(err), secrets);
+    throw new StateStoreOpenError(shown, reason, secrets.length === 0 ? { cause: err } : undefined);
+  }
+  return store;
+}
+
+/** `postgres://ferry:***@db/ops`: the URL with its password (in userinfo or `?password=`) masked. */
+export function maskPassword(location: string): string {
+  try {
+    const url = new URL(location);
+    if (url.password) url.password = "***";
+    if (url.searchParams.has("password")) url.searchParams.set("password", "***");
+    // URLSearchParams encodes * as %2A; keep the mask readable.
+    return url.toString().replaceAll("%2A%2A%2A", "***");
+  } catch {
+    return location.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@").replace(/([?&]password=)[^&]*/i, "$1***");
+  }
+}
+
+function passwordsIn(location: string): string[] {
+  const found: string[] = [];
+  try {
+    const url = new URL(location);
+    if (url.password) found.push(url.password, decodeURIComponent(url.password));
+    const param = url.searchParams.get("password");
+    if (param) found.push(param);
+  } catch {
+    const m = /\/\/[^:/@]*:([^@/]*)@/.exec(location);
+    if (m?.[1]) found.push(m[1]);
+  }
+  return found.filter((p) => p.length > 0);
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) out = out.replaceAll(secret, "***");
+  return out;
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(messageOf).join("; ");
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}

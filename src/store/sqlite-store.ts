@@ -1,0 +1,450 @@
+/**
+ * The SQLite state store, ferry's default journal: one file beside the cluster file.
+ *
+ * Durability comes from WAL with `synchronous = FULL` (each commit syncs the log) and every write
+ * promise resolving only after its commit. Step and run updates that arrive in the same tick are
+ * committed together (group commit), since the sync, not the SQL, is what a write costs. Several
+ * processes may share the file: writes take the write lock up front (BEGIN IMMEDIATE) and wait up
+ * to the busy timeout for each other.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import {
+  FINISHED_STATUSES,
+  type LockClaim,
+  type LockHolder,
+  type LockResult,
+  type NewRun,
+  type RunPatch,
+  type RunRecord,
+  type RunStatus,
+  type RunSummary,
+  type StateStore,
+  type StepPatch,
+  type StepRecord,
+  type StepState,
+} from "./state-store.js";
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for another process's transaction; default 10 s. */
+  readonly busyTimeoutMs?: number;
+}
+
+/** Each entry takes the schema from its index to its index + 1; `PRAGMA user_version` says where a file is. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    cluster TEXT NOT NULL,
+    from_version TEXT NOT NULL,
+    to_version TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    started_by TEXT NOT NULL,
+    error TEXT,
+    plan TEXT NOT NULL,
+    files TEXT NOT NULL
+  );
+  CREATE INDEX runs_cluster_started ON runs (cluster, started_at);
+  CREATE TABLE steps (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    started_at INTEGER,
+    ended_at INTEGER,
+    exit_code INTEGER,
+    output TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, id)
+  );
+  CREATE UNIQUE INDEX steps_run_seq ON steps (run_id, seq);
+  -- The run lock: always exactly one row; token IS NULL means nobody holds it.
+  CREATE TABLE lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    host TEXT,
+    pid INTEGER,
+    token TEXT,
+    run_id TEXT,
+    acquired_at INTEGER,
+    lease_until INTEGER
+  );
+  INSERT INTO lock (id) VALUES (1);
+  `,
+];
+
+const STEP_COLUMNS = {
+  state: "state",
+  startedAt: "started_at",
+  endedAt: "ended_at",
+  exitCode: "exit_code",
+  output: "output",
+  error: "error",
+  attempts: "attempts",
+} as const satisfies Record<keyof StepPatch, string>;
+
+const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<
+  keyof RunPatch,
+  string
+>;
+
+const SUMMARY_COLUMNS =
+  "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error";
+const NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC";
+
+interface RunRow {
+  id: string;
+  cluster: string;
+  from_version: string;
+  to_version: string;
+  path: string;
+  status: string;
+  started_at: number;
+  ended_at: number | null;
+  started_by: string;
+  error: string | null;
+  plan?: string;
+  files?: string;
+}
+
+interface StepRow {
+  id: string;
+  seq: number;
+  state: string;
+  started_at: number | null;
+  ended_at: number | null;
+  exit_code: number | null;
+  output: string | null;
+  error: string | null;
+  attempts: number;
+}
+
+interface LockRow {
+  host: string | null;
+  pid: number | null;
+  token: string | null;
+  run_id: string | null;
+  acquired_at: number | null;
+  lease_until: number | null;
+}
+
+/** A write waiting for the next group commit. */
+interface QueuedWrite {
+  /** Runs inside the batch's transaction; throws if this write cannot apply. */
+  apply(): void;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class SqliteStore implements StateStore {
+  readonly file: string;
+  private readonly busyTimeoutMs: number;
+  private database: Database.Database | undefined;
+  private queue: QueuedWrite[] = [];
+  private flushScheduled = false;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.file = file;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+  }
+
+  async init(): Promise<void> {
+    if (this.database) return;
+    mkdirSync(dirname(this.file), { recursive: true });
+    const db = new Database(this.file, { timeout: this.busyTimeoutMs });
+    try {
+      db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      const mode = db.pragma("journal_mode = WAL", { simple: true });
+      if (mode !== "wal") throw new Error(`SQLite refused WAL journal mode (it is ${String(mode)})`);
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      migrate(db, this.file);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.database = db;
+  }
+
+  async createRun(run: NewRun, stepIds: readonly string[]): Promise<void> {
+    const db = this.ready();
+    const insertRun = this.prepared(
+      `INSERT INTO runs (id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, plan, files)
+       VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?)`,
+    );
+    const insertStep = this.prepared("INSERT INTO steps (run_id, seq, id) VALUES (?, ?, ?)");
+    db.transaction(() => {
+      insertRun.run(
+        run.id,
+        run.cluster,
+        run.from,
+        run.to,
+        JSON.stringify(run.path),
+        run.status,
+        run.startedAt,
+        run.startedBy,
+        JSON.stringify(run.plan ?? null),
+        JSON.stringify(run.files),
+      );
+      for (let seq = 0; seq < stepIds.length; seq++) insertStep.run(run.id, seq, stepIds[seq]);
+    }).immediate();
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    this.ready();
+    const row = this.prepared("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async unfinishedRun(cluster: string): Promise<RunRecord | undefined> {
+    const finished = FINISHED_STATUSES.map(() => "?").join(", ");
+    this.ready();
+    const row = this.prepared(
+      `SELECT * FROM runs WHERE cluster = ? AND status NOT IN (${finished}) ${NEWEST_FIRST} LIMIT 1`,
+    ).get(cluster, ...FINISHED_STATUSES) as RunRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async listRuns(cluster: string): Promise<RunSummary[]> {
+    this.ready();
+    const rows = this.prepared(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE cluster = ? ${NEWEST_FIRST}`).all(
+      cluster,
+    ) as RunRow[];
+    return rows.map(toSummary);
+  }
+
+  updateRun(id: string, patch: RunPatch): Promise<void> {
+    const [sql, values] = updateSql("runs", RUN_COLUMNS, patch, "id = ?");
+    return this.enqueue(() => {
+      if (this.prepared(sql).run(...values, id).changes === 0) throw new Error(`no run ${id}`);
+    });
+  }
+
+  updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void> {
+    const [sql, values] = updateSql("steps", STEP_COLUMNS, patch, "run_id = ? AND id = ?");
+    return this.enqueue(() => {
+      if (this.prepared(sql).run(...values, runId, stepId).changes === 0) {
+        throw new Error(`no step ${stepId} in run ${runId}`);
+      }
+    });
+  }
+
+  async steps(runId: string): Promise<StepRecord[]> {
+    this.ready();
+    const rows = this.prepared(
+      "SELECT id, seq, state, started_at, ended_at, exit_code, output, error, attempts FROM steps WHERE run_id = ? ORDER BY seq",
+    ).all(runId) as StepRow[];
+    return rows.map(toStep);
+  }
+
+  async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {
+    const db = this.ready();
+    // IMMEDIATE: read and write under the write lock, so two processes cannot both see it free.
+    return db
+      .transaction((): LockResult => {
+        const now = Date.now();
+        const holder = toHolder(
+          this.prepared("SELECT * FROM lock WHERE id = 1").get() as LockRow | undefined,
+        );
+        const reentry = holder?.token === claim.token;
+        if (holder && !reentry && holder.leaseUntil > now && holder.token !== takeOverToken) {
+          return { acquired: false, holder };
+        }
+        this.prepared(
+          `UPDATE lock SET host = ?, pid = ?, token = ?, run_id = ?, acquired_at = ?, lease_until = ? WHERE id = 1`,
+        ).run(
+          claim.host,
+          claim.pid,
+          claim.token,
+          claim.runId,
+          reentry && holder ? holder.acquiredAt : now,
+          now + claim.leaseMs,
+        );
+        return { acquired: true, tookOverFrom: reentry ? null : (holder ?? null) };
+      })
+      .immediate();
+  }
+
+  async renewLock(claim: LockClaim): Promise<boolean> {
+    this.ready();
+    const info = this.prepared("UPDATE lock SET run_id = ?, lease_until = ? WHERE id = 1 AND token = ?").run(
+      claim.runId,
+      Date.now() + claim.leaseMs,
+      claim.token,
+    );
+    return info.changes === 1;
+  }
+
+  async releaseLock(token: string): Promise<void> {
+    this.ready();
+    this.prepared(
+      `UPDATE lock SET host = NULL, pid = NULL, token = NULL, run_id = NULL, acquired_at = NULL, lease_until = NULL
+         WHERE id = 1 AND token = ?`,
+    ).run(token);
+  }
+
+  async lockHolder(): Promise<LockHolder | undefined> {
+    this.ready();
+    return toHolder(this.prepared("SELECT * FROM lock WHERE id = 1").get() as LockRow | undefined);
+  }
+
+  async close(): Promise<void> {
+    if (!this.database) return;
+    this.flush();
+    this.database.close();
+    this.database = undefined;
+    this.statements.clear();
+  }
+
+  /**
+   * The open database, with every queued write committed first: a read or a lock call then sees
+   * the updates issued before it, as if none had been deferred.
+   */
+  private ready(): Database.Database {
+    if (!this.database) throw new Error(`the SQLite state store ${this.file} is not open: call init() first`);
+    this.flush();
+    return this.database;
+  }
+
+  /** A statement prepared once per connection. */
+  private prepared(sql: string): Database.Statement {
+    if (!this.database) throw new Error(`the SQLite state store ${this.file} is not open: call init() first`);
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.database.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private enqueue(apply: () => void): Promise<void> {
+    if (!this.database) return Promise.reject(new Error(`the SQLite state store ${this.file} is not open`));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ apply, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits every queued write in one transaction, then settles each caller's promise. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0 || !this.database) return;
+    this.queue = [];
+    const db = this.database;
+    const failed = new Map<QueuedWrite, unknown>();
+    try {
+      db.transaction(() => {
+        for (const write of batch) {
+          try {
+            write.apply();
+          } catch (err) {
+            // A failed statement is undone alone; an error that ended the transaction fails the batch.
+            if (!db.inTransaction) throw err;
+            failed.set(write, err);
+          }
+        }
+      }).immediate();
+    } catch (err) {
+      for (const write of batch) write.reject(err);
+      return;
+    }
+    for (const write of batch) {
+      if (failed.has(write)) write.reject(failed.get(write));
+      else write.resolve();
+    }
+  }
+}
+
+function migrate(db: Database.Database, file: string): void {
+  // IMMEDIATE so that two processes opening a new file do not both create the tables.
+  db.transaction(() => {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(
+        `${file} has state store schema version ${version}, newer than this ferry knows (${MIGRATIONS.length}): upgrade ferry`,
+      );
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] ?? "");
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+/** `UPDATE table SET a = ?, b = ? WHERE …` for the fields the patch gives (undefined = not given). */
+function updateSql<P extends object>(
+  table: string,
+  columns: Record<keyof P, string>,
+  patch: P,
+  where: string,
+): [string, unknown[]] {
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  for (const key of Object.keys(columns) as (keyof P)[]) {
+    if (patch[key] === undefined) continue;
+    sets.push(`${columns[key]} = ?`);
+    values.push(patch[key]);
+  }
+  // An empty patch still checks that the row exists.
+  if (sets.length === 0) {
+    const first = Object.values<string>(columns)[0];
+    sets.push(`${first} = ${first}`);
+  }
+  return [`UPDATE ${table} SET ${sets.join(", ")} WHERE ${where}`, values];
+}
+
+function toSummary(row: RunRow): RunSummary {
+  return {
+    id: row.id,
+    cluster: row.cluster,
+    from: row.from_version,
+    to: row.to_version,
+    path: JSON.parse(row.path) as string[],
+    status: row.status as RunStatus,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    startedBy: row.started_by,
+    error: row.error,
+  };
+}
+
+function toRecord(row: RunRow): RunRecord {
+  return {
+    ...toSummary(row),
+    plan: JSON.parse(row.plan ?? "null") as unknown,
+    files: JSON.parse(row.files ?? "{}") as Record<string, string>,
+  };
+}
+
+function toStep(row: StepRow): StepRecord {
+  return {
+    id: row.id,
+    seq: row.seq,
+    state: row.state as StepState,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    exitCode: row.exit_code,
+    output: row.output,
+    error: row.error,
+    attempts: row.attempts,
+  };
+}
+
+function toHolder(row: LockRow | undefined): LockHolder | undefined {
+  if (!row || row.token === null) return undefined;
+  return {
+    host: row.host ?? "",
+    pid: row.pid ?? 0,
+    token: row.token,
+    runId: row.run_id,
+    acquiredAt: row.acquired_at ?? 0,
+    leaseUntil: row.lease_until ?? 0,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The state store contract: where ferry keeps its journal (runs and every step's state) and the
+ * run lock. SQLite by default, PostgreSQL for a team, in-memory for tests. The core depends only
+ * on this interface; each implementation passes test/contract/state-store.contract.ts.
+ *
+ * Durability: every write's promise resolves only once the write is durable (committed, synced),
+ * because the executor relies on "the journal records a step before it starts". Implementations
+ * may group writes that arrive together into one commit, as long as each promise waits for it.
+ */
+
+/** pending → running → done | failed; during a rollback done → undoing → undone (or failed). */
+export type StepState = "pending" | "running" | "done" | "failed" | "undoing" | "undone";
+
+/**
+ * running: the executor works on it. rolling-back: undoing completed steps.
+ * paused / stopped: resumable (stopped: past the point of no return, by a signal or a failure).
+ * failed: a rollback could not finish; resumable after a fix.
+ * done, rolled-back: finished.
+ */
+export type RunStatus = "running" | "rolling-back" | "paused" | "stopped" | "failed" | "done" | "rolled-back";
+
+export const FINISHED_STATUSES: readonly RunStatus[] = ["done", "rolled-back"];
+
+export interface StepRecord {
+  /** The step's path id, `1.0.1/roll/api/h2/activate`; unique within a run. */
+  readonly id: string;
+  /** Position in the plan, 0-based; steps() returns them in this order. */
+  readonly seq: number;
+  readonly state: StepState;
+  /** Epoch milliseconds. */
+  readonly startedAt: number | null;
+  readonly endedAt: number | null;
+  readonly exitCode: number | null;
+  /** The tail of the command's output (at most a few KiB). */
+  readonly output: string | null;
+  /** Why it failed, in words. */
+  readonly error: string | null;
+  /** How many times it was started (a resume re-runs a step found running). */
+  readonly attempts: number;
+}
+
+export type StepPatch = Partial<Omit<StepRecord, "id" | "seq">>;
+
+export interface RunSummary {
+  readonly id: string;
+  readonly cluster: string;
+  readonly from: string;
+  readonly to: string;
+  readonly path: readonly string[];
+  readonly status: RunStatus;
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  /** `user@host`. */
+  readonly startedBy: string;
+  readonly error: string | null;
+}
+
+export interface RunRecord extends RunSummary {
+  /** The plan as JSON-serialisable data; the executor resumes from it, never from a new plan. */
+  readonly plan: unknown;
+  /** Copies of the files the run was started with, by role (`cluster`, `catalog`): their text. */
+  readonly files: Readonly<Record<string, string>>;
+}
+
+export type NewRun = Omit<RunRecord, "endedAt" | "error">;
+
+export interface RunPatch {
+  readonly status?: RunStatus;
+  readonly endedAt?: number | null;
+  readonly error?: string | null;
+}
+
+export interface LockHolder {
+  /** Hostname of the machine the owner runs on. */
+  readonly host: string;
+  readonly pid: number;
+  /** Random, unique per owner process; how an owner recognises its own lock. */
+  readonly token: string;
+  readonly runId: string | null;
+  readonly acquiredAt: number;
+  /** Epoch ms after which the lock may be taken over by anyone. */
+  readonly leaseUntil: number;
+}
+
+export interface LockClaim {
+  readonly host: string;
+  readonly pid: number;
+  readonly token: string;
+  readonly runId: string | null;
+  readonly leaseMs: number;
+}
+
+export type LockResult =
+  | { readonly acquired: true; readonly tookOverFrom: LockHolder | null }
+  | { readonly acquired: false; readonly holder: LockHolder };
+
+export interface StateStore {
+  /** Creates the tables if they are missing; idempotent. */
+  init(): Promise<void>;
+
+  /** Records a new run and all its steps as `pending`, in order, in one transaction. */
+  createRun(run: NewRun, stepIds: readonly string[]): Promise<void>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  /** The newest run whose status is not finished, for this cluster name. */
+  unfinishedRun(cluster: string): Promise<RunRecord | undefined>;
+  /** Newest first, without plan and files. */
+  listRuns(cluster: string): Promise<RunSummary[]>;
+  updateRun(id: string, patch: RunPatch): Promise<void>;
+
+  updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void>;
+  /** In plan order. */
+  steps(runId: string): Promise<StepRecord[]>;
+
+  /**
+   * Takes the lock, atomically, when nobody holds it, when the holder's lease has expired, when
+   * the holder has the claim's own token (re-entry), or when the holder's token is
+   * `takeOverToken` (the caller has established that this holder is dead).
+   */
+  tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult>;
+  /** Extends the lease; false when the claim's token no longer holds the lock. */
+  renewLock(claim: LockClaim): Promise<boolean>;
+  /** Releases the lock if the token holds it; otherwise does nothing. */
+  releaseLock(token: string): Promise<void>;
+  lockHolder(): Promise<LockHolder | undefined>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,568 @@
+/**
+ * The state store contract suite: one set of tests that every store must pass unchanged (SQLite,
+ * PostgreSQL, in-memory). It checks what the executor relies on: runs and steps come back exactly
+ * as written, updates patch only what they name, the lock is taken by exactly one claimant and
+ * only as the contract allows, and writes are visible to a second instance on the same location.
+ */
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import type { LockClaim, NewRun, StateStore, StepRecord } from "../../src/store/index.js";
+
+export interface StoreFixture {
+  readonly store: StateStore;
+  /** Where the store keeps its data (a file, a schema): pass it to make() for a second instance. */
+  readonly location: string;
+  /** Closes the store and, for a fresh location, removes it. Safe after store.close(). */
+  cleanup(): Promise<void>;
+}
+
+export interface StoreSuite {
+  readonly name: string;
+  /**
+   * An initialised store on a fresh, empty location; given `location`, a second instance on that
+   * location instead (its cleanup only closes it).
+   */
+  make(location?: string): Promise<StoreFixture>;
+  /** Whether two instances can share one location; false for the in-memory store. Default true. */
+  readonly sharesLocation?: boolean;
+}
+
+const HOUR = 3_600_000;
+
+export function describeStateStore({ name, make, sharesLocation = true }: StoreSuite): void {
+  describe(`state store contract: ${name}`, () => {
+    let fixtures: StoreFixture[] = [];
+    let fixture: StoreFixture | undefined;
+    const store = (): StateStore => {
+      assert.ok(fixture, "make() did not run");
+      return fixture.store;
+    };
+    /** A second instance on the current fixture's location, closed after the test. */
+    const twin = async (): Promise<StateStore> => {
+      assert.ok(fixture, "make() did not run");
+      const other = await make(fixture.location);
+      fixtures.push(other);
+      return other.store;
+    };
+    const itShared = sharesLocation
+      ? it
+      : (title: string, _fn: () => Promise<void>) =>
+          it(title, (t) => t.skip(`${name}: instances cannot share a location`));
+
+    beforeEach(async () => {
+      fixture = await make();
+      fixtures = [fixture];
+    });
+    afterEach(async () => {
+      // Second instances first: the first fixture's cleanup may remove the location.
+      for (const f of fixtures.reverse()) await f.cleanup();
+      fixtures = [];
+      fixture = undefined;
+    });
+
+    describe("runs", () => {
+      it("getRun returns the run as created, plan and files exactly", async () => {
+        const plan = {
+          hops: [{ from: "23.09.9", to: "23.09.10", phases: ["preflight", "roll"] }],
+          nested: {
+            empty: {},
+            list: [1, 2.5, -3, 0, null, true, false],
+            unicode: "αβγ ✓ 🚢",
+            quote: 'a "b" \\ c',
+          },
+          big: 2 ** 52,
+        };
+        const files = {
+          cluster: "name: demo\nhosts:\n  - name: h1\n",
+          catalog: "product: notes\n# ünïcode ✓\n\ttab\r\n",
+        };
+        const run = newRun({ plan, files, path: ["23.09.9", "23.09.10", "24.03.0"] });
+        await store().createRun(run, ["a", "b"]);
+
+        assert.deepEqual(await store().getRun(run.id), { ...run, endedAt: null, error: null });
+        assert.equal(await store().getRun("no-such-run"), undefined);
+      });
+
+      it("keeps a plan that is not an object", async () => {
+        await store().createRun(newRun({ id: "r-null", plan: null }), []);
+        await store().createRun(newRun({ id: "r-list", plan: ["x", 1] }), []);
+        assert.equal((await store().getRun("r-null"))?.plan, null);
+        assert.deepEqual((await store().getRun("r-list"))?.plan, ["x", 1]);
+      });
+
+      it("copies data in and out, so callers cannot change what is stored", async () => {
+        const plan = { steps: ["a"] };
+        const run = newRun({ plan });
+        await store().createRun(run, ["a"]);
+        plan.steps.push("mutated");
+        const read = await store().getRun(run.id);
+        assert.ok(read);
+        (read.plan as { steps: string[] }).steps.push("mutated too");
+        assert.deepEqual((await store().getRun(run.id))?.plan, { steps: ["a"] });
+      });
+
+      it("refuses a second run with the same id", async () => {
+        const run = newRun();
+        await store().createRun(run, ["a"]);
+        await assert.rejects(store().createRun({ ...run, cluster: "other" }, ["b"]));
+        assert.equal((await store().getRun(run.id))?.cluster, run.cluster);
+        assert.deepEqual(
+          (await store().steps(run.id)).map((s) => s.id),
+          ["a"],
+        );
+      });
+
+      it("writes a run with duplicate step ids not at all", async () => {
+        await assert.rejects(store().createRun(newRun({ id: "dup" }), ["a", "b", "a"]));
+        assert.equal(await store().getRun("dup"), undefined);
+        assert.deepEqual(await store().steps("dup"), []);
+      });
+
+      it("updateRun patches only the given fields; an unknown run is an error", async () => {
+        const run = newRun();
+        await store().createRun(run, []);
+        await store().updateRun(run.id, { status: "failed", error: "h2 did not come back" });
+        let read = await store().getRun(run.id);
+        assert.equal(read?.status, "failed");
+        assert.equal(read?.error, "h2 did not come back");
+        assert.equal(read?.endedAt, null);
+
+        await store().updateRun(run.id, { status: "done", endedAt: run.startedAt + 5000, error: null });
+        read = await store().getRun(run.id);
+        assert.deepEqual(read, { ...run, status: "done", endedAt: run.startedAt + 5000, error: null });
+
+        await assert.rejects(store().updateRun("no-such-run", { status: "done" }), /no-such-run/);
+      });
+
+      it("unfinishedRun finds the newest unfinished run of that cluster only", async () => {
+        const t = Date.UTC(2026, 0, 1);
+        await store().createRun(newRun({ id: "old-paused", status: "paused", startedAt: t }), []);
+        await store().createRun(newRun({ id: "stopped", status: "stopped", startedAt: t + 1000 }), []);
+        await store().createRun(newRun({ id: "done", status: "done", startedAt: t + 2000 }), []);
+        await store().createRun(
+          newRun({ id: "rolled-back", status: "rolled-back", startedAt: t + 3000 }),
+          [],
+        );
+        await store().createRun(
+          newRun({ id: "other", cluster: "other", status: "running", startedAt: t + 4000 }),
+          [],
+        );
+
+        assert.equal((await store().unfinishedRun("demo"))?.id, "stopped");
+        assert.equal((await store().unfinishedRun("other"))?.id, "other");
+        assert.equal(await store().unfinishedRun("nobody"), undefined);
+
+        await store().updateRun("stopped", { status: "done", endedAt: t + 9000 });
+        await store().updateRun("old-paused", { status: "rolled-back", endedAt: t + 9000 });
+        assert.equal(await store().unfinishedRun("demo"), undefined);
+      });
+
+      it("unfinishedRun returns the whole record, plan and files included", async () => {
+        const run = newRun({ plan: { p: 1 }, files: { cluster: "x" } });
+        await store().createRun(run, []);
+        assert.deepEqual(await store().unfinishedRun("demo"), { ...run, endedAt: null, error: null });
+      });
+
+      it("listRuns returns the cluster's runs newest first, without plan and files", async () => {
+        const t = Date.UTC(2026, 0, 1);
+        await store().createRun(newRun({ id: "b", startedAt: t + 1000 }), []);
+        await store().createRun(newRun({ id: "c", startedAt: t + 2000, status: "done" }), []);
+        await store().createRun(newRun({ id: "a", startedAt: t }), []);
+        await store().createRun(newRun({ id: "x", cluster: "other", startedAt: t + 5000 }), []);
+
+        const runs = await store().listRuns("demo");
+        assert.deepEqual(
+          runs.map((r) => r.id),
+          ["c", "b", "a"],
+        );
+        for (const r of runs) {
+          assert.equal("plan" in r, false);
+          assert.equal("files" in r, false);
+        }
+        const { plan: _plan, files: _files, ...summary } = newRun({ id: "b", startedAt: t + 1000 });
+        assert.deepEqual(runs[1], { ...summary, endedAt: null, error: null });
+        assert.deepEqual(await store().listRuns("nobody"), []);
+      });
+
+      it("runs started in the same millisecond: the later created counts as newer", async () => {
+        await store().createRun(newRun({ id: "first" }), []);
+        await store().createRun(newRun({ id: "second" }), []);
+        assert.deepEqual(
+          (await store().listRuns("demo")).map((r) => r.id),
+          ["second", "first"],
+        );
+        assert.equal((await store().unfinishedRun("demo"))?.id, "second");
+      });
+    });
+
+    describe("steps", () => {
+      it("come back in seq order, all pending, attempts 0", async () => {
+        // Ids whose sort order differs from the plan's, so that order cannot come from the id.
+        const ids = ["24.03.0/preflight", "23.09.10/roll/api/h2/activate", "z/first", "a/last", "m/middle"];
+        await store().createRun(newRun(), ids);
+        assert.deepEqual(
+          await store().steps("r1"),
+          ids.map((id, seq) => pendingStep(id, seq)),
+        );
+        assert.deepEqual(await store().steps("no-such-run"), []);
+      });
+
+      it("belong to their run", async () => {
+        await store().createRun(newRun({ id: "r1" }), ["a", "b"]);
+        await store().createRun(newRun({ id: "r2" }), ["b", "c", "d"]);
+        await store().updateStep("r2", "b", { state: "done" });
+        assert.deepEqual(
+          (await store().steps("r1")).map((s) => [s.id, s.state]),
+          [
+            ["a", "pending"],
+            ["b", "pending"],
+          ],
+        );
+        assert.deepEqual(
+          (await store().steps("r2")).map((s) => [s.id, s.seq, s.state]),
+          [
+            ["b", 0, "done"],
+            ["c", 1, "pending"],
+            ["d", 2, "pending"],
+          ],
+        );
+      });
+
+      it("updateStep patches only the given fields", async () => {
+        await store().createRun(newRun(), ["a", "b"]);
+        const t = Date.UTC(2026, 0, 1);
+        await store().updateStep("r1", "a", { state: "running", startedAt: t, attempts: 1 });
+        let [a, b] = await store().steps("r1");
+        assert.deepEqual(a, { ...pendingStep("a", 0), state: "running", startedAt: t, attempts: 1 });
+        assert.deepEqual(b, pendingStep("b", 1));
+
+        const output = `${"line of output ✓\n".repeat(200)}tail`;
+        await store().updateStep("r1", "a", {
+          state: "failed",
+          endedAt: t + 1500,
+          exitCode: 127,
+          output,
+          error: "exit 127",
+        });
+        [a] = await store().steps("r1");
+        assert.deepEqual(a, {
+          ...pendingStep("a", 0),
+          state: "failed",
+          startedAt: t,
+          endedAt: t + 1500,
+          exitCode: 127,
+          output,
+          error: "exit 127",
+          attempts: 1,
+        });
+
+        // null is a value (clears the field); undefined is "not given".
+        await store().updateStep("r1", "a", {
+          state: "running",
+          endedAt: null,
+          exitCode: null,
+          error: undefined,
+          attempts: 2,
+        });
+        [a, b] = await store().steps("r1");
+        assert.deepEqual(a, {
+          ...pendingStep("a", 0),
+          state: "running",
+          startedAt: t,
+          output,
+          error: "exit 127",
+          attempts: 2,
+        });
+        assert.deepEqual(b, pendingStep("b", 1));
+      });
+
+      it("updateStep of an unknown step or run is an error", async () => {
+        await store().createRun(newRun(), ["a"]);
+        await assert.rejects(store().updateStep("r1", "nope", { state: "done" }), /nope/);
+        await assert.rejects(store().updateStep("no-such-run", "a", { state: "done" }), /no-such-run/);
+        assert.deepEqual(await store().steps("r1"), [pendingStep("a", 0)]);
+      });
+
+      it("a failing update does not fail the updates issued alongside it", async () => {
+        await store().createRun(newRun(), ["a", "b"]);
+        const results = await Promise.allSettled([
+          store().updateStep("r1", "a", { state: "running" }),
+          store().updateStep("r1", "nope", { state: "running" }),
+          store().updateRun("no-such-run", { status: "done" }),
+          store().updateStep("r1", "b", { state: "done" }),
+          store().updateRun("r1", { status: "paused" }),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ["fulfilled", "rejected", "rejected", "fulfilled", "fulfilled"],
+        );
+        assert.deepEqual(
+          (await store().steps("r1")).map((s) => s.state),
+          ["running", "done"],
+        );
+        assert.equal((await store().getRun("r1"))?.status, "paused");
+      });
+
+      it("updates issued together apply in the order they were issued", async () => {
+        await store().createRun(newRun(), ["a"]);
+        const writes = [
+          store().updateStep("r1", "a", { state: "running", attempts: 1, startedAt: 10 }),
+          store().updateStep("r1", "a", { state: "done", endedAt: 20, exitCode: 0 }),
+          store().updateStep("r1", "a", { state: "undoing" }),
+          store().updateStep("r1", "a", { state: "undone", attempts: 2 }),
+        ];
+        // Not awaited yet: a read issued after them must still see them.
+        const [a] = await store().steps("r1");
+        await Promise.all(writes);
+        const expected = {
+          ...pendingStep("a", 0),
+          state: "undone",
+          attempts: 2,
+          startedAt: 10,
+          endedAt: 20,
+          exitCode: 0,
+        };
+        assert.deepEqual(a, expected);
+        assert.deepEqual((await store().steps("r1"))[0], expected);
+      });
+
+      it("many concurrent updates are all kept", async () => {
+        const ids = Array.from({ length: 60 }, (_, i) => `hop/roll/api/h${i}/activate`);
+        await store().createRun(newRun(), ids);
+        await Promise.all(
+          ids.flatMap((id, i) => [
+            store().updateStep("r1", id, { state: "running", startedAt: 1000 + i, attempts: 1 }),
+            store().updateStep("r1", id, { output: `out ${i}` }),
+            store().updateRun("r1", { error: `last note ${i}` }),
+          ]),
+        );
+        // And again, spread over several ticks.
+        await Promise.all(
+          ids.map(async (id, i) => {
+            await delay(i % 7);
+            await store().updateStep("r1", id, { state: "done", endedAt: 2000 + i, exitCode: 0 });
+          }),
+        );
+        const expected = ids.map((id, i) => ({
+          ...pendingStep(id, i),
+          state: "done",
+          startedAt: 1000 + i,
+          endedAt: 2000 + i,
+          exitCode: 0,
+          output: `out ${i}`,
+          attempts: 1,
+        }));
+        assert.deepEqual(await store().steps("r1"), expected);
+        assert.equal((await store().getRun("r1"))?.error, `last note ${ids.length - 1}`);
+
+        if (sharesLocation) {
+          // Durable: a fresh instance sees them after this one is gone.
+          await store().close();
+          assert.deepEqual(await (await twin()).steps("r1"), expected);
+        }
+      });
+
+      it("createRun takes 100,000 steps in reasonable time", async (t) => {
+        const ids = Array.from({ length: 100_000 }, (_, i) => `h/${String(i).padStart(6, "0")}/step`);
+        const started = performance.now();
+        await store().createRun(newRun(), ids);
+        const ms = performance.now() - started;
+        t.diagnostic(`${name}: createRun with 100,000 steps took ${ms.toFixed(0)} ms`);
+        assert.ok(ms < 30_000, `took ${ms.toFixed(0)} ms`);
+        const steps = await store().steps("r1");
+        assert.equal(steps.length, ids.length);
+        assert.deepEqual(steps[0], pendingStep(ids[0] ?? "", 0));
+        assert.deepEqual(steps[99_999], pendingStep(ids[99_999] ?? "", 99_999));
+        await store().updateStep("r1", ids[54_321] ?? "", { state: "done" });
+        assert.equal((await store().steps("r1"))[54_321]?.state, "done");
+      });
+    });
+
+    describe("lock", () => {
+      it("tryLock takes a free lock, and lockHolder reports the holder", async () => {
+        assert.equal(await store().lockHolder(), undefined);
+        const before = Date.now();
+        const r = await store().tryLock(claim("A", { runId: "r1" }));
+        assert.deepEqual(r, { acquired: true, tookOverFrom: null });
+        const holder = await store().lockHolder();
+        assert.ok(holder);
+        assert.equal(holder.token, "A");
+        assert.equal(holder.host, "host-A");
+        assert.equal(holder.pid, 1001);
+        assert.equal(holder.runId, "r1");
+        // The store may use another machine's clock (PostgreSQL's): allow some skew.
+        assert.ok(
+          Math.abs(holder.acquiredAt - before) < 60_000,
+          `acquiredAt ${holder.acquiredAt} vs ${before}`,
+        );
+        assert.ok(Math.abs(holder.leaseUntil - (holder.acquiredAt + HOUR)) < 1000);
+      });
+
+      it("tryLock is refused while a live lease is held, naming the holder", async () => {
+        await store().tryLock(claim("A", { runId: "r1" }));
+        const holder = await store().lockHolder();
+        const r = await store().tryLock(claim("B"));
+        assert.deepEqual(r, { acquired: false, holder });
+        // A takeOverToken that is not the holder's changes nothing.
+        assert.deepEqual(await store().tryLock(claim("B"), "C"), { acquired: false, holder });
+        assert.deepEqual(await store().lockHolder(), holder);
+      });
+
+      it("tryLock with the holder's own token re-enters and extends the lease", async () => {
+        await store().tryLock(claim("A", { leaseMs: 60_000 }));
+        const first = await store().lockHolder();
+        const r = await store().tryLock(claim("A", { leaseMs: HOUR, runId: "r9" }));
+        assert.deepEqual(r, { acquired: true, tookOverFrom: null });
+        const now = await store().lockHolder();
+        assert.equal(now?.token, "A");
+        assert.equal(now?.runId, "r9");
+        assert.equal(now?.acquiredAt, first?.acquiredAt);
+        assert.ok((now?.leaseUntil ?? 0) > (first?.leaseUntil ?? 0) + 60_000);
+      });
+
+      it("tryLock takes over once the lease has expired, reporting the former holder", async () => {
+        await store().tryLock(claim("A", { leaseMs: 50 }));
+        const old = await store().lockHolder();
+        await delay(150);
+        const r = await store().tryLock(claim("B"));
+        assert.deepEqual(r, { acquired: true, tookOverFrom: old });
+        assert.equal((await store().lockHolder())?.token, "B");
+      });
+
+      it("tryLock takes over a live lease with the holder's token as takeOverToken", async () => {
+        await store().tryLock(claim("A"));
+        const old = await store().lockHolder();
+        const r = await store().tryLock(claim("B", { runId: "r2" }), "A");
+        assert.deepEqual(r, { acquired: true, tookOverFrom: old });
+        const now = await store().lockHolder();
+        assert.equal(now?.token, "B");
+        assert.equal(now?.runId, "r2");
+        assert.equal(now?.host, "host-B");
+      });
+
+      it("renewLock extends the holder's lease, and is false once someone else took it", async () => {
+        await store().tryLock(claim("A", { leaseMs: 60_000 }));
+        const first = await store().lockHolder();
+        assert.equal(await store().renewLock(claim("A", { leaseMs: HOUR })), true);
+        const renewed = await store().lockHolder();
+        assert.ok((renewed?.leaseUntil ?? 0) > (first?.leaseUntil ?? 0) + 60_000);
+        assert.equal(renewed?.acquiredAt, first?.acquiredAt);
+
+        assert.equal(await store().renewLock(claim("B")), false);
+        await store().tryLock(claim("B"), "A");
+        assert.equal(await store().renewLock(claim("A")), false);
+        assert.equal((await store().lockHolder())?.token, "B");
+      });
+
+      it("renewLock is false when nobody holds the lock", async () => {
+        assert.equal(await store().renewLock(claim("A")), false);
+        assert.equal(await store().lockHolder(), undefined);
+      });
+
+      it("releaseLock releases only for the holder's token", async () => {
+        await store().tryLock(claim("A"));
+        await store().releaseLock("B");
+        assert.equal((await store().lockHolder())?.token, "A");
+        await store().releaseLock("A");
+        assert.equal(await store().lockHolder(), undefined);
+        await store().releaseLock("A");
+        assert.deepEqual(await store().tryLock(claim("B")), { acquired: true, tookOverFrom: null });
+      });
+
+      it("of 20 concurrent tryLock calls, exactly one acquires", async () => {
+        const tokens = Array.from({ length: 20 }, (_, i) => `T${i}`);
+        const results = await Promise.all(tokens.map((token) => store().tryLock(claim(token))));
+        const winners = tokens.filter((_, i) => results[i]?.acquired);
+        assert.equal(winners.length, 1, `acquired: ${winners.join(", ")}`);
+        const holder = await store().lockHolder();
+        assert.equal(holder?.token, winners[0]);
+        for (const r of results) if (!r.acquired) assert.equal(r.holder.token, winners[0]);
+      });
+    });
+
+    describe("two instances on one location", () => {
+      itShared("each sees the other's writes", async () => {
+        const other = await twin();
+        const run = newRun({ plan: { from: "first" } });
+        await store().createRun(run, ["a", "b"]);
+        assert.deepEqual(await other.getRun(run.id), { ...run, endedAt: null, error: null });
+
+        await other.updateStep(run.id, "b", { state: "running", attempts: 1 });
+        await other.updateRun(run.id, { status: "paused" });
+        assert.deepEqual(
+          (await store().steps(run.id)).map((s) => [s.id, s.state, s.attempts]),
+          [
+            ["a", "pending", 0],
+            ["b", "running", 1],
+          ],
+        );
+        assert.equal((await store().unfinishedRun("demo"))?.status, "paused");
+      });
+
+      itShared("share one lock", async () => {
+        const other = await twin();
+        await store().tryLock(claim("A"));
+        const r = await other.tryLock(claim("B"));
+        assert.equal(r.acquired, false);
+        assert.equal(!r.acquired && r.holder.token, "A");
+        await store().releaseLock("A");
+        assert.equal((await other.tryLock(claim("B"))).acquired, true);
+        assert.equal((await store().lockHolder())?.token, "B");
+      });
+
+      itShared("of concurrent tryLock calls through both, exactly one acquires", async () => {
+        const other = await twin();
+        const tokens = Array.from({ length: 20 }, (_, i) => `T${i}`);
+        const results = await Promise.all(
+          tokens.map((token, i) => (i % 2 === 0 ? store() : other).tryLock(claim(token))),
+        );
+        const winners = tokens.filter((_, i) => results[i]?.acquired);
+        assert.equal(winners.length, 1, `acquired: ${winners.join(", ")}`);
+        for (const r of results) if (!r.acquired) assert.equal(r.holder.token, winners[0]);
+      });
+
+      itShared("init on a location already set up keeps its data", async () => {
+        await store().createRun(newRun(), ["a"]);
+        await store().init();
+        const other = await twin();
+        await other.init();
+        assert.equal((await other.getRun("r1"))?.id, "r1");
+      });
+    });
+  });
+}
+
+function newRun(overrides: Partial<NewRun> = {}): NewRun {
+  return {
+    id: "r1",
+    cluster: "demo",
+    from: "23.09.9",
+    to: "24.03.0",
+    path: ["23.09.9", "23.09.10", "24.03.0"],
+    status: "running",
+    startedAt: Date.UTC(2026, 10, 21, 3, 0, 0),
+    startedBy: "ops@bastion",
+    plan: { hops: [] },
+    files: { cluster: "name: demo\n", catalog: "product: notes\n" },
+    ...overrides,
+  };
+}
+
+function pendingStep(id: string, seq: number): StepRecord {
+  return {
+    id,
+    seq,
+    state: "pending",
+    startedAt: null,
+    endedAt: null,
+    exitCode: null,
+    output: null,
+    error: null,
+    attempts: 0,
+  };
+}
+
+function claim(token: string, overrides: Partial<LockClaim> = {}): LockClaim {
+  return { host: `host-${token}`, pid: 1001, token, runId: null, leaseMs: HOUR, ...overrides };
+}
