@@ -4,9 +4,11 @@
  */
 import { z } from "zod";
 import { CatalogSchema } from "./catalog/catalog-schema.js";
+import { ClusterSchema } from "./cluster/cluster-schema.js";
 
 const SCHEMAS = {
   catalog: { schema: CatalogSchema, title: "ferry release catalog (releases.yaml)" },
+  cluster: { schema: ClusterSchema, title: "ferry cluster file (cluster.yaml)" },
 } as const;
 
 export type SchemaName = keyof typeof SCHEMAS;

@@ -3,7 +3,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { type SourceProblem, UserError } from "../errors.js";
-import { type FieldPath, problemAt, readYamlFile, validateWith, type YamlSource } from "../yaml-file.js";
+import { type FieldPath, problemAt, readYamlFile, validateWith, type YamlFile } from "../yaml-file.js";
 import { type CatalogInput, CatalogSchema, type Policy } from "./catalog-schema.js";
 import { SCHEMES, type SchemeName, type VersionScheme } from "./version-scheme.js";
 
@@ -29,7 +29,7 @@ export interface Catalog {
 
 export interface CatalogSource {
   /** The parsed file, so that problems can name their line. */
-  readonly yaml?: YamlSource;
+  readonly yaml?: YamlFile;
   /** Folder that `migrations` paths are relative to; defaults to the working directory. */
   readonly dir?: string;
 }
@@ -37,7 +37,7 @@ export interface CatalogSource {
 /** Reads and validates `releases.yaml`; any problem is a UserError naming file, line and field. */
 export function loadCatalog(file: string): Catalog {
   const yaml = readYamlFile(file);
-  return { ...defineCatalog(yaml.doc.toJS(), { yaml, dir: dirname(resolve(file)) }), file };
+  return { ...defineCatalog(yaml.data(), { yaml, dir: dirname(resolve(file)) }), file };
 }
 
 /**

@@ -1,0 +1,159 @@
+/**
+ * The schema of `cluster.yaml`, the operator's description of the cluster (DESIGN.md). The loader
+ * validates with it and `ferry schema cluster` prints it as JSON Schema. Checks that need the
+ * whole file (does every component's host exist, is every template placeholder known) live in
+ * load-cluster.ts.
+ */
+import { z } from "zod";
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const name = (what: string) =>
+  z
+    .string()
+    .regex(NAME, `a ${what} name is letters, digits, "_", "." and "-", starting with a letter or digit`);
+
+/** "500ms", "5s", "2m", "1h", or a number of seconds. */
+export const DurationSchema = z
+  .union([
+    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "a duration is like 500ms, 5s, 2m or 1h"),
+    z.number().positive(),
+  ])
+  .describe('A duration: "500ms", "5s", "2m", "1h", or a number of seconds.');
+
+const VarsSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a var name is letters, digits and _"),
+    z.union([z.string(), z.number(), z.boolean()]),
+  )
+  .describe("Free values for templates: {{vars.NAME}}.");
+
+const Command = z.string().min(1, "a command must not be empty");
+
+export const HostSchema = z.strictObject({
+  name: name("host"),
+  address: z.string().min(1).describe("The host's address, for {{address}} and probes."),
+  driver: z
+    .enum(["local"])
+    .default("local")
+    .describe("Where its commands run. local: sh -c on this machine."),
+  vars: VarsSchema.optional(),
+});
+
+const GateFields = {
+  timeout: DurationSchema.default("5s").describe("How long one probe may take."),
+  healthyFor: DurationSchema.default("0s").describe("How long the probe must pass without a break."),
+  deadline: DurationSchema.default("60s").describe(
+    "How long to wait for a healthy host before the step fails.",
+  ),
+  interval: DurationSchema.default("500ms").describe("Time between probes."),
+};
+
+export const HealthSchema = z
+  .union([
+    z.strictObject({ http: z.string().min(1).describe("URL; 2xx is healthy."), ...GateFields }),
+    z.strictObject({
+      tcp: z.string().min(1).describe('"host:port" that accepts a connection.'),
+      ...GateFields,
+    }),
+    z.strictObject({ exec: Command.describe("Command on the host; exit 0 is healthy."), ...GateFields }),
+  ])
+  .describe("How ferry knows a member is up: http, tcp or exec, passing for healthyFor within deadline.");
+
+export const DrainSchema = z
+  .strictObject({
+    exec: Command.describe("Takes the host out of traffic."),
+    undrain: Command.describe("Puts it back."),
+  })
+  .describe("Traffic drain around a host's restart.");
+
+export const CommandsSchema = z.strictObject({
+  version: Command.describe("Prints the version running on the host."),
+  install: Command.describe("Makes {{version}} present beside the others; must be idempotent."),
+  stop: Command,
+  activate: Command.describe("Switches the host to {{version}}, e.g. a symlink."),
+  start: Command,
+});
+
+export const ComponentSchema = z.strictObject({
+  name: name("component"),
+  hosts: z.array(z.string()).min(1, "a component runs on at least one host"),
+  order: z.number().int().default(1).describe("Lower orders roll first; equal orders roll side by side."),
+  maxUnavailable: z
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe("At most this many of its hosts out of service at once."),
+  timeout: DurationSchema.default("5m").describe("The longest any one of its commands may run."),
+  commands: CommandsSchema,
+  health: HealthSchema.optional(),
+  drain: DrainSchema.optional(),
+  vars: VarsSchema.optional(),
+});
+
+const PHASES = [
+  "preflight",
+  "backup",
+  "expand",
+  "pin",
+  "roll",
+  "activate",
+  "contract",
+  "data",
+  "verify",
+  "drain",
+  "stop",
+  "install",
+  "start",
+  "undrain",
+] as const;
+const HookMap = z.partialRecord(z.enum(PHASES), Command);
+
+export const ClusterSchema = z
+  .strictObject({
+    name: name("cluster"),
+    catalog: z.string().min(1).describe("The release catalog, relative to this file."),
+    state: z
+      .string()
+      .default(".ferry/state.db")
+      .describe("The journal: a SQLite file relative to this file, or a postgres:// URL."),
+    database: z.string().optional().describe("The product's own database, for migrations."),
+    version: z
+      .string()
+      .optional()
+      .describe("The desired version: `ferry apply` without --to upgrades to it."),
+    onFailure: z
+      .enum(["rollback", "pause"])
+      .default("rollback")
+      .describe(
+        "A failed step before the point of no return: undo what was done, or stop for `ferry resume`.",
+      ),
+    vars: VarsSchema.optional(),
+    hosts: z.array(HostSchema).min(1, "a cluster has at least one host"),
+    components: z.array(ComponentSchema).min(1, "a cluster has at least one component"),
+    preflight: z
+      .array(z.strictObject({ name: name("check"), run: Command }))
+      .optional()
+      .describe("Your own checks before each hop (alarms, licence); exit 0 passes. Run on this machine."),
+    backup: Command.optional().describe("Backs up what the product needs, before each hop's changes."),
+    pin: Command.optional().describe(
+      "Compatibility mode on: keep speaking {{from}}'s protocol while versions are mixed.",
+    ),
+    unpin: Command.optional().describe("Compatibility mode off, once every member runs {{version}}."),
+    queue: z
+      .strictObject({ drain: Command, undrain: Command })
+      .optional()
+      .describe("Job queue drain and undrain around an offline hop."),
+    hooks: z
+      .strictObject({ before: HookMap.optional(), after: HookMap.optional() })
+      .optional()
+      .describe("Commands before and after a phase, by phase name; run on this machine."),
+  })
+  .describe("ferry cluster file (cluster.yaml): the hosts, the components on them, and how to upgrade them.");
+
+export type ClusterInput = z.input<typeof ClusterSchema>;
+export type ClusterData = z.output<typeof ClusterSchema>;
+export type ComponentData = ClusterData["components"][number];
+export type HostData = ClusterData["hosts"][number];
+export type HealthData = z.output<typeof HealthSchema>;
+export type PhaseName = (typeof PHASES)[number];

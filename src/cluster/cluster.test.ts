@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { UserError } from "../errors.js";
+import { parseCluster } from "./cluster.js";
+import { render, templateEnv } from "./template.js";
+
+const BASE = `name: demo
+catalog: ./releases.yaml
+vars: { root: /srv/notes, port: 8080 }
+hosts:
+  - { name: h1, address: 10.0.0.1 }
+  - { name: h2, address: 10.0.0.2, vars: { root: /opt/notes } }
+components:
+  - name: api
+    hosts: [h1, h2]
+    order: 2
+    maxUnavailable: 1
+    commands:
+      version: cat {{vars.root}}/{{host}}/api/current/VERSION
+      install: install-notes {{version}}
+      stop: systemctl stop notes-api
+      activate: ln -sfn {{vars.root}}/{{version}} {{vars.root}}/current
+      start: systemctl start notes-api
+    health: { http: "http://{{address}}:{{vars.port}}/health", timeout: 2s, healthyFor: 1s }
+`;
+
+function problems(text: string): string[] {
+  try {
+    parseCluster("/etc/ferry/cluster.yaml", text);
+  } catch (err) {
+    assert.ok(err instanceof UserError, String(err));
+    assert.equal(err.exitCode, 2);
+    return err.problems.map((p) => `${p.file}:${p.line}: ${p.field}: ${p.message}`);
+  }
+  assert.fail("accepted");
+}
+
+describe("the cluster file", () => {
+  it("reads a valid file, resolving paths and durations and applying defaults", () => {
+    const c = parseCluster("/etc/ferry/cluster.yaml", BASE);
+    assert.equal(c.catalog, "/etc/ferry/releases.yaml");
+    assert.equal(c.state, "/etc/ferry/.ferry/state.db");
+    assert.equal(c.onFailure, "rollback");
+    assert.deepEqual(c.vars, { root: "/srv/notes", port: "8080" });
+    const api = c.components[0];
+    assert.equal(api?.timeoutMs, 300_000);
+    assert.deepEqual(api?.health?.gate, {
+      timeoutMs: 2000,
+      healthyForMs: 1000,
+      deadlineMs: 60_000,
+      intervalMs: 500,
+    });
+    assert.equal(c.hosts[0]?.driver, "local");
+  });
+
+  it("keeps a postgres:// state location as it is", () => {
+    const c = parseCluster("/etc/ferry/cluster.yaml", `${BASE}state: postgres://ferry@db/ferry\n`);
+    assert.equal(c.state, "postgres://ferry@db/ferry");
+  });
+
+  for (const [name, edit, expected] of [
+    [
+      "an unknown host in a component",
+      (t: string) => t.replace("hosts: [h1, h2]", "hosts: [h1, h3]"),
+      /:9: components\[0\]\.hosts\[1\]: no host named h3/,
+    ],
+    [
+      "a misspelt placeholder",
+      (t: string) => t.replace("install-notes {{version}}", "install-notes {{verison}}"),
+      /:14: components\[0\]\.commands\.install: unknown placeholder \{\{verison\}\}/,
+    ],
+    [
+      "an undefined var",
+      (t: string) => t.replace("systemctl stop notes-api", "systemctl stop {{vars.unit}}"),
+      /:15: components\[0\]\.commands\.stop: \{\{vars\.unit\}\} is not defined/,
+    ],
+    [
+      "{{version}} in a probe, which describes a member whatever the hop",
+      (t: string) => t.replace("/health", "/{{version}}"),
+      /:18: components\[0\]\.health\.http: unknown placeholder \{\{version\}\}/,
+    ],
+    [
+      "{{host}} in a command run on this machine",
+      (t: string) => `${t}backup: pg_dump > /b/{{host}}.sql\n`,
+      /:19: backup: unknown placeholder \{\{host\}\}/,
+    ],
+    [
+      "a bad duration",
+      (t: string) => t.replace("timeout: 2s", "timeout: 2 sec"),
+      /:18: components\[0\]\.health\.timeout: /,
+    ],
+    [
+      "a host defined twice",
+      (t: string) => t.replace("name: h2", "name: h1"),
+      /:6: hosts\[1\]\.name: host h1 is defined twice/,
+    ],
+    [
+      "maxUnavailable 0",
+      (t: string) => t.replace("maxUnavailable: 1", "maxUnavailable: 0"),
+      /:11: components\[0\]\.maxUnavailable: /,
+    ],
+    [
+      "a missing command",
+      (t: string) => t.replace(/ {6}start: systemctl start notes-api\n/, ""),
+      /:12: components\[0\]\.commands\.start: missing/,
+    ],
+    [
+      "an unknown driver",
+      (t: string) => t.replace("address: 10.0.0.1 }", "address: 10.0.0.1, driver: telnet }"),
+      /:5: hosts\[0\]\.driver: /,
+    ],
+  ] as const) {
+    it(`refuses ${name}, naming file, line and field`, () => {
+      const found = problems(edit(BASE));
+      assert.ok(
+        found.some((p) => expected.test(p)),
+        found.join("\n"),
+      );
+      assert.ok(found.every((p) => p.startsWith("/etc/ferry/cluster.yaml:")));
+    });
+  }
+
+  it("resolves a var the component lacks from every host that has it", () => {
+    const text = BASE.replace("vars: { root: /srv/notes, port: 8080 }", "vars: { port: 8080 }").replace(
+      "{ name: h1, address: 10.0.0.1 }",
+      "{ name: h1, address: 10.0.0.1, vars: { root: /srv } }",
+    );
+    assert.doesNotThrow(() => parseCluster("/c.yaml", text));
+    assert.throws(
+      () => parseCluster("/c.yaml", text.replace("vars: { root: /srv } ", "")),
+      /\{\{vars\.root\}\} is not defined/,
+    );
+  });
+});
+
+describe("templates", () => {
+  it("renders the values and gives the same values as FERRY_* variables", () => {
+    const values = {
+      version: "1.0.1",
+      from: "1.0.0",
+      host: "h1",
+      address: "10.0.0.1",
+      component: "api",
+      vars: { root: "/srv" },
+    };
+    assert.equal(
+      render("{{vars.root}}/{{ version }} from {{from}} on {{host}}", values),
+      "/srv/1.0.1 from 1.0.0 on h1",
+    );
+    assert.deepEqual(templateEnv(values), {
+      FERRY_VERSION: "1.0.1",
+      FERRY_FROM: "1.0.0",
+      FERRY_HOST: "h1",
+      FERRY_ADDRESS: "10.0.0.1",
+      FERRY_COMPONENT: "api",
+      FERRY_VAR_ROOT: "/srv",
+    });
+  });
+});

@@ -1,0 +1,250 @@
+/**
+ * The cluster as ferry works with it: `cluster.yaml` validated, paths resolved, durations in
+ * milliseconds, every template checked against the values it will get.
+ */
+import { dirname, isAbsolute, resolve } from "node:path";
+import { type SourceProblem, UserError } from "../errors.js";
+import { parseDuration } from "../probes/health-probe.js";
+import { type FieldPath, problemAt, readYamlFile, validateWith, YamlFile } from "../yaml-file.js";
+import { type ClusterData, ClusterSchema, type HealthData, type PhaseName } from "./cluster-schema.js";
+import { placeholders, VALUE_NAMES } from "./template.js";
+
+export type HealthCheck = { readonly http: string } | { readonly tcp: string } | { readonly exec: string };
+
+export interface HealthGate {
+  readonly timeoutMs: number;
+  readonly healthyForMs: number;
+  readonly deadlineMs: number;
+  readonly intervalMs: number;
+}
+
+export interface Host {
+  readonly name: string;
+  readonly address: string;
+  readonly driver: "local";
+  readonly vars: Readonly<Record<string, string>>;
+}
+
+export interface Component {
+  readonly name: string;
+  readonly hosts: readonly string[];
+  readonly order: number;
+  readonly maxUnavailable: number;
+  readonly timeoutMs: number;
+  readonly commands: Readonly<Record<"version" | "install" | "stop" | "activate" | "start", string>>;
+  readonly health?: { readonly check: HealthCheck; readonly gate: HealthGate };
+  readonly drain?: { readonly exec: string; readonly undrain: string };
+  readonly vars: Readonly<Record<string, string>>;
+}
+
+export interface Cluster {
+  readonly name: string;
+  /** The file as given, and its text, kept with every run. */
+  readonly file: string;
+  readonly text: string;
+  /** Absolute path of the catalog. */
+  readonly catalog: string;
+  /** A postgres:// URL or an absolute SQLite path. */
+  readonly state: string;
+  readonly database?: string;
+  readonly version?: string;
+  readonly onFailure: "rollback" | "pause";
+  readonly vars: Readonly<Record<string, string>>;
+  readonly hosts: readonly Host[];
+  readonly components: readonly Component[];
+  readonly preflight: readonly { readonly name: string; readonly run: string }[];
+  readonly backup?: string;
+  readonly pin?: string;
+  readonly unpin?: string;
+  readonly queue?: { readonly drain: string; readonly undrain: string };
+  readonly hooks: {
+    readonly before: Partial<Record<PhaseName, string>>;
+    readonly after: Partial<Record<PhaseName, string>>;
+  };
+}
+
+/** Reads and validates `cluster.yaml`; any problem is a UserError naming file, line and field. */
+export function loadCluster(file: string): Cluster {
+  return clusterFrom(readYamlFile(file, " (name another with -c)"));
+}
+
+/** Validates cluster-file text; `file` names it in errors and anchors its relative paths. */
+export function parseCluster(file: string, text: string): Cluster {
+  return clusterFrom(new YamlFile(file, text));
+}
+
+function clusterFrom(yaml: YamlFile): Cluster {
+  const { file, text } = yaml;
+  const data = validateWith(yaml, ClusterSchema, yaml.data());
+  const problems = crossCheck(data, yaml);
+  if (problems.length > 0) throw UserError.fromProblems(problems);
+  const dir = dirname(resolve(file));
+  const stringVars = (vars: ClusterData["vars"]) =>
+    Object.fromEntries(Object.entries(vars ?? {}).map(([k, v]) => [k, String(v)]));
+
+  return {
+    name: data.name,
+    file,
+    text,
+    catalog: resolve(dir, data.catalog),
+    state:
+      /^postgres(ql)?:\/\//.test(data.state) || isAbsolute(data.state)
+        ? data.state
+        : resolve(dir, data.state),
+    ...(data.database ? { database: data.database } : {}),
+    ...(data.version ? { version: data.version } : {}),
+    onFailure: data.onFailure,
+    vars: stringVars(data.vars),
+    hosts: data.hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      driver: h.driver,
+      vars: stringVars(h.vars),
+    })),
+    components: data.components.map((c) => ({
+      name: c.name,
+      hosts: c.hosts,
+      order: c.order,
+      maxUnavailable: c.maxUnavailable,
+      timeoutMs: parseDuration(c.timeout),
+      commands: c.commands,
+      ...(c.health ? { health: health(c.health) } : {}),
+      ...(c.drain ? { drain: c.drain } : {}),
+      vars: stringVars(c.vars),
+    })),
+    preflight: data.preflight ?? [],
+    ...(data.backup ? { backup: data.backup } : {}),
+    ...(data.pin ? { pin: data.pin } : {}),
+    ...(data.unpin ? { unpin: data.unpin } : {}),
+    ...(data.queue ? { queue: data.queue } : {}),
+    hooks: { before: data.hooks?.before ?? {}, after: data.hooks?.after ?? {} },
+  };
+}
+
+function health(h: HealthData): { check: HealthCheck; gate: HealthGate } {
+  const check: HealthCheck = "http" in h ? { http: h.http } : "tcp" in h ? { tcp: h.tcp } : { exec: h.exec };
+  return {
+    check,
+    gate: {
+      timeoutMs: parseDuration(h.timeout),
+      healthyForMs: parseDuration(h.healthyFor),
+      deadlineMs: parseDuration(h.deadline),
+      intervalMs: parseDuration(h.interval),
+    },
+  };
+}
+
+/** What the schema alone cannot see: names that must exist, be unique, and templates that must resolve. */
+function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
+  const problems: SourceProblem[] = [];
+  const at = (path: FieldPath, message: string) => problems.push(problemAt(yaml, path, message));
+
+  const hosts = new Map<string, ClusterData["hosts"][number]>();
+  data.hosts.forEach((h, i) => {
+    if (hosts.has(h.name)) at(["hosts", i, "name"], `host ${h.name} is defined twice`);
+    hosts.set(h.name, h);
+  });
+  const components = new Set<string>();
+  data.components.forEach((c, i) => {
+    if (components.has(c.name)) at(["components", i, "name"], `component ${c.name} is defined twice`);
+    components.add(c.name);
+    const listed = new Set<string>();
+    c.hosts.forEach((h, k) => {
+      if (!hosts.has(h))
+        at(["components", i, "hosts", k], `no host named ${h} (hosts: ${sample([...hosts.keys()])})`);
+      if (listed.has(h)) at(["components", i, "hosts", k], `host ${h} is listed twice`);
+      listed.add(h);
+    });
+  });
+  const checks = new Set<string>();
+  data.preflight?.forEach((p, i) => {
+    if (checks.has(p.name)) at(["preflight", i, "name"], `check ${p.name} is defined twice`);
+    checks.add(p.name);
+  });
+
+  // Cluster-level commands run on this machine, once: they know the versions and the cluster's vars.
+  const clusterVars = new Set(Object.keys(data.vars ?? {}));
+  const clusterLevel: [FieldPath, string | undefined][] = [
+    [["backup"], data.backup],
+    [["pin"], data.pin],
+    [["unpin"], data.unpin],
+    [["queue", "drain"], data.queue?.drain],
+    [["queue", "undrain"], data.queue?.undrain],
+    ...(data.preflight ?? []).map((p, i): [FieldPath, string] => [["preflight", i, "run"], p.run]),
+    ...(["before", "after"] as const).flatMap((when) =>
+      Object.entries(data.hooks?.[when] ?? {}).map(([phase, cmd]): [FieldPath, string] => [
+        ["hooks", when, phase],
+        cmd,
+      ]),
+    ),
+  ];
+  for (const [path, template] of clusterLevel) {
+    if (template) checkTemplate(template, ["version", "from"], [clusterVars], path, at);
+  }
+
+  // Component templates run per host: every var must resolve for every one of its hosts.
+  data.components.forEach((c, i) => {
+    const scopes = c.hosts
+      .map((h) => hosts.get(h))
+      .filter((h) => h !== undefined)
+      .map((h) => new Set([...clusterVars, ...Object.keys(c.vars ?? {}), ...Object.keys(h.vars ?? {})]));
+    const fields: [FieldPath, string][] = Object.entries(c.commands).map(([k, v]) => [
+      ["components", i, "commands", k],
+      v,
+    ]);
+    if (c.drain) {
+      fields.push(
+        [["components", i, "drain", "exec"], c.drain.exec],
+        [["components", i, "drain", "undrain"], c.drain.undrain],
+      );
+    }
+    if (c.health) {
+      const [kind, probe] =
+        "http" in c.health
+          ? ["http", c.health.http]
+          : "tcp" in c.health
+            ? ["tcp", c.health.tcp]
+            : ["exec", c.health.exec];
+      fields.push([["components", i, "health", kind], probe]);
+    }
+    for (const [path, template] of fields) {
+      // Probes describe a member whatever the hop, so they cannot use the hop's versions.
+      const probe = path[2] === "health" || path[3] === "version";
+      checkTemplate(template, probe ? MEMBER_NAMES : VALUE_NAMES, scopes, path, at);
+    }
+  });
+  return problems;
+}
+
+/** "a, b, c, … (10,000 in all)": a list short enough for a message. */
+function sample(names: readonly string[]): string {
+  return names.length <= 8 ? names.join(", ") : `${names.slice(0, 8).join(", ")}, … (${names.length} in all)`;
+}
+
+const MEMBER_NAMES = VALUE_NAMES.filter((n) => n !== "version" && n !== "from");
+
+function checkTemplate(
+  template: string,
+  names: readonly string[],
+  varScopes: readonly ReadonlySet<string>[],
+  path: FieldPath,
+  at: (path: FieldPath, message: string) => void,
+): void {
+  for (const p of placeholders(template)) {
+    if (p.startsWith("vars.")) {
+      const v = p.slice(5);
+      if (varScopes.some((scope) => !scope.has(v))) {
+        at(
+          path,
+          `{{${p}}} is not defined (define ${v} under vars, or in every host's or the component's vars)`,
+        );
+      }
+    } else if (!names.includes(p)) {
+      const known = [...names.map((n) => `{{${n}}}`), "{{vars.NAME}}"].join(", ");
+      at(path, `unknown placeholder {{${p}}} here; known: ${known}`);
+    }
+  }
+  if (/\{\{(?![^}]*\}\})/.test(template.replace(/\{\{\s*[A-Za-z_][A-Za-z0-9_.]*\s*\}\}/g, ""))) {
+    at(path, "an unclosed or malformed {{ placeholder }}");
+  }
+}
