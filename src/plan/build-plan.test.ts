@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { defineCatalog, planPath } from "../catalog/index.js";
+import { parseCluster } from "../cluster/cluster.js";
+import { buildPlan } from "./build-plan.js";
+import { type Plan, planSteps } from "./plan.js";
+
+const catalog = defineCatalog({
+  product: "notes",
+  scheme: "semver",
+  releases: ["1.0.0", "1.0.1", "1.1.0"],
+});
+
+function cluster(extra = "", components?: string) {
+  return parseCluster(
+    "/c/cluster.yaml",
+    `name: demo
+catalog: releases.yaml
+vars: { root: /srv }
+hosts: [{ name: h1, address: a1 }, { name: h2, address: a2 }, { name: h3, address: a3 }]
+components:
+${
+  components ??
+  `  - { name: db, hosts: [h1], order: 1, commands: &c { version: v, install: "i {{version}}", stop: s, activate: "a {{version}} {{from}}", start: st } }
+  - { name: api, hosts: [h1, h2, h3], order: 2, maxUnavailable: 2, commands: *c, health: { exec: "up {{host}}" } }
+  - { name: worker, hosts: [h2, h3], order: 2, commands: *c }`
+}
+${extra}`,
+  );
+}
+
+const ids = (plan: Plan) => [...planSteps(plan)].map(({ step }) => step.id);
+
+describe("buildPlan", () => {
+  it("runs a rolling hop's phases in DESIGN.md's order", () => {
+    const plan = buildPlan(
+      cluster("pin: pin-on {{from}}\nunpin: pin-off\nbackup: dump"),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    assert.deepEqual(
+      plan.hops[0]?.phases.map((p) => p.name),
+      ["preflight", "backup", "pin", "roll", "point-of-no-return", "activate", "verify"],
+    );
+    assert.equal(plan.hops[0]?.mode, "rolling");
+  });
+
+  it("runs an offline hop stop-everything-first", () => {
+    const plan = buildPlan(cluster("queue: { drain: qd, undrain: qu }"), planPath(catalog, "1.0.1", "1.1.0"));
+    assert.deepEqual(
+      plan.hops[0]?.phases.map((p) => p.name),
+      ["preflight", "drain", "stop", "install", "point-of-no-return", "start", "verify", "undrain"],
+    );
+    const stop = plan.hops[0]?.phases.find((p) => p.name === "stop");
+    assert.deepEqual(
+      stop?.stages.map((s) => s.pools.map((p) => `${p.component}×${p.limit}`)),
+      [["api×3", "worker×2"], ["db×1"]],
+      "the highest order stops first, every host of a component at once",
+    );
+  });
+
+  it("gives every step a stable path id", () => {
+    const all = ids(buildPlan(cluster(), planPath(catalog, "1.0.0", "1.0.1")));
+    assert.ok(all.includes("1.0.1/roll/api/h2/activate"));
+    assert.ok(all.includes("1.0.1/preflight/cluster"));
+    assert.ok(all.includes("1.0.1/point-of-no-return"));
+    assert.equal(new Set(all).size, all.length, "ids are unique");
+  });
+
+  it("rolls components by order, equal orders side by side, hosts in windows of maxUnavailable", () => {
+    const roll = buildPlan(cluster(), planPath(catalog, "1.0.0", "1.0.1")).hops[0]?.phases.find(
+      (p) => p.name === "roll",
+    );
+    assert.deepEqual(
+      roll?.stages.map((s) =>
+        s.pools.map((p) => ({ c: p.component, limit: p.limit, hosts: p.lanes.map((l) => l.host) })),
+      ),
+      [
+        [{ c: "db", limit: 1, hosts: ["h1"] }],
+        [
+          { c: "api", limit: 2, hosts: ["h1", "h2", "h3"] },
+          { c: "worker", limit: 1, hosts: ["h2", "h3"] },
+        ],
+      ],
+    );
+    const api = roll?.stages[1]?.pools[0]?.lanes[1];
+    assert.deepEqual(
+      api?.steps.map((s) => s.name),
+      ["stop", "install", "activate", "start", "health"],
+    );
+  });
+
+  it("renders commands with the hop's values, and undoes with the way back", () => {
+    const plan = buildPlan(cluster(), planPath(catalog, "1.0.0", "1.0.1"));
+    const activate = [...planSteps(plan)].find(({ step }) => step.id === "1.0.1/roll/db/h1/activate")?.step;
+    assert.deepEqual(activate?.run, [{ type: "exec", command: "a 1.0.1 1.0.0" }]);
+    assert.deepEqual(activate?.check, { type: "version-is", version: "1.0.1" });
+    assert.deepEqual(activate?.undo, [{ type: "exec", command: "a 1.0.0 1.0.1", back: true }]);
+  });
+
+  it("wraps phases in the operator's hooks, with {{from}} and {{version}}", () => {
+    const plan = buildPlan(
+      cluster("hooks: { before: { roll: 'pre {{version}}' }, after: { verify: 'post-upgrade {{from}}' } }"),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const all = [...planSteps(plan)].map(({ step }) => step);
+    const before = all.findIndex((s) => s.id === "1.0.1/roll/before-hook");
+    const after = all.find((s) => s.id === "1.0.1/verify/after-hook");
+    assert.ok(
+      before >= 0 && all[before + 1]?.id.startsWith("1.0.1/roll/db/"),
+      "the before hook opens its phase",
+    );
+    assert.deepEqual(after?.run, [{ type: "exec", command: "post-upgrade 1.0.0" }]);
+    assert.equal(all.at(-1)?.id, "1.0.1/verify/after-hook");
+  });
+
+  it("is a pure function: the same input gives the same, serialisable plan", () => {
+    const a = buildPlan(cluster(), planPath(catalog, "1.0.0", "1.1.0"));
+    const b = buildPlan(cluster(), planPath(catalog, "1.0.0", "1.1.0"));
+    assert.deepEqual(JSON.parse(JSON.stringify(a)), b);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * The plan: plain, serialisable data that says every step of every hop, in order, and what may run
+ * side by side. The builder (build-plan.ts) makes it without I/O; the executor walks it; the
+ * journal keeps it with the run, so a resumed run follows the plan it started with.
+ *
+ * A phase is a list of stages run one after another. A stage holds pools run side by side (one
+ * per component of an `order`); a pool runs its lanes (one per host) in a sliding window of at
+ * most `limit` at once; a lane's steps run in sequence.
+ */
+import type { HopKind, HopMode } from "../catalog/index.js";
+import type { HealthCheck, HealthGate } from "../cluster/cluster.js";
+import type { PhaseName } from "../cluster/cluster-schema.js";
+
+export type { PhaseName };
+
+/** What a step does, checks or undoes. Where it runs comes from its step's host. */
+export type Action =
+  /** A shell command. `back`: rendered and run with the values of the way back ({{version}} is the hop's from). */
+  | { readonly type: "exec"; readonly command: string; readonly back?: true }
+  /** The step's member passes its health gate. */
+  | { readonly type: "health" }
+  /** The step's member reports `version`. */
+  | { readonly type: "version-is"; readonly version: string }
+  /** Every member reports `version`, and passes a health probe when `healthy`. */
+  | { readonly type: "cluster-is"; readonly version: string; readonly healthy: boolean }
+  /** Records a moment, such as the point of no return. */
+  | { readonly type: "mark" };
+
+export interface PlanStep {
+  /** The path id: `1.0.1/roll/api/h2/activate`. Keys the journal, the log and the API. */
+  readonly id: string;
+  /** The action's name, the id's last part: `activate`. */
+  readonly name: string;
+  /** The host it runs on; absent: this machine. */
+  readonly host?: string;
+  readonly component?: string;
+  readonly run: readonly Action[];
+  /** Tells whether the effect is already there (asked on resume of a step found running). */
+  readonly check?: Action;
+  /** Reverses it; absent when there is nothing to reverse. */
+  readonly undo?: readonly Action[];
+  /** The longest any one command of the step may run. */
+  readonly timeoutMs: number;
+}
+
+export interface Lane {
+  readonly host?: string;
+  readonly steps: readonly PlanStep[];
+}
+
+export interface Pool {
+  readonly component?: string;
+  /** At most this many lanes at once (maxUnavailable). */
+  readonly limit: number;
+  readonly lanes: readonly Lane[];
+}
+
+export interface Stage {
+  readonly pools: readonly Pool[];
+}
+
+export interface Phase {
+  readonly id: string;
+  readonly name: PhaseName | "point-of-no-return";
+  readonly stages: readonly Stage[];
+}
+
+export interface PlannedHop {
+  /** The hop's target version, which prefixes its ids. */
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly kind: HopKind;
+  readonly mode: HopMode;
+  readonly phases: readonly Phase[];
+}
+
+/** One component on one host: what ferry observes and probes. */
+export interface Member {
+  readonly host: string;
+  readonly component: string;
+  readonly address: string;
+  /** The version command, rendered for this member. */
+  readonly versionCommand: string;
+  readonly health?: { readonly check: HealthCheck; readonly gate: HealthGate };
+  /** Its vars: the cluster's, overridden by the component's, overridden by the host's. */
+  readonly vars: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+export interface Plan {
+  readonly cluster: string;
+  readonly from: string;
+  readonly to: string;
+  readonly path: readonly string[];
+  readonly hosts: readonly { readonly name: string; readonly address: string; readonly driver: "local" }[];
+  readonly members: readonly Member[];
+  /** The cluster's vars, for commands that run on this machine. */
+  readonly vars: Readonly<Record<string, string>>;
+  readonly hops: readonly PlannedHop[];
+}
+
+export const POINT_OF_NO_RETURN = "point-of-no-return";
+
+/** Every step of the plan, in plan order (the order the journal numbers them). */
+export function* planSteps(plan: Plan): Generator<{ hop: PlannedHop; phase: Phase; step: PlanStep }> {
+  for (const hop of plan.hops) {
+    for (const phase of hop.phases) {
+      for (const stage of phase.stages) {
+        for (const pool of stage.pools) {
+          for (const lane of pool.lanes) {
+            for (const step of lane.steps) yield { hop, phase, step };
+          }
+        }
+      }
+    }
+  }
+}
