@@ -42,9 +42,16 @@ export interface Driver {
 }
 
 /** "exit 127: command not found", "killed by SIGKILL", "timed out after 5s (killed by SIGTERM)". */
-export function describeExit(r: Pick<ExecResult, "exitCode" | "signal" | "timedOut" | "aborted">, timeoutMs?: number): string {
+export function describeExit(
+  r: Pick<ExecResult, "exitCode" | "signal" | "timedOut" | "aborted">,
+  timeoutMs?: number,
+): string {
   const how =
-    r.signal !== null ? `killed by ${r.signal}` : r.exitCode === null ? "ended without an exit code" : exitWords(r.exitCode);
+    r.signal !== null
+      ? `killed by ${r.signal}`
+      : r.exitCode === null
+        ? "ended without an exit code"
+        : exitWords(r.exitCode);
   if (r.timedOut) return `timed out${timeoutMs ? ` after ${formatMs(timeoutMs)}` : ""} (${how})`;
   if (r.aborted) return `interrupted (${how})`;
   return how;

@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { SIM_COMMANDS, SimCluster } from "../../test/support/sim-cluster.js";
+import { defineCatalog, planPath } from "../catalog/index.js";
+import { parseCluster } from "../cluster/cluster.js";
+import { RefusedError } from "../errors.js";
+import { buildPlan } from "../plan/build-plan.js";
+import { type Plan, planSteps } from "../plan/plan.js";
+import { MemoryStore } from "../store/memory-store.js";
+import type { StepRecord } from "../store/state-store.js";
+import { Executor } from "./executor.js";
+
+const HOSTS = ["h1", "h2", "h3"];
+const catalog = defineCatalog({
+  product: "p",
+  scheme: "semver",
+  releases: ["1.0.0", "1.0.1", "1.0.2", "1.1.0"],
+});
+
+function clusterFile(extra = "") {
+  const commands = JSON.stringify(SIM_COMMANDS);
+  return parseCluster(
+    "/c/cluster.yaml",
+    `name: sim
+catalog: releases.yaml
+hosts: [${HOSTS.map((h) => `{ name: ${h}, address: ${h} }`).join(", ")}]
+components:
+  - { name: api, hosts: [h1, h2, h3], order: 1, maxUnavailable: 2, commands: ${commands}, health: { exec: "health api", interval: 10ms, deadline: 1s } }
+  - { name: worker, hosts: [h1, h2, h3], order: 1, commands: ${commands} }
+  - { name: gateway, hosts: [h1, h2], order: 2, commands: ${commands} }
+${extra}`,
+  );
+}
+
+async function setUp(
+  to: string,
+  options: { extra?: string; delayMs?: ConstructorParameters<typeof SimCluster>[3]; from?: string } = {},
+) {
+  const cluster = clusterFile(options.extra);
+  const from = options.from ?? "1.0.0";
+  const plan = buildPlan(cluster, planPath(catalog, from, to));
+  const sim = new SimCluster(HOSTS, ["api", "worker", "gateway"], from, options.delayMs ?? 1);
+  // gateway runs only on h1 and h2
+  sim.members.delete("gateway@h3");
+  const store = new MemoryStore();
+  await store.init();
+  const runId = "run-1";
+  const stepIds = [...planSteps(plan)].map(({ step }) => step.id);
+  await store.createRun(
+    {
+      id: runId,
+      cluster: "sim",
+      from,
+      to,
+      path: plan.path,
+      status: "running",
+      startedAt: Date.now(),
+      startedBy: "test",
+      plan,
+      files: {},
+    },
+    stepIds,
+  );
+  const executor = (onFailure: "rollback" | "pause" = cluster.onFailure) =>
+    new Executor({
+      store,
+      runId,
+      plan: JSON.parse(JSON.stringify(plan)) as Plan,
+      driverFor: sim.driverFor,
+      onFailure,
+    });
+  const states = async () =>
+    Object.fromEntries((await store.steps(runId)).map((s: StepRecord) => [s.id, s.state]));
+  return { sim, store, runId, plan, executor, states, stepIds };
+}
+
+const allAt = (sim: SimCluster, version: string) => Object.values(sim.snapshot()).every((v) => v === version);
+
+describe("Executor", () => {
+  it("upgrades every member through every hop and records every step done", async () => {
+    const t = await setUp("1.1.0");
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "done", outcome.message);
+    assert.ok(allAt(t.sim, "1.1.0"), JSON.stringify(t.sim.snapshot()));
+    assert.ok(Object.values(await t.states()).every((s) => s === "done"));
+    assert.equal((await t.store.getRun(t.runId))?.status, "done");
+  });
+
+  it("never takes more than maxUnavailable hosts of a component out at once, and rolls equal orders side by side", async () => {
+    const t = await setUp("1.0.1", { delayMs: 5 });
+    await t.executor().forward();
+    assert.equal(t.sim.maxDown.get("api"), 2);
+    assert.equal(t.sim.maxDown.get("worker"), 1);
+    assert.equal(t.sim.maxDown.get("gateway"), 1);
+    assert.equal(t.sim.maxDownOverall, 3, "api (2) and worker (1) roll side by side; gateway after them");
+  });
+
+  it("starts the next host as soon as one finishes (a sliding window, not batches)", async () => {
+    // api on h1 is slow: with a window of 2, h3 must start while h1 is still at work.
+    const t = await setUp("1.0.1", {
+      delayMs: (host, cmd) => (host === "h1" && cmd.endsWith("api") ? 60 : 2),
+    });
+    await t.executor().forward();
+    const at = (host: string, cmd: string) =>
+      t.sim.events.find((e) => e.host === host && e.command.startsWith(cmd))?.at ?? Number.NaN;
+    assert.ok(at("h3", "stop api") < at("h1", "start api"), "h3 started before h1 was back");
+  });
+
+  it("rolls back every completed step in reverse when a step fails before the point of no return", async () => {
+    const t = await setUp("1.0.1");
+    // The new release cannot start on h2; the old one can.
+    t.sim.fail = (host, cmd) =>
+      host === "h2" && cmd === "start worker" && t.sim.member("h2", "worker").active === "1.0.1"
+        ? { exitCode: 3, output: "port in use\n" }
+        : undefined;
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "rolled-back");
+    assert.equal(outcome.failed?.id, "1.0.1/roll/worker/h2/start");
+    assert.match(outcome.failed?.error ?? "", /exit 3: port in use/);
+    t.sim.fail = undefined;
+    assert.ok(allAt(t.sim, "1.0.0"), JSON.stringify(t.sim.snapshot()));
+    const states = await t.states();
+    assert.ok(
+      Object.values(states).every((s) => s === "undone" || s === "pending"),
+      JSON.stringify(states),
+    );
+    // Undone newest first: worker@h2's activate is undone before worker@h1's.
+    const undo = t.sim.events.filter((e) => e.command === "activate worker 1.0.0").map((e) => e.host);
+    assert.deepEqual(undo, ["h2", "h1"]);
+    assert.equal((await t.store.getRun(t.runId))?.status, "rolled-back");
+  });
+
+  it("with onFailure: pause, leaves the run for resume, which re-runs the failed step and finishes", async () => {
+    const t = await setUp("1.0.1", { extra: "onFailure: pause" });
+    t.sim.fail = (host, cmd) =>
+      host === "h3" && cmd === "install api 1.0.1" ? { exitCode: 1, output: "disk full\n" } : undefined;
+    const paused = await t.executor().forward();
+    assert.equal(paused.status, "paused");
+    assert.match(paused.message, /ferry resume/);
+    t.sim.fail = undefined;
+    const done = await t.executor().forward();
+    assert.equal(done.status, "done", done.message);
+    assert.ok(allAt(t.sim, "1.0.1"));
+  });
+
+  it("after the point of no return stops instead of going back, and refuses to roll back", async () => {
+    const t = await setUp("1.0.1");
+    // The roll's own health gates pass; verify, after the point of no return, is what fails.
+    let verifying = false;
+    t.sim.fail = (_h, cmd) => (verifying && cmd === "health api" ? { exitCode: 1 } : undefined);
+    const e = t.executor();
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/point-of-no-return" && ev.state === "done") verifying = true;
+    });
+    const outcome = await e.forward();
+    assert.equal(outcome.status, "stopped", outcome.message);
+    assert.match(outcome.message, /point of no return.*ferry resume/);
+    assert.ok(allAt(t.sim, "1.0.1"), "nothing was undone");
+    await assert.rejects(t.executor().rollback(), RefusedError);
+    verifying = false;
+    assert.equal((await t.executor().forward()).status, "done");
+  });
+
+  it("on an interrupt before the point of no return finishes the steps in flight, then rolls back", async () => {
+    const t = await setUp("1.0.1", { delayMs: 3 });
+    const e = t.executor();
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/roll/api/h2/activate" && ev.state === "running")
+        assert.equal(e.interrupt(), "rolling back");
+    });
+    const outcome = await e.forward();
+    assert.equal(outcome.status, "rolled-back");
+    assert.ok(allAt(t.sim, "1.0.0"), JSON.stringify(t.sim.snapshot()));
+    assert.equal(
+      (await t.states())["1.0.1/roll/api/h2/activate"],
+      "undone",
+      "the step in flight finished, then was undone",
+    );
+  });
+
+  it("on an interrupt after the point of no return finishes the step in flight and stops resumable", async () => {
+    const t = await setUp("1.0.2");
+    const e = t.executor();
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/verify/cluster" && ev.state === "running")
+        assert.equal(e.interrupt(), "stopping");
+    });
+    const outcome = await e.forward();
+    assert.equal(outcome.status, "stopped");
+    assert.equal((await t.states())["1.0.1/verify/cluster"], "done");
+    assert.ok(allAt(t.sim, "1.0.1"));
+    assert.equal((await t.executor().forward()).status, "done");
+    assert.ok(allAt(t.sim, "1.0.2"));
+  });
+
+  it("rolls back only the current hop; earlier hops are complete and stay", async () => {
+    const t = await setUp("1.0.2");
+    t.sim.fail = (host, cmd) =>
+      host === "h1" && cmd === "stop gateway" && t.sim.member("h1", "api").active === "1.0.2"
+        ? { exitCode: 1 }
+        : undefined;
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "rolled-back");
+    assert.match(outcome.message, /back at 1\.0\.1/);
+    assert.ok(allAt(t.sim, "1.0.1"), JSON.stringify(t.sim.snapshot()));
+  });
+
+  it("on resume, marks a step found running done when its check finds the effect there, without re-running it", async () => {
+    const t = await setUp("1.0.1");
+    // As if ferry died right after h1's api was activated, before the journal said so.
+    for (const id of t.stepIds.slice(0, t.stepIds.indexOf("1.0.1/roll/api/h1/activate"))) {
+      await t.store.updateStep(t.runId, id, { state: "done", startedAt: 1, endedAt: 2, attempts: 1 });
+    }
+    await t.store.updateStep(t.runId, "1.0.1/roll/api/h1/activate", {
+      state: "running",
+      startedAt: 3,
+      attempts: 1,
+    });
+    const m = t.sim.member("h1", "api");
+    m.running = false;
+    m.installed.add("1.0.1");
+    m.active = "1.0.1";
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "done", outcome.message);
+    assert.equal(t.sim.events.filter((e) => e.host === "h1" && e.command === "activate api 1.0.1").length, 0);
+    const step = (await t.store.steps(t.runId)).find((s) => s.id === "1.0.1/roll/api/h1/activate");
+    assert.equal(step?.attempts, 1, "not started again");
+  });
+
+  it("reports a failed undo, and a later rollback finishes the job", async () => {
+    const t = await setUp("1.0.1");
+    let undoBroken = true;
+    t.sim.fail = (host, cmd) =>
+      host === "h2" && cmd === "start api" && t.sim.member("h2", "api").active === "1.0.1"
+        ? { exitCode: 1 }
+        : undoBroken && cmd === "activate api 1.0.0" && host === "h1"
+          ? { exitCode: 9, output: "busy\n" }
+          : undefined;
+    const first = await t.executor().forward();
+    assert.equal(first.status, "failed");
+    assert.match(first.message, /undoing 1\.0\.1\/roll\/api\/h1\/activate failed.*ferry rollback/);
+    undoBroken = false;
+    t.sim.fail = undefined;
+    const second = await t.executor().rollback();
+    assert.equal(second.status, "rolled-back", second.message);
+    assert.ok(allAt(t.sim, "1.0.0"), JSON.stringify(t.sim.snapshot()));
+  });
+});

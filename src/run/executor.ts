@@ -1,0 +1,482 @@
+/**
+ * The executor: walks a plan step by step, recording every step in the journal before and after
+ * it runs, and undoes what it did when a step fails before the hop's point of no return.
+ *
+ * It is started on a run already in the journal, so the same code serves `apply` (all steps
+ * pending), `resume` (some done, one perhaps found running after a crash) and `rollback`.
+ * A step found `running` is checked: if its effect is already there it is marked done, otherwise
+ * it runs again (steps are idempotent, as Ganeti's are).
+ */
+import { setMaxListeners } from "node:events";
+import { templateEnv } from "../cluster/template.js";
+import { type Driver, describeExit } from "../drivers/driver.js";
+import { RefusedError } from "../errors.js";
+import { memberKey } from "../plan/build-plan.js";
+import {
+  type Action,
+  type Member,
+  type Plan,
+  type PlannedHop,
+  type PlanStep,
+  POINT_OF_NO_RETURN,
+  type Pool,
+  planSteps,
+} from "../plan/plan.js";
+import { waitHealthy } from "../probes/health-probe.js";
+import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js";
+import { RunEvents } from "./events.js";
+import { type Faults, NO_FAULTS } from "./faults.js";
+import { Journal } from "./journal.js";
+import { type DriverFor, observe, readVersion } from "./observe.js";
+
+export interface ExecutorOptions {
+  readonly store: StateStore;
+  readonly runId: string;
+  readonly plan: Plan;
+  readonly driverFor: DriverFor;
+  readonly onFailure: "rollback" | "pause";
+  readonly events?: RunEvents;
+  readonly faults?: Faults;
+}
+
+export interface FailedStep {
+  readonly id: string;
+  readonly host?: string;
+  readonly component?: string;
+  readonly error: string;
+  readonly exitCode: number | null;
+  readonly output: string;
+}
+
+export interface RunOutcome {
+  /** How the run stands now; `done` and `rolled-back` are finished. */
+  readonly status: RunStatus;
+  readonly reason:
+    | "completed"
+    | "step-failed"
+    | "interrupted"
+    | "lock-lost"
+    | "rollback-failed"
+    | "rolled-back";
+  readonly failed?: FailedStep;
+  /** What happened, what state it left, and what to run next. */
+  readonly message: string;
+}
+
+type Halt = "failure" | "interrupt" | "lock-lost";
+type ActionResult =
+  | { ok: true; exitCode: number | null; output: string }
+  | { ok: false; error: string; exitCode: number | null; output: string };
+
+const OUTPUT_KEEP = 4096;
+
+export class Executor {
+  readonly events: RunEvents;
+  readonly #o: ExecutorOptions;
+  readonly #members: ReadonlyMap<string, Member>;
+  readonly #hopOf = new Map<string, PlannedHop>();
+  readonly #steps = new Map<string, PlanStep>();
+  readonly #abort = new AbortController();
+  readonly #env = new Map<string, Readonly<Record<string, string>>>();
+  #journal: Journal | undefined;
+  #halt: Halt | undefined;
+  #failed: FailedStep | undefined;
+  #rollingBack = false;
+
+  constructor(options: ExecutorOptions) {
+    this.#o = options;
+    this.events = options.events ?? new RunEvents();
+    // Every command in flight listens to this one signal; hundreds at once is the point, not a leak.
+    setMaxListeners(0, this.#abort.signal);
+    this.#members = new Map(options.plan.members.map((m) => [memberKey(m.host, m.component), m]));
+    for (const { hop, step } of planSteps(options.plan)) {
+      this.#hopOf.set(step.id, hop);
+      this.#steps.set(step.id, step);
+    }
+  }
+
+  /**
+   * SIGINT/SIGTERM: before the point of no return the run rolls back; after it, the steps in
+   * flight finish and the run stops resumable. Returns what will happen, for the operator.
+   */
+  interrupt(): "rolling back" | "stopping" | "already rolling back" {
+    if (this.#rollingBack) return "already rolling back";
+    this.#halt ??= "interrupt";
+    const hop = this.#currentHop();
+    return hop && !this.#pastPointOfNoReturn(hop) ? "rolling back" : "stopping";
+  }
+
+  /** Another ferry took the lock over: stop at once, kill commands in flight, write nothing more. */
+  lockLost(): void {
+    this.#halt = "lock-lost";
+    this.#abort.abort();
+  }
+
+  /** Runs every step not yet done, in plan order; on failure, rolls back or stops as the rules say. */
+  async forward(): Promise<RunOutcome> {
+    const journal = await this.#openJournal();
+    await journal.run({ status: "running", error: null });
+    for (const hop of this.#o.plan.hops) {
+      for (const phase of hop.phases) {
+        for (const stage of phase.stages) {
+          await Promise.all(stage.pools.map((pool) => this.#runPool(pool)));
+          if (this.#halt) return this.#stop(hop);
+        }
+      }
+    }
+    await journal.run({ status: "done", endedAt: Date.now(), error: null });
+    return {
+      status: "done",
+      reason: "completed",
+      message: `${this.#o.plan.cluster} runs ${this.#o.plan.to}`,
+    };
+  }
+
+  /**
+   * Undoes the current hop's steps, newest first, unless it has passed its point of no return.
+   * Earlier hops of the run are complete and stay.
+   */
+  async rollback(why: string = "rollback requested"): Promise<RunOutcome> {
+    await this.#openJournal();
+    const hop = this.#currentHop();
+    if (!hop) {
+      return {
+        status: "done",
+        reason: "completed",
+        message: "the run has finished; there is nothing to roll back",
+      };
+    }
+    if (this.#pastPointOfNoReturn(hop)) {
+      throw new RefusedError(
+        `run ${this.#o.runId} cannot be rolled back: hop ${hop.from} → ${hop.to} has passed its point of no return`,
+        "point-of-no-return",
+        "fix the cause and finish it with `ferry resume`",
+      );
+    }
+    return this.#undoHop(hop, why);
+  }
+
+  async #openJournal(): Promise<Journal> {
+    this.#journal ??= await Journal.open(
+      this.#o.store,
+      this.#o.runId,
+      this.#o.faults ?? NO_FAULTS,
+      this.events,
+    );
+    return this.#journal;
+  }
+
+  get #j(): Journal {
+    if (!this.#journal) throw new Error("executor: journal not open");
+    return this.#journal;
+  }
+
+  /** The hop of the first step that is not done; undefined when all are. */
+  #currentHop(): PlannedHop | undefined {
+    if (!this.#journal) return this.#o.plan.hops[0];
+    for (const { hop, step } of planSteps(this.#o.plan)) {
+      if (this.#j.record(step.id).state !== "done") return hop;
+    }
+    return undefined;
+  }
+
+  #pastPointOfNoReturn(hop: PlannedHop): boolean {
+    const id = `${hop.id}/${POINT_OF_NO_RETURN}`;
+    return this.#steps.has(id) && this.#j.record(id).state === "done";
+  }
+
+  /** A sliding window: a new lane starts as soon as one finishes, never more than `limit` at once. */
+  async #runPool(pool: Pool): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (!this.#halt && next < pool.lanes.length) {
+        const lane = pool.lanes[next++];
+        for (const step of lane?.steps ?? []) {
+          if (this.#halt || !(await this.#runStep(step))) break;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, pool.limit) }, worker));
+  }
+
+  /** Runs one step unless the journal says it is done; true when it is done now. */
+  async #runStep(step: PlanStep): Promise<boolean> {
+    const j = this.#j;
+    const about = {
+      ...(step.host ? { host: step.host } : {}),
+      ...(step.component ? { component: step.component } : {}),
+    };
+    const record = j.record(step.id);
+    if (record.state === "done") return true;
+    if (record.state === "running" && step.check) {
+      const there = await this.#perform(step, [step.check]);
+      if (there.ok) {
+        await j.step(step.id, { state: "done", endedAt: Date.now(), error: null }, about);
+        return true;
+      }
+    }
+    await j.step(
+      step.id,
+      {
+        state: "running",
+        startedAt: Date.now(),
+        endedAt: null,
+        exitCode: null,
+        output: null,
+        error: null,
+        attempts: record.attempts + 1,
+      },
+      about,
+    );
+    (this.#o.faults ?? NO_FAULTS).hit(`${step.id}:started`);
+    const result = await this.#perform(step, step.run);
+    if (this.#halt === "lock-lost") return false;
+    if (result.ok) {
+      await j.step(
+        step.id,
+        { state: "done", endedAt: Date.now(), exitCode: result.exitCode, output: tail(result.output) },
+        about,
+      );
+      (this.#o.faults ?? NO_FAULTS).hit(`${step.id}:finished`);
+      return true;
+    }
+    await j.step(
+      step.id,
+      {
+        state: "failed",
+        endedAt: Date.now(),
+        exitCode: result.exitCode,
+        output: tail(result.output),
+        error: result.error,
+      },
+      about,
+    );
+    this.#failed ??= {
+      id: step.id,
+      ...about,
+      error: result.error,
+      exitCode: result.exitCode,
+      output: tail(result.output),
+    };
+    this.#halt ??= "failure";
+    return false;
+  }
+
+  /** After a failure or an interrupt: roll back, pause or stop, by the rules. */
+  async #stop(hop: PlannedHop): Promise<RunOutcome> {
+    const halt = this.#halt;
+    const f = this.#failed;
+    const what = f ? `${f.id} failed: ${f.error}` : "interrupted";
+    if (halt === "lock-lost") {
+      return {
+        status: "running",
+        reason: "lock-lost",
+        message: "another ferry took over the lock of this run; stopped at once without writing more",
+      };
+    }
+    const reason = halt === "interrupt" && !f ? "interrupted" : "step-failed";
+    if (this.#pastPointOfNoReturn(hop)) {
+      const message = `${what}. Hop ${hop.from} → ${hop.to} is past its point of no return, so ferry stopped here and does not go back by itself: fix the cause, then run \`ferry resume\`.`;
+      await this.#j.run({ status: "stopped", error: message });
+      return { status: "stopped", reason, ...(f ? { failed: f } : {}), message };
+    }
+    if (halt === "failure" && this.#o.onFailure === "pause") {
+      const message = `${what}. Paused (onFailure: pause): fix the cause, then \`ferry resume\` runs it again, or \`ferry rollback\` undoes the hop.`;
+      await this.#j.run({ status: "paused", error: message });
+      return { status: "paused", reason, failed: f as FailedStep, message };
+    }
+    const outcome = await this.#undoHop(hop, what);
+    return {
+      ...outcome,
+      ...(f ? { failed: f } : {}),
+      reason: outcome.status === "rolled-back" ? reason : outcome.reason,
+    };
+  }
+
+  /** Undoes every step of `hop` that ran or may have run, newest first, one at a time. */
+  async #undoHop(hop: PlannedHop, why: string): Promise<RunOutcome> {
+    this.#rollingBack = true;
+    const j = this.#j;
+    await j.run({ status: "rolling-back", error: why });
+    const touched = [...j.records()].filter(
+      (r) => this.#hopOf.get(r.id) === hop && r.state !== "pending" && r.state !== "undone",
+    );
+    touched.sort(newestFirst);
+    for (const record of touched) {
+      const step = this.#steps.get(record.id) as PlanStep;
+      const about = {
+        ...(step.host ? { host: step.host } : {}),
+        ...(step.component ? { component: step.component } : {}),
+      };
+      await j.step(step.id, { state: "undoing" }, about);
+      const result = step.undo
+        ? await this.#perform(step, step.undo)
+        : ({ ok: true, exitCode: null, output: "" } as const);
+      if (this.#halt === "lock-lost")
+        return { status: "rolling-back", reason: "lock-lost", message: "another ferry took over the lock" };
+      if (!result.ok) {
+        const message = `${why}. Rolling back, undoing ${step.id} failed: ${result.error}. Fix the cause and run \`ferry rollback\` again.`;
+        await j.step(
+          step.id,
+          {
+            state: "failed",
+            endedAt: Date.now(),
+            error: `undo: ${result.error}`,
+            output: tail(result.output),
+          },
+          about,
+        );
+        await j.run({ status: "failed", error: message });
+        return { status: "failed", reason: "rollback-failed", message };
+      }
+      await j.step(step.id, { state: "undone", endedAt: Date.now() }, about);
+      (this.#o.faults ?? NO_FAULTS).hit(`${step.id}:undone`);
+    }
+    const message = `${why}. Rolled back: ${this.#o.plan.cluster} is back at ${hop.from}.`;
+    await j.run({ status: "rolled-back", endedAt: Date.now(), error: message });
+    return { status: "rolled-back", reason: "rolled-back", message };
+  }
+
+  async #perform(step: PlanStep, actions: readonly Action[]): Promise<ActionResult> {
+    let output = "";
+    let exitCode: number | null = null;
+    for (const action of actions) {
+      const r = await this.#act(step, action);
+      output = r.output ? tail(output + r.output) : output;
+      exitCode = r.exitCode;
+      if (!r.ok) return { ...r, output };
+    }
+    return { ok: true, exitCode, output };
+  }
+
+  async #act(step: PlanStep, action: Action): Promise<ActionResult> {
+    const driver = this.#o.driverFor(step.host);
+    const signal = this.#abort.signal;
+    const member =
+      step.host && step.component ? this.#members.get(memberKey(step.host, step.component)) : undefined;
+    try {
+      switch (action.type) {
+        case "exec":
+          return await this.#exec(step, action, member, driver);
+        case "health": {
+          if (!member?.health) return { ok: true, exitCode: null, output: "" };
+          const r = await waitHealthy(member.health.check, driver, {
+            timeoutMs: member.health.gate.timeoutMs,
+            healthyForMs: member.health.gate.healthyForMs,
+            deadlineMs: member.health.gate.deadlineMs,
+            intervalMs: member.health.gate.intervalMs,
+            signal,
+          });
+          return r.healthy
+            ? { ok: true, exitCode: null, output: `healthy after ${r.elapsedMs}ms\n` }
+            : {
+                ok: false,
+                exitCode: null,
+                output: "",
+                error: `${member.component} on ${member.host} is not healthy: ${r.detail}`,
+              };
+        }
+        case "version-is": {
+          if (!member)
+            return { ok: false, exitCode: null, output: "", error: "no member to ask its version" };
+          const r = await readVersion(member, driver, signal);
+          return r.version === action.version
+            ? { ok: true, exitCode: 0, output: `${r.version}\n` }
+            : {
+                ok: false,
+                exitCode: null,
+                output: "",
+                error: `runs ${r.version ?? `no known version (${r.error})`}, not ${action.version}`,
+              };
+        }
+        case "cluster-is": {
+          const seen = await observe(this.#o.plan.members, this.#o.driverFor, {
+            health: action.healthy,
+            signal,
+          });
+          const wrong = seen.members.filter((m) => m.version !== action.version || m.healthy === false);
+          if (wrong.length === 0)
+            return {
+              ok: true,
+              exitCode: null,
+              output: `${seen.members.length} members run ${action.version}\n`,
+            };
+          const list = wrong
+            .slice(0, 5)
+            .map(
+              (m) =>
+                `${m.component}@${m.host} ${m.version !== action.version ? `runs ${m.version ?? "?"}` : "is unhealthy"}${m.error ? ` (${m.error})` : ""}`,
+            );
+          return {
+            ok: false,
+            exitCode: null,
+            output: "",
+            error: `expected every member on ${action.version}${action.healthy ? " and healthy" : ""}: ${list.join("; ")}${wrong.length > 5 ? `; and ${wrong.length - 5} more` : ""}`,
+          };
+        }
+        case "mark":
+          return { ok: true, exitCode: null, output: "" };
+      }
+    } catch (err) {
+      return {
+        ok: false,
+        exitCode: null,
+        output: "",
+        error: `${step.host ?? "this machine"}: ${(err as Error).message}`,
+      };
+    }
+  }
+
+  /** The FERRY_* values of a member (or this machine) in a hop, forward or back; made once each. */
+  #envOf(hop: PlannedHop, member: Member | undefined, back: boolean): Readonly<Record<string, string>> {
+    const key = `${hop.id}|${member ? memberKey(member.host, member.component) : ""}|${back}`;
+    let env = this.#env.get(key);
+    if (!env) {
+      env = {
+        ...templateEnv({
+          version: back ? hop.from : hop.to,
+          from: back ? hop.to : hop.from,
+          ...(member ? { host: member.host, address: member.address, component: member.component } : {}),
+          vars: member ? member.vars : this.#o.plan.vars,
+        }),
+        FERRY_RUN_ID: this.#o.runId,
+      };
+      this.#env.set(key, env);
+    }
+    return env;
+  }
+
+  async #exec(
+    step: PlanStep,
+    action: Extract<Action, { type: "exec" }>,
+    member: Member | undefined,
+    driver: Driver,
+  ): Promise<ActionResult> {
+    const hop = this.#hopOf.get(step.id) as PlannedHop;
+    const env = { ...this.#envOf(hop, member, action.back === true), FERRY_STEP: step.id };
+    const r = await driver.exec(action.command, {
+      env,
+      timeoutMs: step.timeoutMs,
+      signal: this.#abort.signal,
+      onOutput: (text) => this.events.emit({ type: "output", runId: this.#o.runId, id: step.id, text }),
+    });
+    if (r.exitCode === 0 && !r.timedOut && !r.aborted) return { ok: true, exitCode: 0, output: r.output };
+    const last = r.output.trim().split("\n").at(-1);
+    return {
+      ok: false,
+      exitCode: r.exitCode,
+      output: r.output,
+      error: `\`${action.command}\` on ${step.host ?? "this machine"}: ${describeExit(r, step.timeoutMs)}${last ? `: ${last}` : ""}`,
+    };
+  }
+}
+
+function newestFirst(a: StepRecord, b: StepRecord): number {
+  const ea = a.endedAt ?? Number.POSITIVE_INFINITY;
+  const eb = b.endedAt ?? Number.POSITIVE_INFINITY;
+  return ea !== eb ? eb - ea : b.seq - a.seq;
+}
+
+function tail(text: string): string {
+  return text.length > OUTPUT_KEEP ? text.slice(-OUTPUT_KEEP) : text;
+}

@@ -1,0 +1,90 @@
+/**
+ * Observing the cluster: which version every member runs (its `version` command) and whether it
+ * is healthy (one health probe). Used before a run, by verify steps, and by `ferry status`.
+ */
+import type { Driver } from "../drivers/driver.js";
+import { describeExit } from "../drivers/driver.js";
+import type { Member } from "../plan/plan.js";
+import { probeOnce } from "../probes/health-probe.js";
+import { mapLimit } from "./map-limit.js";
+
+export interface MemberObservation {
+  readonly host: string;
+  readonly component: string;
+  /** null when the version command failed. */
+  readonly version: string | null;
+  /** null when not probed (no health check, or not asked). */
+  readonly healthy: boolean | null;
+  /** What went wrong, when something did. */
+  readonly error?: string;
+}
+
+export interface Observation {
+  readonly members: readonly MemberObservation[];
+  /** The version every member runs; null when they differ or one could not tell. */
+  readonly version: string | null;
+  readonly mixed: boolean;
+}
+
+export type DriverFor = (host: string | undefined) => Driver;
+
+/** How many members are probed at once: enough for a big fleet, not a fork bomb. */
+const PROBES_AT_ONCE = 32;
+
+export async function readVersion(
+  member: Member,
+  driver: Driver,
+  signal?: AbortSignal,
+): Promise<{ version: string | null; error?: string }> {
+  const r = await driver.exec(member.versionCommand, {
+    timeoutMs: Math.min(member.timeoutMs, 60_000),
+    ...(signal ? { signal } : {}),
+  });
+  const version = r.output.trim().split("\n").at(-1)?.trim() ?? "";
+  if (r.exitCode !== 0 || r.timedOut)
+    return { version: null, error: `version command: ${describeExit(r)}${lastLine(r.output)}` };
+  if (!version) return { version: null, error: "version command printed nothing" };
+  return { version };
+}
+
+function lastLine(output: string): string {
+  const line = output.trim().split("\n").at(-1);
+  return line ? `: ${line}` : "";
+}
+
+export async function observe(
+  members: readonly Member[],
+  driverFor: DriverFor,
+  options: { health: boolean; signal?: AbortSignal },
+): Promise<Observation> {
+  const observed = await mapLimit(members, PROBES_AT_ONCE, async (m): Promise<MemberObservation> => {
+    const driver = driverFor(m.host);
+    try {
+      const { version, error } = await readVersion(m, driver, options.signal);
+      let healthy: boolean | null = null;
+      let healthError: string | undefined;
+      if (options.health && m.health) {
+        const probe = await probeOnce(m.health.check, driver, {
+          timeoutMs: m.health.gate.timeoutMs,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        healthy = probe.ok;
+        if (!probe.ok) healthError = `health: ${probe.detail}`;
+      }
+      const errors = [error, healthError].filter(Boolean).join("; ");
+      return { host: m.host, component: m.component, version, healthy, ...(errors ? { error: errors } : {}) };
+    } catch (err) {
+      return {
+        host: m.host,
+        component: m.component,
+        version: null,
+        healthy: null,
+        error: (err as Error).message,
+      };
+    }
+  });
+  const versions = new Set(observed.map((o) => o.version));
+  const [only] = versions;
+  const version = versions.size === 1 && only !== null && only !== undefined ? only : null;
+  return { members: observed, version, mixed: versions.size > 1 };
+}

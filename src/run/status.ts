@@ -1,0 +1,96 @@
+/**
+ * `ferry status` and `ferry history`: what the cluster runs now, and what ferry has done to it.
+ */
+import type { Cluster } from "../cluster/cluster.js";
+import { DriverPool } from "../drivers/driver-pool.js";
+import { clusterMembers } from "../plan/build-plan.js";
+import type { RunStatus, RunSummary, StateStore, StepRecord } from "../store/state-store.js";
+import { describeHolder } from "./lock.js";
+import { type DriverFor, observe } from "./observe.js";
+
+export interface RunProgress {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly path: readonly string[];
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly startedBy: string;
+  readonly steps: { readonly total: number } & Partial<Record<StepRecord["state"], number>>;
+  /** Steps running now, or the ones that failed. */
+  readonly current: readonly string[];
+  /** Who holds the lock, when someone does. */
+  readonly heldBy: string | null;
+  readonly error: string | null;
+}
+
+/** The document `ferry status --json` prints (DESIGN.md). */
+export interface ClusterStatus {
+  readonly cluster: string;
+  readonly version: string | null;
+  readonly mixed: boolean;
+  readonly members: readonly {
+    readonly host: string;
+    readonly component: string;
+    readonly version: string | null;
+    readonly healthy: boolean | null;
+    readonly error?: string;
+  }[];
+  readonly run: RunProgress | null;
+}
+
+export async function clusterStatus(
+  cluster: Cluster,
+  store: StateStore,
+  driverFor?: DriverFor,
+): Promise<ClusterStatus> {
+  const pool = driverFor ? undefined : new DriverPool(cluster.hosts);
+  try {
+    const seen = await observe(clusterMembers(cluster), driverFor ?? (pool as DriverPool).driverFor, {
+      health: true,
+    });
+    const open = await store.unfinishedRun(cluster.name);
+    let run: RunProgress | null = null;
+    if (open) {
+      const steps = await store.steps(open.id);
+      const counts: Partial<Record<StepRecord["state"], number>> = {};
+      for (const s of steps) counts[s.state] = (counts[s.state] ?? 0) + 1;
+      const holder = await store.lockHolder();
+      const live = holder && holder.leaseUntil > Date.now() ? holder : undefined;
+      run = {
+        id: open.id,
+        from: open.from,
+        to: open.to,
+        path: open.path,
+        status: open.status,
+        startedAt: new Date(open.startedAt).toISOString(),
+        startedBy: open.startedBy,
+        steps: { total: steps.length, ...counts },
+        current: steps
+          .filter((s) => s.state === "running" || s.state === "undoing" || s.state === "failed")
+          .map((s) => s.id),
+        heldBy: live ? describeHolder(live) : null,
+        error: open.error,
+      };
+    }
+    return { cluster: cluster.name, version: seen.version, mixed: seen.mixed, members: seen.members, run };
+  } finally {
+    await pool?.close();
+  }
+}
+
+export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt"> {
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly durationS: number | null;
+}
+
+export async function runHistory(cluster: Cluster, store: StateStore): Promise<HistoryEntry[]> {
+  const runs = await store.listRuns(cluster.name);
+  return runs.map((r) => ({
+    ...r,
+    startedAt: new Date(r.startedAt).toISOString(),
+    endedAt: r.endedAt === null ? null : new Date(r.endedAt).toISOString(),
+    durationS: r.endedAt === null ? null : Math.round((r.endedAt - r.startedAt) / 100) / 10,
+  }));
+}

@@ -1,0 +1,138 @@
+/**
+ * A tiny real product for executor tests on this machine: each host is a folder, each release is
+ * installed side by side and activated by a symlink (Ganeti's layout), and "running" is a file
+ * that start writes and stop removes. Its commands are plain shell, run by the local driver.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface FakeProductOptions {
+  readonly hosts?: number;
+  /** Components and their order; every component runs on every host. */
+  readonly components?: readonly {
+    readonly name: string;
+    readonly order?: number;
+    readonly maxUnavailable?: number;
+  }[];
+  readonly releases?: readonly string[];
+  /** The release every host starts on. */
+  readonly start?: string;
+  /** Extra top-level YAML for cluster.yaml (hooks, onFailure, …). */
+  readonly extra?: string;
+  /** Extra YAML lines inside each component (after its commands). */
+  readonly componentExtra?: string;
+  /** Replaces one command of every component: { start: "…" }. */
+  readonly commands?: Partial<Record<"version" | "install" | "stop" | "activate" | "start", string>>;
+}
+
+export interface FakeProduct {
+  readonly dir: string;
+  readonly clusterFile: string;
+  readonly hosts: readonly string[];
+  /** host → component → { active version, running version or null }. */
+  state(): Record<string, Record<string, { active: string | null; running: string | null }>>;
+  /** Every command line the product logged, in order. */
+  log(): string[];
+  cleanup(): void;
+}
+
+export const RELEASES = ["1.0.0", "1.0.1", "1.0.2", "1.1.0"];
+
+export function makeFakeProduct(options: FakeProductOptions = {}): FakeProduct {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-product-"));
+  const hosts = Array.from({ length: options.hosts ?? 2 }, (_, i) => `h${i + 1}`);
+  const components = options.components ?? [{ name: "api" }];
+  const releases = options.releases ?? RELEASES;
+  const start = options.start ?? releases[0] ?? "1.0.0";
+  const root = join(dir, "hosts");
+
+  for (const h of hosts) {
+    for (const c of components) {
+      const home = join(root, h, c.name);
+      mkdirSync(join(home, "versions", start), { recursive: true });
+      writeFileSync(join(home, "versions", start, "VERSION"), `${start}\n`);
+      symlinkSync(join("versions", start), join(home, "current"));
+      writeFileSync(join(home, "running"), `${start}\n`);
+    }
+  }
+
+  writeFileSync(
+    join(dir, "releases.yaml"),
+    `product: fake\nscheme: semver\nreleases:\n${releases.map((r) => `  - "${r}"`).join("\n")}\n`,
+  );
+  const home = "{{vars.root}}/{{host}}/{{component}}";
+  const log = `echo "{{host}} {{component}} $0" >> {{vars.root}}/log;`;
+  const commands = {
+    version: `cat ${home}/current/VERSION`,
+    install: `mkdir -p ${home}/versions/{{version}} && echo {{version}} > ${home}/versions/{{version}}/VERSION`,
+    stop: `rm -f ${home}/running`,
+    activate: `ln -sfn versions/{{version}} ${home}/current`,
+    start: `cat ${home}/current/VERSION > ${home}/running`,
+    ...options.commands,
+  };
+  const yaml = [
+    "name: fake",
+    "catalog: releases.yaml",
+    "state: state/ferry.db",
+    `vars: { root: "${root}" }`,
+    "hosts:",
+    ...hosts.map((h, i) => `  - { name: ${h}, address: 127.0.0.${i + 1} }`),
+    "components:",
+    ...components.flatMap((c) => [
+      `  - name: ${c.name}`,
+      `    hosts: [${hosts.join(", ")}]`,
+      `    order: ${c.order ?? 1}`,
+      `    maxUnavailable: ${c.maxUnavailable ?? 1}`,
+      "    timeout: 20s",
+      "    commands:",
+      ...Object.entries(commands).map(
+        ([k, v]) => `      ${k}: ${JSON.stringify(k === "version" ? v : `${log} ${v}`.replace("$0", k))}`,
+      ),
+      `    health: { exec: "test -f ${home}/running", healthyFor: 0s, deadline: 5s, interval: 50ms }`,
+      ...(options.componentExtra ? [options.componentExtra] : []),
+    ]),
+    ...(options.extra ? [options.extra] : []),
+  ].join("\n");
+  const clusterFile = join(dir, "cluster.yaml");
+  writeFileSync(clusterFile, `${yaml}\n`);
+
+  return {
+    dir,
+    clusterFile,
+    hosts,
+    state() {
+      const out: ReturnType<FakeProduct["state"]> = {};
+      for (const h of hosts) {
+        out[h] = {};
+        for (const c of components) {
+          const home = join(root, h, c.name);
+          const active = existsSync(join(home, "current"))
+            ? readlinkSync(join(home, "current")).replace("versions/", "")
+            : null;
+          const running = existsSync(join(home, "running"))
+            ? readFileSync(join(home, "running"), "utf8").trim()
+            : null;
+          (out[h] as Record<string, unknown>)[c.name] = { active, running };
+        }
+      }
+      return out;
+    },
+    log() {
+      const file = join(root, "log");
+      return existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * A simulated product on the in-memory driver, for executor tests and benchmarks: every member
+ * has installed versions, an active one and a running flag; its commands are one word and the
+ * component name (`stop api`, `activate api 1.0.1`). Records what is down at once, and can fail
+ * a chosen command.
+ */
+import { MemoryDriver, type MemoryReply } from "../../src/drivers/index.js";
+import type { Driver } from "../../src/index.js";
+
+export const SIM_COMMANDS = {
+  version: "version {{component}}",
+  install: "install {{component}} {{version}}",
+  stop: "stop {{component}}",
+  activate: "activate {{component}} {{version}}",
+  start: "start {{component}}",
+};
+
+interface MemberState {
+  installed: Set<string>;
+  active: string;
+  running: boolean;
+}
+
+export interface SimEvent {
+  readonly at: number;
+  readonly host: string;
+  readonly command: string;
+}
+
+export class SimCluster {
+  readonly members = new Map<string, MemberState>();
+  readonly events: SimEvent[] = [];
+  /** Per component, the most members that were down (not running) at one moment. */
+  readonly maxDown = new Map<string, number>();
+  /** The most members down at one moment over all components. */
+  maxDownOverall = 0;
+  /** Returns a reply to make a command fail, or undefined to let it run. */
+  fail: ((host: string, command: string) => MemoryReply | undefined) | undefined;
+  readonly #drivers = new Map<string, MemoryDriver>();
+  /** Members down now, per component and in all. */
+  readonly #down = new Map<string, number>();
+  #downOverall = 0;
+  #start = performance.now();
+
+  constructor(
+    hosts: readonly string[],
+    components: readonly string[],
+    version: string,
+    /** How long each command takes, in ms (a function of host and command, or a number). */
+    readonly delayMs: number | ((host: string, command: string) => number) = 0,
+  ) {
+    for (const h of hosts) {
+      for (const c of components)
+        this.members.set(`${c}@${h}`, { installed: new Set([version]), active: version, running: true });
+    }
+  }
+
+  driverFor = (host: string | undefined): Driver => {
+    const name = host ?? "local";
+    let d = this.#drivers.get(name);
+    if (!d) {
+      d = new MemoryDriver({
+        host: name,
+        handler: (command) => this.#handle(name, command),
+        keepHistory: false,
+      });
+      this.#drivers.set(name, d);
+    }
+    return d;
+  };
+
+  member(host: string, component: string): MemberState {
+    const m = this.members.get(`${component}@${host}`);
+    if (!m) throw new Error(`no member ${component}@${host}`);
+    return m;
+  }
+
+  /** host → component → "1.0.1" or "1.0.1 (stopped)". */
+  snapshot(): Record<string, string> {
+    return Object.fromEntries(
+      [...this.members].map(([k, m]) => [k, `${m.active}${m.running ? "" : " (stopped)"}`]),
+    );
+  }
+
+  #handle(host: string, command: string): MemoryReply | undefined {
+    this.events.push({ at: performance.now() - this.#start, host, command });
+    const failed = this.fail?.(host, command);
+    if (failed) return failed;
+    const [verb, component, version] = command.split(" ");
+    const delayMs = typeof this.delayMs === "number" ? this.delayMs : this.delayMs(host, command);
+    if (verb === "health") {
+      const m = this.member(host, component ?? "");
+      return { exitCode: m.running ? 0 : 1, delayMs };
+    }
+    if (!["version", "install", "stop", "activate", "start"].includes(verb ?? "")) return undefined;
+    const m = this.member(host, component ?? "");
+    switch (verb) {
+      case "version":
+        return { output: `${m.active}\n` };
+      case "install":
+        m.installed.add(version ?? "");
+        break;
+      case "activate":
+        if (!m.installed.has(version ?? "")) return { exitCode: 1, output: `${version} is not installed\n` };
+        m.active = version ?? "";
+        break;
+      case "stop":
+        if (m.running) this.#count(component ?? "", +1);
+        m.running = false;
+        break;
+      case "start":
+        if (!m.running) this.#count(component ?? "", -1);
+        m.running = true;
+        break;
+    }
+    return { delayMs };
+  }
+
+  #count(component: string, delta: number): void {
+    const down = (this.#down.get(component) ?? 0) + delta;
+    this.#down.set(component, down);
+    this.#downOverall += delta;
+    this.maxDown.set(component, Math.max(this.maxDown.get(component) ?? 0, down));
+    this.maxDownOverall = Math.max(this.maxDownOverall, this.#downOverall);
+  }
+}
