@@ -20,13 +20,34 @@ export {
   type SchemeName,
   type VersionPath,
 } from "./catalog/index.js";
+export { type Cluster, type Component, type Host, loadCluster, parseCluster } from "./cluster/cluster.js";
+export { DriverPool } from "./drivers/driver-pool.js";
+export {
+  type Driver,
+  describeExit,
+  type ExecOptions,
+  type ExecResult,
+  LocalDriver,
+  MemoryDriver,
+  type MemoryHandler,
+} from "./drivers/index.js";
 export {
   ExitCode,
   exitCodeOf,
   FerryError,
   formatProblem,
+  OperationError,
   RefusedError,
   type SourceProblem,
   UserError,
 } from "./errors.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
+export { buildPlan, clusterMembers } from "./plan/build-plan.js";
+export type { Action, Member, Phase, Plan, PlannedHop, PlanStep } from "./plan/plan.js";
+export { type RunEvent, RunEvents } from "./run/events.js";
+export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
+export { type Observation, observe } from "./run/observe.js";
+export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
+export { apply, type OperationOptions, type OperationResult, resume, rollback } from "./run/upgrade.js";
+export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
+export type { RunStatus, StateStore, StepState } from "./store/state-store.js";

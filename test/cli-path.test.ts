@@ -83,22 +83,23 @@ describe("ferry path", () => {
 });
 
 describe("ferry schema", () => {
-  it("prints the catalog's JSON Schema, the same as the published copy", () => {
-    const r = ferry(["schema", "catalog"]);
-    assert.equal(r.code, 0, r.stderr);
-    const published = readFileSync(`${ROOT}schemas/catalog.schema.json`, "utf8");
-    assert.deepEqual(
-      JSON.parse(r.stdout),
-      JSON.parse(published),
-      "regenerate: bin/ferry schema catalog > schemas/catalog.schema.json",
-    );
-    assert.deepEqual(Object.keys(JSON.parse(r.stdout).properties), [
-      "product",
-      "scheme",
-      "policy",
-      "releases",
-    ]);
-  });
+  for (const [kind, fields] of [
+    ["catalog", ["product", "scheme", "policy", "releases"]],
+    ["cluster", ["name", "catalog", "state", "version", "onFailure", "vars", "hosts", "components", "hooks"]],
+  ] as const) {
+    it(`prints the ${kind} file's JSON Schema, the same as the published copy`, () => {
+      const r = ferry(["schema", kind]);
+      assert.equal(r.code, 0, r.stderr);
+      const published = readFileSync(`${ROOT}schemas/${kind}.schema.json`, "utf8");
+      assert.deepEqual(
+        JSON.parse(r.stdout),
+        JSON.parse(published),
+        `regenerate: bin/ferry schema ${kind} > schemas/${kind}.schema.json`,
+      );
+      const properties = Object.keys(JSON.parse(r.stdout).properties);
+      for (const field of fields) assert.ok(properties.includes(field), field);
+    });
+  }
 
   it("exits 2 for an unknown kind of file", () => {
     assert.equal(ferry(["schema", "nonsense"]).code, 2);

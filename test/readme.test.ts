@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { it } from "node:test";
+import { parseCluster } from "../src/index.js";
 import { ROOT, shell } from "./support/run-ferry.js";
 
 interface Example {
@@ -39,3 +40,16 @@ for (const { command, expected } of examples) {
     assert.equal((r.stdout + r.stderr).trimEnd(), expected.trimEnd());
   });
 }
+
+it("the README's cluster.yaml example is a valid cluster file", () => {
+  const yaml = [...readFileSync(`${ROOT}README.md`, "utf8").matchAll(/```yaml\n([\s\S]*?)```/g)].map(
+    (m) => m[1] ?? "",
+  );
+  const example = yaml.find((text) => text.startsWith("name:"));
+  assert.ok(example, "no cluster.yaml example in the README");
+  const cluster = parseCluster("README.md", example);
+  assert.deepEqual(
+    cluster.components.map((c) => c.name),
+    ["api"],
+  );
+});

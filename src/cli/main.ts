@@ -5,11 +5,16 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../index.js";
+import { registerApplyCommand } from "./apply-command.js";
 import { reportError } from "./output.js";
 import { registerPathCommand } from "./path-command.js";
+import { registerPlanCommand } from "./plan-command.js";
+import { registerResumeCommands } from "./resume-command.js";
 import { registerSchemaCommand } from "./schema-command.js";
+import { registerStatusCommands } from "./status-command.js";
 
-export function buildProgram(): Command {
+/** `setExit` is how a command that ran to its end says its outcome was not success (a run that failed). */
+export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Command {
   const program = new Command("ferry")
     .description("Upgrade a running multi-node cluster from one release to another, safely.")
     .version(VERSION)
@@ -17,6 +22,10 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(`ferry: ${text}`) })
     .exitOverride();
   registerPathCommand(program);
+  registerPlanCommand(program);
+  registerApplyCommand(program, setExit);
+  registerResumeCommands(program, setExit);
+  registerStatusCommands(program);
   registerSchemaCommand(program);
   // Subcommands copy the parent's settings only when created after them, so set these on each.
   for (const command of program.commands) {
@@ -33,9 +42,12 @@ const VERSION: string = createRequire(import.meta.url)("../../package.json").ver
 
 export async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes("--json");
+  let outcome: ExitCode = ExitCode.ok;
   try {
-    await buildProgram().parseAsync(argv, { from: "user" });
-    return ExitCode.ok;
+    await buildProgram((code) => {
+      outcome = code;
+    }).parseAsync(argv, { from: "user" });
+    return outcome;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander has already printed its message; help and --version are not failures.

@@ -2,10 +2,14 @@
  * How the CLI speaks: `--json` puts exactly one JSON document on stdout; everything meant for a
  * person goes to stdout as text, and errors to stderr.
  */
-import { exitCodeOf, FerryError, PathRefusedError, UserError } from "../index.js";
+import { exitCodeOf, FerryError, PathRefusedError, RefusedError, UserError } from "../index.js";
+
+/** Pretty for a document a person may read; compact past a megabyte (a 10,000-host plan), where indentation would triple it. */
+const PRETTY_LIMIT = 1 << 20;
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  const compact = JSON.stringify(value);
+  process.stdout.write(`${compact.length < PRETTY_LIMIT ? JSON.stringify(value, null, 2) : compact}\n`);
 }
 
 export function printLines(lines: readonly string[]): void {
@@ -16,7 +20,9 @@ export function printLines(lines: readonly string[]): void {
 export function reportError(err: unknown, json: boolean): number {
   const code = exitCodeOf(err);
   const known = err instanceof FerryError;
-  const message = err instanceof Error ? err.message : String(err);
+  let message = err instanceof Error ? err.message : String(err);
+  if (err instanceof RefusedError && err.wayOut && !message.includes(err.wayOut))
+    message += `. Way out: ${err.wayOut}.`;
   const label = !known ? "internal error" : code === 3 ? "refused" : "error";
   process.stderr.write(`ferry: ${label}: ${message}\n`);
   if (!known && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

@@ -1,0 +1,49 @@
+/**
+ * What most commands start from: the cluster file (-c), its catalog, and its state store; and the
+ * operator's confirmation.
+ */
+import { createInterface } from "node:readline/promises";
+import {
+  type Catalog,
+  type Cluster,
+  loadCatalog,
+  loadCluster,
+  openStateStore,
+  type StateStore,
+  UserError,
+} from "../index.js";
+
+export interface ClusterFlags {
+  readonly config: string;
+}
+
+export function loadClusterAndCatalog(flags: ClusterFlags): { cluster: Cluster; catalog: Catalog } {
+  const cluster = loadCluster(flags.config);
+  return { cluster, catalog: loadCatalog(cluster.catalog) };
+}
+
+export async function openStore(cluster: Cluster): Promise<StateStore> {
+  return openStateStore(cluster.state, ".");
+}
+
+/**
+ * Asks on a terminal; with --yes, or when the answer cannot be asked, decides without asking.
+ * Off a terminal without --yes nothing is changed: a run must be meant.
+ */
+export function confirmer(yes: boolean | undefined): ((question: string) => Promise<boolean>) | undefined {
+  if (yes) return undefined;
+  return async (question) => {
+    if (!process.stdin.isTTY) {
+      throw new UserError(
+        `${question}\nstandard input is not a terminal, so ferry cannot ask: pass --yes to go ahead`,
+      );
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const answer = await rl.question(`${question} [y/N] `);
+      return /^y(es)?$/i.test(answer.trim());
+    } finally {
+      rl.close();
+    }
+  };
+}

@@ -1,0 +1,97 @@
+/** `ferry plan [-c cluster.yaml] --to V [--from V] [--json]`: every step of every hop, nothing run. */
+import type { Command } from "commander";
+import {
+  buildPlan,
+  clusterMembers,
+  DriverPool,
+  observe,
+  type Plan,
+  type PlanStep,
+  planPath,
+  RefusedError,
+  UserError,
+} from "../index.js";
+import { loadClusterAndCatalog } from "./context.js";
+import { printJson, printLines } from "./output.js";
+
+interface PlanFlags {
+  config: string;
+  to?: string;
+  from?: string;
+  json?: boolean;
+}
+
+export function registerPlanCommand(program: Command): void {
+  program
+    .command("plan")
+    .description("show every step of every hop of an upgrade; nothing runs")
+    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
+    .option("--to <version>", "the release to reach (default: the file's `version`)")
+    .option("--from <version>", "plan from this release instead of asking the cluster which it runs")
+    .option("--json", "print the plan as one JSON document")
+    .action(async (flags: PlanFlags) => {
+      const { cluster, catalog } = loadClusterAndCatalog(flags);
+      const to = flags.to ?? cluster.version;
+      if (!to)
+        throw new UserError(`${cluster.file}: no target: pass --to VERSION or set version: in the file`);
+      const from = flags.from ?? (await observedVersion(cluster));
+      const plan = buildPlan(cluster, planPath(catalog, from, to));
+      if (flags.json) printJson(plan);
+      else printLines(renderPlan(plan));
+    });
+}
+
+async function observedVersion(cluster: Parameters<typeof clusterMembers>[0]): Promise<string> {
+  const pool = new DriverPool(cluster.hosts);
+  try {
+    const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
+    if (seen.version) return seen.version;
+    const lines = seen.members.map((m) => `${m.component}@${m.host}: ${m.version ?? `unknown (${m.error})`}`);
+    throw new RefusedError(
+      `the members do not report one version:\n  ${lines.join("\n  ")}`,
+      "mixed-versions",
+      "pass --from to plan from a release of your choice",
+    );
+  } finally {
+    await pool.close();
+  }
+}
+
+/** The plan as a tree: hops, phases, and per host the steps it takes, in order. */
+export function renderPlan(plan: Plan): string[] {
+  let steps = 0;
+  const lines: string[] = [];
+  for (const hop of plan.hops) {
+    lines.push(`hop ${hop.from} → ${hop.to}  ${hop.kind}, ${hop.mode}`);
+    for (const phase of hop.phases) {
+      lines.push(`  ${phase.name}`);
+      for (const stage of phase.stages) {
+        for (const pool of stage.pools) {
+          const side = stage.pools.length > 1 ? " (side by side)" : "";
+          if (pool.component) {
+            lines.push(
+              `    ${pool.component}: ${pool.lanes.length} hosts, at most ${pool.limit} at once${side}`,
+            );
+          }
+          for (const lane of pool.lanes) {
+            steps += lane.steps.length;
+            if (lane.host && pool.component) {
+              lines.push(`      ${lane.host}: ${lane.steps.map((s) => s.name).join(" → ")}`);
+            } else {
+              for (const s of lane.steps) lines.push(`    ${s.id}${describeRun(s.run)}`);
+            }
+          }
+        }
+      }
+    }
+  }
+  return [
+    `${plan.cluster} ${plan.from} → ${plan.to} through ${plan.path.join(" → ")}: ${steps} steps`,
+    ...lines,
+  ];
+}
+
+function describeRun(run: PlanStep["run"]): string {
+  const first = run[0];
+  return first?.type === "exec" ? `  $ ${first.command}` : "";
+}

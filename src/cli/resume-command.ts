@@ -1,0 +1,47 @@
+/** `ferry resume [-c cluster.yaml] [--yes]` and `ferry rollback`: finish or undo the unfinished run. */
+import type { Command } from "commander";
+import { type ExitCode, loadCluster, resume, rollback } from "../index.js";
+import { confirmer, openStore } from "./context.js";
+import { runWithSignals } from "./run-command.js";
+
+interface Flags {
+  config: string;
+  yes?: boolean;
+  json?: boolean;
+}
+
+export function registerResumeCommands(program: Command, setExit: (code: ExitCode) => void): void {
+  for (const [name, description, operation] of [
+    [
+      "resume",
+      "finish the unfinished run (after a crash, a pause or a stop), with the plan it started with",
+      resume,
+    ],
+    [
+      "rollback",
+      "undo the unfinished run's current hop, unless it has passed its point of no return",
+      rollback,
+    ],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .option("-c, --config <file>", "the cluster file", "cluster.yaml")
+      .option("--yes", "do not ask for confirmation")
+      .option("--json", "print one JSON document with the outcome")
+      .action(async (flags: Flags) => {
+        const cluster = loadCluster(flags.config);
+        const store = await openStore(cluster);
+        try {
+          const confirm = confirmer(flags.yes);
+          setExit(
+            await runWithSignals(flags, (ctx) =>
+              operation({ cluster, store, ...(confirm ? { confirm } : {}), ...ctx }),
+            ),
+          );
+        } finally {
+          await store.close();
+        }
+      });
+  }
+}

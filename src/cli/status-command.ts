@@ -1,0 +1,86 @@
+/** `ferry status` and `ferry history`: the cluster now, and the runs before. */
+import type { Command } from "commander";
+import { type ClusterStatus, clusterStatus, type HistoryEntry, loadCluster, runHistory } from "../index.js";
+import { openStore } from "./context.js";
+import { printJson, printLines } from "./output.js";
+
+interface Flags {
+  config: string;
+  json?: boolean;
+}
+
+export function registerStatusCommands(program: Command): void {
+  program
+    .command("status")
+    .description("observed versions and health, host by component, and the run in progress")
+    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
+    .option("--json", "print one JSON document")
+    .action(async (flags: Flags) => {
+      const cluster = loadCluster(flags.config);
+      const store = await openStore(cluster);
+      try {
+        const status = await clusterStatus(cluster, store);
+        if (flags.json) printJson(status);
+        else printLines(renderStatus(status));
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command("history")
+    .description("the runs ferry made on this cluster, newest first")
+    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
+    .option("--json", "print one JSON document")
+    .action(async (flags: Flags) => {
+      const cluster = loadCluster(flags.config);
+      const store = await openStore(cluster);
+      try {
+        const runs = await runHistory(cluster, store);
+        if (flags.json) printJson(runs);
+        else printLines(renderHistory(runs));
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+export function renderStatus(s: ClusterStatus): string[] {
+  const head = s.version
+    ? `${s.cluster} runs ${s.version}`
+    : `${s.cluster}: ${s.mixed ? "versions are mixed" : "version unknown"}`;
+  const width = Math.max(...s.members.map((m) => `${m.component}@${m.host}`.length));
+  const lines = [
+    head,
+    ...s.members.map((m) => {
+      const health = m.healthy === null ? "" : m.healthy ? "healthy" : "UNHEALTHY";
+      return `  ${`${m.component}@${m.host}`.padEnd(width)}  ${(m.version ?? "?").padEnd(10)} ${health}${m.error ? `  (${m.error})` : ""}`.trimEnd();
+    }),
+  ];
+  const r = s.run;
+  if (r) {
+    const counts = Object.entries(r.steps)
+      .filter(([k]) => k !== "total")
+      .map(([k, v]) => `${v} ${k}`)
+      .join(", ");
+    lines.push(
+      `run ${r.id}: ${r.from} → ${r.to} ${r.status}, started ${r.startedAt} by ${r.startedBy}`,
+      `  steps: ${r.steps.total} (${counts})`,
+      ...(r.current.length
+        ? [`  now: ${r.current.slice(0, 5).join(", ")}${r.current.length > 5 ? ", …" : ""}`]
+        : []),
+      `  ${r.heldBy ? `held by ${r.heldBy}` : "no ferry is running it: `ferry resume` or `ferry rollback`"}`,
+    );
+  } else {
+    lines.push("no run in progress");
+  }
+  return lines;
+}
+
+export function renderHistory(runs: readonly HistoryEntry[]): string[] {
+  if (runs.length === 0) return ["no runs yet"];
+  return runs.map(
+    (r) =>
+      `${r.id}  ${`${r.from} → ${r.to}`.padEnd(22)} ${r.status.padEnd(12)} ${r.durationS === null ? "-" : `${r.durationS}s`}  by ${r.startedBy}`,
+  );
+}

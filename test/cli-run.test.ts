@@ -1,0 +1,199 @@
+/**
+ * apply, resume, rollback, status and history through the real executable, on the fake product:
+ * exit codes, the lock, signals before and after the point of no return, and --json documents.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type FakeProduct, type FakeProductOptions, makeFakeProduct } from "./support/fake-product.js";
+import { FERRY, ROOT } from "./support/run-ferry.js";
+import { ferryAsync } from "./support/run-ferry-async.js";
+
+async function withProduct(
+  options: FakeProductOptions,
+  body: (p: FakeProduct, c: string[]) => Promise<void>,
+) {
+  const p = makeFakeProduct(options);
+  try {
+    await body(p, ["-c", p.clusterFile]);
+  } finally {
+    p.cleanup();
+  }
+}
+
+/** Waits for a file a command creates: the named point where a test acts. */
+async function until(file: string, ms = 10_000): Promise<void> {
+  for (const start = Date.now(); !existsSync(file); await sleep(20)) {
+    if (Date.now() - start > ms) assert.fail(`${file} never appeared`);
+  }
+}
+
+function start(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn(FERRY, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+  });
+  child.stderr?.on("data", (d) => {
+    out += d;
+  });
+  return { child, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, out }))) };
+}
+
+const allAt = (p: FakeProduct, active: string, running: string | null = active) =>
+  Object.values(p.state()).every((cs) =>
+    Object.values(cs).every((s) => s.active === active && s.running === running),
+  );
+
+describe("ferry apply, status and history", () => {
+  it("upgrades, then status and history show it in DESIGN.md's shapes", async () => {
+    await withProduct({ hosts: 2 }, async (p, c) => {
+      const r = await ferryAsync(["apply", ...c, "--to", "1.0.2", "--yes", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      const outcome = JSON.parse(r.stdout);
+      assert.equal(outcome.status, "done");
+      assert.ok(allAt(p, "1.0.2"));
+
+      const status = JSON.parse((await ferryAsync(["status", ...c, "--json"])).stdout);
+      assert.deepEqual(status, {
+        cluster: "fake",
+        version: "1.0.2",
+        mixed: false,
+        members: p.hosts.map((host) => ({ host, component: "api", version: "1.0.2", healthy: true })),
+        run: null,
+      });
+      const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(run.id, outcome.runId);
+      assert.deepEqual([run.from, run.to, run.status], ["1.0.0", "1.0.2", "done"]);
+      assert.deepEqual(run.path, ["1.0.0", "1.0.1", "1.0.2"]);
+      assert.match(run.startedBy, /.+@.+/);
+      assert.equal(typeof run.durationS, "number");
+    });
+  });
+
+  it("without --to, upgrades to the file's `version`", async () => {
+    await withProduct({ extra: "version: 1.0.1" }, async (p, c) => {
+      assert.equal((await ferryAsync(["apply", ...c, "--yes"])).code, 0);
+      assert.ok(allAt(p, "1.0.1"));
+    });
+  });
+
+  it("off a terminal without --yes changes nothing (exit 2)", async () => {
+    await withProduct({}, async (p, c) => {
+      const r = await ferryAsync(["apply", ...c, "--to", "1.0.1"]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /pass --yes/);
+      assert.ok(allAt(p, "1.0.0"));
+      assert.deepEqual(JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout), []);
+    });
+  });
+
+  it("refuses mixed versions that no run explains (exit 3)", async () => {
+    await withProduct({ hosts: 2 }, async (p, c) => {
+      const mixed = join(p.dir, "hosts/h2/api");
+      await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+      // h2 is put back by hand, behind ferry's back.
+      await new Promise((r) => spawn("sh", ["-c", `ln -sfn versions/1.0.0 ${mixed}/current`]).on("close", r));
+      const r = await ferryAsync(["apply", ...c, "--to", "1.0.2", "--yes"]);
+      assert.equal(r.code, 3);
+      assert.match(r.stderr, /api@h1: 1\.0\.1[\s\S]*api@h2: 1\.0\.0/);
+      assert.equal((await ferryAsync(["status", ...c, "--json"])).stdout.includes('"mixed": true'), true);
+    });
+  });
+
+  it("a failed step rolls the hop back and exits 1 saying so", async () => {
+    await withProduct({ hosts: 2, commands: { install: "exit 4" } }, async (p, c) => {
+      const r = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stdout,
+        /1\.0\.1\/roll\/api\/h1\/install failed: .*exit 4.*Rolled back: fake is back at 1\.0\.0/,
+      );
+      assert.ok(allAt(p, "1.0.0"));
+    });
+  });
+});
+
+describe("one run at a time", () => {
+  it("a second apply while a run holds the lock exits 3 naming the holder; SIGTERM before the point of no return rolls back", async () => {
+    await withProduct(
+      { hosts: 2, extra: "hooks: { before: { roll: 'touch {{vars.root}}/in-hook; sleep 1' } }" },
+      async (p, c) => {
+        const first = start(["apply", ...c, "--to", "1.0.1", "--yes"]);
+        await until(join(p.dir, "hosts/in-hook"));
+        const second = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+        assert.equal(second.code, 3);
+        assert.match(second.stderr, new RegExp(`another ferry holds the lock .*pid ${first.child.pid} on `));
+
+        first.child.kill("SIGTERM");
+        const { code, out } = await first.done;
+        assert.equal(code, 130, out);
+        assert.match(out, /SIGTERM: finishing the steps in flight/);
+        assert.match(out, /done {5}1\.0\.1\/roll\/before-hook/, "the step in flight finished");
+        assert.ok(allAt(p, "1.0.0"));
+        const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+        assert.equal(run.status, "rolled-back");
+      },
+    );
+  });
+
+  it("after a crash, apply to the same target says to resume; another target is refused", async () => {
+    await withProduct({ hosts: 2 }, async (_p, c) => {
+      const crashed = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"], {
+        FERRY_FAULT: "journal#5",
+      });
+      assert.equal(crashed.signal, "SIGKILL");
+      const same = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+      assert.equal(same.code, 3);
+      assert.match(same.stderr, /is unfinished.*use `ferry resume`/);
+      const other = await ferryAsync(["apply", ...c, "--to", "1.0.2", "--yes"]);
+      assert.equal(other.code, 3);
+      assert.match(other.stderr, /a run to 1\.0\.2 cannot start before it ends/);
+      const status = JSON.parse((await ferryAsync(["status", ...c, "--json"])).stdout);
+      assert.equal(status.run.status, "running");
+      assert.equal(status.run.heldBy, null, "nobody holds a dead run's lock");
+      assert.equal((await ferryAsync(["resume", ...c, "--yes"])).code, 0);
+    });
+  });
+
+  it("SIGTERM after the point of no return finishes the step in flight and stops resumable; rollback is refused", async () => {
+    await withProduct(
+      { hosts: 2, extra: "unpin: 'touch {{vars.root}}/unpinning; sleep 1'" },
+      async (p, c) => {
+        const run = start(["apply", ...c, "--to", "1.0.1", "--yes"]);
+        await until(join(p.dir, "hosts/unpinning"));
+        run.child.kill("SIGTERM");
+        const { code, out } = await run.done;
+        assert.equal(code, 130, out);
+        assert.match(out, /past its point of no return.*ferry resume/);
+        const back = await ferryAsync(["rollback", ...c, "--yes"]);
+        assert.equal(back.code, 3);
+        assert.match(back.stderr, /passed its point of no return/);
+        const resumed = await ferryAsync(["resume", ...c, "--yes"]);
+        assert.equal(resumed.code, 0, resumed.stderr);
+        assert.ok(allAt(p, "1.0.1"));
+      },
+    );
+  });
+
+  it("rollback undoes a paused run; resume with nothing open is refused", async () => {
+    await withProduct(
+      { hosts: 2, extra: "onFailure: pause", commands: { install: "exit 4" } },
+      async (p, c) => {
+        const paused = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+        assert.equal(paused.code, 1);
+        assert.match(paused.stdout, /Paused/);
+        const back = await ferryAsync(["rollback", ...c, "--yes", "--json"]);
+        assert.equal(back.code, 0, back.stderr);
+        assert.equal(JSON.parse(back.stdout).status, "rolled-back");
+        assert.ok(allAt(p, "1.0.0"));
+        const none = await ferryAsync(["resume", ...c, "--yes"]);
+        assert.equal(none.code, 3);
+        assert.match(none.stderr, /no unfinished run/);
+      },
+    );
+  });
+});
