@@ -196,4 +196,23 @@ describe("one run at a time", () => {
       },
     );
   });
+
+  it("a crash right after a step fails still rolls back on resume, even if the step would now pass", async () => {
+    // h2's new release fails to start once (a marker file remembers), then would start fine.
+    const once = "test -f {{vars.root}}/failed-once || { touch {{vars.root}}/failed-once; exit 1; }";
+    const start = `${once}; cat {{vars.root}}/{{host}}/{{component}}/current/VERSION > {{vars.root}}/{{host}}/{{component}}/running`;
+    await withProduct(
+      { hosts: 2, commands: { start: start.replace(once, `if [ {{host}} = h2 ]; then ${once}; fi`) } },
+      async (p, c) => {
+        const crashed = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"], {
+          FERRY_FAULT: "1.0.1/roll/api/h2/start:failed",
+        });
+        assert.equal(crashed.signal, "SIGKILL");
+        const resumed = await ferryAsync(["resume", ...c, "--yes", "--json"]);
+        assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
+        assert.equal(JSON.parse(resumed.stdout).status, "rolled-back");
+        assert.ok(allAt(p, "1.0.0"), JSON.stringify(p.state()));
+      },
+    );
+  });
 });

@@ -3,11 +3,11 @@ import { describe, it } from "node:test";
 import { SIM_COMMANDS, SimCluster } from "../../test/support/sim-cluster.js";
 import { defineCatalog, planPath } from "../catalog/index.js";
 import { parseCluster } from "../cluster/cluster.js";
-import { RefusedError } from "../errors.js";
+import { OperationError, RefusedError } from "../errors.js";
 import { buildPlan } from "../plan/build-plan.js";
 import { type Plan, planSteps } from "../plan/plan.js";
 import { MemoryStore } from "../store/memory-store.js";
-import type { StepRecord } from "../store/state-store.js";
+import type { StateStore, StepRecord } from "../store/state-store.js";
 import { Executor } from "./executor.js";
 
 const HOSTS = ["h1", "h2", "h3"];
@@ -34,7 +34,12 @@ ${extra}`,
 
 async function setUp(
   to: string,
-  options: { extra?: string; delayMs?: ConstructorParameters<typeof SimCluster>[3]; from?: string } = {},
+  options: {
+    extra?: string;
+    delayMs?: ConstructorParameters<typeof SimCluster>[3];
+    from?: string;
+    wrap?: (store: StateStore) => StateStore;
+  } = {},
 ) {
   const cluster = clusterFile(options.extra);
   const from = options.from ?? "1.0.0";
@@ -61,13 +66,12 @@ async function setUp(
     },
     stepIds,
   );
-  const executor = (onFailure: "rollback" | "pause" = cluster.onFailure) =>
+  const executor = () =>
     new Executor({
-      store,
+      store: options.wrap ? options.wrap(store) : store,
       runId,
       plan: JSON.parse(JSON.stringify(plan)) as Plan,
       driverFor: sim.driverFor,
-      onFailure,
     });
   const states = async () =>
     Object.fromEntries((await store.steps(runId)).map((s: StepRecord) => [s.id, s.state]));
@@ -244,5 +248,36 @@ describe("Executor", () => {
     const second = await t.executor().rollback();
     assert.equal(second.status, "rolled-back", second.message);
     assert.ok(allAt(t.sim, "1.0.0"), JSON.stringify(t.sim.snapshot()));
+  });
+
+  it("an interrupt during the last step lets it finish, and the run is done", async () => {
+    const t = await setUp("1.0.1");
+    const e = t.executor();
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/verify/cluster" && ev.state === "running") e.interrupt();
+    });
+    const outcome = await e.forward();
+    assert.equal(outcome.status, "done", outcome.message);
+    assert.equal((await t.store.getRun(t.runId))?.status, "done");
+  });
+
+  it("when the journal cannot be written, starts no new step and says what state it left", async () => {
+    let writes = 0;
+    const t = await setUp("1.0.1", {
+      wrap: (store) => {
+        const broken: StateStore = Object.create(store);
+        broken.updateStep = (runId, stepId, patch) =>
+          ++writes > 12 ? Promise.reject(new Error("disk full")) : store.updateStep(runId, stepId, patch);
+        return broken;
+      },
+    });
+    await assert.rejects(t.executor().forward(), (err: unknown) => {
+      assert.ok(err instanceof OperationError, String(err));
+      assert.match(err.message, /journal could not be written \(disk full\).*ferry resume/);
+      return true;
+    });
+    const before = t.sim.events.length;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(t.sim.events.length, before, "nothing runs on after the executor gave up");
   });
 });

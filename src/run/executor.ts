@@ -10,7 +10,7 @@
 import { setMaxListeners } from "node:events";
 import { templateEnv } from "../cluster/template.js";
 import { type Driver, describeExit } from "../drivers/driver.js";
-import { RefusedError } from "../errors.js";
+import { FerryError, OperationError, RefusedError } from "../errors.js";
 import { memberKey } from "../plan/build-plan.js";
 import {
   type Action,
@@ -34,7 +34,6 @@ export interface ExecutorOptions {
   readonly runId: string;
   readonly plan: Plan;
   readonly driverFor: DriverFor;
-  readonly onFailure: "rollback" | "pause";
   readonly events?: RunEvents;
   readonly faults?: Faults;
 }
@@ -63,7 +62,7 @@ export interface RunOutcome {
   readonly message: string;
 }
 
-type Halt = "failure" | "interrupt" | "lock-lost";
+type Halt = "failure" | "interrupt" | "lock-lost" | "journal";
 type ActionResult =
   | { ok: true; exitCode: number | null; output: string }
   | { ok: false; error: string; exitCode: number | null; output: string };
@@ -78,6 +77,10 @@ export class Executor {
   readonly #steps = new Map<string, PlanStep>();
   readonly #abort = new AbortController();
   readonly #env = new Map<string, Readonly<Record<string, string>>>();
+  readonly #faults: Faults;
+  /** The durable record that the run rolls back, written as soon as that is decided. */
+  #decision: Promise<void> | undefined;
+  #journalError: unknown;
   #journal: Journal | undefined;
   #halt: Halt | undefined;
   #failed: FailedStep | undefined;
@@ -86,6 +89,7 @@ export class Executor {
   constructor(options: ExecutorOptions) {
     this.#o = options;
     this.events = options.events ?? new RunEvents();
+    this.#faults = options.faults ?? NO_FAULTS;
     // Every command in flight listens to this one signal; hundreds at once is the point, not a leak.
     setMaxListeners(0, this.#abort.signal);
     this.#members = new Map(options.plan.members.map((m) => [memberKey(m.host, m.component), m]));
@@ -101,9 +105,7 @@ export class Executor {
    */
   interrupt(): "rolling back" | "stopping" | "already rolling back" {
     if (this.#rollingBack) return "already rolling back";
-    this.#halt ??= "interrupt";
-    const hop = this.#currentHop();
-    return hop && !this.#pastPointOfNoReturn(hop) ? "rolling back" : "stopping";
+    return this.#halting("interrupt") ? "rolling back" : "stopping";
   }
 
   /** Another ferry took the lock over: stop at once, kill commands in flight, write nothing more. */
@@ -114,17 +116,23 @@ export class Executor {
 
   /** Runs every step not yet done, in plan order; on failure, rolls back or stops as the rules say. */
   async forward(): Promise<RunOutcome> {
-    const journal = await this.#openJournal();
-    await journal.run({ status: "running", error: null });
-    for (const hop of this.#o.plan.hops) {
-      for (const phase of hop.phases) {
-        for (const stage of phase.stages) {
-          await Promise.all(stage.pools.map((pool) => this.#runPool(pool)));
-          if (this.#halt) return this.#stop(hop);
+    return this.#guard(async () => {
+      const journal = await this.#openJournal();
+      await journal.run({ status: "running", error: null });
+      for (const hop of this.#o.plan.hops) {
+        for (const phase of hop.phases) {
+          for (const stage of phase.stages) {
+            await Promise.all(stage.pools.map((pool) => this.#runPool(pool)));
+            if (this.#halt) return this.#stop(hop);
+          }
         }
       }
-    }
-    await journal.run({ status: "done", endedAt: Date.now(), error: null });
+      return this.#finish();
+    });
+  }
+
+  async #finish(): Promise<RunOutcome> {
+    await this.#j.run({ status: "done", endedAt: Date.now(), error: null });
     return {
       status: "done",
       reason: "completed",
@@ -133,36 +141,81 @@ export class Executor {
   }
 
   /**
+   * The state store failing under a run is reported as what it is, with what state it left: the
+   * steps in flight have finished, the journal may lag behind them, and resume sorts that out.
+   */
+  async #guard(body: () => Promise<RunOutcome>): Promise<RunOutcome> {
+    try {
+      const outcome = await body();
+      if (this.#journalError !== undefined) throw this.#journalError;
+      return outcome;
+    } catch (err) {
+      if (err instanceof FerryError) throw err;
+      throw new OperationError(
+        `the journal could not be written (${(err as Error).message}); run ${this.#o.runId} is left as it was, and once the state store works again \`ferry resume\` continues it`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * Stops new steps for `why`. When that means rolling back (before the point of no return, on an
+   * interrupt or with onFailure: rollback), it is written to the journal at once, while the steps
+   * in flight finish: a crash in between must not turn a rollback into a resumed upgrade.
+   * Returns whether the run will roll back.
+   */
+  #halting(why: Halt): boolean {
+    if (this.#halt) return this.#decision !== undefined;
+    this.#halt = why;
+    // Before the journal is open nothing has run: forward() will find the halt and roll back nothing.
+    if (!this.#journal) return why === "interrupt";
+    const hop = this.#currentHop();
+    const back =
+      hop !== undefined &&
+      !this.#pastPointOfNoReturn(hop) &&
+      (why === "interrupt" || (why === "failure" && this.#o.plan.onFailure === "rollback"));
+    if (back) {
+      this.#decision = this.#j
+        .run({
+          status: "rolling-back",
+          error: `${why === "interrupt" ? "interrupted" : "a step failed"}; rolling back`,
+        })
+        .catch((err) => {
+          this.#journalError ??= err;
+        });
+    }
+    return back;
+  }
+
+  /**
    * Undoes the current hop's steps, newest first, unless it has passed its point of no return.
    * Earlier hops of the run are complete and stay.
    */
   async rollback(why: string = "rollback requested"): Promise<RunOutcome> {
-    await this.#openJournal();
-    const hop = this.#currentHop();
-    if (!hop) {
-      return {
-        status: "done",
-        reason: "completed",
-        message: "the run has finished; there is nothing to roll back",
-      };
-    }
-    if (this.#pastPointOfNoReturn(hop)) {
-      throw new RefusedError(
-        `run ${this.#o.runId} cannot be rolled back: hop ${hop.from} → ${hop.to} has passed its point of no return`,
-        "point-of-no-return",
-        "fix the cause and finish it with `ferry resume`",
-      );
-    }
-    return this.#undoHop(hop, why);
+    return this.#guard(async () => {
+      await this.#openJournal();
+      const hop = this.#currentHop();
+      if (!hop) {
+        // Every step is done (an interrupt came during the last one): the run has finished.
+        const done = await this.#finish();
+        return {
+          ...done,
+          message: `${done.message}: every step had finished, so there was nothing to roll back`,
+        };
+      }
+      if (this.#pastPointOfNoReturn(hop)) {
+        throw new RefusedError(
+          `run ${this.#o.runId} cannot be rolled back: hop ${hop.from} → ${hop.to} has passed its point of no return`,
+          "point-of-no-return",
+          "fix the cause and finish it with `ferry resume`",
+        );
+      }
+      return this.#undoHop(hop, why);
+    });
   }
 
   async #openJournal(): Promise<Journal> {
-    this.#journal ??= await Journal.open(
-      this.#o.store,
-      this.#o.runId,
-      this.#o.faults ?? NO_FAULTS,
-      this.events,
-    );
+    this.#journal ??= await Journal.open(this.#o.store, this.#o.runId, this.#faults, this.events);
     return this.#journal;
   }
 
@@ -181,8 +234,7 @@ export class Executor {
   }
 
   #pastPointOfNoReturn(hop: PlannedHop): boolean {
-    const id = `${hop.id}/${POINT_OF_NO_RETURN}`;
-    return this.#steps.has(id) && this.#j.record(id).state === "done";
+    return this.#j.record(`${hop.id}/${POINT_OF_NO_RETURN}`).state === "done";
   }
 
   /** A sliding window: a new lane starts as soon as one finishes, never more than `limit` at once. */
@@ -192,7 +244,14 @@ export class Executor {
       while (!this.#halt && next < pool.lanes.length) {
         const lane = pool.lanes[next++];
         for (const step of lane?.steps ?? []) {
-          if (this.#halt || !(await this.#runStep(step))) break;
+          try {
+            if (this.#halt || !(await this.#runStep(step))) break;
+          } catch (err) {
+            // The journal cannot be written: no new step may start, since none could be recorded.
+            this.#journalError ??= err;
+            this.#halt ??= "journal";
+            break;
+          }
         }
       }
     };
@@ -202,10 +261,7 @@ export class Executor {
   /** Runs one step unless the journal says it is done; true when it is done now. */
   async #runStep(step: PlanStep): Promise<boolean> {
     const j = this.#j;
-    const about = {
-      ...(step.host ? { host: step.host } : {}),
-      ...(step.component ? { component: step.component } : {}),
-    };
+    const about = aboutStep(step);
     const record = j.record(step.id);
     if (record.state === "done") return true;
     if (record.state === "running" && step.check) {
@@ -228,7 +284,7 @@ export class Executor {
       },
       about,
     );
-    (this.#o.faults ?? NO_FAULTS).hit(`${step.id}:started`);
+    this.#faults.hit(`${step.id}:started`);
     const result = await this.#perform(step, step.run);
     if (this.#halt === "lock-lost") return false;
     if (result.ok) {
@@ -237,9 +293,20 @@ export class Executor {
         { state: "done", endedAt: Date.now(), exitCode: result.exitCode, output: tail(result.output) },
         about,
       );
-      (this.#o.faults ?? NO_FAULTS).hit(`${step.id}:finished`);
+      this.#faults.hit(`${step.id}:finished`);
       return true;
     }
+    this.#failed ??= {
+      id: step.id,
+      ...about,
+      error: result.error,
+      exitCode: result.exitCode,
+      output: tail(result.output),
+    };
+    // The decision to roll back is made durable before the failure is: a crash between the two
+    // then leaves a run that resume rolls back, never one it would carry on with.
+    this.#halting("failure");
+    await this.#decision;
     await j.step(
       step.id,
       {
@@ -251,19 +318,15 @@ export class Executor {
       },
       about,
     );
-    this.#failed ??= {
-      id: step.id,
-      ...about,
-      error: result.error,
-      exitCode: result.exitCode,
-      output: tail(result.output),
-    };
-    this.#halt ??= "failure";
+    this.#faults.hit(`${step.id}:failed`);
     return false;
   }
 
   /** After a failure or an interrupt: roll back, pause or stop, by the rules. */
   async #stop(hop: PlannedHop): Promise<RunOutcome> {
+    await this.#decision;
+    if (this.#journalError !== undefined) throw this.#journalError;
+    if (this.#currentHop() === undefined) return this.#finish();
     const halt = this.#halt;
     const f = this.#failed;
     const what = f ? `${f.id} failed: ${f.error}` : "interrupted";
@@ -280,7 +343,7 @@ export class Executor {
       await this.#j.run({ status: "stopped", error: message });
       return { status: "stopped", reason, ...(f ? { failed: f } : {}), message };
     }
-    if (halt === "failure" && this.#o.onFailure === "pause") {
+    if (halt === "failure" && this.#o.plan.onFailure === "pause") {
       const message = `${what}. Paused (onFailure: pause): fix the cause, then \`ferry resume\` runs it again, or \`ferry rollback\` undoes the hop.`;
       await this.#j.run({ status: "paused", error: message });
       return { status: "paused", reason, failed: f as FailedStep, message };
@@ -304,10 +367,7 @@ export class Executor {
     touched.sort(newestFirst);
     for (const record of touched) {
       const step = this.#steps.get(record.id) as PlanStep;
-      const about = {
-        ...(step.host ? { host: step.host } : {}),
-        ...(step.component ? { component: step.component } : {}),
-      };
+      const about = aboutStep(step);
       await j.step(step.id, { state: "undoing" }, about);
       const result = step.undo
         ? await this.#perform(step, step.undo)
@@ -330,7 +390,7 @@ export class Executor {
         return { status: "failed", reason: "rollback-failed", message };
       }
       await j.step(step.id, { state: "undone", endedAt: Date.now() }, about);
-      (this.#o.faults ?? NO_FAULTS).hit(`${step.id}:undone`);
+      this.#faults.hit(`${step.id}:undone`);
     }
     const message = `${why}. Rolled back: ${this.#o.plan.cluster} is back at ${hop.from}.`;
     await j.run({ status: "rolled-back", endedAt: Date.now(), error: message });
@@ -469,6 +529,13 @@ export class Executor {
       error: `\`${action.command}\` on ${step.host ?? "this machine"}: ${describeExit(r, step.timeoutMs)}${last ? `: ${last}` : ""}`,
     };
   }
+}
+
+function aboutStep(step: PlanStep): { host?: string; component?: string } {
+  return {
+    ...(step.host ? { host: step.host } : {}),
+    ...(step.component ? { component: step.component } : {}),
+  };
 }
 
 function newestFirst(a: StepRecord, b: StepRecord): number {

@@ -41,19 +41,22 @@ export class Journal {
     patch: StepPatch,
     about: { host?: string; component?: string } = {},
   ): Promise<StepRecord> {
-    const next = { ...this.record(id), ...patch };
+    const previous = this.record(id);
+    const next = { ...previous, ...patch };
     await this.store.updateStep(this.runId, id, patch);
     this.#records.set(id, next);
     this.#wrote();
+    // A duration only for a step that ends a run of it; an undo's span is not the step's.
+    const ended = previous.state === "running" && next.state !== "running";
     const durationMs =
-      next.endedAt !== null && next.startedAt !== null ? next.endedAt - next.startedAt : undefined;
+      ended && next.endedAt !== null && next.startedAt !== null ? next.endedAt - next.startedAt : undefined;
     this.events.emit({
       type: "step",
       runId: this.runId,
       id,
       state: next.state,
       ...about,
-      ...(durationMs !== undefined && next.state !== "running" ? { durationMs } : {}),
+      ...(durationMs !== undefined ? { durationMs } : {}),
       ...(next.error && (next.state === "failed" || next.state === "undone") ? { error: next.error } : {}),
     });
     return next;
