@@ -46,8 +46,15 @@ export { buildPlan, clusterMembers } from "./plan/build-plan.js";
 export type { Action, Member, Phase, Plan, PlannedHop, PlanStep } from "./plan/plan.js";
 export { type RunEvent, RunEvents } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
-export { type Observation, observe } from "./run/observe.js";
+export { type Observation, observe, requireOneVersion } from "./run/observe.js";
 export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
-export { apply, type OperationOptions, type OperationResult, resume, rollback } from "./run/upgrade.js";
+export {
+  apply,
+  type OperationOptions,
+  type OperationResult,
+  resume,
+  rollback,
+  targetOf,
+} from "./run/upgrade.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";

@@ -23,8 +23,9 @@ export interface Catalog {
   readonly policy: Policy;
   /** Oldest first, in the scheme's order. */
   readonly releases: readonly Release[];
-  /** The file it was read from, as given; absent for a catalog built from data. */
+  /** The file it was read from, as given, and its text; absent for a catalog built from data. */
   readonly file?: string;
+  readonly text?: string;
 }
 
 export interface CatalogSource {
@@ -37,7 +38,7 @@ export interface CatalogSource {
 /** Reads and validates `releases.yaml`; any problem is a UserError naming file, line and field. */
 export function loadCatalog(file: string): Catalog {
   const yaml = readYamlFile(file);
-  return { ...defineCatalog(yaml.data(), { yaml, dir: dirname(resolve(file)) }), file };
+  return { ...defineCatalog(yaml.data(), { yaml, dir: dirname(resolve(file)) }), file, text: yaml.text };
 }
 
 /**

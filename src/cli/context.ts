@@ -23,7 +23,7 @@ export function loadClusterAndCatalog(flags: ClusterFlags): { cluster: Cluster; 
 }
 
 export async function openStore(cluster: Cluster): Promise<StateStore> {
-  return openStateStore(cluster.state, ".");
+  return openStateStore(cluster.state, cluster.dir);
 }
 
 /**
@@ -40,8 +40,14 @@ export function confirmer(yes: boolean | undefined): ((question: string) => Prom
     }
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
-      const answer = await rl.question(`${question} [y/N] `);
-      return /^y(es)?$/i.test(answer.trim());
+      return await new Promise<boolean>((resolve) => {
+        // Ctrl-C at the prompt is a no, not a hang.
+        rl.on("SIGINT", () => resolve(false));
+        rl.question(`${question} [y/N] `).then(
+          (answer) => resolve(/^y(es)?$/i.test(answer.trim())),
+          () => resolve(false),
+        );
+      });
     } finally {
       rl.close();
     }

@@ -2,14 +2,15 @@
 import type { Command } from "commander";
 import {
   buildPlan,
+  type Cluster,
   clusterMembers,
   DriverPool,
   observe,
   type Plan,
   type PlanStep,
   planPath,
-  RefusedError,
-  UserError,
+  requireOneVersion,
+  targetOf,
 } from "../index.js";
 import { loadClusterAndCatalog } from "./context.js";
 import { printJson, printLines } from "./output.js";
@@ -31,9 +32,7 @@ export function registerPlanCommand(program: Command): void {
     .option("--json", "print the plan as one JSON document")
     .action(async (flags: PlanFlags) => {
       const { cluster, catalog } = loadClusterAndCatalog(flags);
-      const to = flags.to ?? cluster.version;
-      if (!to)
-        throw new UserError(`${cluster.file}: no target: pass --to VERSION or set version: in the file`);
+      const to = targetOf(cluster, flags.to);
       const from = flags.from ?? (await observedVersion(cluster));
       const plan = buildPlan(cluster, planPath(catalog, from, to));
       if (flags.json) printJson(plan);
@@ -41,17 +40,11 @@ export function registerPlanCommand(program: Command): void {
     });
 }
 
-async function observedVersion(cluster: Parameters<typeof clusterMembers>[0]): Promise<string> {
+async function observedVersion(cluster: Cluster): Promise<string> {
   const pool = new DriverPool(cluster.hosts);
   try {
     const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
-    if (seen.version) return seen.version;
-    const lines = seen.members.map((m) => `${m.component}@${m.host}: ${m.version ?? `unknown (${m.error})`}`);
-    throw new RefusedError(
-      `the members do not report one version:\n  ${lines.join("\n  ")}`,
-      "mixed-versions",
-      "pass --from to plan from a release of your choice",
-    );
+    return requireOneVersion(seen, cluster.name, "pass --from to plan from a release of your choice");
   } finally {
     await pool.close();
   }

@@ -1,7 +1,11 @@
 /**
  * The run lock: one ferry at a time per cluster. The holder's host, pid and a lease are written in
  * the state store; the lease is renewed while the holder lives. A lock whose holder died is taken
- * over (on the same machine at once, by its pid; elsewhere once its lease runs out); a live one never is.
+ * over (on the same machine at once, by its pid, when the store is a file on this machine;
+ * elsewhere once its lease runs out); a live one never is.
+ *
+ * A holder that cannot renew within its lease counts its lock as lost, even if it never heard
+ * that someone else took it: past the lease, another ferry may have.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
@@ -12,12 +16,22 @@ export const LEASE_MS = 15_000;
 
 export interface HeldLock {
   readonly claim: LockClaim;
-  /** Set once renewal found the lock taken by someone else. */
   readonly lost: boolean;
+  /** Called once when the lock is lost; at once if it already is. */
   onLost(listener: () => void): void;
-  /** Points the lock at a run (the run id is known only after it is created). */
+  /** Points the lock at a run (its id is known only after it is created); throws if the lock is gone. */
   setRun(runId: string): Promise<void>;
   release(): Promise<void>;
+}
+
+export interface LockOptions {
+  readonly leaseMs?: number;
+  /**
+   * Whether the store lives on this machine only (a SQLite file). Only then does a pid that is not
+   * running here prove its holder dead: a shared store may hold a lock of another machine that
+   * happens to bear this one's hostname.
+   */
+  readonly localStore?: boolean;
 }
 
 export function describeHolder(h: LockHolder): string {
@@ -34,40 +48,55 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+function refusal(holder: LockHolder): RefusedError {
+  return new RefusedError(
+    `another ferry holds the lock of this cluster (${describeHolder(holder)})`,
+    "lock",
+    "wait for it to finish, or stop it; a holder that died is taken over once its lease expires",
+  );
+}
+
 export async function acquireLock(
   store: StateStore,
   runId: string | null,
-  leaseMs = LEASE_MS,
+  options: LockOptions = {},
 ): Promise<HeldLock> {
+  const leaseMs = options.leaseMs ?? LEASE_MS;
   let claim: LockClaim = { host: hostname(), pid: process.pid, token: randomUUID(), runId, leaseMs };
   let result = await store.tryLock(claim);
   if (!result.acquired) {
     const holder = result.holder;
-    // A holder on this machine whose process is gone died without releasing: take it over now.
-    if (holder.host === claim.host && holder.pid !== process.pid && !pidAlive(holder.pid)) {
+    if (
+      options.localStore &&
+      holder.host === claim.host &&
+      holder.pid !== process.pid &&
+      !pidAlive(holder.pid)
+    ) {
       result = await store.tryLock(claim, holder.token);
     }
-    if (!result.acquired) {
-      throw new RefusedError(
-        `another ferry holds the lock of this cluster (${describeHolder(result.holder)})`,
-        "lock",
-        "wait for it to finish, or stop it; a holder that died is taken over once its lease expires",
-      );
-    }
+    if (!result.acquired) throw refusal(result.holder);
   }
 
   let lost = false;
-  const listeners: (() => void)[] = [];
+  let renewedAt = Date.now();
+  let listeners: (() => void)[] = [];
+  const lose = () => {
+    if (lost) return;
+    lost = true;
+    for (const l of listeners) l();
+    listeners = [];
+  };
   const timer = setInterval(
     () => {
       store.renewLock(claim).then(
         (held) => {
-          if (!held && !lost) {
-            lost = true;
-            for (const l of listeners) l();
-          }
+          if (held) renewedAt = Date.now();
+          else lose();
         },
-        () => {}, // a failed renewal is retried at the next tick; the lease covers several.
+        () => {
+          // A failed renewal is tried again next tick; the lease covers a few.
+          if (Date.now() - renewedAt >= leaseMs) lose();
+        },
       );
     },
     Math.max(50, Math.floor(leaseMs / 3)),
@@ -82,14 +111,21 @@ export async function acquireLock(
       return lost;
     },
     onLost(listener) {
-      listeners.push(listener);
+      if (lost) listener();
+      else listeners.push(listener);
     },
     async setRun(id) {
-      claim = { ...claim, runId: id };
-      await store.tryLock(claim);
+      const next = { ...claim, runId: id };
+      const r = await store.tryLock(next);
+      if (!r.acquired) {
+        lose();
+        throw refusal(r.holder);
+      }
+      claim = next;
     },
     async release() {
       clearInterval(timer);
+      listeners = [];
       await store.releaseLock(claim.token);
     },
   };

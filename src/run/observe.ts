@@ -4,6 +4,7 @@
  */
 import type { Driver } from "../drivers/driver.js";
 import { describeExit } from "../drivers/driver.js";
+import { RefusedError } from "../errors.js";
 import type { Member } from "../plan/plan.js";
 import { probeOnce } from "../probes/health-probe.js";
 import { mapLimit } from "./map-limit.js";
@@ -87,4 +88,25 @@ export async function observe(
   const [only] = versions;
   const version = versions.size === 1 && only !== null && only !== undefined ? only : null;
   return { members: observed, version, mixed: versions.size > 1 };
+}
+
+/**
+ * The one version every member reports, or a refusal that lists who reports what: a member that
+ * cannot be asked is not the same trouble as members on different releases.
+ */
+export function requireOneVersion(seen: Observation, cluster: string, wayOut: string): string {
+  if (seen.version !== null) return seen.version;
+  const unknown = seen.members.filter((m) => m.version === null);
+  const lines = seen.members.map((m) => `${m.component}@${m.host}: ${m.version ?? `unknown (${m.error})`}`);
+  const what =
+    unknown.length > 0
+      ? `ferry cannot tell which release ${cluster} runs: ${unknown.length} member${unknown.length === 1 ? "" : "s"} did not answer the version command`
+      : `the members of ${cluster} run different releases, and no unfinished run explains it`;
+  throw new RefusedError(
+    `${what}:\n  ${lines.join("\n  ")}`,
+    unknown.length > 0 ? "unknown-version" : "mixed-versions",
+    unknown.length > 0
+      ? "make every member answer its version command (is the host up?), then try again"
+      : wayOut,
+  );
 }

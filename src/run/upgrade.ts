@@ -3,11 +3,10 @@
  * the run, ask for confirmation, drive the executor, let the lock go. The CLI renders; this decides.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { type Catalog, planPath } from "../catalog/index.js";
 import type { Cluster } from "../cluster/cluster.js";
-import { DriverPool } from "../drivers/driver-pool.js";
+import { DriverPool, type HostRef } from "../drivers/driver-pool.js";
 import { RefusedError, UserError } from "../errors.js";
 import { buildPlan, clusterMembers } from "../plan/build-plan.js";
 import { type Plan, planSteps } from "../plan/plan.js";
@@ -16,7 +15,7 @@ import { RunEvents } from "./events.js";
 import { Executor, type RunOutcome } from "./executor.js";
 import { type Faults, faultsFromEnv } from "./faults.js";
 import { acquireLock, type HeldLock } from "./lock.js";
-import { type DriverFor, observe } from "./observe.js";
+import { type DriverFor, observe, requireOneVersion } from "./observe.js";
 
 export interface OperationOptions {
   readonly cluster: Cluster;
@@ -38,74 +37,73 @@ export interface OperationResult extends RunOutcome {
   readonly interrupted: boolean;
 }
 
-const NOTHING_CHANGED = (message: string): OperationResult => ({
+const nothingChanged = (message: string, succeeded = true, interrupted = false): OperationResult => ({
   runId: null,
   status: "done",
   reason: "completed",
   message,
-  succeeded: true,
-  interrupted: false,
+  succeeded,
+  interrupted,
 });
+
+/** Declining at the prompt is not success: like `terraform apply` answered no, it exits 1. */
+const cancelled = () => nothingChanged("cancelled; nothing was changed", false);
+
+/** The version `apply` or `plan` goes to: --to, else the file's `version`. */
+export function targetOf(cluster: Cluster, to: string | undefined): string {
+  const target = to ?? cluster.version;
+  if (!target)
+    throw new UserError(`${cluster.file}: no target: pass --to VERSION or set version: in the file`);
+  return target;
+}
 
 /** `ferry apply`: observe, plan, confirm, and run an upgrade to `to` (or the file's `version`). */
 export async function apply(
   options: OperationOptions & { readonly catalog: Catalog; readonly to?: string },
 ): Promise<OperationResult> {
   const { cluster, store, catalog } = options;
-  const to = options.to ?? cluster.version;
-  if (!to) throw new UserError(`${cluster.file}: no target: pass --to VERSION or set version: in the file`);
-
-  const lock = await acquireLock(store, null);
-  try {
+  const to = targetOf(cluster, options.to);
+  return withLockAndDrivers(options, cluster.hosts, async (lock, driverFor) => {
     const open = await store.unfinishedRun(cluster.name);
     if (open) throw openRunRefusal(open, to);
 
-    const pool = options.driverFor ? undefined : new DriverPool(cluster.hosts);
-    const driverFor = options.driverFor ?? (pool as DriverPool).driverFor;
-    try {
-      const seen = await observe(clusterMembers(cluster), driverFor, { health: false });
-      if (seen.version === null) {
-        const lines = seen.members.map(
-          (m) => `${m.component}@${m.host}: ${m.version ?? `unknown (${m.error})`}`,
-        );
-        throw new RefusedError(
-          `the members of ${cluster.name} do not all report one version, and no unfinished run explains it:\n  ${lines.join("\n  ")}`,
-          "mixed-versions",
-          "bring every member to one release by hand (or fix the version command), then run apply again",
-        );
-      }
-      const path = planPath(catalog, seen.version, to);
-      if (path.hops.length === 0) return NOTHING_CHANGED(`${cluster.name} runs ${to} already; nothing to do`);
-      const plan = buildPlan(cluster, path);
-      const count = [...planSteps(plan)].length;
-      const question = `Upgrade ${cluster.name} from ${path.from} to ${path.to} through ${path.path.join(" → ")} (${count} steps)?`;
-      if (options.confirm && !(await options.confirm(question))) {
-        return NOTHING_CHANGED("cancelled; nothing was changed");
-      }
-      const runId = newRunId();
-      await store.createRun(
-        {
-          id: runId,
-          cluster: cluster.name,
-          from: path.from,
-          to: path.to,
-          path: path.path,
-          status: "running",
-          startedAt: Date.now(),
-          startedBy: `${userInfo().username}@${hostname()}`,
-          plan,
-          files: { cluster: cluster.text, catalog: readFileSync(cluster.catalog, "utf8") },
-        },
-        [...planSteps(plan)].map(({ step }) => step.id),
-      );
-      await lock.setRun(runId);
-      return await drive(options, lock, runId, plan, driverFor, "done", (e) => e.forward());
-    } finally {
-      await pool?.close();
-    }
-  } finally {
-    await lock.release();
-  }
+    const seen = await observe(clusterMembers(cluster), driverFor, {
+      health: false,
+      ...(options.interrupt ? { signal: options.interrupt } : {}),
+    });
+    if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
+    const from = requireOneVersion(
+      seen,
+      cluster.name,
+      "bring every member to one release by hand, then run apply again",
+    );
+    const path = planPath(catalog, from, to);
+    if (path.hops.length === 0) return nothingChanged(`${cluster.name} runs ${to} already; nothing to do`);
+    const plan = buildPlan(cluster, path);
+    const stepIds = [...planSteps(plan)].map(({ step }) => step.id);
+    const question = `Upgrade ${cluster.name} from ${path.from} to ${path.to} through ${path.path.join(" → ")} (${stepIds.length} steps)?`;
+    if (options.confirm && !(await options.confirm(question))) return cancelled();
+    if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
+
+    const runId = newRunId();
+    await store.createRun(
+      {
+        id: runId,
+        cluster: cluster.name,
+        from: path.from,
+        to: path.to,
+        path: path.path,
+        status: "running",
+        startedAt: Date.now(),
+        startedBy: `${userInfo().username}@${hostname()}`,
+        plan,
+        files: { cluster: cluster.text, catalog: catalog.text ?? "" },
+      },
+      stepIds,
+    );
+    await lock.setRun(runId);
+    return drive(options, lock, runId, plan, driverFor, "done", (e) => e.forward());
+  });
 }
 
 /** `ferry resume`: finish the unfinished run with the plan it started with (or finish its rollback). */
@@ -117,29 +115,19 @@ export async function resume(options: OperationOptions): Promise<OperationResult
     const question = rollingBack
       ? `Run ${run.id} was rolling back (${run.status}). Finish the rollback?`
       : `Resume run ${run.id} (${run.from} → ${run.to}, ${run.status}, ${done} of ${steps.length} steps done)?`;
-    if (options.confirm && !(await options.confirm(question)))
-      return NOTHING_CHANGED("cancelled; nothing was changed");
-    return drive(
-      options,
-      lock,
-      run.id,
-      run.plan as Plan,
-      driverFor,
-      rollingBack ? "rolled-back" : "done",
-      (e) => (rollingBack ? e.rollback(run.error ?? "resumed rollback") : e.forward()),
-    );
+    if (options.confirm && !(await options.confirm(question))) return cancelled();
+    const plan = run.plan as Plan;
+    return rollingBack
+      ? drive(options, lock, run.id, plan, driverFor, "rolled-back", (e) => e.rollback("rollback resumed"))
+      : drive(options, lock, run.id, plan, driverFor, "done", (e) => e.forward());
   });
 }
 
 /** `ferry rollback`: undo the unfinished run's current hop, unless it is past its point of no return. */
 export async function rollback(options: OperationOptions): Promise<OperationResult> {
   return withOpenRun(options, "rollback", async (run, lock, driverFor) => {
-    if (
-      options.confirm &&
-      !(await options.confirm(`Roll back run ${run.id} (${run.from} → ${run.to}, ${run.status})?`))
-    ) {
-      return NOTHING_CHANGED("cancelled; nothing was changed");
-    }
+    const question = `Roll back run ${run.id} (${run.from} → ${run.to}, ${run.status})?`;
+    if (options.confirm && !(await options.confirm(question))) return cancelled();
     return drive(options, lock, run.id, run.plan as Plan, driverFor, "rolled-back", (e) =>
       e.rollback("rollback requested"),
     );
@@ -152,27 +140,46 @@ async function withOpenRun(
   body: (run: RunRecord, lock: HeldLock, driverFor: DriverFor) => Promise<OperationResult>,
 ): Promise<OperationResult> {
   const { cluster, store } = options;
-  const lock = await acquireLock(store, null);
-  try {
-    const run = await store.unfinishedRun(cluster.name);
-    if (!run) {
+  // Only to name the run; its own plan, not the file as it is now, says which hosts it touches.
+  const run = await store.unfinishedRun(cluster.name);
+  if (!run) {
+    throw new RefusedError(
+      `${cluster.name} has no unfinished run to ${verb}`,
+      "no-open-run",
+      "start one with `ferry apply`",
+    );
+  }
+  return withLockAndDrivers(options, (run.plan as Plan).hosts, async (lock, driverFor) => {
+    const current = await store.unfinishedRun(cluster.name);
+    if (current?.id !== run.id) {
       throw new RefusedError(
-        `${cluster.name} has no unfinished run to ${verb}`,
+        `run ${run.id} changed hands while ferry took the lock`,
         "no-open-run",
-        "start one with `ferry apply`",
+        "look at `ferry status`",
       );
     }
     await lock.setRun(run.id);
-    // The run's own plan names its hosts: a rollback uses the definition in force when it started.
-    const plan = run.plan as Plan;
-    const pool = options.driverFor ? undefined : new DriverPool(plan.hosts);
-    try {
-      return await body(run, lock, options.driverFor ?? (pool as DriverPool).driverFor);
-    } finally {
-      await pool?.close();
-    }
+    return body(current, lock, driverFor);
+  });
+}
+
+/**
+ * Holds the lock and one driver per host for the length of `body`, and lets both go whatever
+ * happens; a failure to let go is reported as a warning, never in place of the outcome.
+ */
+async function withLockAndDrivers(
+  options: OperationOptions,
+  hosts: readonly HostRef[],
+  body: (lock: HeldLock, driverFor: DriverFor) => Promise<OperationResult>,
+): Promise<OperationResult> {
+  const localStore = !/^postgres(ql)?:\/\//i.test(options.cluster.state);
+  const lock = await acquireLock(options.store, null, { localStore });
+  const pool = options.driverFor ? undefined : new DriverPool(hosts);
+  try {
+    return await body(lock, options.driverFor ?? (pool as DriverPool).driverFor);
   } finally {
-    await lock.release();
+    await pool?.close().catch((err) => process.emitWarning(`closing the drivers: ${(err as Error).message}`));
+    await lock.release().catch((err) => process.emitWarning(`releasing the lock: ${(err as Error).message}`));
   }
 }
 
@@ -190,7 +197,6 @@ async function drive(
     runId,
     plan,
     driverFor,
-    onFailure: options.cluster.onFailure,
     events: options.events ?? new RunEvents(),
     faults: options.faults ?? faultsFromEnv(),
   });
@@ -209,7 +215,13 @@ async function drive(
   lock.onLost(() => executor.lockLost());
   try {
     const outcome = await go(executor);
-    return { ...outcome, runId, succeeded: outcome.status === goal, interrupted };
+    // An interrupt that came as the last step finished changed nothing: the run is done.
+    return {
+      ...outcome,
+      runId,
+      succeeded: outcome.status === goal,
+      interrupted: interrupted && outcome.status !== "done",
+    };
   } finally {
     options.interrupt?.removeEventListener("abort", onInterrupt);
   }
@@ -218,11 +230,7 @@ async function drive(
 function openRunRefusal(open: RunRecord, to: string): RefusedError {
   const what = `run ${open.id} (${open.from} → ${open.to}, ${open.status}) is unfinished`;
   return open.to === to
-    ? new RefusedError(
-        `${what}`,
-        "open-run",
-        "use `ferry resume` to finish it, or `ferry rollback` to undo it",
-      )
+    ? new RefusedError(what, "open-run", "use `ferry resume` to finish it, or `ferry rollback` to undo it")
     : new RefusedError(
         `${what}; a run to ${to} cannot start before it ends`,
         "open-run",

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { RefusedError } from "../errors.js";
+import { MemoryStore } from "../store/memory-store.js";
+import type { StateStore } from "../store/state-store.js";
+import { acquireLock } from "./lock.js";
+
+async function store(): Promise<MemoryStore> {
+  const s = new MemoryStore();
+  await s.init();
+  return s;
+}
+
+describe("the run lock", () => {
+  it("refuses a second holder while the first lives, naming it", async () => {
+    const s = await store();
+    const first = await acquireLock(s, "run-a");
+    await assert.rejects(acquireLock(s, null), (err: unknown) => {
+      assert.ok(err instanceof RefusedError);
+      assert.match(err.message, new RegExp(`run run-a, pid ${process.pid} on `));
+      return true;
+    });
+    await first.release();
+    const second = await acquireLock(s, null);
+    await second.release();
+  });
+
+  it("takes over a holder on this machine whose process is gone, when the store is local", async () => {
+    const s = await store();
+    const dead = {
+      host: (await import("node:os")).hostname(),
+      pid: 2 ** 22 + 7,
+      token: "dead",
+      runId: "r",
+      leaseMs: 60_000,
+    };
+    assert.equal((await s.tryLock(dead)).acquired, true);
+    await assert.rejects(acquireLock(s, null), RefusedError, "a shared store trusts only the lease");
+    const lock = await acquireLock(s, null, { localStore: true });
+    assert.equal((await s.lockHolder())?.token, lock.claim.token);
+    await lock.release();
+  });
+
+  it("tells the holder when someone else took the lock over, and setRun then refuses", async () => {
+    const s = await store();
+    const lock = await acquireLock(s, null, { leaseMs: 90 });
+    let heard = false;
+    lock.onLost(() => {
+      heard = true;
+    });
+    const holder = await s.lockHolder();
+    const other = { host: "elsewhere", pid: 1, token: "other", runId: null, leaseMs: 60_000 };
+    assert.equal((await s.tryLock(other, holder?.token)).acquired, true);
+    // The renewal timer does not hold the process open, so the test does, for a few leases at most.
+    for (let i = 0; i < 20 && !heard; i++) await sleep(30);
+    assert.equal(heard, true);
+    assert.equal(lock.lost, true);
+    let late = false;
+    lock.onLost(() => {
+      late = true;
+    });
+    assert.equal(late, true, "a listener added after the loss hears of it at once");
+    await assert.rejects(lock.setRun("r"), RefusedError);
+    await lock.release();
+    assert.equal((await s.lockHolder())?.token, "other", "release leaves the new holder's lock alone");
+  });
+
+  it("counts the lock lost when it cannot be renewed within its lease", async () => {
+    const s = await store();
+    const failing: StateStore = Object.create(s);
+    let broken = false;
+    failing.renewLock = (claim) =>
+      broken ? Promise.reject(new Error("connection lost")) : s.renewLock(claim);
+    const lock = await acquireLock(failing, null, { leaseMs: 90 });
+    broken = true;
+    await sleep(250);
+    assert.equal(lock.lost, true);
+    await lock.release();
+  });
+});
