@@ -12,13 +12,19 @@ const name = (what: string) =>
     .string()
     .regex(NAME, `a ${what} name is letters, digits, "_", "." and "-", starting with a letter or digit`);
 
-/** "500ms", "5s", "2m", "1h", or a number of seconds. */
-export const DurationSchema = z
-  .union([
-    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "a duration is like 500ms, 5s, 2m or 1h"),
-    z.number().positive(),
-  ])
-  .describe('A duration: "500ms", "5s", "2m", "1h", or a number of seconds.');
+/** "500ms", "5s", "2m", "1h", or a number of seconds; zero only where `zero` allows it. */
+const duration = (zero: boolean) =>
+  z
+    .union([
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "a duration is like 500ms, 5s, 2m or 1h")
+        .refine((d) => zero || !/^0+(\.0+)?[a-z]+$/.test(d), "must be more than zero"),
+      zero ? z.number().nonnegative() : z.number().positive(),
+    ])
+    .describe('A duration: "500ms", "5s", "2m", "1h", or a number of seconds.');
+
+export const DurationSchema = duration(false);
 
 const VarsSchema = z
   .record(
@@ -41,7 +47,7 @@ export const HostSchema = z.strictObject({
 
 const GateFields = {
   timeout: DurationSchema.default("5s").describe("How long one probe may take."),
-  healthyFor: DurationSchema.default("0s").describe("How long the probe must pass without a break."),
+  healthyFor: duration(true).default("0s").describe("How long the probe must pass without a break."),
   deadline: DurationSchema.default("60s").describe(
     "How long to wait for a healthy host before the step fails.",
   ),
@@ -49,14 +55,20 @@ const GateFields = {
 };
 
 export const HealthSchema = z
-  .union([
-    z.strictObject({ http: z.string().min(1).describe("URL; 2xx is healthy."), ...GateFields }),
-    z.strictObject({
-      tcp: z.string().min(1).describe('"host:port" that accepts a connection.'),
-      ...GateFields,
-    }),
-    z.strictObject({ exec: Command.describe("Command on the host; exit 0 is healthy."), ...GateFields }),
-  ])
+  .union(
+    [
+      z.strictObject({ http: z.string().min(1).describe("URL; 2xx is healthy."), ...GateFields }),
+      z.strictObject({
+        tcp: z.string().min(1).describe('"host:port" that accepts a connection.'),
+        ...GateFields,
+      }),
+      z.strictObject({ exec: Command.describe("Command on the host; exit 0 is healthy."), ...GateFields }),
+    ],
+    {
+      error: () =>
+        "a health check is exactly one of http (a URL), tcp (host:port) or exec (a command), with optional timeout, healthyFor, deadline and interval",
+    },
+  )
   .describe("How ferry knows a member is up: http, tcp or exec, passing for healthyFor within deadline.");
 
 export const DrainSchema = z

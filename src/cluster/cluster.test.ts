@@ -39,7 +39,8 @@ describe("the cluster file", () => {
   it("reads a valid file, resolving paths and durations and applying defaults", () => {
     const c = parseCluster("/etc/ferry/cluster.yaml", BASE);
     assert.equal(c.catalog, "/etc/ferry/releases.yaml");
-    assert.equal(c.state, "/etc/ferry/.ferry/state.db");
+    assert.equal(c.state, ".ferry/state.db");
+    assert.equal(c.dir, "/etc/ferry");
     assert.equal(c.onFailure, "rollback");
     assert.deepEqual(c.vars, { root: "/srv/notes", port: "8080" });
     const api = c.components[0];
@@ -93,6 +94,21 @@ describe("the cluster file", () => {
       "a host defined twice",
       (t: string) => t.replace("name: h2", "name: h1"),
       /:6: hosts\[1\]\.name: host h1 is defined twice/,
+    ],
+    [
+      "a zero timeout",
+      (t: string) => t.replace("timeout: 2s", "timeout: 0s"),
+      /:18: components\[0\]\.health\.timeout: must be more than zero/,
+    ],
+    [
+      "healthyFor as long as the deadline",
+      (t: string) => t.replace("healthyFor: 1s", "healthyFor: 1s, deadline: 1s"),
+      /:18: components\[0\]\.health\.healthyFor: must be shorter than the deadline/,
+    ],
+    [
+      "a health check of two kinds",
+      (t: string) => t.replace('{ http: "http', '{ tcp: "x:1", http: "http'),
+      /:18: components\[0\]\.health: a health check is exactly one of http/,
     ],
     [
       "maxUnavailable 0",

@@ -2,7 +2,7 @@
  * The cluster as ferry works with it: `cluster.yaml` validated, paths resolved, durations in
  * milliseconds, every template checked against the values it will get.
  */
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { type SourceProblem, UserError } from "../errors.js";
 import { parseDuration } from "../probes/health-probe.js";
 import { type FieldPath, problemAt, readYamlFile, validateWith, YamlFile } from "../yaml-file.js";
@@ -44,8 +44,10 @@ export interface Cluster {
   readonly text: string;
   /** Absolute path of the catalog. */
   readonly catalog: string;
-  /** A postgres:// URL or an absolute SQLite path. */
+  /** As written: a postgres:// URL, `memory:`, or a SQLite path relative to `dir`. */
   readonly state: string;
+  /** The folder of the cluster file, which relative paths in it start from. */
+  readonly dir: string;
   readonly database?: string;
   readonly version?: string;
   readonly onFailure: "rollback" | "pause";
@@ -87,10 +89,8 @@ function clusterFrom(yaml: YamlFile): Cluster {
     file,
     text,
     catalog: resolve(dir, data.catalog),
-    state:
-      /^postgres(ql)?:\/\//.test(data.state) || isAbsolute(data.state)
-        ? data.state
-        : resolve(dir, data.state),
+    state: data.state,
+    dir,
     ...(data.database ? { database: data.database } : {}),
     ...(data.version ? { version: data.version } : {}),
     onFailure: data.onFailure,
@@ -155,6 +155,14 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       if (listed.has(h)) at(["components", i, "hosts", k], `host ${h} is listed twice`);
       listed.add(h);
     });
+  });
+  data.components.forEach((c, i) => {
+    if (c.health && parseDuration(c.health.healthyFor) >= parseDuration(c.health.deadline)) {
+      at(
+        ["components", i, "health", "healthyFor"],
+        "must be shorter than the deadline, or no host could ever pass",
+      );
+    }
   });
   const checks = new Set<string>();
   data.preflight?.forEach((p, i) => {

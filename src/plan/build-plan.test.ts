@@ -113,6 +113,20 @@ describe("buildPlan", () => {
     assert.equal(all.at(-1)?.id, "1.0.1/verify/after-hook");
   });
 
+  it("keeps a phase that has nothing but the operator's hook", () => {
+    const plan = buildPlan(
+      cluster("hooks: { before: { expand: 'check-schema {{version}}' } }"),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const expand = plan.hops[0]?.phases.find((p) => p.name === "expand");
+    assert.deepEqual(
+      expand?.stages.flatMap((s) =>
+        s.pools.flatMap((p) => p.lanes.flatMap((l) => l.steps.map((st) => st.id))),
+      ),
+      ["1.0.1/expand/before-hook"],
+    );
+  });
+
   it("is a pure function: the same input gives the same, serialisable plan", () => {
     const a = buildPlan(cluster(), planPath(catalog, "1.0.0", "1.1.0"));
     const b = buildPlan(cluster(), planPath(catalog, "1.0.0", "1.1.0"));

@@ -28,7 +28,8 @@ interface HopContext {
   readonly values: Map<Member | undefined, readonly [TemplateValues, TemplateValues]>;
 }
 
-type PhaseBuilder = (ctx: HopContext) => Phase | undefined;
+/** A phase with no stages is left out of the plan, unless the operator hooked a command to it. */
+type PhaseBuilder = (ctx: HopContext) => Phase;
 
 /** A rolling hop keeps the service up: one host of a component out at a time, versions mixed behind the pin. */
 const ROLLING: readonly PhaseBuilder[] = [
@@ -72,13 +73,12 @@ export function buildPlan(cluster: Cluster, path: VersionPath): Plan {
     const hop = { id: h.to, ...h };
     const ctx: HopContext = { cluster, hop, members: byKey, values: new Map() };
     const builders = h.mode === "rolling" ? ROLLING : OFFLINE;
-    const phases = builders
-      .map((build) => withHooks(ctx, build(ctx)))
-      .filter((p): p is Phase => p !== undefined);
+    const phases = builders.map((build) => withHooks(ctx, build(ctx))).filter((p) => p.stages.length > 0);
     return { ...hop, phases };
   });
   return {
     cluster: cluster.name,
+    onFailure: cluster.onFailure,
     from: path.from,
     to: path.to,
     path: path.path,
@@ -160,8 +160,8 @@ function single(step: PlanStep): Stage {
   return { pools: [{ limit: 1, lanes: [{ steps: [step] }] }] };
 }
 
-function phase(ctx: HopContext, name: Phase["name"], stages: readonly Stage[]): Phase | undefined {
-  return stages.length === 0 ? undefined : { id: `${ctx.hop.id}/${name}`, name, stages };
+function phase(ctx: HopContext, name: Phase["name"], stages: readonly Stage[]): Phase {
+  return { id: `${ctx.hop.id}/${name}`, name, stages };
 }
 
 /** Components grouped by `order`, lowest first: each group rolls side by side. */
@@ -241,8 +241,8 @@ function startSteps(ctx: HopContext, c: Component, m: Member, id: (a: string) =>
   ];
 }
 
-function withHooks(ctx: HopContext, p: Phase | undefined): Phase | undefined {
-  if (!p || p.name === POINT_OF_NO_RETURN) return p;
+function withHooks(ctx: HopContext, p: Phase): Phase {
+  if (p.name === POINT_OF_NO_RETURN) return p;
   const name = p.name as PhaseName;
   const before = ctx.cluster.hooks.before[name];
   const after = ctx.cluster.hooks.after[name];
@@ -259,7 +259,7 @@ function withHooks(ctx: HopContext, p: Phase | undefined): Phase | undefined {
 // ---- the phases ------------------------------------------------------------------------------
 
 /** The cluster is where the hop starts and healthy (offline members fail it), and the operator's checks pass. */
-function preflight(ctx: HopContext): Phase | undefined {
+function preflight(ctx: HopContext): Phase {
   return phase(ctx, "preflight", [
     single(
       localStep(ctx, "preflight/cluster", [{ type: "cluster-is", version: ctx.hop.from, healthy: true }]),
@@ -270,7 +270,7 @@ function preflight(ctx: HopContext): Phase | undefined {
   ]);
 }
 
-function backup(ctx: HopContext): Phase | undefined {
+function backup(ctx: HopContext): Phase {
   const command = ctx.cluster.backup;
   return phase(
     ctx,
@@ -280,21 +280,21 @@ function backup(ctx: HopContext): Phase | undefined {
 }
 
 /** Additive schema migrations; they come with the database migrations (issue 4): none yet. */
-function expand(ctx: HopContext): Phase | undefined {
+function expand(ctx: HopContext): Phase {
   return phase(ctx, "expand", []);
 }
 
 /** Compatibility mode on while versions are mixed (Cinder's RPC pin, StarlingX's compatibility mode). */
-function pin(ctx: HopContext): Phase | undefined {
+function pin(ctx: HopContext): Phase {
   const { pin: on, unpin: off } = ctx.cluster;
-  if (!on) return undefined;
+  if (!on) return phase(ctx, "pin", []);
   return phase(ctx, "pin", [
     single(localStep(ctx, "pin/command", [exec(ctx, on)], off ? [exec(ctx, off)] : undefined)),
   ]);
 }
 
 /** Component by component in `order`; each component's hosts in a sliding window of maxUnavailable. */
-function roll(ctx: HopContext): Phase | undefined {
+function roll(ctx: HopContext): Phase {
   const stages = perHost(
     ctx,
     "roll",
@@ -320,33 +320,33 @@ function roll(ctx: HopContext): Phase | undefined {
 }
 
 /** Past this step ferry never goes back by itself (StarlingX's point of no return, Ganeti's config change). */
-function pointOfNoReturn(ctx: HopContext): Phase | undefined {
+function pointOfNoReturn(ctx: HopContext): Phase {
   return phase(ctx, POINT_OF_NO_RETURN, [single(localStep(ctx, POINT_OF_NO_RETURN, [{ type: "mark" }]))]);
 }
 
 /** Compatibility mode off: every member runs the new release now. */
-function activate(ctx: HopContext): Phase | undefined {
+function activate(ctx: HopContext): Phase {
   const off = ctx.cluster.unpin;
   return phase(ctx, "activate", off ? [single(localStep(ctx, "activate/unpin", [exec(ctx, off)]))] : []);
 }
 
 /** Destructive schema migrations; with the database migrations (issue 4): none yet. */
-function contract(ctx: HopContext): Phase | undefined {
+function contract(ctx: HopContext): Phase {
   return phase(ctx, "contract", []);
 }
 
 /** Batched online data migrations; with the database migrations (issue 4): none yet. */
-function data(ctx: HopContext): Phase | undefined {
+function data(ctx: HopContext): Phase {
   return phase(ctx, "data", []);
 }
 
-function verify(ctx: HopContext): Phase | undefined {
+function verify(ctx: HopContext): Phase {
   return phase(ctx, "verify", [
     single(localStep(ctx, "verify/cluster", [{ type: "cluster-is", version: ctx.hop.to, healthy: true }])),
   ]);
 }
 
-function drainQueue(ctx: HopContext): Phase | undefined {
+function drainQueue(ctx: HopContext): Phase {
   const q = ctx.cluster.queue;
   return phase(
     ctx,
@@ -355,13 +355,13 @@ function drainQueue(ctx: HopContext): Phase | undefined {
   );
 }
 
-function undrainQueue(ctx: HopContext): Phase | undefined {
+function undrainQueue(ctx: HopContext): Phase {
   const q = ctx.cluster.queue;
   return phase(ctx, "undrain", q ? [single(localStep(ctx, "undrain/queue", [exec(ctx, q.undrain)]))] : []);
 }
 
 /** Everything stops, the highest order first, all hosts of a component at once. */
-function stopAll(ctx: HopContext): Phase | undefined {
+function stopAll(ctx: HopContext): Phase {
   const orders = byOrder(ctx.cluster.components).reverse();
   return phase(
     ctx,
@@ -376,7 +376,7 @@ function stopAll(ctx: HopContext): Phase | undefined {
   );
 }
 
-function installAll(ctx: HopContext): Phase | undefined {
+function installAll(ctx: HopContext): Phase {
   const all = [ctx.cluster.components.slice()];
   return phase(
     ctx,
@@ -392,7 +392,7 @@ function installAll(ctx: HopContext): Phase | undefined {
 }
 
 /** Everything starts, the lowest order first, each member healthy before the next order starts. */
-function startAll(ctx: HopContext): Phase | undefined {
+function startAll(ctx: HopContext): Phase {
   const orders = byOrder(ctx.cluster.components);
   return phase(
     ctx,

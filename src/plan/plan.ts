@@ -90,6 +90,8 @@ export interface Member {
 
 export interface Plan {
   readonly cluster: string;
+  /** The cluster file's rule when a step fails, as it was when the run started. */
+  readonly onFailure: "rollback" | "pause";
   readonly from: string;
   readonly to: string;
   readonly path: readonly string[];

@@ -162,6 +162,9 @@ export interface WaitHealthyResult {
  * });
  * if (!r.healthy) throw new Error(`h2: ${r.detail}`);
  */
+/** The least time worth giving a last probe before the deadline. */
+const MIN_PROBE_MS = 50;
+
 export async function waitHealthy(
   check: HealthCheck,
   driver: Driver,
@@ -187,8 +190,13 @@ export async function waitHealthy(
   while (true) {
     if (signal?.aborted) return interrupted();
     const probeStart = elapsed();
-    // A probe may not run past the deadline, so the gate answers close to it.
-    const timeoutMs = Math.max(1, Math.min(options.timeoutMs, deadlineMs - probeStart));
+    // A probe may not run past the deadline, so the gate answers close to it; but a probe with
+    // only a sliver of time left would fail for want of time and hide the real failure.
+    const left = Math.round(deadlineMs - probeStart);
+    if (probes > 0 && left < Math.min(options.timeoutMs, MIN_PROBE_MS)) {
+      return { healthy: false, elapsedMs: Math.round(elapsed()), probes, detail: neverHealthy(), aborted: false };
+    }
+    const timeoutMs = Math.max(1, Math.min(options.timeoutMs, left));
     last = await probeOnce(check, driver, { timeoutMs, signal });
     if (signal?.aborted) return interrupted();
     probes++;
