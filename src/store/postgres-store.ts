@@ -9,6 +9,15 @@
  */
 import pg from "pg";
 import {
+  type LockRow,
+  type RunRow,
+  type StepRow,
+  toHolder,
+  toRecord,
+  toStep,
+  toSummary,
+} from "./sql-rows.js";
+import {
   FINISHED_STATUSES,
   type LockClaim,
   type LockHolder,
@@ -16,12 +25,10 @@ import {
   type NewRun,
   type RunPatch,
   type RunRecord,
-  type RunStatus,
   type RunSummary,
   type StateStore,
   type StepPatch,
   type StepRecord,
-  type StepState,
 } from "./state-store.js";
 
 export interface PostgresStoreOptions {
@@ -111,42 +118,6 @@ const NEWEST_FIRST = "ORDER BY started_at DESC, ord DESC";
 
 /** pg returns bigint as a string, since it may not fit a double; epoch milliseconds do. */
 type Int8 = string;
-
-interface RunRow {
-  id: string;
-  cluster: string;
-  from_version: string;
-  to_version: string;
-  path: string[];
-  status: string;
-  started_at: Int8;
-  ended_at: Int8 | null;
-  started_by: string;
-  error: string | null;
-  plan?: unknown;
-  files?: Record<string, string>;
-}
-
-interface StepRow {
-  id: string;
-  seq: number;
-  state: string;
-  started_at: Int8 | null;
-  ended_at: Int8 | null;
-  exit_code: number | null;
-  output: string | null;
-  error: string | null;
-  attempts: number;
-}
-
-interface LockRow {
-  host: string | null;
-  pid: number | null;
-  token: string | null;
-  run_id: string | null;
-  acquired_at: Int8 | null;
-  lease_until: Int8 | null;
-}
 
 type WriteRequest =
   | { readonly kind: "step"; readonly runId: string; readonly stepId: string; readonly patch: StepPatch }
@@ -494,49 +465,4 @@ export class PostgresStore implements StateStore {
       throw err;
     }
   }
-}
-
-function toSummary(row: RunRow): RunSummary {
-  return {
-    id: row.id,
-    cluster: row.cluster,
-    from: row.from_version,
-    to: row.to_version,
-    path: row.path,
-    status: row.status as RunStatus,
-    startedAt: Number(row.started_at),
-    endedAt: row.ended_at === null ? null : Number(row.ended_at),
-    startedBy: row.started_by,
-    error: row.error,
-  };
-}
-
-function toRecord(row: RunRow): RunRecord {
-  return { ...toSummary(row), plan: row.plan ?? null, files: row.files ?? {} };
-}
-
-function toStep(row: StepRow): StepRecord {
-  return {
-    id: row.id,
-    seq: row.seq,
-    state: row.state as StepState,
-    startedAt: row.started_at === null ? null : Number(row.started_at),
-    endedAt: row.ended_at === null ? null : Number(row.ended_at),
-    exitCode: row.exit_code,
-    output: row.output,
-    error: row.error,
-    attempts: row.attempts,
-  };
-}
-
-function toHolder(row: LockRow | undefined): LockHolder | undefined {
-  if (!row || row.token === null) return undefined;
-  return {
-    host: row.host ?? "",
-    pid: row.pid ?? 0,
-    token: row.token,
-    runId: row.run_id,
-    acquiredAt: Number(row.acquired_at ?? 0),
-    leaseUntil: Number(row.lease_until ?? 0),
-  };
 }

@@ -11,6 +11,15 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import {
+  type LockRow,
+  type RunRow,
+  type StepRow,
+  toHolder,
+  toRecord,
+  toStep,
+  toSummary,
+} from "./sql-rows.js";
+import {
   FINISHED_STATUSES,
   type LockClaim,
   type LockHolder,
@@ -18,12 +27,10 @@ import {
   type NewRun,
   type RunPatch,
   type RunRecord,
-  type RunStatus,
   type RunSummary,
   type StateStore,
   type StepPatch,
   type StepRecord,
-  type StepState,
 } from "./state-store.js";
 
 export interface SqliteStoreOptions {
@@ -95,42 +102,6 @@ const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as
 const SUMMARY_COLUMNS =
   "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error";
 const NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC";
-
-interface RunRow {
-  id: string;
-  cluster: string;
-  from_version: string;
-  to_version: string;
-  path: string;
-  status: string;
-  started_at: number;
-  ended_at: number | null;
-  started_by: string;
-  error: string | null;
-  plan?: string;
-  files?: string;
-}
-
-interface StepRow {
-  id: string;
-  seq: number;
-  state: string;
-  started_at: number | null;
-  ended_at: number | null;
-  exit_code: number | null;
-  output: string | null;
-  error: string | null;
-  attempts: number;
-}
-
-interface LockRow {
-  host: string | null;
-  pid: number | null;
-  token: string | null;
-  run_id: string | null;
-  acquired_at: number | null;
-  lease_until: number | null;
-}
 
 /** A write waiting for the next group commit. */
 interface QueuedWrite {
@@ -398,53 +369,4 @@ function updateSql<P extends object>(
     sets.push(`${first} = ${first}`);
   }
   return [`UPDATE ${table} SET ${sets.join(", ")} WHERE ${where}`, values];
-}
-
-function toSummary(row: RunRow): RunSummary {
-  return {
-    id: row.id,
-    cluster: row.cluster,
-    from: row.from_version,
-    to: row.to_version,
-    path: JSON.parse(row.path) as string[],
-    status: row.status as RunStatus,
-    startedAt: row.started_at,
-    endedAt: row.ended_at,
-    startedBy: row.started_by,
-    error: row.error,
-  };
-}
-
-function toRecord(row: RunRow): RunRecord {
-  return {
-    ...toSummary(row),
-    plan: JSON.parse(row.plan ?? "null") as unknown,
-    files: JSON.parse(row.files ?? "{}") as Record<string, string>,
-  };
-}
-
-function toStep(row: StepRow): StepRecord {
-  return {
-    id: row.id,
-    seq: row.seq,
-    state: row.state as StepState,
-    startedAt: row.started_at,
-    endedAt: row.ended_at,
-    exitCode: row.exit_code,
-    output: row.output,
-    error: row.error,
-    attempts: row.attempts,
-  };
-}
-
-function toHolder(row: LockRow | undefined): LockHolder | undefined {
-  if (!row || row.token === null) return undefined;
-  return {
-    host: row.host ?? "",
-    pid: row.pid ?? 0,
-    token: row.token,
-    runId: row.run_id,
-    acquiredAt: row.acquired_at ?? 0,
-    leaseUntil: row.lease_until ?? 0,
-  };
 }
