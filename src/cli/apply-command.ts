@@ -1,7 +1,7 @@
 /** `ferry apply [-c cluster.yaml] [--to V] [--yes] [--json]`: upgrade the cluster. */
 import type { Command } from "commander";
 import { apply, type ExitCode } from "../index.js";
-import { confirmer, loadClusterAndCatalog, openStore } from "./context.js";
+import { confirmer, loadClusterAndCatalog, withStore } from "./context.js";
 import { runWithSignals } from "./run-command.js";
 
 interface ApplyFlags {
@@ -21,23 +21,19 @@ export function registerApplyCommand(program: Command, setExit: (code: ExitCode)
     .option("--json", "print one JSON document with the outcome")
     .action(async (flags: ApplyFlags) => {
       const { cluster, catalog } = loadClusterAndCatalog(flags);
-      const store = await openStore(cluster);
-      try {
-        const confirm = confirmer(flags.yes);
-        setExit(
-          await runWithSignals(flags, (ctx) =>
-            apply({
-              cluster,
-              catalog,
-              store,
-              ...(flags.to ? { to: flags.to } : {}),
-              ...(confirm ? { confirm } : {}),
-              ...ctx,
-            }),
-          ),
-        );
-      } finally {
-        await store.close();
-      }
+      const confirm = confirmer(flags.yes);
+      const code = await withStore(cluster, (store) =>
+        runWithSignals(flags, (ctx) =>
+          apply({
+            cluster,
+            catalog,
+            store,
+            ...(flags.to ? { to: flags.to } : {}),
+            ...(confirm ? { confirm } : {}),
+            ...ctx,
+          }),
+        ),
+      );
+      setExit(code);
     });
 }

@@ -22,8 +22,14 @@ export function loadClusterAndCatalog(flags: ClusterFlags): { cluster: Cluster; 
   return { cluster, catalog: loadCatalog(cluster.catalog) };
 }
 
-export async function openStore(cluster: Cluster): Promise<StateStore> {
-  return openStateStore(cluster.state, cluster.dir);
+/** Opens the cluster's state store for the length of `body`, and closes it whatever happens. */
+export async function withStore<T>(cluster: Cluster, body: (store: StateStore) => Promise<T>): Promise<T> {
+  const store = await openStateStore(cluster.state, cluster.dir);
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /**

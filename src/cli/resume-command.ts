@@ -1,7 +1,7 @@
 /** `ferry resume [-c cluster.yaml] [--yes]` and `ferry rollback`: finish or undo the unfinished run. */
 import type { Command } from "commander";
 import { type ExitCode, loadCluster, resume, rollback } from "../index.js";
-import { confirmer, openStore } from "./context.js";
+import { confirmer, withStore } from "./context.js";
 import { runWithSignals } from "./run-command.js";
 
 interface Flags {
@@ -31,17 +31,13 @@ export function registerResumeCommands(program: Command, setExit: (code: ExitCod
       .option("--json", "print one JSON document with the outcome")
       .action(async (flags: Flags) => {
         const cluster = loadCluster(flags.config);
-        const store = await openStore(cluster);
-        try {
-          const confirm = confirmer(flags.yes);
-          setExit(
-            await runWithSignals(flags, (ctx) =>
-              operation({ cluster, store, ...(confirm ? { confirm } : {}), ...ctx }),
-            ),
-          );
-        } finally {
-          await store.close();
-        }
+        const confirm = confirmer(flags.yes);
+        const code = await withStore(cluster, (store) =>
+          runWithSignals(flags, (ctx) =>
+            operation({ cluster, store, ...(confirm ? { confirm } : {}), ...ctx }),
+          ),
+        );
+        setExit(code);
       });
   }
 }

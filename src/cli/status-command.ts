@@ -1,7 +1,7 @@
 /** `ferry status` and `ferry history`: the cluster now, and the runs before. */
 import type { Command } from "commander";
 import { type ClusterStatus, clusterStatus, type HistoryEntry, loadCluster, runHistory } from "../index.js";
-import { openStore } from "./context.js";
+import { withStore } from "./context.js";
 import { printJson, printLines } from "./output.js";
 
 interface Flags {
@@ -17,14 +17,9 @@ export function registerStatusCommands(program: Command): void {
     .option("--json", "print one JSON document")
     .action(async (flags: Flags) => {
       const cluster = loadCluster(flags.config);
-      const store = await openStore(cluster);
-      try {
-        const status = await clusterStatus(cluster, store);
-        if (flags.json) printJson(status);
-        else printLines(renderStatus(status));
-      } finally {
-        await store.close();
-      }
+      const status = await withStore(cluster, (store) => clusterStatus(cluster, store));
+      if (flags.json) printJson(status);
+      else printLines(renderStatus(status));
     });
 
   program
@@ -34,14 +29,9 @@ export function registerStatusCommands(program: Command): void {
     .option("--json", "print one JSON document")
     .action(async (flags: Flags) => {
       const cluster = loadCluster(flags.config);
-      const store = await openStore(cluster);
-      try {
-        const runs = await runHistory(cluster, store);
-        if (flags.json) printJson(runs);
-        else printLines(renderHistory(runs));
-      } finally {
-        await store.close();
-      }
+      const runs = await withStore(cluster, (store) => runHistory(cluster, store));
+      if (flags.json) printJson(runs);
+      else printLines(renderHistory(runs));
     });
 }
 
