@@ -147,7 +147,6 @@ async function runOnce(name: string, store: StateStore, commandMs: number) {
     runId,
     plan,
     driverFor: sim.driverFor,
-    onFailure: "rollback",
   }).forward();
   const wallMs = performance.now() - start;
   clearInterval(sampler);

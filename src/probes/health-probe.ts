@@ -194,7 +194,13 @@ export async function waitHealthy(
     // only a sliver of time left would fail for want of time and hide the real failure.
     const left = Math.round(deadlineMs - probeStart);
     if (probes > 0 && left < Math.min(options.timeoutMs, MIN_PROBE_MS)) {
-      return { healthy: false, elapsedMs: Math.round(elapsed()), probes, detail: neverHealthy(), aborted: false };
+      return {
+        healthy: false,
+        elapsedMs: Math.round(elapsed()),
+        probes,
+        detail: neverHealthy(),
+        aborted: false,
+      };
     }
     const timeoutMs = Math.max(1, Math.min(options.timeoutMs, left));
     last = await probeOnce(check, driver, { timeoutMs, signal });
