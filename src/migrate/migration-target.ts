@@ -1,0 +1,106 @@
+/**
+ * The migration target contract: the little the migrator needs from the product's database. One
+ * implementation per database (PostgreSQL, MySQL/MariaDB, SQLite); all pass
+ * test/contract/migration-target.contract.ts. The migrator never imports a database driver.
+ */
+import type { Dialect, MigrationFile, MigrationPhase } from "./migration-files.js";
+
+/** One row of the ledger table (`ferry_migrations`) in the product's database. */
+export interface LedgerEntry {
+  readonly release: string;
+  readonly phase: MigrationPhase;
+  readonly file: string;
+  readonly checksum: string;
+  /** Epoch ms of the last change to this row. */
+  readonly appliedAt: number;
+  /** A schema file: all its statements ran. A data migration: a batch changed no row. */
+  readonly complete: boolean;
+  /** Rows a data migration has changed so far. */
+  readonly rows: number;
+  /** Statements of a schema file that ran (MySQL records progress as it goes). */
+  readonly statementsDone: number;
+}
+
+export interface MigrationTarget {
+  readonly dialect: Dialect;
+  /** Whether DDL commits with the transaction around it: PostgreSQL and SQLite yes, MySQL no. */
+  readonly transactionalDdl: boolean;
+
+  /** Creates the ledger tables if missing. */
+  init(): Promise<void>;
+  ledger(): Promise<LedgerEntry[]>;
+  /** Named values the migrator keeps beside the ledger (`ferry_migration_state`). */
+  getState(name: string): Promise<string | undefined>;
+  setState(name: string, value: string): Promise<void>;
+
+  /**
+   * Runs `statements` of a schema file from number `from` on, and records the file complete.
+   * Where DDL is transactional, the statements and the ledger row commit together (`from` is
+   * then 0); elsewhere each statement's progress is recorded right after it. Each statement waits
+   * at most `lockTimeoutMs` for a lock: then it throws LockTimeoutError. A failing statement
+   * throws StatementError.
+   */
+  applySchema(
+    file: MigrationFile,
+    statements: readonly string[],
+    from: number,
+    lockTimeoutMs: number,
+  ): Promise<void>;
+
+  /** One batch of a data migration and its ledger row, in one transaction; returns the rows it changed. */
+  dataBatch(file: MigrationFile, statement: string, lockTimeoutMs: number): Promise<number>;
+  /** Records that a data migration has nothing left to do. */
+  completeData(file: MigrationFile): Promise<void>;
+
+  /** Deletes at most `batch` rows of `table` whose `column` is before `before`; returns how many. */
+  purgeBatch(
+    table: string,
+    column: string,
+    before: Date,
+    batch: number,
+    lockTimeoutMs: number,
+  ): Promise<number>;
+
+  /** A full copy with the database's own tool, into `path`; and back. */
+  backup(path: string): Promise<void>;
+  restore(path: string): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** A statement could not get its locks in time; the migrator retries it later. */
+export class LockTimeoutError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LockTimeoutError";
+  }
+}
+
+/** A statement of a migration failed: which file, which statement, and why. */
+export class StatementError extends Error {
+  constructor(
+    readonly file: string,
+    readonly index: number,
+    readonly statement: string,
+    cause: unknown,
+  ) {
+    super(
+      `${file}, statement ${index + 1} (${abbreviate(statement)}): ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
+    this.name = "StatementError";
+  }
+}
+
+function abbreviate(sql: string): string {
+  const one = sql.replace(/\s+/g, " ").trim();
+  return one.length > 80 ? `${one.slice(0, 77)}…` : one;
+}
+
+/** An identifier the user gave (a table, a column): letters, digits, _ and at most one dot. */
+export function checkIdentifier(name: string, what: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(name)) {
+    throw new Error(`${what} "${name}" is not a plain identifier (letters, digits, _)`);
+  }
+  return name;
+}

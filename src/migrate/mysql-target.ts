@@ -1,0 +1,263 @@
+/**
+ * MySQL and MariaDB as a migration target. Every DDL statement commits by itself, so a schema
+ * file cannot commit with its ledger row: progress is recorded after each statement instead, a
+ * failure names the file and the statement, and a re-run starts after the last one that ran.
+ * `lock_wait_timeout` (whole seconds) bounds waits for metadata locks, and
+ * `innodb_lock_wait_timeout` for row locks.
+ */
+import { spawn } from "node:child_process";
+import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import mysql from "mysql2/promise";
+import type { MigrationFile } from "./migration-files.js";
+import {
+  checkIdentifier,
+  type LedgerEntry,
+  LockTimeoutError,
+  type MigrationTarget,
+  StatementError,
+} from "./migration-target.js";
+
+const LOCK_WAIT_TIMEOUT = 1205;
+
+const LEDGER = `CREATE TABLE IF NOT EXISTS ferry_migrations (
+  release_version VARCHAR(64) NOT NULL,
+  phase VARCHAR(16) NOT NULL,
+  file VARCHAR(255) NOT NULL,
+  checksum CHAR(64) NOT NULL,
+  applied_at BIGINT NOT NULL,
+  complete BOOLEAN NOT NULL,
+  rows_migrated BIGINT NOT NULL DEFAULT 0,
+  statements_done INT NOT NULL DEFAULT 0,
+  PRIMARY KEY (release_version, phase, file)
+) ENGINE=InnoDB`;
+
+const STATE =
+  "CREATE TABLE IF NOT EXISTS ferry_migration_state (name VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL) ENGINE=InnoDB";
+
+const UPSERT = `INSERT INTO ferry_migrations
+  (release_version, phase, file, checksum, applied_at, complete, rows_migrated, statements_done)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON DUPLICATE KEY UPDATE checksum = VALUES(checksum), applied_at = VALUES(applied_at),
+    complete = VALUES(complete), rows_migrated = rows_migrated + VALUES(rows_migrated),
+    statements_done = VALUES(statements_done)`;
+
+export class MysqlTarget implements MigrationTarget {
+  readonly dialect = "mysql";
+  readonly transactionalDdl = false;
+  #connection: Promise<mysql.Connection> | undefined;
+
+  constructor(readonly url: string) {}
+
+  #db(): Promise<mysql.Connection> {
+    this.#connection ??= mysql.createConnection({ uri: this.url, multipleStatements: false });
+    return this.#connection;
+  }
+
+  async init(): Promise<void> {
+    const db = await this.#db();
+    await db.query(LEDGER);
+    await db.query(STATE);
+  }
+
+  async getState(name: string): Promise<string | undefined> {
+    const [rows] = await (await this.#db()).execute<mysql.RowDataPacket[]>(
+      "SELECT value FROM ferry_migration_state WHERE name = ?",
+      [name],
+    );
+    return rows[0]?.value;
+  }
+
+  async setState(name: string, value: string): Promise<void> {
+    await (await this.#db()).execute(
+      "INSERT INTO ferry_migration_state (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)",
+      [name, value],
+    );
+  }
+
+  async ledger(): Promise<LedgerEntry[]> {
+    const [rows] = await (await this.#db()).query<mysql.RowDataPacket[]>(
+      "SELECT * FROM ferry_migrations ORDER BY applied_at, release_version, phase, file",
+    );
+    return rows.map((r) => ({
+      release: r.release_version,
+      phase: r.phase,
+      file: r.file,
+      checksum: r.checksum,
+      appliedAt: Number(r.applied_at),
+      complete: Boolean(r.complete),
+      rows: Number(r.rows_migrated),
+      statementsDone: Number(r.statements_done),
+    }));
+  }
+
+  async applySchema(
+    file: MigrationFile,
+    statements: readonly string[],
+    from: number,
+    lockTimeoutMs: number,
+  ): Promise<void> {
+    const db = await this.#db();
+    await this.#lockTimeout(db, lockTimeoutMs);
+    for (let i = from; i < statements.length; i++) {
+      const statement = statements[i] as string;
+      try {
+        await db.query(statement);
+      } catch (err) {
+        throw classify(err, () => new StatementError(file.name, i, statement, err));
+      }
+      await db.execute(UPSERT, [
+        file.release,
+        file.phase,
+        file.name,
+        file.checksum,
+        Date.now(),
+        i + 1 === statements.length,
+        0,
+        i + 1,
+      ]);
+    }
+    if (statements.length === 0) {
+      await db.execute(UPSERT, [file.release, file.phase, file.name, file.checksum, Date.now(), true, 0, 0]);
+    }
+  }
+
+  async dataBatch(file: MigrationFile, statement: string, lockTimeoutMs: number): Promise<number> {
+    const db = await this.#db();
+    await this.#lockTimeout(db, lockTimeoutMs);
+    await db.beginTransaction();
+    try {
+      let changed: number;
+      try {
+        const [result] = await db.query<mysql.ResultSetHeader>(statement);
+        changed = result.affectedRows;
+      } catch (err) {
+        throw classify(err, () => new StatementError(file.name, 0, statement, err));
+      }
+      await db.execute(UPSERT, [
+        file.release,
+        file.phase,
+        file.name,
+        file.checksum,
+        Date.now(),
+        false,
+        changed,
+        1,
+      ]);
+      await db.commit();
+      return changed;
+    } catch (err) {
+      await db.rollback().catch(() => {});
+      throw err;
+    }
+  }
+
+  async completeData(file: MigrationFile): Promise<void> {
+    await (await this.#db()).execute(UPSERT, [
+      file.release,
+      file.phase,
+      file.name,
+      file.checksum,
+      Date.now(),
+      true,
+      0,
+      1,
+    ]);
+  }
+
+  async purgeBatch(
+    table: string,
+    column: string,
+    before: Date,
+    batch: number,
+    lockTimeoutMs: number,
+  ): Promise<number> {
+    checkIdentifier(table, "table");
+    checkIdentifier(column, "column");
+    const db = await this.#db();
+    await this.#lockTimeout(db, lockTimeoutMs);
+    try {
+      const [result] = await db.query<mysql.ResultSetHeader>(
+        `DELETE FROM ${table} WHERE ${column} < ? LIMIT ${batch}`,
+        [before],
+      );
+      return result.affectedRows;
+    } catch (err) {
+      throw classify(err, () => err as Error);
+    }
+  }
+
+  async backup(path: string): Promise<void> {
+    const { args, env } = this.#clientArgs();
+    await pipe(dumpTool(), ["--single-transaction", "--routines", "--triggers", ...args], env, { out: path });
+  }
+
+  async restore(path: string): Promise<void> {
+    const { args, env } = this.#clientArgs();
+    await pipe(clientTool(), args, env, { in: path });
+  }
+
+  async close(): Promise<void> {
+    if (this.#connection) await (await this.#connection).end().catch(() => {});
+  }
+
+  async #lockTimeout(db: mysql.Connection, ms: number): Promise<void> {
+    const seconds = Math.max(1, Math.ceil(ms / 1000));
+    await db.query(
+      `SET SESSION lock_wait_timeout = ${seconds}, SESSION innodb_lock_wait_timeout = ${seconds}`,
+    );
+  }
+
+  /** The command-line tools' arguments; the password goes in the environment, not the process list. */
+  #clientArgs(): { args: string[]; env: NodeJS.ProcessEnv } {
+    const u = new URL(this.url);
+    const args = [`--host=${u.hostname || "127.0.0.1"}`, `--port=${u.port || "3306"}`];
+    if (u.username) args.push(`--user=${decodeURIComponent(u.username)}`);
+    args.push(decodeURIComponent(u.pathname.slice(1)));
+    return {
+      args,
+      env: { ...process.env, ...(u.password ? { MYSQL_PWD: decodeURIComponent(u.password) } : {}) },
+    };
+  }
+}
+
+function classify(err: unknown, otherwise: () => Error): Error {
+  if ((err as { errno?: number }).errno === LOCK_WAIT_TIMEOUT)
+    return new LockTimeoutError((err as Error).message, { cause: err });
+  return otherwise();
+}
+
+/** MariaDB's names first; MySQL's where MariaDB's tools are not installed. */
+function dumpTool(): string {
+  return existsSync("/usr/bin/mariadb-dump") ? "mariadb-dump" : "mysqldump";
+}
+
+function clientTool(): string {
+  return existsSync("/usr/bin/mariadb") ? "mariadb" : "mysql";
+}
+
+/** Runs a tool with a file as its standard input or output; rejects with its stderr on failure. */
+async function pipe(
+  tool: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  files: { in?: string; out?: string },
+): Promise<void> {
+  const child = spawn(tool, args, {
+    env,
+    stdio: [files.in ? "pipe" : "ignore", files.out ? "pipe" : "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", resolve);
+  });
+  const streams: Promise<void>[] = [];
+  if (files.out && child.stdout) streams.push(pipeline(child.stdout, createWriteStream(files.out)));
+  if (files.in && child.stdin) streams.push(pipeline(createReadStream(files.in), child.stdin));
+  const [code] = await Promise.all([exited, ...streams]);
+  if (code !== 0) throw new Error(`${tool} exited ${code}: ${stderr.trim()}`);
+}

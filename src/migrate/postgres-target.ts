@@ -1,0 +1,211 @@
+/**
+ * PostgreSQL as a migration target. DDL is transactional, so a schema file and its ledger row
+ * commit together. `lock_timeout` bounds every wait for a lock, so a migration never queues behind
+ * a long transaction with the live application's queries queued behind it.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import pg from "pg";
+import type { MigrationFile } from "./migration-files.js";
+import {
+  checkIdentifier,
+  type LedgerEntry,
+  LockTimeoutError,
+  type MigrationTarget,
+  StatementError,
+} from "./migration-target.js";
+
+const run = promisify(execFile);
+const LOCK_NOT_AVAILABLE = "55P03";
+
+const LEDGER = `CREATE TABLE IF NOT EXISTS ferry_migrations (
+  release_version TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  file TEXT NOT NULL,
+  checksum TEXT NOT NULL,
+  applied_at BIGINT NOT NULL,
+  complete BOOLEAN NOT NULL,
+  rows_migrated BIGINT NOT NULL DEFAULT 0,
+  statements_done INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (release_version, phase, file)
+)`;
+
+const STATE = "CREATE TABLE IF NOT EXISTS ferry_migration_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)";
+
+const UPSERT = `INSERT INTO ferry_migrations
+  (release_version, phase, file, checksum, applied_at, complete, rows_migrated, statements_done)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  ON CONFLICT (release_version, phase, file) DO UPDATE SET
+    checksum = EXCLUDED.checksum, applied_at = EXCLUDED.applied_at, complete = EXCLUDED.complete,
+    rows_migrated = ferry_migrations.rows_migrated + EXCLUDED.rows_migrated,
+    statements_done = EXCLUDED.statements_done`;
+
+export class PostgresTarget implements MigrationTarget {
+  readonly dialect = "postgres";
+  readonly transactionalDdl = true;
+  readonly #client: pg.Client;
+  #connected: Promise<unknown> | undefined;
+
+  constructor(readonly url: string) {
+    this.#client = new pg.Client({ connectionString: url });
+    // An idle client whose server goes away emits "error"; the next query reports it instead.
+    this.#client.on("error", () => {});
+  }
+
+  async #db(): Promise<pg.Client> {
+    this.#connected ??= this.#client.connect();
+    await this.#connected;
+    return this.#client;
+  }
+
+  async init(): Promise<void> {
+    const db = await this.#db();
+    await db.query(LEDGER);
+    await db.query(STATE);
+  }
+
+  async getState(name: string): Promise<string | undefined> {
+    const { rows } = await (await this.#db()).query(
+      "SELECT value FROM ferry_migration_state WHERE name = $1",
+      [name],
+    );
+    return rows[0]?.value;
+  }
+
+  async setState(name: string, value: string): Promise<void> {
+    await (await this.#db()).query(
+      "INSERT INTO ferry_migration_state (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+      [name, value],
+    );
+  }
+
+  async ledger(): Promise<LedgerEntry[]> {
+    const { rows } = await (await this.#db()).query(
+      "SELECT * FROM ferry_migrations ORDER BY applied_at, release_version, phase, file",
+    );
+    return rows.map((r) => ({
+      release: r.release_version,
+      phase: r.phase,
+      file: r.file,
+      checksum: r.checksum,
+      appliedAt: Number(r.applied_at),
+      complete: r.complete,
+      rows: Number(r.rows_migrated),
+      statementsDone: r.statements_done,
+    }));
+  }
+
+  async applySchema(
+    file: MigrationFile,
+    statements: readonly string[],
+    _from: number,
+    lockTimeoutMs: number,
+  ): Promise<void> {
+    await this.#transaction(lockTimeoutMs, async (db) => {
+      for (const [i, statement] of statements.entries()) {
+        try {
+          await db.query(statement);
+        } catch (err) {
+          throw this.#classify(err, () => new StatementError(file.name, i, statement, err));
+        }
+      }
+      await db.query(UPSERT, [
+        file.release,
+        file.phase,
+        file.name,
+        file.checksum,
+        Date.now(),
+        true,
+        0,
+        statements.length,
+      ]);
+    });
+  }
+
+  async dataBatch(file: MigrationFile, statement: string, lockTimeoutMs: number): Promise<number> {
+    return this.#transaction(lockTimeoutMs, async (db) => {
+      let changed: number;
+      try {
+        changed = (await db.query(statement)).rowCount ?? 0;
+      } catch (err) {
+        throw this.#classify(err, () => new StatementError(file.name, 0, statement, err));
+      }
+      await db.query(UPSERT, [
+        file.release,
+        file.phase,
+        file.name,
+        file.checksum,
+        Date.now(),
+        false,
+        changed,
+        1,
+      ]);
+      return changed;
+    });
+  }
+
+  async completeData(file: MigrationFile): Promise<void> {
+    await (await this.#db()).query(UPSERT, [
+      file.release,
+      file.phase,
+      file.name,
+      file.checksum,
+      Date.now(),
+      true,
+      0,
+      1,
+    ]);
+  }
+
+  async purgeBatch(
+    table: string,
+    column: string,
+    before: Date,
+    batch: number,
+    lockTimeoutMs: number,
+  ): Promise<number> {
+    checkIdentifier(table, "table");
+    checkIdentifier(column, "column");
+    return this.#transaction(lockTimeoutMs, async (db) => {
+      const sql = `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${batch})`;
+      try {
+        return (await db.query(sql, [before])).rowCount ?? 0;
+      } catch (err) {
+        throw this.#classify(err, () => err as Error);
+      }
+    });
+  }
+
+  async backup(path: string): Promise<void> {
+    await run("pg_dump", ["--format=custom", `--file=${path}`, this.url]);
+  }
+
+  async restore(path: string): Promise<void> {
+    await run("pg_restore", ["--clean", "--if-exists", "--no-owner", `--dbname=${this.url}`, path]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#connected) await this.#client.end().catch(() => {});
+  }
+
+  async #transaction<T>(lockTimeoutMs: number, body: (db: pg.Client) => Promise<T>): Promise<T> {
+    const db = await this.#db();
+    await db.query("BEGIN");
+    try {
+      await db.query(`SET LOCAL lock_timeout = '${Math.max(1, Math.round(lockTimeoutMs))}ms'`);
+      const result = await body(db);
+      await db.query("COMMIT");
+      return result;
+    } catch (err) {
+      await db.query("ROLLBACK").catch(() => {});
+      throw err;
+    }
+  }
+
+  #classify(err: unknown, otherwise: () => Error): Error {
+    if ((err as { code?: string }).code === LOCK_NOT_AVAILABLE) {
+      return new LockTimeoutError((err as Error).message, { cause: err });
+    }
+    return otherwise();
+  }
+}
