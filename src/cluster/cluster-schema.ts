@@ -129,7 +129,27 @@ export const ClusterSchema = z
       .string()
       .default(".ferry/state.db")
       .describe("The journal: a SQLite file relative to this file, or a postgres:// URL."),
-    database: z.string().optional().describe("The product's own database, for migrations."),
+    database: z
+      .string()
+      .regex(/^(postgres(ql)?|mysql|mariadb):\/\/|^sqlite:/i, "a postgres://, mysql:// or sqlite: URL")
+      .optional()
+      .describe(
+        "The product's own database, for migrations: postgres://…, mysql://… or sqlite:PATH (relative to this file).",
+      ),
+    migrations: z
+      .strictObject({
+        batch: z
+          .number()
+          .int()
+          .positive()
+          .default(1000)
+          .describe("Rows a data migration changes at once ({{batch}})."),
+        lockTimeout: DurationSchema.default("500ms").describe(
+          "How long a migration statement may wait for a lock before it gives up and tries again later.",
+        ),
+      })
+      .prefault({})
+      .describe("How migrations run."),
     version: z
       .string()
       .optional()

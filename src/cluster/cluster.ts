@@ -49,6 +49,7 @@ export interface Cluster {
   /** The folder of the cluster file, which relative paths in it start from. */
   readonly dir: string;
   readonly database?: string;
+  readonly migrations: { readonly batch: number; readonly lockTimeoutMs: number };
   readonly version?: string;
   readonly onFailure: "rollback" | "pause";
   readonly vars: Readonly<Record<string, string>>;
@@ -63,6 +64,15 @@ export interface Cluster {
     readonly before: Partial<Record<PhaseName, string>>;
     readonly after: Partial<Record<PhaseName, string>>;
   };
+}
+
+/**
+ * The folder ferry keeps its files in (backups, logs): beside a SQLite journal, else `.ferry/`
+ * beside the cluster file.
+ */
+export function stateFolder(cluster: Cluster): string {
+  const file = /^(postgres(ql)?:\/\/|memory:$|:memory:$)/i.test(cluster.state) ? undefined : cluster.state;
+  return file ? dirname(resolve(cluster.dir, file)) : resolve(cluster.dir, ".ferry");
 }
 
 /** Reads and validates `cluster.yaml`; any problem is a UserError naming file, line and field. */
@@ -92,6 +102,7 @@ function clusterFrom(yaml: YamlFile): Cluster {
     state: data.state,
     dir,
     ...(data.database ? { database: data.database } : {}),
+    migrations: { batch: data.migrations.batch, lockTimeoutMs: parseDuration(data.migrations.lockTimeout) },
     ...(data.version ? { version: data.version } : {}),
     onFailure: data.onFailure,
     vars: stringVars(data.vars),

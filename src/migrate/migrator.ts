@@ -111,13 +111,15 @@ export class Migrator {
   static async open(
     target: MigrationTarget,
     files: readonly MigrationFile[],
-    options: MigratorOptions & { readonly baseline?: string },
+    options: MigratorOptions & { readonly baseline?: string | (() => Promise<string>) },
   ): Promise<Migrator> {
     const m = new Migrator(target, files, options);
     m.#baseline = (await target.getState(BASELINE)) ?? null;
     if (m.#baseline === null && options.baseline !== undefined) {
-      await target.setState(BASELINE, options.baseline);
-      m.#baseline = options.baseline;
+      // Asked only when the database has none yet: finding it may mean asking the cluster.
+      const baseline = typeof options.baseline === "string" ? options.baseline : await options.baseline();
+      await target.setState(BASELINE, baseline);
+      m.#baseline = baseline;
     }
     m.#schema = (await target.getState(SCHEMA)) ?? m.#baseline;
     await m.#reload();
@@ -211,6 +213,31 @@ export class Migrator {
       const r = this.#rankOf(f.release);
       return r > lo && r <= hi && (phase === undefined || f.phase === phase);
     });
+  }
+
+  /** Reads the ledger again (another process may have moved it on). */
+  async refresh(): Promise<void> {
+    await this.#reload();
+  }
+
+  /**
+   * Preflight of a hop from `release` (Cinder): the ledger's checksums hold, and every data
+   * migration up to `release` is complete; else refused, naming them.
+   */
+  async assertReady(release: string): Promise<void> {
+    await this.#reload();
+    this.checkChecksums();
+    const rank = this.#rankOf(release);
+    const incomplete = this.#files.filter(
+      (f) => f.phase === "data" && !this.isDone(f) && this.#rankOf(f.release) <= rank,
+    );
+    if (incomplete.length > 0) {
+      throw new RefusedError(
+        `the data migrations up to ${release} are incomplete (${incomplete.map(fileKey).join(", ")})`,
+        "data-migrations",
+        "run `ferry db online-migrations` until it exits 0, then try again",
+      );
+    }
   }
 
   /** Whether the ledger says `file` has run to the end (or it is at or below the baseline). */

@@ -7,6 +7,7 @@ import type { VersionPath } from "../catalog/index.js";
 import type { Cluster, Component } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import { render, type TemplateValues } from "../cluster/template.js";
+import { fileKey, type MigrationFile, type MigrationPhase } from "../migrate/migration-files.js";
 import {
   type Action,
   type Lane,
@@ -20,8 +21,18 @@ import {
   type Stage,
 } from "./plan.js";
 
+/** The database side of a plan: the catalog's release order and its migrations for this database. */
+export interface PlanMigrations {
+  readonly releases: readonly string[];
+  readonly files: readonly MigrationFile[];
+}
+
 interface HopContext {
   readonly cluster: Cluster;
+  /** The migration files of the releases this hop passes into, (from, to]; none for a downgrade. */
+  readonly files: readonly MigrationFile[];
+  /** The plan's run id is not known yet; backups are named after the hop, and the executor adds the run. */
+  readonly hasDatabase: boolean;
   readonly hop: Omit<PlannedHop, "phases">;
   readonly members: ReadonlyMap<string, Member>;
   /** Template values per member (and for this machine: undefined), forward and back; made once per hop. */
@@ -40,8 +51,8 @@ const ROLLING: readonly PhaseBuilder[] = [
   roll,
   pointOfNoReturn,
   activate,
-  contract,
   data,
+  contract,
   verify,
 ];
 
@@ -53,8 +64,8 @@ const OFFLINE: readonly PhaseBuilder[] = [
   backup,
   installAll,
   expand,
-  contract,
   data,
+  contract,
   pointOfNoReturn,
   startAll,
   verify,
@@ -66,12 +77,25 @@ const OFFLINE: readonly PhaseBuilder[] = [
  *
  * @example buildPlan(cluster, planPath(catalog, "1.0.0", "1.0.1")).hops[0].phases.map((p) => p.name)
  */
-export function buildPlan(cluster: Cluster, path: VersionPath): Plan {
+export function buildPlan(
+  cluster: Cluster,
+  path: VersionPath,
+  migrations: PlanMigrations = { releases: [], files: [] },
+): Plan {
   const members = clusterMembers(cluster);
   const byKey = new Map(members.map((m) => [memberKey(m.host, m.component), m]));
+  const rank = new Map(migrations.releases.map((r, i) => [r, i]));
+  const between = (from: string, to: string) =>
+    migrations.files.filter((f) => {
+      const r = rank.get(f.release) ?? -1;
+      return r > (rank.get(from) ?? Number.POSITIVE_INFINITY) && r <= (rank.get(to) ?? -1);
+    });
+  const hasDatabase = cluster.database !== undefined;
   const hops = path.hops.map((h): PlannedHop => {
     const hop = { id: h.to, ...h };
-    const ctx: HopContext = { cluster, hop, members: byKey, values: new Map() };
+    // Migrations only go forward: a downgrade leaves the schema as it is.
+    const files = hasDatabase && h.kind !== "downgrade" ? between(h.from, h.to) : [];
+    const ctx: HopContext = { cluster, hop, members: byKey, values: new Map(), files, hasDatabase };
     const builders = h.mode === "rolling" ? ROLLING : OFFLINE;
     const phases = builders.map((build) => withHooks(ctx, build(ctx))).filter((p) => p.stages.length > 0);
     return { ...hop, phases };
@@ -85,6 +109,7 @@ export function buildPlan(cluster: Cluster, path: VersionPath): Plan {
     hosts: cluster.hosts.map((h) => ({ name: h.name, address: h.address, driver: h.driver })),
     members,
     vars: cluster.vars,
+    database: hasDatabase ? { releases: migrations.releases, files: migrations.files } : null,
     hops,
   };
 }
@@ -151,9 +176,22 @@ function valuesOf(ctx: HopContext, member: Member | undefined): readonly [Templa
 }
 
 /** A step on this machine, in a phase of its own. */
-function localStep(ctx: HopContext, id: string, run: readonly Action[], undo?: readonly Action[]): PlanStep {
+function localStep(
+  ctx: HopContext,
+  id: string,
+  run: readonly Action[],
+  undo?: readonly Action[],
+  check?: Action,
+): PlanStep {
   const name = id.slice(id.lastIndexOf("/") + 1);
-  return { id: `${ctx.hop.id}/${id}`, name, run, ...(undo ? { undo } : {}), timeoutMs: LOCAL_TIMEOUT_MS };
+  return {
+    id: `${ctx.hop.id}/${id}`,
+    name,
+    run,
+    ...(check ? { check } : {}),
+    ...(undo ? { undo } : {}),
+    timeoutMs: LOCAL_TIMEOUT_MS,
+  };
 }
 
 function single(step: PlanStep): Stage {
@@ -264,24 +302,68 @@ function preflight(ctx: HopContext): Phase {
     single(
       localStep(ctx, "preflight/cluster", [{ type: "cluster-is", version: ctx.hop.from, healthy: true }]),
     ),
+    ...(ctx.hasDatabase
+      ? [
+          single(
+            localStep(ctx, "preflight/migrations", [{ type: "migrations-ready", release: ctx.hop.from }]),
+          ),
+        ]
+      : []),
     ...ctx.cluster.preflight.map((check) =>
       single(localStep(ctx, `preflight/check/${check.name}`, [exec(ctx, check.run)])),
     ),
   ]);
 }
 
+/**
+ * The operator's backup command, and before the hop's first schema change a backup of the product's
+ * database with its own tool. An offline hop undoes its migrations by restoring it; a rolling hop
+ * cannot (the live service has written since), so its expand migrations are additive and stay.
+ */
 function backup(ctx: HopContext): Phase {
   const command = ctx.cluster.backup;
-  return phase(
-    ctx,
-    "backup",
-    command ? [single(localStep(ctx, "backup/command", [exec(ctx, command)]))] : [],
-  );
+  const schema = ctx.files.some((f) => f.phase !== "data");
+  const name = `hop-${ctx.hop.to}`;
+  return phase(ctx, "backup", [
+    ...(command ? [single(localStep(ctx, "backup/command", [exec(ctx, command)]))] : []),
+    ...(schema
+      ? [
+          single(
+            localStep(
+              ctx,
+              "backup/database",
+              [{ type: "db-backup", name }],
+              ctx.hop.mode === "offline" ? [{ type: "db-restore", name }] : undefined,
+            ),
+          ),
+        ]
+      : []),
+  ]);
 }
 
-/** Additive schema migrations; they come with the database migrations (issue 4): none yet. */
+/** One step per migration file of the releases the hop passes into, in version then name order. */
+function migrationSteps(ctx: HopContext, phaseName: MigrationPhase): Stage[] {
+  return ctx.files
+    .filter((f) => f.phase === phaseName)
+    .map((f) => {
+      const key = fileKey(f);
+      return single(
+        localStep(ctx, `${phaseName}/${f.release}/${f.name}`, [{ type: "migrate", file: key }], undefined, {
+          type: "migrated",
+          file: key,
+        }),
+      );
+    });
+}
+
+/** Additive schema migrations, before any host runs the new release (Cinder's `db sync`). */
 function expand(ctx: HopContext): Phase {
-  return phase(ctx, "expand", []);
+  const steps = migrationSteps(ctx, "expand");
+  const mark =
+    ctx.files.length > 0
+      ? [single(localStep(ctx, "expand/schema", [{ type: "schema-mark", release: ctx.hop.to }]))]
+      : [];
+  return phase(ctx, "expand", [...steps, ...mark]);
 }
 
 /** Compatibility mode on while versions are mixed (Cinder's RPC pin, StarlingX's compatibility mode). */
@@ -330,14 +412,17 @@ function activate(ctx: HopContext): Phase {
   return phase(ctx, "activate", off ? [single(localStep(ctx, "activate/unpin", [exec(ctx, off)]))] : []);
 }
 
-/** Destructive schema migrations; with the database migrations (issue 4): none yet. */
-function contract(ctx: HopContext): Phase {
-  return phase(ctx, "contract", []);
+/**
+ * Batched online data migrations, each until it changes no row. They run before contract: the
+ * back-fill must be complete before the old columns it reads are dropped.
+ */
+function data(ctx: HopContext): Phase {
+  return phase(ctx, "data", migrationSteps(ctx, "data"));
 }
 
-/** Batched online data migrations; with the database migrations (issue 4): none yet. */
-function data(ctx: HopContext): Phase {
-  return phase(ctx, "data", []);
+/** Destructive schema migrations, once nothing runs the old release any more. */
+function contract(ctx: HopContext): Phase {
+  return phase(ctx, "contract", migrationSteps(ctx, "contract"));
 }
 
 function verify(ctx: HopContext): Phase {

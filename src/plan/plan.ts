@@ -10,6 +10,7 @@
 import type { HopKind, HopMode } from "../catalog/index.js";
 import type { HealthCheck, HealthGate } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
+import type { MigrationFile } from "../migrate/migration-files.js";
 
 export type { PhaseName };
 
@@ -24,7 +25,18 @@ export type Action =
   /** Every member reports `version`, and passes a health probe when `healthy`. */
   | { readonly type: "cluster-is"; readonly version: string; readonly healthy: boolean }
   /** Records a moment, such as the point of no return. */
-  | { readonly type: "mark" };
+  | { readonly type: "mark" }
+  /** Preflight: the ledger's checksums hold and every data migration up to `release` is complete. */
+  | { readonly type: "migrations-ready"; readonly release: string }
+  /** Runs one migration file (`1.1.0/expand/0001-add.sql`); a data migration until no row is left. */
+  | { readonly type: "migrate"; readonly file: string }
+  /** Whether the ledger says the file has run to the end. */
+  | { readonly type: "migrated"; readonly file: string }
+  /** Records that the schema has every expand migration up to `release`. */
+  | { readonly type: "schema-mark"; readonly release: string }
+  /** A backup of the product's database with its own tool, named after the run and the hop; and back. */
+  | { readonly type: "db-backup"; readonly name: string }
+  | { readonly type: "db-restore"; readonly name: string };
 
 export interface PlanStep {
   /** The path id: `1.0.1/roll/api/h2/activate`. Keys the journal, the log and the API. */
@@ -99,6 +111,14 @@ export interface Plan {
   readonly members: readonly Member[];
   /** The cluster's vars, for commands that run on this machine. */
   readonly vars: Readonly<Record<string, string>>;
+  /**
+   * The catalog's release order and every migration for the product's database, as they were when
+   * the run was planned; null when the cluster names no database.
+   */
+  readonly database: {
+    readonly releases: readonly string[];
+    readonly files: readonly MigrationFile[];
+  } | null;
   readonly hops: readonly PlannedHop[];
 }
 

@@ -27,6 +27,7 @@ import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js"
 import { RunEvents } from "./events.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
 import { Journal } from "./journal.js";
+import type { MigrationRunner } from "./migration-runner.js";
 import { type DriverFor, observe, readVersion } from "./observe.js";
 
 export interface ExecutorOptions {
@@ -34,6 +35,8 @@ export interface ExecutorOptions {
   readonly runId: string;
   readonly plan: Plan;
   readonly driverFor: DriverFor;
+  /** The product's database, opened when a step first needs it; absent when the cluster has none. */
+  readonly migrations?: () => Promise<MigrationRunner>;
   readonly events?: RunEvents;
   readonly faults?: Faults;
 }
@@ -476,6 +479,27 @@ export class Executor {
         }
         case "mark":
           return { ok: true, exitCode: null, output: "" };
+        case "migrations-ready":
+          await (await this.#database()).ready(action.release);
+          return { ok: true, exitCode: null, output: "" };
+        case "migrate":
+          return { ok: true, exitCode: null, output: `${await (await this.#database()).run(action.file)}\n` };
+        case "migrated":
+          return (await (await this.#database()).isDone(action.file))
+            ? { ok: true, exitCode: null, output: "" }
+            : { ok: false, exitCode: null, output: "", error: `${action.file} has not run to its end` };
+        case "schema-mark":
+          await (await this.#database()).markSchema(action.release);
+          return { ok: true, exitCode: null, output: "" };
+        case "db-backup":
+          return {
+            ok: true,
+            exitCode: null,
+            output: `${await (await this.#database()).backup(action.name)}\n`,
+          };
+        case "db-restore":
+          await (await this.#database()).restore(action.name);
+          return { ok: true, exitCode: null, output: "" };
       }
     } catch (err) {
       return {
@@ -504,6 +528,15 @@ export class Executor {
       this.#env.set(key, env);
     }
     return env;
+  }
+
+  #db: Promise<MigrationRunner> | undefined;
+
+  #database(): Promise<MigrationRunner> {
+    const open = this.#o.migrations;
+    if (!open) throw new Error("this plan migrates a database, but the cluster file names none (database:)");
+    this.#db ??= open();
+    return this.#db;
   }
 
   async #exec(

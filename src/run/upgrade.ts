@@ -4,10 +4,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
 import { type Catalog, planPath } from "../catalog/index.js";
-import type { Cluster } from "../cluster/cluster.js";
+import { type Cluster, stateFolder } from "../cluster/cluster.js";
 import { DriverPool, type HostRef } from "../drivers/driver-pool.js";
 import { RefusedError, UserError } from "../errors.js";
+import { DatabaseMigrations, migrationsFor } from "../migrate/plan-migrations.js";
 import { buildPlan, clusterMembers } from "../plan/build-plan.js";
 import { type Plan, planSteps } from "../plan/plan.js";
 import type { RunRecord, StateStore } from "../store/state-store.js";
@@ -79,7 +81,7 @@ export async function apply(
     );
     const path = planPath(catalog, from, to);
     if (path.hops.length === 0) return nothingChanged(`${cluster.name} runs ${to} already; nothing to do`);
-    const plan = buildPlan(cluster, path);
+    const plan = buildPlan(cluster, path, migrationsFor(cluster.database, catalog));
     const stepIds = [...planSteps(plan)].map(({ step }) => step.id);
     const question = `Upgrade ${cluster.name} from ${path.from} to ${path.to} through ${path.path.join(" → ")} (${stepIds.length} steps)?`;
     if (options.confirm && !(await options.confirm(question))) return cancelled();
@@ -192,13 +194,35 @@ async function drive(
   goal: RunOutcome["status"],
   go: (e: Executor) => Promise<RunOutcome>,
 ): Promise<OperationResult> {
+  const { cluster } = options;
+  const faults = options.faults ?? faultsFromEnv();
+  let database: Promise<DatabaseMigrations> | undefined;
+  const migrations =
+    plan.database && cluster.database
+      ? () => {
+          database ??= DatabaseMigrations.open({
+            url: cluster.database as string,
+            baseDir: cluster.dir,
+            releases: plan.database?.releases ?? [],
+            files: plan.database?.files ?? [],
+            baseline: plan.from,
+            batch: cluster.migrations.batch,
+            lockTimeoutMs: cluster.migrations.lockTimeoutMs,
+            backupDir: join(stateFolder(cluster), "backups"),
+            runId,
+            faults,
+          });
+          return database;
+        }
+      : undefined;
   const executor = new Executor({
     store: options.store,
     runId,
     plan,
     driverFor,
+    ...(migrations ? { migrations } : {}),
     events: options.events ?? new RunEvents(),
-    faults: options.faults ?? faultsFromEnv(),
+    faults,
   });
   let interrupted = false;
   const onInterrupt = () => {
@@ -224,6 +248,9 @@ async function drive(
     };
   } finally {
     options.interrupt?.removeEventListener("abort", onInterrupt);
+    await database
+      ?.then((d) => d.close())
+      .catch((err) => process.emitWarning(`closing the database: ${(err as Error).message}`));
   }
 }
 

@@ -4,6 +4,7 @@
  * that start writes and stop removes. Its commands are plain shell, run by the local driver.
  */
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -31,6 +32,8 @@ export interface FakeProductOptions {
   readonly extra?: string;
   /** Extra YAML lines inside each component (after its commands). */
   readonly componentExtra?: string;
+  /** A releases.yaml of its own (its text), with a folder of migrations to copy beside it. */
+  readonly catalog?: { readonly text: string; readonly migrations?: string };
   /** Replaces one command of every component: { start: "…" }. */
   readonly commands?: Partial<Record<"version" | "install" | "stop" | "activate" | "start", string>>;
 }
@@ -66,9 +69,11 @@ export function makeFakeProduct(options: FakeProductOptions = {}): FakeProduct {
     }
   }
 
+  if (options.catalog?.migrations) cpSync(options.catalog.migrations, dir, { recursive: true });
   writeFileSync(
     join(dir, "releases.yaml"),
-    `product: fake\nscheme: semver\nreleases:\n${releases.map((r) => `  - "${r}"`).join("\n")}\n`,
+    options.catalog?.text ??
+      `product: fake\nscheme: semver\nreleases:\n${releases.map((r) => `  - "${r}"`).join("\n")}\n`,
   );
   const home = "{{vars.root}}/{{host}}/{{component}}";
   const log = `echo "{{host}} {{component}} $0" >> {{vars.root}}/log;`;
