@@ -17,6 +17,7 @@ export {
   planPath,
   type Refusal,
   type Release,
+  releaseIndex,
   type SchemeName,
   type VersionPath,
 } from "./catalog/index.js";
@@ -42,7 +43,10 @@ export {
   UserError,
 } from "./errors.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
-export { buildPlan, clusterMembers } from "./plan/build-plan.js";
+export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.js";
+export type { DbStatus, OnlineResult } from "./migrate/migrator.js";
+export { migrationsFor } from "./migrate/plan-migrations.js";
+export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-plan.js";
 export type { Action, Member, Phase, Plan, PlannedHop, PlanStep } from "./plan/plan.js";
 export { type RunEvent, RunEvents } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";

@@ -6,9 +6,13 @@ import { createInterface } from "node:readline/promises";
 import {
   type Catalog,
   type Cluster,
+  clusterMembers,
+  DriverPool,
   loadCatalog,
   loadCluster,
+  observe,
   openStateStore,
+  requireOneVersion,
   type StateStore,
   UserError,
 } from "../index.js";
@@ -58,4 +62,15 @@ export function confirmer(yes: boolean | undefined): ((question: string) => Prom
       rl.close();
     }
   };
+}
+
+/** The one release every member reports, asked of the cluster; `--from` says it instead. */
+export async function observedVersion(cluster: Cluster): Promise<string> {
+  const pool = new DriverPool(cluster.hosts);
+  try {
+    const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
+    return requireOneVersion(seen, cluster.name, "pass --from to name the release yourself");
+  } finally {
+    await pool.close();
+  }
 }

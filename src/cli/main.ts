@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../index.js";
 import { registerApplyCommand } from "./apply-command.js";
+import { registerDbCommand } from "./db-command.js";
 import { reportError } from "./output.js";
 import { registerPathCommand } from "./path-command.js";
 import { registerPlanCommand } from "./plan-command.js";
@@ -26,9 +27,11 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerApplyCommand(program, setExit);
   registerResumeCommands(program, setExit);
   registerStatusCommands(program);
+  registerDbCommand(program, setExit);
   registerSchemaCommand(program);
   // Subcommands copy the parent's settings only when created after them, so set these on each.
-  for (const command of program.commands) {
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const command of all(program).slice(1)) {
     command
       .exitOverride()
       .configureOutput(program.configureOutput())

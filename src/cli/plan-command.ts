@@ -1,18 +1,7 @@
 /** `ferry plan [-c cluster.yaml] --to V [--from V] [--json]`: every step of every hop, nothing run. */
 import type { Command } from "commander";
-import {
-  buildPlan,
-  type Cluster,
-  clusterMembers,
-  DriverPool,
-  observe,
-  type Plan,
-  type PlanStep,
-  planPath,
-  requireOneVersion,
-  targetOf,
-} from "../index.js";
-import { loadClusterAndCatalog } from "./context.js";
+import { buildPlan, migrationsFor, type Plan, type PlanStep, planPath, targetOf } from "../index.js";
+import { loadClusterAndCatalog, observedVersion } from "./context.js";
 import { printJson, printLines } from "./output.js";
 
 interface PlanFlags {
@@ -34,20 +23,10 @@ export function registerPlanCommand(program: Command): void {
       const { cluster, catalog } = loadClusterAndCatalog(flags);
       const to = targetOf(cluster, flags.to);
       const from = flags.from ?? (await observedVersion(cluster));
-      const plan = buildPlan(cluster, planPath(catalog, from, to));
+      const plan = buildPlan(cluster, planPath(catalog, from, to), migrationsFor(cluster.database, catalog));
       if (flags.json) printJson(plan);
       else printLines(renderPlan(plan));
     });
-}
-
-async function observedVersion(cluster: Cluster): Promise<string> {
-  const pool = new DriverPool(cluster.hosts);
-  try {
-    const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
-    return requireOneVersion(seen, cluster.name, "pass --from to plan from a release of your choice");
-  } finally {
-    await pool.close();
-  }
 }
 
 /** The plan as a tree: hops, phases, and per host the steps it takes, in order. */

@@ -1,0 +1,150 @@
+/**
+ * `ferry db status|migrate|online-migrations|purge|restore`: the product's database by hand, with
+ * the same ledger and rules the upgrade steps use.
+ */
+import type { Command } from "commander";
+import {
+  backupOf,
+  type DbContext,
+  type DbStatus,
+  ExitCode,
+  releaseIndex,
+  UserError,
+  withMigrator,
+} from "../index.js";
+import { loadClusterAndCatalog, observedVersion } from "./context.js";
+import { printJson, printLines } from "./output.js";
+
+/** Cinder's exit code for "errors remain and nothing more can progress"; 1 means "run me again". */
+const NO_PROGRESS: ExitCode = 2;
+
+interface DbFlags {
+  config: string;
+  from?: string;
+  json?: boolean;
+}
+
+function context(flags: DbFlags): DbContext {
+  const { cluster, catalog } = loadClusterAndCatalog(flags);
+  return {
+    cluster,
+    catalog,
+    baseline: () => (flags.from ? Promise.resolve(flags.from) : observedVersion(cluster)),
+    ...(flags.json
+      ? {}
+      : {
+          onEvent: (e) =>
+            e.type === "lock-timeout" &&
+            process.stderr.write(
+              `${e.file}: waiting for a lock (try ${e.attempt}), again in ${e.waitMs} ms\n`,
+            ),
+        }),
+  };
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new UserError(`${flag}: "${value}" is not a whole number above 0`);
+  return n;
+}
+
+export function registerDbCommand(program: Command, setExit: (code: ExitCode) => void): void {
+  const db = program.command("db").description("the product's database: status, migrations, purge, restore");
+  const common = (c: Command) =>
+    c
+      .option("-c, --config <file>", "the cluster file", "cluster.yaml")
+      .option(
+        "--from <version>",
+        "the release the database runs, if ferry has not met it before (else the cluster is asked)",
+      );
+
+  common(
+    db
+      .command("status")
+      .description("applied, pending and data migrations")
+      .option("--json", "print one JSON document"),
+  ).action(async (flags: DbFlags) => {
+    const status = await withMigrator(context(flags), (m) => m.status());
+    if (flags.json) printJson(status);
+    else printLines(renderStatus(status));
+  });
+
+  common(
+    db
+      .command("migrate")
+      .description("apply the migrations of every release up to --to: expand, the data migrations, contract")
+      .requiredOption("--to <version>", "the release whose schema to reach")
+      .option("--phase <phase>", "only expand or only contract"),
+  ).action(async (flags: DbFlags & { to: string; phase?: string }) => {
+    if (flags.phase !== undefined && flags.phase !== "expand" && flags.phase !== "contract") {
+      throw new UserError(`--phase: "${flags.phase}" is neither expand nor contract`);
+    }
+    const ctx = context(flags);
+    const to = ctx.catalog.releases[releaseIndex(ctx.catalog, flags.to, "--to")]?.version as string;
+    const done = await withMigrator(ctx, (m) =>
+      m.migrate(to, flags.phase as "expand" | "contract" | undefined),
+    );
+    printLines(done.length ? done.map((f) => `applied ${f}`) : ["nothing to apply"]);
+  });
+
+  common(
+    db
+      .command("online-migrations")
+      .description(
+        "run the data migrations in batches (exit 1: more to do, 0: none left, 2: errors and no progress)",
+      )
+      .option("--max-count <rows>", "migrate at most this many rows in this run"),
+  ).action(async (flags: DbFlags & { maxCount?: string }) => {
+    const max = flags.maxCount === undefined ? undefined : positiveInt(flags.maxCount, "--max-count");
+    const r = await withMigrator(context(flags), (m) => m.onlineMigrations(max));
+    const lines = [`migrated ${r.migrated} rows; ${r.remaining ? "more may remain" : "none remain"}`];
+    for (const e of r.errors) lines.push(`error: ${e.file}: ${e.error}`);
+    printLines(lines);
+    // Cinder's exit codes: with --max-count, 1 while a run changed rows and more may remain.
+    if (r.errors.length > 0 && r.migrated === 0) setExit(NO_PROGRESS);
+    else if (max !== undefined && r.migrated > 0 && r.remaining) setExit(ExitCode.failed);
+    else if (r.errors.length > 0) setExit(NO_PROGRESS);
+  });
+
+  common(
+    db
+      .command("purge")
+      .description("delete soft-deleted rows older than --older-than days, in batches")
+      .requiredOption("--older-than <days>", "age in days")
+      .requiredOption("--table <table>", "the table")
+      .requiredOption("--column <column>", "its deletion time column"),
+  ).action(async (flags: DbFlags & { olderThan: string; table: string; column: string }) => {
+    const days = positiveInt(flags.olderThan, "--older-than");
+    const n = await withMigrator(context(flags), (m) => m.purge(flags.table, flags.column, days));
+    printLines([`purged ${n} rows of ${flags.table} deleted more than ${days} days ago`]);
+  });
+
+  common(
+    db
+      .command("restore")
+      .description("restore the backup a run took (before its first hop, or --hop V)")
+      .requiredOption("--run <id>", "the run, as `ferry history` names it")
+      .option("--hop <version>", "the hop whose backup to restore"),
+  ).action(async (flags: DbFlags & { run: string; hop?: string }) => {
+    const ctx = context(flags);
+    const path = backupOf(ctx.cluster, flags.run, flags.hop);
+    await withMigrator(ctx, (_m, target) => target.restore(path));
+    printLines([`restored ${path}`]);
+  });
+}
+
+export function renderStatus(s: DbStatus): string[] {
+  return [
+    `baseline ${s.baseline ?? "(none yet)"}, schema at ${s.schema ?? "(none yet)"}`,
+    ...s.applied.map((a) => `  applied  ${a.release}/${a.phase}/${a.file}  ${a.appliedAt}`),
+    ...s.pending.map(
+      (p) =>
+        `  pending  ${p.release}/${p.phase}/${p.file}${p.statementsDone ? ` (${p.statementsDone} statements ran)` : ""}`,
+    ),
+    ...s.data.map(
+      (d) =>
+        `  data     ${d.release}/data/${d.file}  ${d.complete ? "complete" : "incomplete"}, ${d.rows} rows`,
+    ),
+  ];
+}
