@@ -163,4 +163,71 @@ describe("upgrades that migrate the product's database", () => {
       p.cleanup();
     }
   });
+
+  it("ferry db online-migrations exits 2 when a data migration fails and nothing progresses", async () => {
+    const p = product();
+    try {
+      const c = ["-c", p.clusterFile];
+      assert.equal((await ferryAsync(["db", "migrate", ...c, "--to", "1.1.0", "--phase", "expand"])).code, 0);
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(
+        join(p.dir, "1.1.0/data/0001-backfill-title.sql"),
+        "UPDATE notes SET no_such = 1 WHERE id < {{batch}};\n",
+      );
+      const r = await ferryAsync(["db", "online-migrations", ...c, "--max-count", "50"]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stdout, /error: 1\.1\.0\/data\/0001-backfill-title\.sql: .*no_such/);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("ferry db purge deletes the rows soft-deleted before the limit", async () => {
+    const p = product();
+    try {
+      const db = new Database(join(p.dir, "product.db"));
+      db.exec("UPDATE notes SET deleted_at = '2020-01-01 00:00:00' WHERE id <= 30");
+      db.close();
+      const r = await ferryAsync([
+        "db",
+        "purge",
+        "-c",
+        p.clusterFile,
+        "--older-than",
+        "90",
+        "--table",
+        "notes",
+        "--column",
+        "deleted_at",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /purged 30 rows of notes/);
+      const left = new Database(join(p.dir, "product.db"), { readonly: true });
+      assert.equal((left.prepare("SELECT count(*) AS n FROM notes").get() as { n: number }).n, ROWS - 30);
+      left.close();
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it("ferry db restore --run puts back the database as it was before the run", async () => {
+    const p = product();
+    try {
+      const applied = await ferryAsync(["apply", "-c", p.clusterFile, "--to", "1.1.0", "--yes", "--json"]);
+      assert.equal(applied.code, 0, applied.stderr);
+      assert.ok(columns(p).includes("title"));
+      const r = await ferryAsync([
+        "db",
+        "restore",
+        "-c",
+        p.clusterFile,
+        "--run",
+        JSON.parse(applied.stdout).runId,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(columns(p), ["id", "body", "deleted_at"]);
+    } finally {
+      p.cleanup();
+    }
+  });
 });
