@@ -68,6 +68,53 @@ export interface MigrationTarget {
   close(): Promise<void>;
 }
 
+/** A ledger row as each database hands it back: numbers may come as strings, booleans as 0 and 1. */
+export interface LedgerRow {
+  readonly release_version: string;
+  readonly phase: MigrationPhase;
+  readonly file: string;
+  readonly checksum: string;
+  readonly applied_at: number | string;
+  readonly complete: boolean | number;
+  readonly rows_migrated: number | string;
+  readonly statements_done: number | string;
+}
+
+export function toLedgerEntry(r: LedgerRow): LedgerEntry {
+  return {
+    release: r.release_version,
+    phase: r.phase,
+    file: r.file,
+    checksum: r.checksum,
+    appliedAt: Number(r.applied_at),
+    complete: Boolean(r.complete),
+    rows: Number(r.rows_migrated),
+    statementsDone: Number(r.statements_done),
+  };
+}
+
+/**
+ * The values of a ledger upsert, in the column order every target's statement uses: release,
+ * phase, file, checksum, applied at, complete (1 or 0, which all three take), rows, statements.
+ */
+export function ledgerValues(
+  file: MigrationFile,
+  complete: boolean,
+  rows: number,
+  statementsDone: number,
+): (string | number)[] {
+  return [
+    file.release,
+    file.phase,
+    file.name,
+    file.checksum,
+    Date.now(),
+    complete ? 1 : 0,
+    rows,
+    statementsDone,
+  ];
+}
+
 /** A statement could not get its locks in time; the migrator retries it later. */
 export class LockTimeoutError extends Error {
   constructor(message: string, options?: ErrorOptions) {

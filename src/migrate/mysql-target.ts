@@ -13,9 +13,12 @@ import type { MigrationFile } from "./migration-files.js";
 import {
   checkIdentifier,
   type LedgerEntry,
+  type LedgerRow,
   LockTimeoutError,
+  ledgerValues,
   type MigrationTarget,
   StatementError,
+  toLedgerEntry,
 } from "./migration-target.js";
 
 const LOCK_WAIT_TIMEOUT = 1205;
@@ -79,16 +82,7 @@ export class MysqlTarget implements MigrationTarget {
     const [rows] = await (await this.#db()).query<mysql.RowDataPacket[]>(
       "SELECT * FROM ferry_migrations ORDER BY applied_at, release_version, phase, file",
     );
-    return rows.map((r) => ({
-      release: r.release_version,
-      phase: r.phase,
-      file: r.file,
-      checksum: r.checksum,
-      appliedAt: Number(r.applied_at),
-      complete: Boolean(r.complete),
-      rows: Number(r.rows_migrated),
-      statementsDone: Number(r.statements_done),
-    }));
+    return (rows as unknown as LedgerRow[]).map(toLedgerEntry);
   }
 
   async applySchema(
@@ -106,19 +100,10 @@ export class MysqlTarget implements MigrationTarget {
       } catch (err) {
         throw classify(err, () => new StatementError(file.name, i, statement, err));
       }
-      await db.execute(UPSERT, [
-        file.release,
-        file.phase,
-        file.name,
-        file.checksum,
-        Date.now(),
-        i + 1 === statements.length,
-        0,
-        i + 1,
-      ]);
+      await db.execute(UPSERT, ledgerValues(file, i + 1 === statements.length, 0, i + 1));
     }
     if (statements.length === 0) {
-      await db.execute(UPSERT, [file.release, file.phase, file.name, file.checksum, Date.now(), true, 0, 0]);
+      await db.execute(UPSERT, ledgerValues(file, true, 0, 0));
     }
   }
 
@@ -134,16 +119,7 @@ export class MysqlTarget implements MigrationTarget {
       } catch (err) {
         throw classify(err, () => new StatementError(file.name, 0, statement, err));
       }
-      await db.execute(UPSERT, [
-        file.release,
-        file.phase,
-        file.name,
-        file.checksum,
-        Date.now(),
-        false,
-        changed,
-        1,
-      ]);
+      await db.execute(UPSERT, ledgerValues(file, false, changed, 1));
       await db.commit();
       return changed;
     } catch (err) {
@@ -153,16 +129,7 @@ export class MysqlTarget implements MigrationTarget {
   }
 
   async completeData(file: MigrationFile): Promise<void> {
-    await (await this.#db()).execute(UPSERT, [
-      file.release,
-      file.phase,
-      file.name,
-      file.checksum,
-      Date.now(),
-      true,
-      0,
-      1,
-    ]);
+    await (await this.#db()).execute(UPSERT, ledgerValues(file, true, 0, 1));
   }
 
   async purgeBatch(

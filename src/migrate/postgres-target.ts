@@ -10,9 +10,12 @@ import type { MigrationFile } from "./migration-files.js";
 import {
   checkIdentifier,
   type LedgerEntry,
+  type LedgerRow,
   LockTimeoutError,
+  ledgerValues,
   type MigrationTarget,
   StatementError,
+  toLedgerEntry,
 } from "./migration-target.js";
 
 const run = promisify(execFile);
@@ -80,19 +83,10 @@ export class PostgresTarget implements MigrationTarget {
   }
 
   async ledger(): Promise<LedgerEntry[]> {
-    const { rows } = await (await this.#db()).query(
+    const { rows } = await (await this.#db()).query<LedgerRow>(
       "SELECT * FROM ferry_migrations ORDER BY applied_at, release_version, phase, file",
     );
-    return rows.map((r) => ({
-      release: r.release_version,
-      phase: r.phase,
-      file: r.file,
-      checksum: r.checksum,
-      appliedAt: Number(r.applied_at),
-      complete: r.complete,
-      rows: Number(r.rows_migrated),
-      statementsDone: r.statements_done,
-    }));
+    return rows.map(toLedgerEntry);
   }
 
   async applySchema(
@@ -109,16 +103,7 @@ export class PostgresTarget implements MigrationTarget {
           throw this.#classify(err, () => new StatementError(file.name, i, statement, err));
         }
       }
-      await db.query(UPSERT, [
-        file.release,
-        file.phase,
-        file.name,
-        file.checksum,
-        Date.now(),
-        true,
-        0,
-        statements.length,
-      ]);
+      await db.query(UPSERT, ledgerValues(file, true, 0, statements.length));
     });
   }
 
@@ -130,31 +115,13 @@ export class PostgresTarget implements MigrationTarget {
       } catch (err) {
         throw this.#classify(err, () => new StatementError(file.name, 0, statement, err));
       }
-      await db.query(UPSERT, [
-        file.release,
-        file.phase,
-        file.name,
-        file.checksum,
-        Date.now(),
-        false,
-        changed,
-        1,
-      ]);
+      await db.query(UPSERT, ledgerValues(file, false, changed, 1));
       return changed;
     });
   }
 
   async completeData(file: MigrationFile): Promise<void> {
-    await (await this.#db()).query(UPSERT, [
-      file.release,
-      file.phase,
-      file.name,
-      file.checksum,
-      Date.now(),
-      true,
-      0,
-      1,
-    ]);
+    await (await this.#db()).query(UPSERT, ledgerValues(file, true, 0, 1));
   }
 
   async purgeBatch(

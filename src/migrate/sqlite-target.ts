@@ -8,9 +8,12 @@ import type { MigrationFile } from "./migration-files.js";
 import {
   checkIdentifier,
   type LedgerEntry,
+  type LedgerRow,
   LockTimeoutError,
+  ledgerValues,
   type MigrationTarget,
   StatementError,
+  toLedgerEntry,
 } from "./migration-target.js";
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS ferry_migrations (
@@ -32,17 +35,6 @@ const UPSERT = `INSERT INTO ferry_migrations
     checksum = excluded.checksum, applied_at = excluded.applied_at, complete = excluded.complete,
     rows_migrated = ferry_migrations.rows_migrated + excluded.rows_migrated,
     statements_done = excluded.statements_done`;
-
-interface LedgerRow {
-  release_version: string;
-  phase: LedgerEntry["phase"];
-  file: string;
-  checksum: string;
-  applied_at: number;
-  complete: number;
-  rows_migrated: number;
-  statements_done: number;
-}
 
 export class SqliteTarget implements MigrationTarget {
   readonly dialect = "sqlite";
@@ -79,16 +71,7 @@ export class SqliteTarget implements MigrationTarget {
     const rows = this.#db
       .prepare("SELECT * FROM ferry_migrations ORDER BY applied_at, release_version, phase, file")
       .all() as LedgerRow[];
-    return rows.map((r) => ({
-      release: r.release_version,
-      phase: r.phase,
-      file: r.file,
-      checksum: r.checksum,
-      appliedAt: r.applied_at,
-      complete: r.complete === 1,
-      rows: r.rows_migrated,
-      statementsDone: r.statements_done,
-    }));
+    return rows.map(toLedgerEntry);
   }
 
   async applySchema(
@@ -105,9 +88,7 @@ export class SqliteTarget implements MigrationTarget {
           throw classify(err, () => new StatementError(file.name, i, statement, err));
         }
       }
-      this.#db
-        .prepare(UPSERT)
-        .run(file.release, file.phase, file.name, file.checksum, Date.now(), 1, 0, statements.length);
+      this.#db.prepare(UPSERT).run(...ledgerValues(file, true, 0, statements.length));
     });
   }
 
@@ -119,15 +100,13 @@ export class SqliteTarget implements MigrationTarget {
       } catch (err) {
         throw classify(err, () => new StatementError(file.name, 0, statement, err));
       }
-      this.#db
-        .prepare(UPSERT)
-        .run(file.release, file.phase, file.name, file.checksum, Date.now(), 0, changed, 1);
+      this.#db.prepare(UPSERT).run(...ledgerValues(file, false, changed, 1));
       return changed;
     });
   }
 
   async completeData(file: MigrationFile): Promise<void> {
-    this.#db.prepare(UPSERT).run(file.release, file.phase, file.name, file.checksum, Date.now(), 1, 0, 1);
+    this.#db.prepare(UPSERT).run(...ledgerValues(file, true, 0, 1));
   }
 
   async purgeBatch(
