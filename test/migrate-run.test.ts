@@ -216,14 +216,11 @@ describe("upgrades that migrate the product's database", () => {
       const applied = await ferryAsync(["apply", "-c", p.clusterFile, "--to", "1.1.0", "--yes", "--json"]);
       assert.equal(applied.code, 0, applied.stderr);
       assert.ok(columns(p).includes("title"));
-      const r = await ferryAsync([
-        "db",
-        "restore",
-        "-c",
-        p.clusterFile,
-        "--run",
-        JSON.parse(applied.stdout).runId,
-      ]);
+      const run = JSON.parse(applied.stdout).runId;
+      const unasked = await ferryAsync(["db", "restore", "-c", p.clusterFile, "--run", run]);
+      assert.equal(unasked.code, 2, "off a terminal, a restore must be meant (--yes)");
+      assert.ok(columns(p).includes("title"), "nothing was restored");
+      const r = await ferryAsync(["db", "restore", "-c", p.clusterFile, "--run", run, "--yes"]);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(columns(p), ["id", "body", "deleted_at"]);
     } finally {

@@ -8,12 +8,14 @@ import {
   type DbContext,
   type DbStatus,
   ExitCode,
+  type OnlineResult,
+  RefusedError,
   releaseIndex,
   UserError,
   withMigrator,
 } from "../index.js";
-import { loadClusterAndCatalog, observedVersion } from "./context.js";
-import { printJson, printLines } from "./output.js";
+import { confirmer, loadClusterAndCatalog, observedVersion } from "./context.js";
+import { printJson, printLines, reportError } from "./output.js";
 
 /** Cinder's exit code for "errors remain and nothing more can progress"; 1 means "run me again". */
 const NO_PROGRESS: ExitCode = 2;
@@ -97,7 +99,16 @@ export function registerDbCommand(program: Command, setExit: (code: ExitCode) =>
       .option("--max-count <rows>", "migrate at most this many rows in this run"),
   ).action(async (flags: DbFlags & { maxCount?: string }) => {
     const max = flags.maxCount === undefined ? undefined : positiveInt(flags.maxCount, "--max-count");
-    const r = await withMigrator(context(flags), (m) => m.onlineMigrations(max));
+    let r: OnlineResult;
+    try {
+      r = await withMigrator(context(flags), (m) => m.onlineMigrations(max));
+    } catch (err) {
+      // Exit 1 means "run me again" here (Cinder); a failure to run at all must not loop a script.
+      if (err instanceof RefusedError || err instanceof UserError) throw err;
+      reportError(err, flags.json ?? false);
+      setExit(NO_PROGRESS);
+      return;
+    }
     const lines = [`migrated ${r.migrated} rows; ${r.remaining ? "more may remain" : "none remain"}`];
     for (const e of r.errors) lines.push(`error: ${e.file}: ${e.error}`);
     printLines(lines);
@@ -125,10 +136,18 @@ export function registerDbCommand(program: Command, setExit: (code: ExitCode) =>
       .command("restore")
       .description("restore the backup a run took (before its first hop, or --hop V)")
       .requiredOption("--run <id>", "the run, as `ferry history` names it")
-      .option("--hop <version>", "the hop whose backup to restore"),
-  ).action(async (flags: DbFlags & { run: string; hop?: string }) => {
+      .option("--hop <version>", "the hop whose backup to restore")
+      .option("--yes", "do not ask for confirmation"),
+  ).action(async (flags: DbFlags & { run: string; hop?: string; yes?: boolean }) => {
     const ctx = context(flags);
     const path = backupOf(ctx.cluster, flags.run, flags.hop);
+    const confirm = confirmer(flags.yes);
+    const question = `Replace everything in the database with ${path}? Writes since then are lost; stop the product first.`;
+    if (confirm && !(await confirm(question))) {
+      printLines(["cancelled; nothing was changed"]);
+      setExit(ExitCode.failed);
+      return;
+    }
     await withMigrator(ctx, (_m, target) => target.restore(path));
     printLines([`restored ${path}`]);
   });

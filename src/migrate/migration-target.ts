@@ -29,6 +29,11 @@ export interface MigrationTarget {
   /** Creates the ledger tables if missing. */
   init(): Promise<void>;
   ledger(): Promise<LedgerEntry[]>;
+  /**
+   * Takes this database's migration lock for the session, without waiting; false when another
+   * session holds it. Released when the connection closes, so a migrator that died lets go.
+   */
+  tryLock(): Promise<boolean>;
   /** Named values the migrator keeps beside the ledger (`ferry_migration_state`). */
   getState(name: string): Promise<string | undefined>;
   setState(name: string, value: string): Promise<void>;

@@ -16,13 +16,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { OperationError, RefusedError } from "../errors.js";
-import {
-  type Dialect,
-  fileKey,
-  type MigrationFile,
-  type MigrationPhase,
-  withBatch,
-} from "./migration-files.js";
+import { fileKey, type MigrationFile, type MigrationPhase, withBatch } from "./migration-files.js";
 import {
   type LedgerEntry,
   LockTimeoutError,
@@ -95,6 +89,7 @@ export class Migrator {
   readonly #rank: ReadonlyMap<string, number>;
   #ledger = new Map<string, LedgerEntry>();
   #baseline: string | null = null;
+  #locked = false;
   #schema: string | null = null;
 
   private constructor(target: MigrationTarget, files: readonly MigrationFile[], options: MigratorOptions) {
@@ -124,14 +119,6 @@ export class Migrator {
     m.#schema = (await target.getState(SCHEMA)) ?? m.#baseline;
     await m.#reload();
     return m;
-  }
-
-  get dialect(): Dialect {
-    return this.#target.dialect;
-  }
-
-  get target(): MigrationTarget {
-    return this.#target;
   }
 
   async status(): Promise<DbStatus> {
@@ -215,6 +202,21 @@ export class Migrator {
     });
   }
 
+  /** Holds the database's migration lock from the first change on: one migrator at a time. */
+  async #lock(): Promise<void> {
+    if (this.#locked) return;
+    if (!(await this.#target.tryLock())) {
+      throw new RefusedError(
+        "another ferry is migrating this database (a session holds its migration lock)",
+        "migration-lock",
+        "wait for it to finish; the lock goes with its connection",
+      );
+    }
+    this.#locked = true;
+    // The other one may have moved the ledger on while this one read it.
+    await this.#reload();
+  }
+
   /** Reads the ledger again (another process may have moved it on). */
   async refresh(): Promise<void> {
     await this.#reload();
@@ -245,11 +247,12 @@ export class Migrator {
     return this.#belowBaseline(file.release) || this.#done(file);
   }
 
-  /** Applies a schema file unless it is done; refuses by the rules; retries lock timeouts. */
-  async applySchema(file: MigrationFile): Promise<void> {
+  /** Applies a schema file unless it is done (false then); refuses by the rules; retries lock timeouts. */
+  async applySchema(file: MigrationFile): Promise<boolean> {
+    await this.#lock();
     await this.#reload();
     this.checkChecksums();
-    if (this.isDone(file)) return;
+    if (this.isDone(file)) return false;
     const refused = this.refusal(file);
     if (refused) throw refused;
     const statements = splitStatements(file.sql);
@@ -262,6 +265,7 @@ export class Migrator {
       }
     });
     this.#o.onEvent?.({ type: "applied", file: fileKey(file) });
+    return true;
   }
 
   /**
@@ -297,7 +301,10 @@ export class Migrator {
     return { rows, complete: false };
   }
 
-  /** Records that the schema now has every expand migration up to `release`. */
+  /**
+   * Records that `release` runs now, so its data migrations may run (an upgrade does it after
+   * activate; `ferry db migrate` as it goes, at the operator's word, like Cinder's db sync).
+   */
   async markSchema(release: string): Promise<void> {
     if (this.#schema !== null && this.#rankOf(this.#schema) >= this.#rankOf(release)) return;
     await this.#target.setState(SCHEMA, release);
@@ -313,11 +320,14 @@ export class Migrator {
     for (const release of this.#o.releases.slice(0, this.#rankOf(to) + 1)) {
       for (const f of this.filesBetween(this.#baseline, to).filter((x) => x.release === release)) {
         if (this.isDone(f) || (phase && f.phase !== phase)) continue;
-        if (f.phase === "data") await this.runData(f);
-        else await this.applySchema(f);
-        done.push(fileKey(f));
+        if (f.phase === "data") {
+          await this.runData(f);
+          done.push(fileKey(f));
+        } else if (await this.applySchema(f)) {
+          done.push(fileKey(f));
+        }
       }
-      if (phase !== "contract") await this.markSchema(release);
+      await this.markSchema(release);
     }
     return done;
   }
@@ -359,6 +369,7 @@ export class Migrator {
 
   /** `ferry db purge`: soft-deleted rows older than `days`, in batches. */
   async purge(table: string, column: string, days: number): Promise<number> {
+    await this.#lock();
     const before = new Date(Date.now() - days * 86_400_000);
     let total = 0;
     for (;;) {

@@ -63,6 +63,13 @@ export class MysqlTarget implements MigrationTarget {
     await db.query(STATE);
   }
 
+  async tryLock(): Promise<boolean> {
+    const [rows] = await (await this.#db()).query<mysql.RowDataPacket[]>(
+      "SELECT GET_LOCK(CONCAT(DATABASE(), '.ferry_migrations'), 0) AS locked",
+    );
+    return Number(rows[0]?.locked) === 1;
+  }
+
   async getState(name: string): Promise<string | undefined> {
     const [rows] = await (await this.#db()).execute<mysql.RowDataPacket[]>(
       "SELECT value FROM ferry_migration_state WHERE name = ?",
@@ -159,7 +166,22 @@ export class MysqlTarget implements MigrationTarget {
     await pipe(dumpTool(), ["--single-transaction", "--routines", "--triggers", ...args], env, { out: path });
   }
 
+  /** Empties the database, then loads the backup: what the undone migrations created must go too. */
   async restore(path: string): Promise<void> {
+    const db = await this.#db();
+    const [tables] = await db.query<mysql.RowDataPacket[]>(
+      "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = DATABASE()",
+    );
+    await db.query("SET FOREIGN_KEY_CHECKS = 0");
+    try {
+      for (const t of tables) {
+        await db.query(
+          `DROP ${t.type === "VIEW" ? "VIEW" : "TABLE"} \`${String(t.name).replaceAll("`", "``")}\``,
+        );
+      }
+    } finally {
+      await db.query("SET FOREIGN_KEY_CHECKS = 1");
+    }
     const { args, env } = this.#clientArgs();
     await pipe(clientTool(), args, env, { in: path });
   }

@@ -3,7 +3,7 @@
  * It works from the migrations kept in the run's plan, not the files as they are now, and names
  * backups after the run and the hop, in the state folder.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { Catalog } from "../catalog/index.js";
 import { OperationError } from "../errors.js";
@@ -44,16 +44,22 @@ export class DatabaseMigrations implements MigrationRunner {
   static async open(o: DatabaseMigrationsOptions): Promise<DatabaseMigrations> {
     const target = await openMigrationTarget(o.url, o.baseDir);
     let batches = 0;
-    const migrator = await Migrator.open(target, o.files, {
-      ...MIGRATION_DEFAULTS,
-      batch: o.batch,
-      lockTimeoutMs: o.lockTimeoutMs,
-      releases: o.releases,
-      baseline: o.baseline,
-      onEvent: (e) => {
-        if (e.type === "batch") o.faults?.hit(`data-batch#${++batches}`);
-      },
-    });
+    let migrator: Migrator;
+    try {
+      migrator = await Migrator.open(target, o.files, {
+        ...MIGRATION_DEFAULTS,
+        batch: o.batch,
+        lockTimeoutMs: o.lockTimeoutMs,
+        releases: o.releases,
+        baseline: o.baseline,
+        onEvent: (e) => {
+          if (e.type === "batch") o.faults?.hit(`data-batch#${++batches}`);
+        },
+      });
+    } catch (err) {
+      await target.close();
+      throw err;
+    }
     return new DatabaseMigrations(migrator, target, new Map(o.files.map((f) => [fileKey(f), f])), o);
   }
 
@@ -67,8 +73,7 @@ export class DatabaseMigrations implements MigrationRunner {
       const { rows } = await this.migrator.runData(file);
       return `${key}: ${rows} rows migrated, none left`;
     }
-    await this.migrator.applySchema(file);
-    return `${key}: applied`;
+    return (await this.migrator.applySchema(file)) ? `${key}: applied` : `${key}: already applied`;
   }
 
   async isDone(key: string): Promise<boolean> {
@@ -80,17 +85,22 @@ export class DatabaseMigrations implements MigrationRunner {
     await this.migrator.markSchema(release);
   }
 
+  /** Written under another name and renamed when whole, so a cut-off backup is never restored. */
   async backup(name: string): Promise<string> {
     mkdirSync(this.o.backupDir, { recursive: true });
     const path = this.#backupPath(name);
-    await this.target.backup(path);
+    await this.target.backup(`${path}.partial`);
+    renameSync(`${path}.partial`, path);
     return path;
   }
 
-  async restore(name: string): Promise<void> {
+  /** Restores the hop's backup; when there is none whole, the backup never finished and nothing after it ran. */
+  async restore(name: string): Promise<string> {
     const path = this.#backupPath(name);
-    if (!existsSync(path)) throw new OperationError(`no backup ${path} to restore`);
+    if (!existsSync(path))
+      return `no whole backup ${path}: the backup had not finished, so no migration ran after it`;
     await this.target.restore(path);
+    return `restored ${path}`;
   }
 
   async close(): Promise<void> {

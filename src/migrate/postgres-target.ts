@@ -67,6 +67,13 @@ export class PostgresTarget implements MigrationTarget {
     await db.query(STATE);
   }
 
+  async tryLock(): Promise<boolean> {
+    const { rows } = await (await this.#db()).query<{ locked: boolean }>(
+      "SELECT pg_try_advisory_lock(hashtext('ferry_migrations')) AS locked",
+    );
+    return rows[0]?.locked === true;
+  }
+
   async getState(name: string): Promise<string | undefined> {
     const { rows } = await (await this.#db()).query(
       "SELECT value FROM ferry_migration_state WHERE name = $1",
@@ -144,11 +151,43 @@ export class PostgresTarget implements MigrationTarget {
   }
 
   async backup(path: string): Promise<void> {
-    await run("pg_dump", ["--format=custom", `--file=${path}`, this.url]);
+    await this.#tool("pg_dump", (url) => ["--format=custom", `--file=${path}`, url]);
   }
 
+  /**
+   * Empties the database, then loads the backup: `pg_restore --clean` would drop only what the
+   * backup holds, and leave behind what the undone migrations created. pg_dump leaves the public
+   * schema out, as always there; it is made again empty.
+   */
   async restore(path: string): Promise<void> {
-    await run("pg_restore", ["--clean", "--if-exists", "--no-owner", `--dbname=${this.url}`, path]);
+    const db = await this.#db();
+    const { rows } = await db.query<{ nspname: string }>(
+      `SELECT nspname FROM pg_namespace
+       WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'`,
+    );
+    for (const { nspname } of rows) await db.query(`DROP SCHEMA "${nspname.replaceAll('"', '""')}" CASCADE`);
+    await db.query("CREATE SCHEMA public");
+    await this.#tool("pg_restore", (url) => ["--no-owner", "--exit-on-error", `--dbname=${url}`, path]);
+  }
+
+  /**
+   * Runs a PostgreSQL tool. The password goes in its environment, never on its command line,
+   * where every user of the machine could read it; a failure says what the tool said, not how it was called.
+   */
+  async #tool(name: string, args: (url: string) => string[]): Promise<void> {
+    const url = new URL(this.url);
+    const password = decodeURIComponent(url.password);
+    url.password = "";
+    try {
+      await run(name, args(url.toString()), {
+        env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
+      });
+    } catch (err) {
+      const said =
+        String((err as { stderr?: string }).stderr ?? "").trim() ||
+        `exit ${(err as { code?: unknown }).code}`;
+      throw new Error(`${name} failed: ${said}`);
+    }
   }
 
   async close(): Promise<void> {

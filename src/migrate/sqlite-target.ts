@@ -52,6 +52,14 @@ export class SqliteTarget implements MigrationTarget {
     );
   }
 
+  /**
+   * SQLite has no session locks. Its write transactions are serial, and a schema file checks the
+   * ledger again inside its own transaction, so two migrators cannot apply one file twice.
+   */
+  async tryLock(): Promise<boolean> {
+    return true;
+  }
+
   async getState(name: string): Promise<string | undefined> {
     const row = this.#db.prepare("SELECT value FROM ferry_migration_state WHERE name = ?").get(name) as
       | { value: string }
@@ -81,6 +89,10 @@ export class SqliteTarget implements MigrationTarget {
     lockTimeoutMs: number,
   ): Promise<void> {
     this.#transaction(lockTimeoutMs, () => {
+      const done = this.#db
+        .prepare("SELECT complete FROM ferry_migrations WHERE release_version = ? AND phase = ? AND file = ?")
+        .get(file.release, file.phase, file.name) as { complete: number } | undefined;
+      if (done?.complete) return;
       for (const [i, statement] of statements.entries()) {
         try {
           this.#db.exec(statement);
@@ -118,8 +130,15 @@ export class SqliteTarget implements MigrationTarget {
   ): Promise<number> {
     checkIdentifier(table, "table");
     checkIdentifier(column, "column");
-    // SQLite keeps times as text; `datetime()`'s form (UTC, "YYYY-MM-DD HH:MM:SS") compares in order.
-    const cutoff = before.toISOString().replace("T", " ").slice(0, 19);
+    // SQLite keeps times as text (`datetime()`'s "YYYY-MM-DD HH:MM:SS", which sorts in order) or as
+    // Unix seconds in a numeric column; compare like with like, or every number is "before" any text.
+    const info = this.#db.prepare(`PRAGMA table_info(${table})`).all() as { name: string; type: string }[];
+    const type = info.find((c) => c.name === column)?.type.toUpperCase();
+    if (type === undefined) throw new Error(`${table} has no column ${column}`);
+    const numeric = /INT|REAL|NUM|DOUB|FLOA/.test(type);
+    const cutoff = numeric
+      ? Math.floor(before.getTime() / 1000)
+      : before.toISOString().replace("T", " ").slice(0, 19);
     return this.#transaction(lockTimeoutMs, () => {
       const sql = `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT ${batch})`;
       try {

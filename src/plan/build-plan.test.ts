@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { defineCatalog, planPath } from "../catalog/index.js";
 import { parseCluster } from "../cluster/cluster.js";
+import { RefusedError } from "../errors.js";
 import { buildPlan } from "./build-plan.js";
 import { type Plan, planSteps } from "./plan.js";
 
@@ -131,5 +132,34 @@ describe("buildPlan", () => {
     const a = buildPlan(cluster(), planPath(catalog, "1.0.0", "1.1.0"));
     const b = buildPlan(cluster(), planPath(catalog, "1.0.0", "1.1.0"));
     assert.deepEqual(JSON.parse(JSON.stringify(a)), b);
+  });
+
+  it("refuses a hop that passes a release with data migrations before a later release's migrations", () => {
+    const file = (release: string, phase: "expand" | "data" | "contract", name: string) => ({
+      release,
+      phase,
+      name,
+      sql: "x",
+      checksum: "c",
+    });
+    const migrations = {
+      releases: ["1.0.0", "1.0.1", "1.1.0"],
+      files: [file("1.0.1", "data", "0001-fill.sql"), file("1.1.0", "expand", "0001-add.sql")],
+    };
+    const withDb = cluster("database: sqlite:x.db");
+    const skipping = defineCatalog({
+      product: "n",
+      scheme: "semver",
+      policy: { stepwise: false, leaveSeriesFrom: "any" },
+      releases: ["1.0.0", "1.0.1", "1.1.0"],
+    });
+    assert.throws(
+      () => buildPlan(withDb, planPath(skipping, "1.0.0", "1.1.0", { direct: true }), migrations),
+      (err: unknown) =>
+        err instanceof RefusedError &&
+        /passes 1\.0\.1, whose data migration 1\.0\.1\/data\/0001-fill\.sql must finish/.test(err.message) &&
+        /upgrade to 1\.0\.1 first/.test(err.wayOut ?? ""),
+    );
+    assert.doesNotThrow(() => buildPlan(withDb, planPath(skipping, "1.0.0", "1.0.1"), migrations));
   });
 });

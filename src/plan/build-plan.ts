@@ -7,6 +7,7 @@ import type { VersionPath } from "../catalog/index.js";
 import type { Cluster, Component } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import { render, type TemplateValues } from "../cluster/template.js";
+import { RefusedError } from "../errors.js";
 import { fileKey, type MigrationFile, type MigrationPhase } from "../migrate/migration-files.js";
 import {
   type Action,
@@ -95,6 +96,7 @@ export function buildPlan(
     const hop = { id: h.to, ...h };
     // Migrations only go forward: a downgrade leaves the schema as it is.
     const files = hasDatabase && h.kind !== "downgrade" ? between(h.from, h.to) : [];
+    refuseDataInPassing(h.from, h.to, files, rank);
     const ctx: HopContext = { cluster, hop, members: byKey, values: new Map(), files, hasDatabase };
     const builders = h.mode === "rolling" ? ROLLING : OFFLINE;
     const phases = builders.map((build) => withHooks(ctx, build(ctx))).filter((p) => p.stages.length > 0);
@@ -112,6 +114,30 @@ export function buildPlan(
     database: hasDatabase ? { releases: migrations.releases, files: migrations.files } : null,
     hops,
   };
+}
+
+/**
+ * A hop runs its releases' migrations by phase: every expand file, later every data file, then
+ * every contract file. That is right for the hop's own release, but not for one it passes: a data
+ * migration of 1.1.0 must finish, with 1.1.0 running, before 1.1.1's migrations may start (Cinder).
+ * Such a hop is refused, and the way out is to stop at that release.
+ */
+function refuseDataInPassing(
+  from: string,
+  to: string,
+  files: readonly MigrationFile[],
+  rank: ReadonlyMap<string, number>,
+): void {
+  const at = (release: string) => rank.get(release) ?? -1;
+  const passed = files.find(
+    (f) => f.phase === "data" && f.release !== to && files.some((g) => at(g.release) > at(f.release)),
+  );
+  if (!passed) return;
+  throw new RefusedError(
+    `the hop ${from} → ${to} passes ${passed.release}, whose data migration ${fileKey(passed)} must finish while ${passed.release} runs, before the migrations of the releases after it`,
+    "data-migrations",
+    `upgrade to ${passed.release} first (\`ferry apply --to ${passed.release}\`), then on`,
+  );
 }
 
 export function memberKey(host: string, component: string): string {
@@ -417,7 +443,12 @@ function activate(ctx: HopContext): Phase {
  * back-fill must be complete before the old columns it reads are dropped.
  */
 function data(ctx: HopContext): Phase {
-  return phase(ctx, "data", migrationSteps(ctx, "data"));
+  // From here the new release is what runs: `ferry db online-migrations` may back-fill up to it.
+  const active =
+    ctx.files.length > 0
+      ? [single(localStep(ctx, "data/active", [{ type: "schema-mark", release: ctx.hop.to }]))]
+      : [];
+  return phase(ctx, "data", [...active, ...migrationSteps(ctx, "data")]);
 }
 
 /** Destructive schema migrations, once nothing runs the old release any more. */

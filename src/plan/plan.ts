@@ -32,7 +32,7 @@ export type Action =
   | { readonly type: "migrate"; readonly file: string }
   /** Whether the ledger says the file has run to the end. */
   | { readonly type: "migrated"; readonly file: string }
-  /** Records that the schema has every expand migration up to `release`. */
+  /** Records that `release` runs now: data migrations up to it may run (`ferry db online-migrations`). */
   | { readonly type: "schema-mark"; readonly release: string }
   /** A backup of the product's database with its own tool, named after the run and the hop; and back. */
   | { readonly type: "db-backup"; readonly name: string }

@@ -498,8 +498,11 @@ export class Executor {
             output: `${await (await this.#database()).backup(action.name)}\n`,
           };
         case "db-restore":
-          await (await this.#database()).restore(action.name);
-          return { ok: true, exitCode: null, output: "" };
+          return {
+            ok: true,
+            exitCode: null,
+            output: `${await (await this.#database()).restore(action.name)}\n`,
+          };
       }
     } catch (err) {
       return {
@@ -530,13 +533,10 @@ export class Executor {
     return env;
   }
 
-  #db: Promise<MigrationRunner> | undefined;
-
   #database(): Promise<MigrationRunner> {
     const open = this.#o.migrations;
     if (!open) throw new Error("this plan migrates a database, but the cluster file names none (database:)");
-    this.#db ??= open();
-    return this.#db;
+    return open();
   }
 
   async #exec(

@@ -11,5 +11,6 @@ export interface MigrationRunner {
   markSchema(release: string): Promise<void>;
   /** A backup named `name` for this run; returns where it is. */
   backup(name: string): Promise<string>;
-  restore(name: string): Promise<void>;
+  /** Says what it did (there may have been no whole backup to restore). */
+  restore(name: string): Promise<string>;
 }

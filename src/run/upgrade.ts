@@ -200,6 +200,7 @@ async function drive(
   const migrations =
     plan.database && cluster.database
       ? () => {
+          // Opened once and shared by every step; a failed opening is tried again by the next step.
           database ??= DatabaseMigrations.open({
             url: cluster.database as string,
             baseDir: cluster.dir,
@@ -211,6 +212,9 @@ async function drive(
             backupDir: join(stateFolder(cluster), "backups"),
             runId,
             faults,
+          }).catch((err) => {
+            database = undefined;
+            throw err;
           });
           return database;
         }

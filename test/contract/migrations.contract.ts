@@ -284,11 +284,40 @@ export function describeMigrations(suite: MigrationSuite): void {
         await target.backup(file);
         assert.ok(readFileSync(file).length > 0);
         await db.query("DELETE FROM notes");
+        await db.query("CREATE TABLE made_later (x INTEGER)");
         await target.restore(file);
+        await assert.rejects(db.query("SELECT * FROM made_later"), "what came after the backup is gone");
         assert.equal(Number((await db.query("SELECT count(*) AS n FROM notes"))[0]?.n), 25);
       } finally {
         await target.close();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("lets one migrator change a database at a time", async () => {
+      const db = await fresh();
+      const first = await migratorFor(db, catalog);
+      const second = await migratorFor(db, catalog);
+      try {
+        await first.migrator.migrate("1.0.1");
+        if (suite.dialect === "sqlite") {
+          // No session locks in SQLite: the second finds the file done inside its own transaction.
+          assert.deepEqual(
+            await second.migrator.migrate("1.0.1"),
+            ["1.0.1/expand/0001-create-notes.sql"].filter(() => false),
+          );
+        } else {
+          await assert.rejects(second.migrator.migrate("1.1.0"), /another ferry is migrating this database/);
+        }
+      } finally {
+        await first.target.close();
+        await second.target.close();
+      }
+      const third = await migratorFor(db, catalog);
+      try {
+        assert.ok((await third.migrator.migrate("1.1.0")).length > 0, "the lock went with its connection");
+      } finally {
+        await third.target.close();
       }
     });
   });
