@@ -3,7 +3,7 @@
  * exit codes, the lock, signals before and after the point of no return, and --json documents.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -214,5 +214,25 @@ describe("one run at a time", () => {
         assert.ok(allAt(p, "1.0.0"), JSON.stringify(p.state()));
       },
     );
+  });
+
+  it("resume after a crash takes over the dead run's lock and says so; a reader that goes away does not stop it", async () => {
+    await withProduct({ hosts: 2 }, async (p, c) => {
+      assert.equal(
+        (await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"], { FERRY_FAULT: "journal#5" })).signal,
+        "SIGKILL",
+      );
+      // `| head -1`: the reader leaves after the first line, and the run must still finish.
+      const piped = spawnSync("sh", ["-c", `${FERRY} resume -c ${p.clusterFile} --yes | head -1`], {
+        encoding: "utf8",
+      });
+      assert.match(
+        piped.stdout.split("\n")[0] ?? "",
+        /took over the lock of run .*pid \d+ on .*, which had died/,
+      );
+      const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(run.status, "done");
+      assert.ok(allAt(p, "1.0.1"));
+    });
   });
 });

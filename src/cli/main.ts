@@ -43,7 +43,20 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
 // Both src/cli and dist/cli sit two folders below package.json.
 const VERSION: string = createRequire(import.meta.url)("../../package.json").version;
 
+/**
+ * A reader of ferry's output that goes away (`ferry apply | head`, a dropped terminal) must not
+ * end a run in the middle of a step: the run goes on, and only the printing stops.
+ */
+function keepRunningWithoutReaders(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE" && err.code !== "ERR_STREAM_DESTROYED") throw err;
+    });
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  keepRunningWithoutReaders();
   const json = argv.includes("--json");
   let outcome: ExitCode = ExitCode.ok;
   try {

@@ -128,7 +128,7 @@ describe("Executor", () => {
       Object.values(states).every((s) => s === "undone" || s === "pending"),
       JSON.stringify(states),
     );
-    // Undone newest first: worker@h2's activate is undone before worker@h1's.
+    // Undone in reverse plan order: worker@h2's activate before worker@h1's.
     const undo = t.sim.events.filter((e) => e.command === "activate worker 1.0.0").map((e) => e.host);
     assert.deepEqual(undo, ["h2", "h1"]);
     assert.equal((await t.store.getRun(t.runId))?.status, "rolled-back");

@@ -191,7 +191,7 @@ export class Executor {
   }
 
   /**
-   * Undoes the current hop's steps, newest first, unless it has passed its point of no return.
+   * Undoes the current hop's steps in reverse plan order, unless it has passed its point of no return.
    * Earlier hops of the run are complete and stay.
    */
   async rollback(why: string = "rollback requested"): Promise<RunOutcome> {
@@ -359,7 +359,7 @@ export class Executor {
     };
   }
 
-  /** Undoes every step of `hop` that ran or may have run, newest first, one at a time. */
+  /** Undoes every step of `hop` that ran or may have run, in reverse plan order, one at a time. */
   async #undoHop(hop: PlannedHop, why: string): Promise<RunOutcome> {
     this.#rollingBack = true;
     const j = this.#j;
@@ -367,7 +367,7 @@ export class Executor {
     const touched = [...j.records()].filter(
       (r) => this.#hopOf.get(r.id) === hop && r.state !== "pending" && r.state !== "undone",
     );
-    touched.sort(newestFirst);
+    touched.sort(reversePlanOrder);
     for (const record of touched) {
       const step = this.#steps.get(record.id) as PlanStep;
       const about = aboutStep(step);
@@ -571,10 +571,13 @@ function aboutStep(step: PlanStep): { host?: string; component?: string } {
   };
 }
 
-function newestFirst(a: StepRecord, b: StepRecord): number {
-  const ea = a.endedAt ?? Number.POSITIVE_INFINITY;
-  const eb = b.endedAt ?? Number.POSITIVE_INFINITY;
-  return ea !== eb ? eb - ea : b.seq - a.seq;
+/**
+ * Undo order: the plan's order, reversed. A host's steps are contiguous in the plan and ran in
+ * that order; hosts side by side are independent; phases and stages come in the order they ran.
+ * So no clock is needed, and one that jumped (or a resume on another machine) cannot reorder undos.
+ */
+function reversePlanOrder(a: StepRecord, b: StepRecord): number {
+  return b.seq - a.seq;
 }
 
 function tail(text: string): string {

@@ -16,6 +16,8 @@ export const LEASE_MS = 15_000;
 
 export interface HeldLock {
   readonly claim: LockClaim;
+  /** The holder whose lock this one took over because it had died, if it did. */
+  readonly tookOverFrom: LockHolder | null;
   readonly lost: boolean;
   /** Called once when the lock is lost; at once if it already is. */
   onLost(listener: () => void): void;
@@ -103,10 +105,12 @@ export async function acquireLock(
   );
   timer.unref();
 
+  const tookOverFrom = result.tookOverFrom;
   return {
     get claim() {
       return claim;
     },
+    tookOverFrom,
     get lost() {
       return lost;
     },

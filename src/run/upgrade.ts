@@ -16,7 +16,7 @@ import type { RunRecord, StateStore } from "../store/state-store.js";
 import { RunEvents } from "./events.js";
 import { Executor, type RunOutcome } from "./executor.js";
 import { type Faults, faultsFromEnv } from "./faults.js";
-import { acquireLock, type HeldLock } from "./lock.js";
+import { acquireLock, describeHolder, type HeldLock } from "./lock.js";
 import { type DriverFor, observe, requireOneVersion } from "./observe.js";
 
 export interface OperationOptions {
@@ -241,6 +241,13 @@ async function drive(
   if (options.interrupt?.aborted) onInterrupt();
   options.interrupt?.addEventListener("abort", onInterrupt, { once: true });
   lock.onLost(() => executor.lockLost());
+  if (lock.tookOverFrom) {
+    executor.events.emit({
+      type: "note",
+      runId,
+      message: `took over the lock of ${describeHolder(lock.tookOverFrom)}, which had died`,
+    });
+  }
   try {
     const outcome = await go(executor);
     // An interrupt that came as the last step finished changed nothing: the run is done.
