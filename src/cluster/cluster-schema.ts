@@ -72,11 +72,35 @@ export const HealthSchema = z
   .describe("How ferry knows a member is up: http, tcp or exec, passing for healthyFor within deadline.");
 
 export const DrainSchema = z
-  .strictObject({
-    exec: Command.describe("Takes the host out of traffic."),
-    undrain: Command.describe("Puts it back."),
-  })
-  .describe("Traffic drain around a host's restart.");
+  .union(
+    [
+      z.strictObject({
+        exec: Command.describe("Takes the host out of traffic, on the host."),
+        undrain: Command.describe("Puts it back."),
+      }),
+      z.strictObject({
+        http: z.strictObject({
+          url: z.string().min(1).describe("Answers 2xx once nothing is in flight to the host any more."),
+          undrainUrl: z.string().min(1).describe("Puts the host back."),
+          method: z.enum(["POST", "PUT", "GET"]).default("POST"),
+          timeout: DurationSchema.default("30s").describe("How long the drain request may take."),
+        }),
+      }),
+      z.strictObject({
+        haproxy: z.strictObject({
+          socket: z.string().min(1).describe("HAProxy's stats socket at admin level: a path, or host:port."),
+          backend: z.string().min(1),
+          server: z.string().min(1).describe("The server's name in the backend, e.g. {{host}}."),
+          timeout: DurationSchema.default("60s").describe("How long to wait for its sessions to reach zero."),
+        }),
+      }),
+    ],
+    {
+      error: () =>
+        "a drain is exactly one of exec (with undrain), http (url, undrainUrl) or haproxy (socket, backend, server)",
+    },
+  )
+  .describe("Traffic drain around a host's restart: exec, http (a load balancer's admin API) or haproxy.");
 
 export const CommandsSchema = z.strictObject({
   version: Command.describe("Prints the version running on the host."),

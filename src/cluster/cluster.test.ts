@@ -111,6 +111,11 @@ describe("the cluster file", () => {
       /:18: components\[0\]\.health: a health check is exactly one of http/,
     ],
     [
+      "a drain of no known kind",
+      (t: string) => t.replace("    health: {", '    drain: { nginx: "x" }\n    health: {'),
+      /components\[0\]\.drain: a drain is exactly one of exec \(with undrain\), http .* or haproxy/,
+    ],
+    [
       "maxUnavailable 0",
       (t: string) => t.replace("maxUnavailable: 1", "maxUnavailable: 0"),
       /:11: components\[0\]\.maxUnavailable: /,
@@ -171,5 +176,44 @@ describe("templates", () => {
       FERRY_COMPONENT: "api",
       FERRY_VAR_ROOT: "/srv",
     });
+  });
+
+  it("reads an http or haproxy drain, rendered per host", () => {
+    const http = parseCluster(
+      "/c.yaml",
+      BASE.replace(
+        "    health: {",
+        '    drain: { http: { url: "http://gw:9000/b/{{address}}/drain", undrainUrl: "http://gw:9000/b/{{address}}/ready" } }\n    health: {',
+      ),
+    );
+    assert.deepEqual(http.components[0]?.drain, {
+      http: {
+        url: "http://gw:9000/b/{{address}}/drain",
+        undrainUrl: "http://gw:9000/b/{{address}}/ready",
+        method: "POST",
+        timeoutMs: 30_000,
+      },
+    });
+    const haproxy = parseCluster(
+      "/c.yaml",
+      BASE.replace(
+        "    health: {",
+        '    drain: { haproxy: { socket: /run/haproxy.sock, backend: api, server: "{{host}}", timeout: 10s } }\n    health: {',
+      ),
+    );
+    assert.deepEqual(haproxy.components[0]?.drain, {
+      haproxy: { socket: "/run/haproxy.sock", backend: "api", server: "{{host}}", timeoutMs: 10_000 },
+    });
+    assert.throws(
+      () =>
+        parseCluster(
+          "/c.yaml",
+          BASE.replace(
+            "    health: {",
+            '    drain: { haproxy: { socket: s, backend: api, server: "{{version}}" } }\n    health: {',
+          ),
+        ),
+      /drain\.haproxy\.server: unknown placeholder \{\{version\}\}/,
+    );
   });
 });

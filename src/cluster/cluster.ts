@@ -5,6 +5,7 @@
 import { dirname, resolve } from "node:path";
 import { type SourceProblem, UserError } from "../errors.js";
 import { parseDuration } from "../probes/health-probe.js";
+import type { DrainSpec } from "../probes/traffic-drain.js";
 import { type FieldPath, problemAt, readYamlFile, validateWith, YamlFile } from "../yaml-file.js";
 import { type ClusterData, ClusterSchema, type HealthData, type PhaseName } from "./cluster-schema.js";
 import { placeholders, VALUE_NAMES } from "./template.js";
@@ -33,7 +34,7 @@ export interface Component {
   readonly timeoutMs: number;
   readonly commands: Readonly<Record<"version" | "install" | "stop" | "activate" | "start", string>>;
   readonly health?: { readonly check: HealthCheck; readonly gate: HealthGate };
-  readonly drain?: { readonly exec: string; readonly undrain: string };
+  readonly drain?: DrainSpec;
   readonly vars: Readonly<Record<string, string>>;
 }
 
@@ -120,7 +121,7 @@ function clusterFrom(yaml: YamlFile): Cluster {
       timeoutMs: parseDuration(c.timeout),
       commands: c.commands,
       ...(c.health ? { health: health(c.health) } : {}),
-      ...(c.drain ? { drain: c.drain } : {}),
+      ...(c.drain ? { drain: drainSpec(c.drain) } : {}),
       vars: stringVars(c.vars),
     })),
     preflight: data.preflight ?? [],
@@ -130,6 +131,21 @@ function clusterFrom(yaml: YamlFile): Cluster {
     ...(data.queue ? { queue: data.queue } : {}),
     hooks: { before: data.hooks?.before ?? {}, after: data.hooks?.after ?? {} },
   };
+}
+
+function drainSpec(d: NonNullable<ClusterData["components"][number]["drain"]>): DrainSpec {
+  if ("exec" in d) return { exec: d.exec, undrain: d.undrain };
+  if ("http" in d)
+    return {
+      http: {
+        url: d.http.url,
+        undrainUrl: d.http.undrainUrl,
+        method: d.http.method,
+        timeoutMs: parseDuration(d.http.timeout),
+      },
+    };
+  const { timeout, ...where } = d.haproxy;
+  return { haproxy: { ...where, timeoutMs: parseDuration(timeout) } };
 }
 
 function health(h: HealthData): { check: HealthCheck; gate: HealthGate } {
@@ -212,10 +228,22 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       v,
     ]);
     if (c.drain) {
-      fields.push(
-        [["components", i, "drain", "exec"], c.drain.exec],
-        [["components", i, "drain", "undrain"], c.drain.undrain],
-      );
+      const [kind, values] =
+        "exec" in c.drain
+          ? ["", { exec: c.drain.exec, undrain: c.drain.undrain }]
+          : "http" in c.drain
+            ? ["http", { url: c.drain.http.url, undrainUrl: c.drain.http.undrainUrl }]
+            : [
+                "haproxy",
+                {
+                  socket: c.drain.haproxy.socket,
+                  backend: c.drain.haproxy.backend,
+                  server: c.drain.haproxy.server,
+                },
+              ];
+      for (const [k, v] of Object.entries(values)) {
+        fields.push([["components", i, "drain", ...(kind ? [kind] : []), k], v]);
+      }
     }
     if (c.health) {
       const [kind, probe] =
@@ -228,7 +256,7 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
     }
     for (const [path, template] of fields) {
       // Probes describe a member whatever the hop, so they cannot use the hop's versions.
-      const probe = path[2] === "health" || path[3] === "version";
+      const probe = path[2] === "health" || path[2] === "drain" || path[3] === "version";
       checkTemplate(template, probe ? MEMBER_NAMES : VALUE_NAMES, scopes, path, at);
     }
   });

@@ -9,6 +9,7 @@ import type { PhaseName } from "../cluster/cluster-schema.js";
 import { render, type TemplateValues } from "../cluster/template.js";
 import { RefusedError } from "../errors.js";
 import { fileKey, type MigrationFile, type MigrationPhase } from "../migrate/migration-files.js";
+import type { DrainSpec } from "../probes/traffic-drain.js";
 import {
   type Action,
   type Lane,
@@ -140,6 +141,23 @@ function refuseDataInPassing(
   );
 }
 
+function renderDrain(d: DrainSpec, values: TemplateValues): DrainSpec {
+  if ("exec" in d) return { exec: render(d.exec, values), undrain: render(d.undrain, values) };
+  if ("http" in d)
+    return {
+      http: { ...d.http, url: render(d.http.url, values), undrainUrl: render(d.http.undrainUrl, values) },
+    };
+  const h = d.haproxy;
+  return {
+    haproxy: {
+      ...h,
+      socket: render(h.socket, values),
+      backend: render(h.backend, values),
+      server: render(h.server, values),
+    },
+  };
+}
+
 export function memberKey(host: string, component: string): string {
   return `${component}@${host}`;
 }
@@ -162,12 +180,14 @@ export function clusterMembers(cluster: Cluster): Member[] {
               : { exec: render(c.health.check.exec, values) },
         gate: c.health.gate,
       };
+      const drain = c.drain && renderDrain(c.drain, values);
       return {
         host: host.name,
         component: c.name,
         address: host.address,
         versionCommand: render(c.commands.version, values),
         ...(health ? { health } : {}),
+        ...(drain ? { drain } : {}),
         vars,
         timeoutMs: c.timeoutMs,
       };
@@ -401,6 +421,9 @@ function pin(ctx: HopContext): Phase {
   ]);
 }
 
+const DRAIN: Action = { type: "traffic", op: "drain" };
+const UNDRAIN: Action = { type: "traffic", op: "undrain" };
+
 /** Component by component in `order`; each component's hosts in a sliding window of maxUnavailable. */
 function roll(ctx: HopContext): Phase {
   const stages = perHost(
@@ -409,19 +432,11 @@ function roll(ctx: HopContext): Phase {
     byOrder(ctx.cluster.components),
     (c) => c.maxUnavailable,
     (c, m, id) => [
-      ...(c.drain
-        ? [hostStep(id("drain"), m, [exec(ctx, c.drain.exec, m)], { undo: [exec(ctx, c.drain.undrain, m)] })]
-        : []),
+      ...(m.drain ? [hostStep(id("drain"), m, [DRAIN], { undo: [UNDRAIN] })] : []),
       stopStep(ctx, c, m, id("stop")),
       ...switchSteps(ctx, c, m, id),
       ...startSteps(ctx, c, m, id),
-      ...(c.drain
-        ? [
-            hostStep(id("undrain"), m, [exec(ctx, c.drain.undrain, m)], {
-              undo: [exec(ctx, c.drain.exec, m)],
-            }),
-          ]
-        : []),
+      ...(m.drain ? [hostStep(id("undrain"), m, [UNDRAIN], { undo: [DRAIN] })] : []),
     ],
   );
   return phase(ctx, "roll", stages);

@@ -11,6 +11,7 @@ import type { HopKind, HopMode } from "../catalog/index.js";
 import type { HealthCheck, HealthGate } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import type { MigrationFile } from "../migrate/migration-files.js";
+import type { DrainSpec } from "../probes/traffic-drain.js";
 
 export type { PhaseName };
 
@@ -20,6 +21,8 @@ export type Action =
   | { readonly type: "exec"; readonly command: string; readonly back?: true }
   /** The step's member passes its health gate. */
   | { readonly type: "health" }
+  /** The step's member is taken out of its load balancer, or put back (its `drain`). */
+  | { readonly type: "traffic"; readonly op: "drain" | "undrain" }
   /** The step's member reports `version`. */
   | { readonly type: "version-is"; readonly version: string }
   /** Every member reports `version`, and passes a health probe when `healthy`. */
@@ -95,6 +98,8 @@ export interface Member {
   /** The version command, rendered for this member. */
   readonly versionCommand: string;
   readonly health?: { readonly check: HealthCheck; readonly gate: HealthGate };
+  /** How to take it out of traffic, rendered for this member. */
+  readonly drain?: DrainSpec;
   /** Its vars: the cluster's, overridden by the component's, overridden by the host's. */
   readonly vars: Readonly<Record<string, string>>;
   readonly timeoutMs: number;

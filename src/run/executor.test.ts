@@ -17,15 +17,16 @@ const catalog = defineCatalog({
   releases: ["1.0.0", "1.0.1", "1.0.2", "1.1.0"],
 });
 
-function clusterFile(extra = "") {
+function clusterFile(extra = "", drain = false) {
   const commands = JSON.stringify(SIM_COMMANDS);
+  const apiDrain = drain ? `, drain: { exec: "drain api", undrain: "ready api" }` : "";
   return parseCluster(
     "/c/cluster.yaml",
     `name: sim
 catalog: releases.yaml
 hosts: [${HOSTS.map((h) => `{ name: ${h}, address: ${h} }`).join(", ")}]
 components:
-  - { name: api, hosts: [h1, h2, h3], order: 1, maxUnavailable: 2, commands: ${commands}, health: { exec: "health api", interval: 10ms, deadline: 1s } }
+  - { name: api, hosts: [h1, h2, h3], order: 1, maxUnavailable: 2, commands: ${commands}, health: { exec: "health api", interval: 10ms, deadline: 1s }${apiDrain} }
   - { name: worker, hosts: [h1, h2, h3], order: 1, commands: ${commands} }
   - { name: gateway, hosts: [h1, h2], order: 2, commands: ${commands} }
 ${extra}`,
@@ -39,9 +40,11 @@ async function setUp(
     delayMs?: ConstructorParameters<typeof SimCluster>[3];
     from?: string;
     wrap?: (store: StateStore) => StateStore;
+    /** Give api a drain: `drain api` / `ready api` on each host. */
+    drain?: boolean;
   } = {},
 ) {
-  const cluster = clusterFile(options.extra);
+  const cluster = clusterFile(options.extra, options.drain);
   const from = options.from ?? "1.0.0";
   const plan = buildPlan(cluster, planPath(catalog, from, to));
   const sim = new SimCluster(HOSTS, ["api", "worker", "gateway"], from, options.delayMs ?? 1);
@@ -279,5 +282,21 @@ describe("Executor", () => {
     const before = t.sim.events.length;
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(t.sim.events.length, before, "nothing runs on after the executor gave up");
+  });
+
+  it("takes each host out of traffic before it stops, and back in once it is healthy", async () => {
+    const t = await setUp("1.0.1", { drain: true });
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "done", outcome.message);
+    for (const host of HOSTS) {
+      const order = t.sim.events
+        .filter((e) => e.host === host && /^(drain|stop|start|health|ready) api/.test(e.command))
+        .map((e) => e.command.split(" ")[0]);
+      // Preflight probes every member's health first, and verify after: the roll is from drain to ready.
+      const roll = order.slice(order.indexOf("drain"), order.indexOf("ready") + 1);
+      assert.deepEqual(roll.slice(0, 2), ["drain", "stop"], host);
+      assert.equal(roll.at(-1), "ready", host);
+      assert.ok(roll.includes("health"), `${host}: healthy before back in traffic`);
+    }
   });
 });

@@ -23,6 +23,7 @@ import {
   planSteps,
 } from "../plan/plan.js";
 import { waitHealthy } from "../probes/health-probe.js";
+import { drainTraffic } from "../probes/traffic-drain.js";
 import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js";
 import { RunEvents } from "./events.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
@@ -437,6 +438,18 @@ export class Executor {
                 exitCode: null,
                 output: "",
                 error: `${member.component} on ${member.host} is not healthy: ${r.detail}`,
+              };
+        }
+        case "traffic": {
+          if (!member?.drain) return { ok: true, exitCode: null, output: "" };
+          const r = await drainTraffic(member.drain, action.op, driver, signal);
+          return r.ok
+            ? { ok: true, exitCode: null, output: `${r.detail}\n` }
+            : {
+                ok: false,
+                exitCode: null,
+                output: "",
+                error: `${action.op} of ${member.component} on ${member.host}: ${r.detail}`,
               };
         }
         case "version-is": {

@@ -92,6 +92,8 @@ export class SimCluster {
       const m = this.member(host, component ?? "");
       return { exitCode: m.running ? 0 : 1, delayMs };
     }
+    // A load balancer's drain and undrain (`drain: { exec: "drain api", undrain: "ready api" }`).
+    if (verb === "drain" || verb === "ready") return { delayMs };
     if (!["version", "install", "stop", "activate", "start"].includes(verb ?? "")) return undefined;
     const m = this.member(host, component ?? "");
     switch (verb) {
