@@ -1,0 +1,44 @@
+// What release 1.0.1 does with its data: as 1.0.0 (text in notes.body, jobs in format v1 only),
+// and every API answer now says which release wrote it, in the header x-notes-version. The other
+// files of the folder are the same in every release; compare this file between releases to see
+// what one changed.
+import { VERSION } from "./common.mjs";
+
+/** Columns this release reads or writes; it refuses to start without them. */
+export const NOTE_COLUMNS = ["body"];
+
+/** Extra headers on every API answer: new in 1.0.1, ignored by any client that does not look. */
+export const HEADERS = { "x-notes-version": VERSION };
+
+/** Whether the API follows the pin file (NOTES_PIN_FILE); 1.0.x predates pins. */
+export const READS_PIN = false;
+
+export function noteStore(db) {
+  const insert = db.prepare("INSERT INTO notes (body) VALUES (?)");
+  const select = db.prepare("SELECT id, body AS text FROM notes WHERE id = ?");
+  return {
+    add: (text) => Number(insert.run(text).lastInsertRowid),
+    get: (id) => select.get(id),
+  };
+}
+
+/** The format to write while the pin file says `pin` (null: no pin). 1.0.x knows no pins. */
+export function jobFormat(_pin) {
+  return 1;
+}
+
+/** v1: `{"task":"digest","text":…,"workMs":…}`. */
+export function encodeJob(format, job) {
+  if (format !== 1) throw new Error(`release ${VERSION} cannot write job format ${format}`);
+  return JSON.stringify({ task: "digest", text: job.text, workMs: job.workMs });
+}
+
+/**
+ * A job in a format this release does not know is an error, not something to guess at: the
+ * worker marks it failed. That is the loss the pin exists to prevent.
+ */
+export function decodeJob(format, payload) {
+  if (format !== 1) throw new Error(`job format ${format} is unknown to release ${VERSION} (it reads v1)`);
+  const v1 = JSON.parse(payload);
+  return { task: v1.task, text: v1.text, workMs: v1.workMs };
+}
