@@ -22,6 +22,7 @@ export {
   type VersionPath,
 } from "./catalog/index.js";
 export { type Cluster, type Component, type Host, loadCluster, parseCluster } from "./cluster/cluster.js";
+export { type DemoReport, runDemo } from "./demo/run-demo.js";
 export { DriverPool } from "./drivers/driver-pool.js";
 export {
   type Driver,

@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { ExitCode } from "../index.js";
 import { registerApplyCommand } from "./apply-command.js";
 import { registerDbCommand } from "./db-command.js";
+import { registerDemoCommand } from "./demo-command.js";
 import { reportError } from "./output.js";
 import { registerPathCommand } from "./path-command.js";
 import { registerPlanCommand } from "./plan-command.js";
@@ -28,6 +29,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerResumeCommands(program, setExit);
   registerStatusCommands(program);
   registerDbCommand(program, setExit);
+  registerDemoCommand(program, setExit);
   registerSchemaCommand(program);
   // Subcommands copy the parent's settings only when created after them, so set these on each.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];

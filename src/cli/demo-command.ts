@@ -1,0 +1,56 @@
+/** `ferry demo [--json]`: the sample cluster, upgraded under load on this machine, and a report. */
+import type { Command } from "commander";
+import { type DemoReport, ExitCode, RunEvents, runDemo } from "../index.js";
+import { printJson, printLines } from "./output.js";
+import { printProgress } from "./progress.js";
+
+interface DemoFlags {
+  json?: boolean;
+}
+
+export function registerDemoCommand(program: Command, setExit: (code: ExitCode) => void): void {
+  program
+    .command("demo")
+    .description("start the sample cluster here, upgrade it through every release under load, and report")
+    .option("--json", "print the report as one JSON document")
+    .action(async (flags: DemoFlags) => {
+      const events = new RunEvents();
+      if (!flags.json) events.on(printProgress);
+      const controller = new AbortController();
+      const onSignal = () => controller.abort();
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        const report = await runDemo({
+          events,
+          interrupt: controller.signal,
+          say: flags.json ? () => {} : (line) => process.stdout.write(`${line}\n`),
+        });
+        if (flags.json) {
+          const { latencyBeforeMs, outcome, problems, ...shape } = report;
+          printJson(shape);
+        } else {
+          printLines(renderReport(report));
+        }
+        const clean = report.requests.failed === 0 && report.writes.lost === 0 && report.jobs.lost === 0;
+        if (controller.signal.aborted) setExit(ExitCode.interrupted);
+        else if (!clean || report.finalVersion !== report.path.at(-1)) setExit(ExitCode.failed);
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    });
+}
+
+export function renderReport(r: DemoReport): string[] {
+  return [
+    "",
+    `upgraded ${r.path.join(" → ")} in ${r.durationS} s; every member runs ${r.finalVersion ?? "(mixed)"}`,
+    `  ${r.outcome}`,
+    `requests: ${r.requests.sent} sent, ${r.requests.failed} failed`,
+    `latency:  p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms (before the upgrade: p99 ${r.latencyBeforeMs.p99} ms)`,
+    `writes:   ${r.writes.acknowledged} acknowledged, ${r.writes.lost} lost`,
+    `jobs:     ${r.jobs.enqueued} enqueued, ${r.jobs.completed} completed, ${r.jobs.lost} lost`,
+    ...r.problems.map((p) => `  problem: ${p}`),
+  ];
+}

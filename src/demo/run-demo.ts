@@ -1,0 +1,213 @@
+/**
+ * `ferry demo`: the sample cluster on this machine, upgraded from its first release to its last
+ * through every hop while a load generator sends requests and jobs through its gateway; then a
+ * verifier reads back every acknowledged write and waits for every job. Everything it started is
+ * stopped again, also when it is interrupted.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { loadCatalog } from "../catalog/index.js";
+import { loadCluster } from "../cluster/cluster.js";
+import { render } from "../cluster/template.js";
+import { DriverPool } from "../drivers/driver-pool.js";
+import { OperationError } from "../errors.js";
+import { clusterMembers } from "../plan/build-plan.js";
+import type { RunEvents } from "../run/events.js";
+import { observe } from "../run/observe.js";
+import { apply } from "../run/upgrade.js";
+import { openStateStore } from "../store/open-store.js";
+import { FIRST, NOTES, writeSampleCluster } from "./sample-cluster.js";
+
+export interface DemoReport {
+  readonly path: readonly string[];
+  readonly requests: { readonly sent: number; readonly failed: number };
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** p99 of the same load before the upgrade began, to compare with. */
+  readonly latencyBeforeMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly writes: { readonly acknowledged: number; readonly lost: number };
+  readonly jobs: { readonly enqueued: number; readonly completed: number; readonly lost: number };
+  readonly durationS: number;
+  readonly finalVersion: string | null;
+  readonly outcome: string;
+  readonly problems: readonly string[];
+}
+
+export interface DemoOptions {
+  readonly events?: RunEvents;
+  readonly interrupt?: AbortSignal;
+  /** Progress for a person, one line at a time. */
+  readonly say?: (line: string) => void;
+  /** Requests a second through the gateway. */
+  readonly rate?: number;
+}
+
+interface Load {
+  startLoad(o: {
+    url: string;
+    rate?: number;
+    concurrency?: number;
+    durationMs?: number;
+    maxRequests?: number;
+  }): {
+    done: Promise<unknown>;
+    stop(): void;
+    stats(): { sent: number };
+  };
+  verify(result: unknown): Promise<{
+    requests: { sent: number; failed: number };
+    latencyMs: { p50: number; p99: number; max: number };
+    writes: { acknowledged: number; lost: number };
+    jobs: { enqueued: number; completed: number; lost: number };
+    problems: string[];
+  }>;
+}
+
+const MIN_REQUESTS = 2000;
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
+  const say = options.say ?? (() => {});
+  const rate = options.rate ?? 100;
+  const root = mkdtempSync(join(tmpdir(), "ferry-demo-"));
+  const load = (await import(new URL("../../examples/notes/load.mjs", import.meta.url).href)) as Load;
+  const sample = await writeSampleCluster(root);
+  const cluster = loadCluster(sample.clusterFile);
+  const catalog = loadCatalog(cluster.catalog);
+  const last = catalog.releases.at(-1)?.version as string;
+  const pool = new DriverPool(cluster.hosts);
+  let gateway: ChildProcess | undefined;
+  const store = await openStateStore(cluster.state, cluster.dir);
+  try {
+    say(`the sample cluster in ${root}: a gateway, 3 API servers and 2 workers of notes ${FIRST}`);
+    gateway = startGateway(root, sample);
+    await forEachMember(cluster, pool, ["install", "activate", "start"], FIRST);
+    await waitHealthy(cluster, pool, `http://127.0.0.1:${sample.gateway.port}`);
+
+    const url = `http://127.0.0.1:${sample.gateway.port}`;
+    say(`load before the upgrade: ${rate} requests a second for 3 s`);
+    const before = await load.verify(
+      await load.startLoad({ url, rate, concurrency: 8, durationMs: 3000 }).done,
+    );
+
+    say(`upgrading ${FIRST} → ${last} under load`);
+    const started = performance.now();
+    const traffic = load.startLoad({
+      url,
+      rate,
+      concurrency: 8,
+      durationMs: 10 * 60_000,
+      maxRequests: 200_000,
+    });
+    const result = await apply({
+      cluster,
+      catalog,
+      store,
+      to: last,
+      ...(options.events ? { events: options.events } : {}),
+      ...(options.interrupt ? { interrupt: options.interrupt } : {}),
+    });
+    // Enough requests to say something, even when the upgrade was quick.
+    for (let i = 0; i < 600 && traffic.stats().sent < MIN_REQUESTS && !options.interrupt?.aborted; i++) await sleep(100);
+    traffic.stop();
+    const during = await load.verify(await traffic.done);
+    const durationS = Math.round((performance.now() - started) / 100) / 10;
+    const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
+    const [run] = await store.listRuns(cluster.name);
+    return {
+      path: run?.path ?? [],
+      requests: during.requests,
+      latencyMs: during.latencyMs,
+      latencyBeforeMs: before.latencyMs,
+      writes: during.writes,
+      jobs: during.jobs,
+      durationS,
+      finalVersion: seen.version,
+      outcome: result.message,
+      problems: during.problems,
+    };
+  } finally {
+    say("stopping the sample cluster");
+    await forEachMember(cluster, pool, ["stop"], FIRST).catch(() => {});
+    gateway?.kill("SIGTERM");
+    await pool.close();
+    await store.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** The gateway is the cluster's load balancer: ferry drains hosts in it, and does not upgrade it. */
+function startGateway(root: string, sample: Awaited<ReturnType<typeof writeSampleCluster>>): ChildProcess {
+  const dir = join(root, "gateway");
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(NOTES, "app"), dir, { recursive: true });
+  cpSync(join(NOTES, "releases", FIRST), dir, { recursive: true });
+  const log = openSync(join(root, "gateway.log"), "a");
+  return spawn(process.execPath, [join(dir, "gateway.mjs")], {
+    env: {
+      ...process.env,
+      NOTES_PORT: String(sample.gateway.port),
+      NOTES_ADMIN_PORT: String(sample.gateway.adminPort),
+      NOTES_BACKENDS: sample.apiHosts.map((h) => `127.0.0.1:${portOf(sample, h)}`).join(","),
+    },
+    stdio: ["ignore", log, log],
+  });
+}
+
+function portOf(sample: Awaited<ReturnType<typeof writeSampleCluster>>, host: string): number {
+  const cluster = loadCluster(sample.clusterFile);
+  return Number(cluster.hosts.find((h) => h.name === host)?.vars.port);
+}
+
+/** Runs the cluster file's own commands on every member, as the upgrade would. */
+async function forEachMember(
+  cluster: ReturnType<typeof loadCluster>,
+  pool: DriverPool,
+  which: readonly ("install" | "activate" | "start" | "stop")[],
+  version: string,
+): Promise<void> {
+  await Promise.all(
+    cluster.components.flatMap((c) =>
+      c.hosts.map(async (hostName) => {
+        const host = cluster.hosts.find((h) => h.name === hostName);
+        const vars = { ...cluster.vars, ...c.vars, ...host?.vars };
+        const values = {
+          version,
+          from: version,
+          host: hostName,
+          address: host?.address ?? "",
+          component: c.name,
+          vars,
+        };
+        for (const command of which) {
+          const r = await pool
+            .driverFor(hostName)
+            .exec(render(c.commands[command], values), { timeoutMs: 30_000 });
+          if (r.exitCode !== 0)
+            throw new OperationError(
+              `${command} of ${c.name} on ${hostName}: exit ${r.exitCode}: ${r.output.trim()}`,
+            );
+        }
+      }),
+    ),
+  );
+}
+
+async function waitHealthy(
+  cluster: ReturnType<typeof loadCluster>,
+  pool: DriverPool,
+  gateway: string,
+): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: true });
+    const up = await fetch(`${gateway}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up && seen.members.every((m) => m.healthy !== false)) return;
+    await sleep(100);
+  }
+  throw new OperationError("the sample cluster did not come up within 10 s");
+}

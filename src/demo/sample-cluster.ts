@@ -1,0 +1,123 @@
+/**
+ * The sample cluster `ferry demo` upgrades: the notes product (examples/notes) on this machine,
+ * as three API hosts and two worker hosts behind one gateway, each a folder with its releases side
+ * by side and a `current` symlink (Ganeti's layout), over one SQLite database. Its cluster.yaml
+ * is an ordinary one: every step ferry takes runs the commands written here.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+
+export const NOTES = fileURLToPath(new URL("../../examples/notes/", import.meta.url));
+const NODE_MODULES = fileURLToPath(new URL("../../node_modules/", import.meta.url));
+export const FIRST = "1.0.0";
+
+export interface SampleCluster {
+  readonly root: string;
+  readonly clusterFile: string;
+  readonly gateway: { readonly port: number; readonly adminPort: number };
+  readonly apiHosts: readonly string[];
+  readonly workerHosts: readonly string[];
+  readonly db: string;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Writes the cluster file and a database at the first release into `root`. */
+export async function writeSampleCluster(root: string): Promise<SampleCluster> {
+  mkdirSync(root, { recursive: true });
+  const apiHosts = ["h1", "h2", "h3"];
+  const workerHosts = ["h4", "h5"];
+  const ports = Object.fromEntries(
+    await Promise.all(apiHosts.map(async (h) => [h, await freePort()] as const)),
+  );
+  const gateway = { port: await freePort(), adminPort: await freePort() };
+  const db = join(root, "notes.db");
+  const database = new Database(db);
+  database.pragma("journal_mode = WAL");
+  database.exec(readFileSync(join(NOTES, "schema", `${FIRST}.sql`), "utf8"));
+  database.close();
+
+  const home = "{{vars.root}}/{{host}}/{{component}}";
+  // A process started here must outlive the shell that starts it, and hold none of its pipes.
+  const daemon = (env: string, program: string) =>
+    `cd ${home} && ${env} NODE_PATH=${NODE_MODULES} setsid node current/${program} >> ${home}.log 2>&1 < /dev/null & echo $! > ${home}.pid`;
+  const stop = `p=$(cat ${home}.pid 2>/dev/null) || exit 0; kill -TERM $p 2>/dev/null || exit 0; for i in $(seq 1 150); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; echo "no exit after 15s: SIGKILL"; kill -KILL $p`;
+  const commands = (program: string, env: string) => ({
+    version: `cat ${home}/current/VERSION`,
+    install: `mkdir -p ${home}/versions/{{version}} && cp -R {{vars.notes}}/app/. {{vars.notes}}/releases/{{version}}/. ${home}/versions/{{version}}/`,
+    activate: `ln -sfn versions/{{version}} ${home}/current`,
+    start: daemon(env, program),
+    stop,
+  });
+  const api = commands(
+    "api.mjs",
+    `NOTES_PORT={{vars.port}} NOTES_DB={{vars.db}} NOTES_PIN_FILE={{vars.pin}}`,
+  );
+  const worker = commands("worker.mjs", "NOTES_DB={{vars.db}} NOTES_WORKER_ID={{host}}");
+  const yaml = {
+    name: "notes-demo",
+    catalog: join(NOTES, "releases.yaml"),
+    state: join(root, "ferry.db"),
+    database: `sqlite:${db}`,
+    vars: { root, notes: NOTES.replace(/\/$/, ""), db, pin: join(root, "pin"), gwadmin: gateway.adminPort },
+    hosts: [...apiHosts, ...workerHosts].map((h) => ({
+      name: h,
+      address: "127.0.0.1",
+      ...(ports[h] ? { vars: { port: ports[h] } } : {}),
+    })),
+    components: [
+      {
+        name: "api",
+        hosts: apiHosts,
+        order: 1,
+        maxUnavailable: 1,
+        timeout: "30s",
+        commands: api,
+        health: {
+          http: "http://127.0.0.1:{{vars.port}}/health",
+          timeout: "1s",
+          healthyFor: "500ms",
+          deadline: "20s",
+          interval: "100ms",
+        },
+        drain: {
+          http: {
+            url: "http://127.0.0.1:{{vars.gwadmin}}/backends/127.0.0.1:{{vars.port}}/drain",
+            undrainUrl: "http://127.0.0.1:{{vars.gwadmin}}/backends/127.0.0.1:{{vars.port}}/ready",
+            timeout: "15s",
+          },
+        },
+      },
+      {
+        name: "worker",
+        hosts: workerHosts,
+        order: 2,
+        maxUnavailable: 1,
+        timeout: "30s",
+        commands: worker,
+        health: {
+          exec: `kill -0 $(cat ${home}.pid)`,
+          healthyFor: "300ms",
+          deadline: "10s",
+          interval: "100ms",
+        },
+      },
+    ],
+    // Compatibility mode: while versions are mixed every API server writes the jobs of the older release.
+    pin: "echo {{from}} > {{vars.pin}}",
+    unpin: "rm -f {{vars.pin}}",
+  };
+  const clusterFile = join(root, "cluster.yaml");
+  // JSON is YAML: the file is an ordinary cluster file, written without a YAML emitter.
+  writeFileSync(clusterFile, `${JSON.stringify(yaml, null, 2)}\n`);
+  return { root, clusterFile, gateway, apiHosts, workerHosts, db };
+}
