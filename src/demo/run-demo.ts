@@ -110,7 +110,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       ...(options.interrupt ? { interrupt: options.interrupt } : {}),
     });
     // Enough requests to say something, even when the upgrade was quick.
-    for (let i = 0; i < 600 && traffic.stats().sent < MIN_REQUESTS && !options.interrupt?.aborted; i++) await sleep(100);
+    for (let i = 0; i < 600 && traffic.stats().sent < MIN_REQUESTS && !options.interrupt?.aborted; i++)
+      await sleep(100);
     traffic.stop();
     const during = await load.verify(await traffic.done);
     const durationS = Math.round((performance.now() - started) / 100) / 10;
