@@ -105,7 +105,9 @@ export const DrainSchema = z
 export const CommandsSchema = z.strictObject({
   version: Command.describe("Prints the version running on the host."),
   install: Command.describe("Makes {{version}} present beside the others; must be idempotent."),
-  stop: Command,
+  stop: Command.optional().describe(
+    "Stops it; leave it out to let ferry stop the process in `pidFile` gracefully.",
+  ),
   activate: Command.describe("Switches the host to {{version}}, e.g. a symlink."),
   start: Command,
 });
@@ -121,6 +123,14 @@ export const ComponentSchema = z.strictObject({
     .default(1)
     .describe("At most this many of its hosts out of service at once."),
   timeout: DurationSchema.default("5m").describe("The longest any one of its commands may run."),
+  pidFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Where its process id is: ferry then stops it gracefully, SIGTERM, up to stopGrace, then SIGKILL.",
+    ),
+  stopGrace: DurationSchema.default("10s").describe("How long a process may take to exit after SIGTERM."),
   commands: CommandsSchema,
   health: HealthSchema.optional(),
   drain: DrainSchema.optional(),
@@ -197,7 +207,14 @@ export const ClusterSchema = z
     ),
     unpin: Command.optional().describe("Compatibility mode off, once every member runs {{version}}."),
     queue: z
-      .strictObject({ drain: Command, undrain: Command })
+      .strictObject({
+        drain: Command.describe("Stops the job queue taking new work."),
+        undrain: Command,
+        empty: Command.optional().describe(
+          "Exits 0 once no job is left running (Ganeti waits for its queue).",
+        ),
+        deadline: DurationSchema.default("5m").describe("How long to wait for the queue to empty."),
+      })
       .optional()
       .describe("Job queue drain and undrain around an offline hop."),
     hooks: z

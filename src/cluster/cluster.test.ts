@@ -116,6 +116,11 @@ describe("the cluster file", () => {
       /components\[0\]\.drain: a drain is exactly one of exec \(with undrain\), http .* or haproxy/,
     ],
     [
+      "a component with neither a stop command nor a pidFile",
+      (t: string) => t.replace(/ {6}stop: systemctl stop notes-api\n/, ""),
+      /:12: components\[0\]\.commands\.stop: missing; give a stop command, or pidFile/,
+    ],
+    [
       "maxUnavailable 0",
       (t: string) => t.replace("maxUnavailable: 1", "maxUnavailable: 0"),
       /:11: components\[0\]\.maxUnavailable: /,

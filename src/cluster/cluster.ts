@@ -32,6 +32,7 @@ export interface Component {
   readonly order: number;
   readonly maxUnavailable: number;
   readonly timeoutMs: number;
+  /** `stop` is the operator's command, or ferry's own graceful stop of the process in `pidFile`. */
   readonly commands: Readonly<Record<"version" | "install" | "stop" | "activate" | "start", string>>;
   readonly health?: { readonly check: HealthCheck; readonly gate: HealthGate };
   readonly drain?: DrainSpec;
@@ -60,7 +61,12 @@ export interface Cluster {
   readonly backup?: string;
   readonly pin?: string;
   readonly unpin?: string;
-  readonly queue?: { readonly drain: string; readonly undrain: string };
+  readonly queue?: {
+    readonly drain: string;
+    readonly undrain: string;
+    readonly empty?: string;
+    readonly deadlineMs: number;
+  };
   readonly hooks: {
     readonly before: Partial<Record<PhaseName, string>>;
     readonly after: Partial<Record<PhaseName, string>>;
@@ -119,7 +125,10 @@ function clusterFrom(yaml: YamlFile): Cluster {
       order: c.order,
       maxUnavailable: c.maxUnavailable,
       timeoutMs: parseDuration(c.timeout),
-      commands: c.commands,
+      commands: {
+        ...c.commands,
+        stop: c.commands.stop ?? gracefulStop(c.pidFile as string, parseDuration(c.stopGrace)),
+      },
       ...(c.health ? { health: health(c.health) } : {}),
       ...(c.drain ? { drain: drainSpec(c.drain) } : {}),
       vars: stringVars(c.vars),
@@ -128,9 +137,40 @@ function clusterFrom(yaml: YamlFile): Cluster {
     ...(data.backup ? { backup: data.backup } : {}),
     ...(data.pin ? { pin: data.pin } : {}),
     ...(data.unpin ? { unpin: data.unpin } : {}),
-    ...(data.queue ? { queue: data.queue } : {}),
+    ...(data.queue
+      ? {
+          queue: {
+            drain: data.queue.drain,
+            undrain: data.queue.undrain,
+            ...(data.queue.empty ? { empty: data.queue.empty } : {}),
+            deadlineMs: parseDuration(data.queue.deadline),
+          },
+        }
+      : {}),
     hooks: { before: data.hooks?.before ?? {}, after: data.hooks?.after ?? {} },
   };
+}
+
+/**
+ * Stops the process in `pidFile` the way Cinder's services expect: SIGTERM, so it finishes what it
+ * has in hand; SIGKILL only once `graceMs` has passed. Each is said in the step's output. A shell
+ * snippet, so that it runs wherever the host's driver runs commands.
+ */
+export function gracefulStop(pidFile: string, graceMs: number): string {
+  const ticks = Math.max(1, Math.ceil(graceMs / 100));
+  return [
+    `p=$(cat ${pidFile} 2>/dev/null) || { echo "no ${pidFile}: not running"; exit 0; }`,
+    `kill -0 "$p" 2>/dev/null || { echo "pid $p: not running"; exit 0; }`,
+    `kill -TERM "$p"; echo "SIGTERM to pid $p"`,
+    "i=0",
+    `while kill -0 "$p" 2>/dev/null; do`,
+    `  if [ $i -ge ${ticks} ]; then kill -KILL "$p"; echo "pid $p still running after ${graceMs} ms: SIGKILL"; break; fi`,
+    "  sleep 0.1; i=$((i+1))",
+    "done",
+    // After SIGKILL, wait for the process to be gone too (at most 2 s more), so the next step finds it so.
+    `j=0; while kill -0 "$p" 2>/dev/null && [ $j -lt 20 ]; do sleep 0.1; j=$((j+1)); done`,
+    `[ $i -ge ${ticks} ] || echo "pid $p exited after $((i/10)).$((i%10)) s"`,
+  ].join("\n");
 }
 
 function drainSpec(d: NonNullable<ClusterData["components"][number]["drain"]>): DrainSpec {
@@ -191,6 +231,13 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       );
     }
   });
+  data.components.forEach((c, i) => {
+    if (!c.commands.stop && !c.pidFile)
+      at(
+        ["components", i, "commands", "stop"],
+        "missing; give a stop command, or pidFile for ferry's graceful stop",
+      );
+  });
   const checks = new Set<string>();
   data.preflight?.forEach((p, i) => {
     if (checks.has(p.name)) at(["preflight", i, "name"], `check ${p.name} is defined twice`);
@@ -205,6 +252,7 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
     [["unpin"], data.unpin],
     [["queue", "drain"], data.queue?.drain],
     [["queue", "undrain"], data.queue?.undrain],
+    [["queue", "empty"], data.queue?.empty],
     ...(data.preflight ?? []).map((p, i): [FieldPath, string] => [["preflight", i, "run"], p.run]),
     ...(["before", "after"] as const).flatMap((when) =>
       Object.entries(data.hooks?.[when] ?? {}).map(([phase, cmd]): [FieldPath, string] => [
@@ -223,10 +271,10 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       .map((h) => hosts.get(h))
       .filter((h) => h !== undefined)
       .map((h) => new Set([...clusterVars, ...Object.keys(c.vars ?? {}), ...Object.keys(h.vars ?? {})]));
-    const fields: [FieldPath, string][] = Object.entries(c.commands).map(([k, v]) => [
-      ["components", i, "commands", k],
-      v,
-    ]);
+    const fields: [FieldPath, string][] = Object.entries(c.commands)
+      .filter((e): e is [string, string] => e[1] !== undefined)
+      .map(([k, v]) => [["components", i, "commands", k], v]);
+    if (c.pidFile) fields.push([["components", i, "pidFile"], c.pidFile]);
     if (c.drain) {
       const [kind, values] =
         "exec" in c.drain

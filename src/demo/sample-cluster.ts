@@ -50,13 +50,11 @@ export async function writeSampleCluster(root: string): Promise<SampleCluster> {
   // A process started here must outlive the shell that starts it, and hold none of its pipes.
   const daemon = (env: string, program: string) =>
     `cd ${home} && ${env} NODE_PATH=${NODE_MODULES} setsid node current/${program} >> ${home}.log 2>&1 < /dev/null & echo $! > ${home}.pid`;
-  const stop = `p=$(cat ${home}.pid 2>/dev/null) || exit 0; kill -TERM $p 2>/dev/null || exit 0; for i in $(seq 1 150); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; echo "no exit after 15s: SIGKILL"; kill -KILL $p`;
   const commands = (program: string, env: string) => ({
     version: `cat ${home}/current/VERSION`,
     install: `mkdir -p ${home}/versions/{{version}} && cp -R {{vars.notes}}/app/. {{vars.notes}}/releases/{{version}}/. ${home}/versions/{{version}}/`,
     activate: `ln -sfn versions/{{version}} ${home}/current`,
     start: daemon(env, program),
-    stop,
   });
   const api = commands(
     "api.mjs",
@@ -82,6 +80,9 @@ export async function writeSampleCluster(root: string): Promise<SampleCluster> {
         maxUnavailable: 1,
         timeout: "30s",
         commands: api,
+        // ferry stops each process itself: SIGTERM, up to 15 s to finish what it has in hand, then SIGKILL.
+        pidFile: `${home}.pid`,
+        stopGrace: "15s",
         health: {
           http: "http://127.0.0.1:{{vars.port}}/health",
           timeout: "1s",
@@ -104,6 +105,8 @@ export async function writeSampleCluster(root: string): Promise<SampleCluster> {
         maxUnavailable: 1,
         timeout: "30s",
         commands: worker,
+        pidFile: `${home}.pid`,
+        stopGrace: "15s",
         health: {
           exec: `kill -0 $(cat ${home}.pid)`,
           healthyFor: "300ms",

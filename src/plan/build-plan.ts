@@ -205,6 +205,11 @@ function exec(ctx: HopContext, template: string, member?: Member, back = false):
   return back ? { type: "exec", command, back: true } : { type: "exec", command };
 }
 
+/** A command for this machine, rendered with the hop's values. */
+function renderHere(ctx: HopContext, template: string): string {
+  return render(template, valuesOf(ctx, undefined)[0]);
+}
+
 function valuesOf(ctx: HopContext, member: Member | undefined): readonly [TemplateValues, TemplateValues] {
   let values = ctx.values.get(member);
   if (!values) {
@@ -477,13 +482,29 @@ function verify(ctx: HopContext): Phase {
   ]);
 }
 
+/** The job queue takes no new work, and the jobs in hand finish before anything stops (Ganeti). */
 function drainQueue(ctx: HopContext): Phase {
   const q = ctx.cluster.queue;
-  return phase(
-    ctx,
-    "drain",
-    q ? [single(localStep(ctx, "drain/queue", [exec(ctx, q.drain)], [exec(ctx, q.undrain)]))] : [],
-  );
+  if (!q) return phase(ctx, "drain", []);
+  const empty = q.empty;
+  return phase(ctx, "drain", [
+    single(localStep(ctx, "drain/queue", [exec(ctx, q.drain)], [exec(ctx, q.undrain)])),
+    ...(empty
+      ? [
+          single({
+            ...localStep(ctx, "drain/queue-empty", [
+              {
+                type: "wait-until",
+                command: renderHere(ctx, empty),
+                deadlineMs: q.deadlineMs,
+                intervalMs: 500,
+              },
+            ]),
+            timeoutMs: q.deadlineMs + 60_000,
+          }),
+        ]
+      : []),
+  ]);
 }
 
 function undrainQueue(ctx: HopContext): Phase {

@@ -27,6 +27,13 @@ export type Action =
   | { readonly type: "version-is"; readonly version: string }
   /** Every member reports `version`, and passes a health probe when `healthy`. */
   | { readonly type: "cluster-is"; readonly version: string; readonly healthy: boolean }
+  /** Runs `command` on this machine until it exits 0, every `intervalMs`, for at most `deadlineMs`. */
+  | {
+      readonly type: "wait-until";
+      readonly command: string;
+      readonly deadlineMs: number;
+      readonly intervalMs: number;
+    }
   /** Records a moment, such as the point of no return. */
   | { readonly type: "mark" }
   /** Preflight: the ledger's checksums hold and every data migration up to `release` is complete. */

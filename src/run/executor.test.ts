@@ -299,4 +299,23 @@ describe("Executor", () => {
       assert.ok(roll.includes("health"), `${host}: healthy before back in traffic`);
     }
   });
+
+  it("an offline hop waits for the job queue to empty before anything stops, within its deadline", async () => {
+    const queue = "queue: { drain: 'true', undrain: 'true', empty: queue-empty, deadline: 5s }";
+    const t = await setUp("1.1.0", { extra: queue, from: "1.0.2" });
+    t.sim.queueJobs = 3;
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "done", outcome.message);
+    const polls = t.sim.events.filter((e) => e.command === "queue-empty").length;
+    const firstStop = t.sim.events.findIndex((e) => e.command.startsWith("stop "));
+    const lastPoll = t.sim.events.findLastIndex((e) => e.command === "queue-empty");
+    assert.equal(polls, 4);
+    assert.ok(lastPoll < firstStop, "nothing stopped while jobs ran");
+
+    const stuck = await setUp("1.1.0", { extra: queue.replace("5s", "1200ms"), from: "1.0.2" });
+    stuck.sim.queueJobs = 1000;
+    const failed = await stuck.executor().forward();
+    assert.equal(failed.status, "rolled-back");
+    assert.match(failed.failed?.error ?? "", /`queue-empty` did not pass within 1200 ms/);
+  });
 });

@@ -492,6 +492,8 @@ export class Executor {
         }
         case "mark":
           return { ok: true, exitCode: null, output: "" };
+        case "wait-until":
+          return await this.#waitUntil(step, action, driver);
         case "migrations-ready":
           await (await this.#database()).ready(action.release);
           return { ok: true, exitCode: null, output: "" };
@@ -544,6 +546,35 @@ export class Executor {
       this.#env.set(key, env);
     }
     return env;
+  }
+
+  /** Polls a command until it exits 0: a queue that empties, within its deadline. */
+  async #waitUntil(
+    step: PlanStep,
+    action: Extract<Action, { type: "wait-until" }>,
+    driver: Driver,
+  ): Promise<ActionResult> {
+    const deadline = Date.now() + action.deadlineMs;
+    let tries = 0;
+    for (;;) {
+      tries++;
+      const r = await driver.exec(action.command, {
+        timeoutMs: Math.max(1000, Math.min(step.timeoutMs, action.deadlineMs)),
+        signal: this.#abort.signal,
+      });
+      if (r.exitCode === 0)
+        return { ok: true, exitCode: 0, output: `\`${action.command}\` passed after ${tries} tries\n` };
+      if (Date.now() + action.intervalMs > deadline || this.#abort.signal.aborted) {
+        const last = r.output.trim().split("\n").at(-1);
+        return {
+          ok: false,
+          exitCode: r.exitCode,
+          output: r.output,
+          error: `\`${action.command}\` did not pass within ${action.deadlineMs} ms (${tries} tries; last: ${describeExit(r)}${last ? `: ${last}` : ""})`,
+        };
+      }
+      await new Promise((resolve) => setTimeout(resolve, action.intervalMs));
+    }
   }
 
   #database(): Promise<MigrationRunner> {

@@ -32,6 +32,8 @@ export class SimCluster {
   readonly events: SimEvent[] = [];
   /** Per component, the most members that were down (not running) at one moment. */
   readonly maxDown = new Map<string, number>();
+  /** Jobs still in the queue; each `queue-empty` poll finishes one. */
+  queueJobs = 0;
   /** The most members down at one moment over all components. */
   maxDownOverall = 0;
   /** Returns a reply to make a command fail, or undefined to let it run. */
@@ -92,6 +94,9 @@ export class SimCluster {
       const m = this.member(host, component ?? "");
       return { exitCode: m.running ? 0 : 1, delayMs };
     }
+    // A job queue that empties after `queueJobs` more polls.
+    if (verb === "queue-empty")
+      return { exitCode: this.queueJobs-- > 0 ? 1 : 0, output: `${Math.max(0, this.queueJobs + 1)} jobs\n` };
     // A load balancer's drain and undrain (`drain: { exec: "drain api", undrain: "ready api" }`).
     if (verb === "drain" || verb === "ready") return { delayMs };
     if (!["version", "install", "stop", "activate", "start"].includes(verb ?? "")) return undefined;
