@@ -51,7 +51,7 @@ export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-pla
 export type { Action, Member, Phase, Plan, PlannedHop, PlanStep } from "./plan/plan.js";
 export { type RunEvent, RunEvents } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
-export { type Observation, observe, requireOneVersion } from "./run/observe.js";
+export { type Observation, observe, observeActives, requireOneVersion } from "./run/observe.js";
 export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
 export {
   apply,

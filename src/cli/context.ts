@@ -11,6 +11,7 @@ import {
   loadCatalog,
   loadCluster,
   observe,
+  observeActives,
   openStateStore,
   requireOneVersion,
   type StateStore,
@@ -62,6 +63,16 @@ export function confirmer(yes: boolean | undefined): ((question: string) => Prom
       rl.close();
     }
   };
+}
+
+/** The active host of each active-passive component, asked of the cluster. */
+export async function observedActives(cluster: Cluster): Promise<Map<string, string>> {
+  const pool = new DriverPool(cluster.hosts);
+  try {
+    return await observeActives(cluster, pool.driverFor);
+  } finally {
+    await pool.close();
+  }
 }
 
 /** The one release every member reports, asked of the cluster; `--from` says it instead. */

@@ -1,7 +1,7 @@
 /** `ferry plan [-c cluster.yaml] --to V [--from V] [--json]`: every step of every hop, nothing run. */
 import type { Command } from "commander";
 import { buildPlan, migrationsFor, type Plan, type PlanStep, planPath, targetOf } from "../index.js";
-import { loadClusterAndCatalog, observedVersion } from "./context.js";
+import { loadClusterAndCatalog, observedActives, observedVersion } from "./context.js";
 import { printJson, printLines } from "./output.js";
 
 interface PlanFlags {
@@ -23,7 +23,14 @@ export function registerPlanCommand(program: Command): void {
       const { cluster, catalog } = loadClusterAndCatalog(flags);
       const to = targetOf(cluster, flags.to);
       const from = flags.from ?? (await observedVersion(cluster));
-      const plan = buildPlan(cluster, planPath(catalog, from, to), migrationsFor(cluster.database, catalog));
+      // With --from nothing is asked of the cluster: an active-passive component starts from its first host.
+      const actives = flags.from ? new Map<string, string>() : await observedActives(cluster);
+      const plan = buildPlan(
+        cluster,
+        planPath(catalog, from, to),
+        migrationsFor(cluster.database, catalog),
+        actives,
+      );
       if (flags.json) printJson(plan);
       else printLines(renderPlan(plan));
     });

@@ -123,6 +123,14 @@ export const ComponentSchema = z.strictObject({
     .default(1)
     .describe("At most this many of its hosts out of service at once."),
   timeout: DurationSchema.default("5m").describe("The longest any one of its commands may run."),
+  mode: z
+    .enum(["rolling", "active-passive"])
+    .default("rolling")
+    .describe(
+      "active-passive: one host serves, the others stand by; the standbys go first, then a switchover, then the former active one.",
+    ),
+  role: Command.optional().describe("active-passive: prints `active` or `standby` for the host."),
+  switchover: Command.optional().describe("active-passive: makes {{host}} the active one."),
   pidFile: z
     .string()
     .min(1)

@@ -37,6 +37,8 @@ export interface Component {
   readonly health?: { readonly check: HealthCheck; readonly gate: HealthGate };
   readonly drain?: DrainSpec;
   readonly vars: Readonly<Record<string, string>>;
+  /** active-passive (StarlingX controllers, Cinder's volume service): its role probe and switchover. */
+  readonly activePassive?: { readonly role: string; readonly switchover: string };
 }
 
 export interface Cluster {
@@ -131,6 +133,9 @@ function clusterFrom(yaml: YamlFile): Cluster {
       },
       ...(c.health ? { health: health(c.health) } : {}),
       ...(c.drain ? { drain: drainSpec(c.drain) } : {}),
+      ...(c.mode === "active-passive"
+        ? { activePassive: { role: c.role as string, switchover: c.switchover as string } }
+        : {}),
       vars: stringVars(c.vars),
     })),
     preflight: data.preflight ?? [],
@@ -232,6 +237,16 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
     }
   });
   data.components.forEach((c, i) => {
+    if (c.mode === "active-passive") {
+      if (!c.role) at(["components", i, "role"], "missing; an active-passive component needs a role command");
+      if (!c.switchover)
+        at(
+          ["components", i, "switchover"],
+          "missing; an active-passive component needs a switchover command",
+        );
+      if (c.hosts.length < 2)
+        at(["components", i, "hosts"], "an active-passive component needs a standby: at least two hosts");
+    }
     if (!c.commands.stop && !c.pidFile)
       at(
         ["components", i, "commands", "stop"],
@@ -275,6 +290,8 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       .filter((e): e is [string, string] => e[1] !== undefined)
       .map(([k, v]) => [["components", i, "commands", k], v]);
     if (c.pidFile) fields.push([["components", i, "pidFile"], c.pidFile]);
+    if (c.role) fields.push([["components", i, "role"], c.role]);
+    if (c.switchover) fields.push([["components", i, "switchover"], c.switchover]);
     if (c.drain) {
       const [kind, values] =
         "exec" in c.drain
@@ -304,7 +321,8 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
     }
     for (const [path, template] of fields) {
       // Probes describe a member whatever the hop, so they cannot use the hop's versions.
-      const probe = path[2] === "health" || path[2] === "drain" || path[3] === "version";
+      const probe =
+        path[2] === "health" || path[2] === "drain" || path[2] === "role" || path[3] === "version";
       checkTemplate(template, probe ? MEMBER_NAMES : VALUE_NAMES, scopes, path, at);
     }
   });

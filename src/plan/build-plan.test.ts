@@ -162,4 +162,39 @@ describe("buildPlan", () => {
     );
     assert.doesNotThrow(() => buildPlan(withDb, planPath(skipping, "1.0.0", "1.0.1"), migrations));
   });
+
+  it("upgrades an active-passive component's standby first, switches over, then the former active one", () => {
+    const ap = cluster(
+      "",
+      `  - { name: ctl, hosts: [h1, h2], mode: active-passive, role: "role ctl", switchover: "switchover {{host}}", maxUnavailable: 2, commands: { version: v, install: i, stop: s, activate: a, start: st } }`,
+    );
+    const patches = defineCatalog({ product: "n", scheme: "semver", releases: ["1.0.0", "1.0.1", "1.0.2"] });
+    const plan = buildPlan(ap, planPath(patches, "1.0.0", "1.0.2"), undefined, new Map([["ctl", "h1"]]));
+    const lanes = (hop: number) =>
+      plan.hops[hop]?.phases
+        .find((p) => p.name === "roll")
+        ?.stages.flatMap((s) =>
+          s.pools.flatMap((p) => p.lanes.map((l) => `${l.host}:${l.steps.map((st) => st.name).at(-1)}`)),
+        );
+    assert.deepEqual(
+      lanes(0),
+      ["h2:start", "h2:switchover", "h1:start"],
+      "standby h2, switch over to it, then h1",
+    );
+    assert.deepEqual(
+      lanes(1),
+      ["h1:start", "h1:switchover", "h2:start"],
+      "the next hop starts from h2 active",
+    );
+    const switchover = [...planSteps(plan)].find(
+      ({ step }) => step.id === "1.0.1/roll/ctl/h2/switchover",
+    )?.step;
+    assert.deepEqual(switchover?.run, [{ type: "exec", command: "switchover h2" }]);
+    assert.deepEqual(
+      switchover?.undo,
+      [{ type: "exec", command: "switchover h1" }],
+      "undone by switching back",
+    );
+    assert.equal(plan.hops[0]?.phases.find((p) => p.name === "roll")?.stages[0]?.pools[0]?.limit, 1);
+  });
 });

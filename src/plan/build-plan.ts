@@ -35,6 +35,8 @@ interface HopContext {
   readonly files: readonly MigrationFile[];
   /** The plan's run id is not known yet; backups are named after the hop, and the executor adds the run. */
   readonly hasDatabase: boolean;
+  /** Per active-passive component, the host that is active when the hop starts. */
+  readonly actives: ReadonlyMap<string, string>;
   readonly hop: Omit<PlannedHop, "phases">;
   readonly members: ReadonlyMap<string, Member>;
   /** Template values per member (and for this machine: undefined), forward and back; made once per hop. */
@@ -83,6 +85,8 @@ export function buildPlan(
   cluster: Cluster,
   path: VersionPath,
   migrations: PlanMigrations = { releases: [], files: [] },
+  /** Per active-passive component, its active host now (observed); default: its first host. */
+  actives: ReadonlyMap<string, string> = new Map(),
 ): Plan {
   const members = clusterMembers(cluster);
   const byKey = new Map(members.map((m) => [memberKey(m.host, m.component), m]));
@@ -93,14 +97,29 @@ export function buildPlan(
       return r > (rank.get(from) ?? Number.POSITIVE_INFINITY) && r <= (rank.get(to) ?? -1);
     });
   const hasDatabase = cluster.database !== undefined;
+  const active = new Map(actives);
   const hops = path.hops.map((h): PlannedHop => {
     const hop = { id: h.to, ...h };
     // Migrations only go forward: a downgrade leaves the schema as it is.
     const files = hasDatabase && h.kind !== "downgrade" ? between(h.from, h.to) : [];
     refuseDataInPassing(h.from, h.to, files, rank);
-    const ctx: HopContext = { cluster, hop, members: byKey, values: new Map(), files, hasDatabase };
+    const ctx: HopContext = {
+      cluster,
+      hop,
+      members: byKey,
+      values: new Map(),
+      files,
+      hasDatabase,
+      actives: new Map(active),
+    };
     const builders = h.mode === "rolling" ? ROLLING : OFFLINE;
     const phases = builders.map((build) => withHooks(ctx, build(ctx))).filter((p) => p.stages.length > 0);
+    // A rolling hop switches each active-passive component over to its first standby.
+    if (h.mode === "rolling") {
+      for (const c of cluster.components) {
+        if (c.activePassive) active.set(c.name, nextActive(c, active.get(c.name)));
+      }
+    }
     return { ...hop, phases };
   });
   return {
@@ -444,7 +463,47 @@ function roll(ctx: HopContext): Phase {
       ...(m.drain ? [hostStep(id("undrain"), m, [UNDRAIN], { undo: [DRAIN] })] : []),
     ],
   );
-  return phase(ctx, "roll", stages);
+  return phase(
+    ctx,
+    "roll",
+    stages.map((stage) => ({ pools: stage.pools.map((pool) => activePassive(ctx, pool)) })),
+  );
+}
+
+function activeOf(c: Component, actives: ReadonlyMap<string, string>): string {
+  return actives.get(c.name) ?? (c.hosts[0] as string);
+}
+
+function nextActive(c: Component, active: string | undefined): string {
+  const now = active ?? (c.hosts[0] as string);
+  return c.hosts.find((h) => h !== now) as string;
+}
+
+/**
+ * An active-passive component (StarlingX's controllers, Cinder's volume service): its standbys
+ * first, one at a time, then a switchover to the first of them, then the former active one.
+ */
+function activePassive(ctx: HopContext, pool: Pool): Pool {
+  const c = ctx.cluster.components.find((x) => x.name === pool.component);
+  if (!c?.activePassive) return pool;
+  const was = activeOf(c, ctx.actives);
+  const next = nextActive(c, was);
+  const member = (h: string) => ctx.members.get(memberKey(h, c.name)) as Member;
+  const switchover = hostStep(
+    `${ctx.hop.id}/roll/${c.name}/${next}/switchover`,
+    member(next),
+    [exec(ctx, c.activePassive.switchover, member(next))],
+    { undo: [exec(ctx, c.activePassive.switchover, member(was))] },
+  );
+  return {
+    ...pool,
+    limit: 1,
+    lanes: [
+      ...pool.lanes.filter((l) => l.host !== was),
+      { host: next, steps: [switchover] },
+      ...pool.lanes.filter((l) => l.host === was),
+    ],
+  };
 }
 
 /** Past this step ferry never goes back by itself (StarlingX's point of no return, Ganeti's config change). */

@@ -2,6 +2,8 @@
  * Observing the cluster: which version every member runs (its `version` command) and whether it
  * is healthy (one health probe). Used before a run, by verify steps, and by `ferry status`.
  */
+import type { Cluster } from "../cluster/cluster.js";
+import { render } from "../cluster/template.js";
 import type { Driver } from "../drivers/driver.js";
 import { describeExit } from "../drivers/driver.js";
 import { RefusedError } from "../errors.js";
@@ -109,4 +111,40 @@ export function requireOneVersion(seen: Observation, cluster: string, wayOut: st
       ? "make every member answer its version command (is the host up?), then try again"
       : wayOut,
   );
+}
+
+/**
+ * The active host of every active-passive component, by its role command; refused unless exactly
+ * one host of each says `active`.
+ */
+export async function observeActives(cluster: Cluster, driverFor: DriverFor): Promise<Map<string, string>> {
+  const actives = new Map<string, string>();
+  for (const c of cluster.components) {
+    if (!c.activePassive) continue;
+    const roles = await mapLimit(c.hosts, PROBES_AT_ONCE, async (hostName) => {
+      const host = cluster.hosts.find((h) => h.name === hostName);
+      const vars = { ...cluster.vars, ...c.vars, ...host?.vars };
+      const command = render(c.activePassive?.role as string, {
+        host: hostName,
+        address: host?.address ?? "",
+        component: c.name,
+        vars,
+      });
+      const r = await driverFor(hostName).exec(command, { timeoutMs: 30_000 });
+      return {
+        host: hostName,
+        role: r.exitCode === 0 ? r.output.trim().split("\n").at(-1)?.trim() : `unknown (${describeExit(r)})`,
+      };
+    });
+    const active = roles.filter((r) => r.role === "active");
+    if (active.length !== 1) {
+      throw new RefusedError(
+        `${c.name} is active-passive, and ${active.length} of its hosts say they are active (${roles.map((r) => `${r.host}: ${r.role}`).join(", ")})`,
+        "active-passive",
+        "make exactly one host active, then try again",
+      );
+    }
+    actives.set(c.name, active[0]?.host as string);
+  }
+  return actives;
 }

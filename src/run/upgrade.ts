@@ -17,7 +17,7 @@ import { RunEvents } from "./events.js";
 import { Executor, type RunOutcome } from "./executor.js";
 import { type Faults, faultsFromEnv } from "./faults.js";
 import { acquireLock, describeHolder, type HeldLock } from "./lock.js";
-import { type DriverFor, observe, requireOneVersion } from "./observe.js";
+import { type DriverFor, observe, observeActives, requireOneVersion } from "./observe.js";
 
 export interface OperationOptions {
   readonly cluster: Cluster;
@@ -81,7 +81,8 @@ export async function apply(
     );
     const path = planPath(catalog, from, to);
     if (path.hops.length === 0) return nothingChanged(`${cluster.name} runs ${to} already; nothing to do`);
-    const plan = buildPlan(cluster, path, migrationsFor(cluster.database, catalog));
+    const actives = await observeActives(cluster, driverFor);
+    const plan = buildPlan(cluster, path, migrationsFor(cluster.database, catalog), actives);
     const stepIds = [...planSteps(plan)].map(({ step }) => step.id);
     const question = `Upgrade ${cluster.name} from ${path.from} to ${path.to} through ${path.path.join(" → ")} (${stepIds.length} steps)?`;
     if (options.confirm && !(await options.confirm(question))) return cancelled();

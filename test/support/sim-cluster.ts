@@ -32,6 +32,9 @@ export class SimCluster {
   readonly events: SimEvent[] = [];
   /** Per component, the most members that were down (not running) at one moment. */
   readonly maxDown = new Map<string, number>();
+  /** Per active-passive component, its active host; `switchover` moves it. */
+  readonly active = new Map<string, string>();
+  readonly activePassive: string[] = [];
   /** Jobs still in the queue; each `queue-empty` poll finishes one. */
   queueJobs = 0;
   /** The most members down at one moment over all components. */
@@ -93,6 +96,13 @@ export class SimCluster {
     if (verb === "health") {
       const m = this.member(host, component ?? "");
       return { exitCode: m.running ? 0 : 1, delayMs };
+    }
+    // An active-passive component: `role C` says the host's role, `switchover H` makes H active.
+    if (verb === "role")
+      return { output: `${this.active.get(component ?? "") === host ? "active" : "standby"}\n` };
+    if (verb === "switchover") {
+      for (const c of this.activePassive) this.active.set(c, component ?? host);
+      return { delayMs };
     }
     // A job queue that empties after `queueJobs` more polls.
     if (verb === "queue-empty")
