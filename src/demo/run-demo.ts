@@ -151,15 +151,10 @@ function startGateway(root: string, sample: Awaited<ReturnType<typeof writeSampl
       ...process.env,
       NOTES_PORT: String(sample.gateway.port),
       NOTES_ADMIN_PORT: String(sample.gateway.adminPort),
-      NOTES_BACKENDS: sample.apiHosts.map((h) => `127.0.0.1:${portOf(sample, h)}`).join(","),
+      NOTES_BACKENDS: sample.apiHosts.map((h) => `127.0.0.1:${sample.apiPorts[h]}`).join(","),
     },
     stdio: ["ignore", log, log],
   });
-}
-
-function portOf(sample: Awaited<ReturnType<typeof writeSampleCluster>>, host: string): number {
-  const cluster = loadCluster(sample.clusterFile);
-  return Number(cluster.hosts.find((h) => h.name === host)?.vars.port);
 }
 
 /** Runs the cluster file's own commands on every member, as the upgrade would. */

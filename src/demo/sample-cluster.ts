@@ -19,6 +19,8 @@ export interface SampleCluster {
   readonly clusterFile: string;
   readonly gateway: { readonly port: number; readonly adminPort: number };
   readonly apiHosts: readonly string[];
+  /** Each API host's port. */
+  readonly apiPorts: Readonly<Record<string, number>>;
   readonly workerHosts: readonly string[];
   readonly db: string;
 }
@@ -122,5 +124,5 @@ export async function writeSampleCluster(root: string): Promise<SampleCluster> {
   const clusterFile = join(root, "cluster.yaml");
   // JSON is YAML: the file is an ordinary cluster file, written without a YAML emitter.
   writeFileSync(clusterFile, `${JSON.stringify(yaml, null, 2)}\n`);
-  return { root, clusterFile, gateway, apiHosts, workerHosts, db };
+  return { root, clusterFile, gateway, apiHosts, apiPorts: ports, workerHosts, db };
 }
