@@ -340,13 +340,7 @@ export class Migrator {
   async onlineMigrations(maxRows = Number.POSITIVE_INFINITY): Promise<OnlineResult> {
     await this.#reload();
     this.checkChecksums();
-    const eligible = this.#files.filter(
-      (f) =>
-        f.phase === "data" &&
-        !this.isDone(f) &&
-        this.#schema !== null &&
-        this.#rankOf(f.release) <= this.#rankOf(this.#schema),
-    );
+    const eligible = this.#pendingData();
     let migrated = 0;
     const errors: { file: string; error: string }[] = [];
     for (const f of eligible) {
@@ -357,13 +351,7 @@ export class Migrator {
         errors.push({ file: fileKey(f), error: (err as Error).message });
       }
     }
-    const remaining = this.#files.some(
-      (f) =>
-        f.phase === "data" &&
-        !this.isDone(f) &&
-        this.#schema !== null &&
-        this.#rankOf(f.release) <= this.#rankOf(this.#schema),
-    );
+    const remaining = this.#pendingData().length > 0;
     return { migrated, remaining, errors };
   }
 
@@ -379,6 +367,16 @@ export class Migrator {
       total += n;
       if (n < this.#o.batch) return total;
     }
+  }
+
+  /** Data migrations not yet done, of the releases up to the one that runs (the schema mark). */
+  #pendingData(): MigrationFile[] {
+    const upTo = this.#schema;
+    if (upTo === null) return [];
+    const rank = this.#rankOf(upTo);
+    return this.#files.filter(
+      (f) => f.phase === "data" && !this.isDone(f) && this.#rankOf(f.release) <= rank,
+    );
   }
 
   async #reload(): Promise<void> {
