@@ -164,30 +164,29 @@ async function forEachMember(
   which: readonly ("install" | "activate" | "start" | "stop")[],
   version: string,
 ): Promise<void> {
+  const components = new Map(cluster.components.map((c) => [c.name, c]));
   await Promise.all(
-    cluster.components.flatMap((c) =>
-      c.hosts.map(async (hostName) => {
-        const host = cluster.hosts.find((h) => h.name === hostName);
-        const vars = { ...cluster.vars, ...c.vars, ...host?.vars };
-        const values = {
-          version,
-          from: version,
-          host: hostName,
-          address: host?.address ?? "",
-          component: c.name,
-          vars,
-        };
-        for (const command of which) {
-          const r = await pool
-            .driverFor(hostName)
-            .exec(render(c.commands[command], values), { timeoutMs: 30_000 });
-          if (r.exitCode !== 0)
-            throw new OperationError(
-              `${command} of ${c.name} on ${hostName}: exit ${r.exitCode}: ${r.output.trim()}`,
-            );
+    clusterMembers(cluster).map(async (m) => {
+      const c = components.get(m.component) as (typeof cluster.components)[number];
+      const values = {
+        version,
+        from: version,
+        host: m.host,
+        address: m.address,
+        component: m.component,
+        vars: m.vars,
+      };
+      for (const command of which) {
+        const r = await pool
+          .driverFor(m.host)
+          .exec(render(c.commands[command], values), { timeoutMs: 30_000 });
+        if (r.exitCode !== 0) {
+          throw new OperationError(
+            `${command} of ${m.component} on ${m.host}: exit ${r.exitCode}: ${r.output.trim()}`,
+          );
         }
-      }),
-    ),
+      }
+    }),
   );
 }
 

@@ -207,6 +207,7 @@ export function clusterMembers(cluster: Cluster): Member[] {
         versionCommand: render(c.commands.version, values),
         ...(health ? { health } : {}),
         ...(drain ? { drain } : {}),
+        ...(c.activePassive ? { roleCommand: render(c.activePassive.role, values) } : {}),
         vars,
         timeoutMs: c.timeoutMs,
       };

@@ -105,6 +105,8 @@ export interface Member {
   /** The version command, rendered for this member. */
   readonly versionCommand: string;
   readonly health?: { readonly check: HealthCheck; readonly gate: HealthGate };
+  /** An active-passive member's role command, rendered: prints `active` or `standby`. */
+  readonly roleCommand?: string;
   /** How to take it out of traffic, rendered for this member. */
   readonly drain?: DrainSpec;
   /** Its vars: the cluster's, overridden by the component's, overridden by the host's. */

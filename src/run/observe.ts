@@ -3,10 +3,10 @@
  * is healthy (one health probe). Used before a run, by verify steps, and by `ferry status`.
  */
 import type { Cluster } from "../cluster/cluster.js";
-import { render } from "../cluster/template.js";
 import type { Driver } from "../drivers/driver.js";
 import { describeExit } from "../drivers/driver.js";
 import { RefusedError } from "../errors.js";
+import { clusterMembers } from "../plan/build-plan.js";
 import type { Member } from "../plan/plan.js";
 import { probeOnce } from "../probes/health-probe.js";
 import { mapLimit } from "./map-limit.js";
@@ -119,22 +119,15 @@ export function requireOneVersion(seen: Observation, cluster: string, wayOut: st
  */
 export async function observeActives(cluster: Cluster, driverFor: DriverFor): Promise<Map<string, string>> {
   const actives = new Map<string, string>();
+  const members = clusterMembers(cluster);
   for (const c of cluster.components) {
     if (!c.activePassive) continue;
-    const roles = await mapLimit(c.hosts, PROBES_AT_ONCE, async (hostName) => {
-      const host = cluster.hosts.find((h) => h.name === hostName);
-      const vars = { ...cluster.vars, ...c.vars, ...host?.vars };
-      const command = render(c.activePassive?.role as string, {
-        host: hostName,
-        address: host?.address ?? "",
-        component: c.name,
-        vars,
-      });
-      const r = await driverFor(hostName).exec(command, { timeoutMs: 30_000 });
-      return {
-        host: hostName,
-        role: r.exitCode === 0 ? r.output.trim().split("\n").at(-1)?.trim() : `unknown (${describeExit(r)})`,
-      };
+    const ofComponent = members.filter((m) => m.component === c.name);
+    const roles = await mapLimit(ofComponent, PROBES_AT_ONCE, async (m) => {
+      const r = await driverFor(m.host).exec(m.roleCommand as string, { timeoutMs: 30_000 });
+      const role =
+        r.exitCode === 0 ? r.output.trim().split("\n").at(-1)?.trim() : `unknown (${describeExit(r)})`;
+      return { host: m.host, role };
     });
     const active = roles.filter((r) => r.role === "active");
     if (active.length !== 1) {
