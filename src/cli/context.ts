@@ -65,22 +65,19 @@ export function confirmer(yes: boolean | undefined): ((question: string) => Prom
   };
 }
 
-/** The active host of each active-passive component, asked of the cluster. */
-export async function observedActives(cluster: Cluster): Promise<Map<string, string>> {
-  const pool = new DriverPool(cluster.hosts);
-  try {
-    return await observeActives(cluster, pool.driverFor);
-  } finally {
-    await pool.close();
-  }
-}
-
-/** The one release every member reports, asked of the cluster; `--from` says it instead. */
-export async function observedVersion(cluster: Cluster): Promise<string> {
+/**
+ * Where the cluster stands, asked of it through one set of drivers: the release every member
+ * reports and, with `actives`, the active host of each active-passive component.
+ */
+export async function observedStart(
+  cluster: Cluster,
+  options: { actives: boolean } = { actives: false },
+): Promise<{ version: string; actives: Map<string, string> }> {
   const pool = new DriverPool(cluster.hosts);
   try {
     const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
-    return requireOneVersion(seen, cluster.name, "pass --from to name the release yourself");
+    const version = requireOneVersion(seen, cluster.name, "pass --from to name the release yourself");
+    return { version, actives: options.actives ? await observeActives(cluster, pool.driverFor) : new Map() };
   } finally {
     await pool.close();
   }

@@ -14,7 +14,7 @@ import {
   UserError,
   withMigrator,
 } from "../index.js";
-import { confirmer, loadClusterAndCatalog, observedVersion } from "./context.js";
+import { confirmer, loadClusterAndCatalog, observedStart } from "./context.js";
 import { printJson, printLines, reportError } from "./output.js";
 
 /** Cinder's exit code for "errors remain and nothing more can progress"; 1 means "run me again". */
@@ -31,7 +31,7 @@ function context(flags: DbFlags): DbContext {
   return {
     cluster,
     catalog,
-    baseline: () => (flags.from ? Promise.resolve(flags.from) : observedVersion(cluster)),
+    baseline: async () => flags.from ?? (await observedStart(cluster)).version,
     ...(flags.json
       ? {}
       : {

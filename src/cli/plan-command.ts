@@ -1,7 +1,7 @@
 /** `ferry plan [-c cluster.yaml] --to V [--from V] [--json]`: every step of every hop, nothing run. */
 import type { Command } from "commander";
 import { buildPlan, migrationsFor, type Plan, type PlanStep, planPath, targetOf } from "../index.js";
-import { loadClusterAndCatalog, observedActives, observedVersion } from "./context.js";
+import { loadClusterAndCatalog, observedStart } from "./context.js";
 import { printJson, printLines } from "./output.js";
 
 interface PlanFlags {
@@ -22,9 +22,10 @@ export function registerPlanCommand(program: Command): void {
     .action(async (flags: PlanFlags) => {
       const { cluster, catalog } = loadClusterAndCatalog(flags);
       const to = targetOf(cluster, flags.to);
-      const from = flags.from ?? (await observedVersion(cluster));
       // With --from nothing is asked of the cluster: an active-passive component starts from its first host.
-      const actives = flags.from ? new Map<string, string>() : await observedActives(cluster);
+      const { version: from, actives } = flags.from
+        ? { version: flags.from, actives: new Map<string, string>() }
+        : await observedStart(cluster, { actives: true });
       const plan = buildPlan(
         cluster,
         planPath(catalog, from, to),
