@@ -26,9 +26,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import { type NotesDb, openDb } from "../examples/notes/app/db.mjs";
 import { type LoadReport, type LoadResult, runLoad, startLoad, verify } from "../examples/notes/load.mjs";
 import { loadCatalog, planPath } from "../src/index.js";
+import { makeDatabase, type TestDatabase, unavailable } from "./support/databases.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const NOTES = join(REPO, "examples/notes");
@@ -168,163 +169,6 @@ interface Job {
   error: string | null;
 }
 
-const root = mkdtempSync(join(tmpdir(), "ferry-notes-"));
-const dbFile = join(root, "notes.db");
-const pinFile = join(root, "pin");
-const procs = new Map<string, Proc>();
-let db: Database.Database;
-let gateway = "";
-let admin = "";
-const api: { host: string; port: number; url: string; address: string }[] = [];
-/** The first load's notes, written under 1.0.0: they must read back the same through every release. */
-let firstLoad: LoadResult | undefined;
-const WORKERS = [
-  { host: "h1", id: "w1" },
-  { host: "h2", id: "w2" },
-];
-
-/** Installs `version` beside the others and points `current` at it, as ferry's install and activate do. */
-function install(host: string, component: string, version: string): string {
-  const home = join(root, host, component);
-  // A release is the shared programs and its own release.mjs and VERSION, copied together.
-  cpSync(join(NOTES, "app"), join(home, "versions", version), { recursive: true });
-  cpSync(join(NOTES, "releases", version), join(home, "versions", version), { recursive: true });
-  symlinkSync(join("versions", version), join(home, "current.new"));
-  renameSync(join(home, "current.new"), join(home, "current"));
-  return join(home, "current", `${component}.mjs`);
-}
-
-function start(key: string, script: string, env: Record<string, string>): Proc {
-  const proc = new Proc(key, script, env);
-  procs.set(key, proc);
-  return proc;
-}
-
-async function startApi(i: number): Promise<Proc> {
-  const a = api[i];
-  assert.ok(a);
-  const proc = start(`api/${a.host}`, join(root, a.host, "api", "current", "api.mjs"), {
-    NOTES_PORT: String(a.port),
-    NOTES_DB: dbFile,
-    NOTES_PIN_FILE: pinFile,
-  });
-  await waitFor(`api ${a.host} healthy`, healthy(`${a.url}/health`));
-  return proc;
-}
-
-async function startWorker(i: number): Promise<Proc> {
-  const w = WORKERS[i];
-  assert.ok(w);
-  const proc = start(`worker/${w.id}`, join(root, w.host, "worker", "current", "worker.mjs"), {
-    NOTES_DB: dbFile,
-    NOTES_WORKER_ID: w.id,
-  });
-  await waitFor(`worker ${w.id} started`, () => proc.output.includes("started as") || proc.done);
-  assert.equal(proc.done, false, `worker ${w.id} exited at start:\n${proc.output}`);
-  return proc;
-}
-
-function proc(key: string): Proc {
-  const p = procs.get(key);
-  assert.ok(p, `no process ${key}`);
-  return p;
-}
-
-/** One API host to `version` as ferry's roll does: drain, SIGTERM, install, activate, start, health, ready. */
-async function rollApi(i: number, version: string): Promise<void> {
-  const a = api[i];
-  assert.ok(a);
-  assert.equal((await http("POST", `${admin}/backends/${a.address}/drain`)).status, 200);
-  assert.deepEqual(await proc(`api/${a.host}`).stop(), { code: 0, signal: null });
-  install(a.host, "api", version);
-  await startApi(i);
-  assert.equal((await http("POST", `${admin}/backends/${a.address}/ready`)).status, 200);
-}
-
-async function rollWorker(i: number, version: string): Promise<void> {
-  const w = WORKERS[i];
-  assert.ok(w);
-  assert.deepEqual(await proc(`worker/${w.id}`).stop(), { code: 0, signal: null });
-  install(w.host, "worker", version);
-  await startWorker(i);
-}
-
-const backends = async () =>
-  (
-    await http<{ address: string; state: string; inflight: number; served: number; refused: number }[]>(
-      "GET",
-      `${admin}/backends`,
-    )
-  ).json;
-const backend = async (address: string) => (await backends()).find((b) => b.address === address);
-
-const job = (id: number) =>
-  db.prepare("SELECT id, format, state, worker, attempts, error FROM jobs WHERE id = ?").get(id) as Job;
-
-function assertClean(report: LoadReport): void {
-  assert.deepEqual(
-    {
-      failed: report.requests.failed,
-      lostWrites: report.writes.lost,
-      lostJobs: report.jobs.lost,
-      problems: report.problems,
-    },
-    { failed: 0, lostWrites: 0, lostJobs: 0, problems: [] },
-  );
-  assert.ok(report.writes.acknowledged > 0, "the load wrote notes");
-  assert.ok(report.jobs.enqueued > 0, "the load enqueued jobs");
-  assert.equal(report.jobs.completed, report.jobs.enqueued);
-}
-
-/** `it`, with the product's recent output added to a failure: the only trace of what a server did. */
-function step(name: string, body: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await body();
-    } catch (err) {
-      const logs = [...procs.values()].map(
-        (p) => `--- ${p.name}${p.done ? " (exited)" : ""}\n${p.output.slice(-1500)}`,
-      );
-      if (err instanceof Error) err.message += `\n${logs.join("\n")}`;
-      throw err;
-    }
-  });
-}
-
-before(async () => {
-  db = new Database(dbFile);
-  db.exec(readFileSync(join(NOTES, "schema/1.0.0.sql"), "utf8"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("busy_timeout = 5000");
-
-  const gatewayPort = await freePort();
-  const adminPort = await freePort();
-  gateway = `http://127.0.0.1:${gatewayPort}`;
-  admin = `http://127.0.0.1:${adminPort}`;
-  for (const host of ["h1", "h2", "h3"]) {
-    const port = await freePort();
-    api.push({ host, port, url: `http://127.0.0.1:${port}`, address: `127.0.0.1:${port}` });
-    install(host, "api", "1.0.0");
-  }
-  for (const w of WORKERS) install(w.host, "worker", "1.0.0");
-
-  start("gateway/h1", install("h1", "gateway", "1.0.0"), {
-    NOTES_PORT: String(gatewayPort),
-    NOTES_ADMIN_PORT: String(adminPort),
-    NOTES_BACKENDS: api.map((a) => a.address).join(","),
-  });
-  await Promise.all([...api.map((_, i) => startApi(i)), ...WORKERS.map((_, i) => startWorker(i))]);
-  await waitFor("gateway healthy", healthy(`${admin}/health`));
-});
-
-after(async () => {
-  // Whatever the outcome, nothing started here outlives the test.
-  for (const p of procs.values()) p.signal("SIGKILL");
-  await Promise.all([...procs.values()].map((p) => p.exited));
-  db?.close();
-  rmSync(root, { recursive: true, force: true });
-});
-
 describe("the notes release folders", () => {
   it("each holds the whole program and names its version, and the catalog lists them all", () => {
     const dirs = readdirSync(join(NOTES, "releases")).sort();
@@ -346,7 +190,186 @@ describe("the notes release folders", () => {
   });
 });
 
-describe("notes under load, on loopback", () => {
+const DIALECTS = ["sqlite", "postgres"] as const;
+// Every await before the first test is declared: node's runner starts once a file's top level ends.
+const reasons = await Promise.all(DIALECTS.map(unavailable));
+for (const [i, dialect] of DIALECTS.entries()) {
+  const why = reasons[i];
+  if (why && process.env.CI !== "true") it.skip(`notes over ${dialect}: ${why}`);
+  else describe(`notes under load, on loopback, over ${dialect}`, () => productSuite(dialect));
+}
+
+/** The whole product over one database of `dialect`; the steps build on each other. */
+function productSuite(dialect: (typeof DIALECTS)[number]): void {
+  const root = mkdtempSync(join(tmpdir(), "ferry-notes-"));
+  // The product's NOTES_DB: a SQLite file, or a fresh database on the PostgreSQL server here.
+  let target = join(root, "notes.db");
+  let server: TestDatabase | undefined;
+  const pinFile = join(root, "pin");
+  const procs = new Map<string, Proc>();
+  let db: NotesDb;
+  let gateway = "";
+  let admin = "";
+  const api: { host: string; port: number; url: string; address: string }[] = [];
+  /** The first load's notes, written under 1.0.0: they must read back the same through every release. */
+  let firstLoad: LoadResult | undefined;
+  const WORKERS = [
+    { host: "h1", id: "w1" },
+    { host: "h2", id: "w2" },
+  ];
+
+  /** Installs `version` beside the others and points `current` at it, as ferry's install and activate do. */
+  function install(host: string, component: string, version: string): string {
+    const home = join(root, host, component);
+    // A release is the shared programs and its own release.mjs and VERSION, copied together.
+    cpSync(join(NOTES, "app"), join(home, "versions", version), { recursive: true });
+    cpSync(join(NOTES, "releases", version), join(home, "versions", version), { recursive: true });
+    symlinkSync(join("versions", version), join(home, "current.new"));
+    renameSync(join(home, "current.new"), join(home, "current"));
+    return join(home, "current", `${component}.mjs`);
+  }
+
+  function start(key: string, script: string, env: Record<string, string>): Proc {
+    const proc = new Proc(key, script, env);
+    procs.set(key, proc);
+    return proc;
+  }
+
+  async function startApi(i: number): Promise<Proc> {
+    const a = api[i];
+    assert.ok(a);
+    const proc = start(`api/${a.host}`, join(root, a.host, "api", "current", "api.mjs"), {
+      NOTES_PORT: String(a.port),
+      NOTES_DB: target,
+      NOTES_PIN_FILE: pinFile,
+    });
+    await waitFor(`api ${a.host} healthy`, healthy(`${a.url}/health`));
+    return proc;
+  }
+
+  async function startWorker(i: number): Promise<Proc> {
+    const w = WORKERS[i];
+    assert.ok(w);
+    const proc = start(`worker/${w.id}`, join(root, w.host, "worker", "current", "worker.mjs"), {
+      NOTES_DB: target,
+      NOTES_WORKER_ID: w.id,
+    });
+    await waitFor(`worker ${w.id} started`, () => proc.output.includes("started as") || proc.done);
+    assert.equal(proc.done, false, `worker ${w.id} exited at start:\n${proc.output}`);
+    return proc;
+  }
+
+  function proc(key: string): Proc {
+    const p = procs.get(key);
+    assert.ok(p, `no process ${key}`);
+    return p;
+  }
+
+  /** One API host to `version` as ferry's roll does: drain, SIGTERM, install, activate, start, health, ready. */
+  async function rollApi(i: number, version: string): Promise<void> {
+    const a = api[i];
+    assert.ok(a);
+    assert.equal((await http("POST", `${admin}/backends/${a.address}/drain`)).status, 200);
+    assert.deepEqual(await proc(`api/${a.host}`).stop(), { code: 0, signal: null });
+    install(a.host, "api", version);
+    await startApi(i);
+    assert.equal((await http("POST", `${admin}/backends/${a.address}/ready`)).status, 200);
+  }
+
+  async function rollWorker(i: number, version: string): Promise<void> {
+    const w = WORKERS[i];
+    assert.ok(w);
+    assert.deepEqual(await proc(`worker/${w.id}`).stop(), { code: 0, signal: null });
+    install(w.host, "worker", version);
+    await startWorker(i);
+  }
+
+  const backends = async () =>
+    (
+      await http<{ address: string; state: string; inflight: number; served: number; refused: number }[]>(
+        "GET",
+        `${admin}/backends`,
+      )
+    ).json;
+  const backend = async (address: string) => (await backends()).find((b) => b.address === address);
+
+  const job = (id: number) =>
+    db.get("SELECT id, format, state, worker, attempts, error FROM jobs WHERE id = ?", [id]) as Promise<Job>;
+  const jobDone = async (id: number) => {
+    const j = await job(id);
+    return j.state === "done" ? j : undefined;
+  };
+
+  function assertClean(report: LoadReport): void {
+    assert.deepEqual(
+      {
+        failed: report.requests.failed,
+        lostWrites: report.writes.lost,
+        lostJobs: report.jobs.lost,
+        problems: report.problems,
+      },
+      { failed: 0, lostWrites: 0, lostJobs: 0, problems: [] },
+    );
+    assert.ok(report.writes.acknowledged > 0, "the load wrote notes");
+    assert.ok(report.jobs.enqueued > 0, "the load enqueued jobs");
+    assert.equal(report.jobs.completed, report.jobs.enqueued);
+  }
+
+  /** `it`, with the product's recent output added to a failure: the only trace of what a server did. */
+  function step(name: string, body: () => Promise<void>): void {
+    it(name, async () => {
+      try {
+        await body();
+      } catch (err) {
+        const logs = [...procs.values()].map(
+          (p) => `--- ${p.name}${p.done ? " (exited)" : ""}\n${p.output.slice(-1500)}`,
+        );
+        if (err instanceof Error) err.message += `\n${logs.join("\n")}`;
+        throw err;
+      }
+    });
+  }
+
+  before(async () => {
+    if (dialect === "postgres") {
+      server = await makeDatabase("postgres");
+      target = server.url;
+    } else {
+      writeFileSync(target, ""); // an empty file is an empty SQLite database
+    }
+    db = await openDb(target);
+    await db.exec(
+      readFileSync(join(NOTES, `schema/1.0.0${dialect === "postgres" ? ".postgres" : ""}.sql`), "utf8"),
+    );
+
+    const gatewayPort = await freePort();
+    const adminPort = await freePort();
+    gateway = `http://127.0.0.1:${gatewayPort}`;
+    admin = `http://127.0.0.1:${adminPort}`;
+    for (const host of ["h1", "h2", "h3"]) {
+      const port = await freePort();
+      api.push({ host, port, url: `http://127.0.0.1:${port}`, address: `127.0.0.1:${port}` });
+      install(host, "api", "1.0.0");
+    }
+    for (const w of WORKERS) install(w.host, "worker", "1.0.0");
+
+    start("gateway/h1", install("h1", "gateway", "1.0.0"), {
+      NOTES_PORT: String(gatewayPort),
+      NOTES_ADMIN_PORT: String(adminPort),
+      NOTES_BACKENDS: api.map((a) => a.address).join(","),
+    });
+    await Promise.all([...api.map((_, i) => startApi(i)), ...WORKERS.map((_, i) => startWorker(i))]);
+    await waitFor("gateway healthy", healthy(`${admin}/health`));
+  });
+
+  after(async () => {
+    // Whatever the outcome, nothing started here outlives the test.
+    for (const p of procs.values()) p.signal("SIGKILL");
+    await Promise.all([...procs.values()].map((p) => p.exited));
+    await db?.close();
+    await server?.drop();
+    rmSync(root, { recursive: true, force: true });
+  });
   step(
     "acknowledges writes that read back, runs every job, and spreads requests over every server",
     async () => {
@@ -361,7 +384,13 @@ describe("notes under load, on loopback", () => {
   step("drain, SIGTERM, start again, ready: no request fails, and a request in flight finishes", async () => {
     const h2 = api[1];
     assert.ok(h2);
-    const load = startLoad({ url: gateway, rate: 80, concurrency: 6, durationMs: 30_000, maxRequests: 3000 });
+    const load = startLoad({
+      url: gateway,
+      rate: 80,
+      concurrency: 6,
+      durationMs: 30_000,
+      maxRequests: 3000,
+    });
     try {
       await waitFor("some load", () => load.stats().sent >= 20);
 
@@ -413,7 +442,7 @@ describe("notes under load, on loopback", () => {
       const written = await answered;
       assert.equal(written.status, 201);
       assert.deepEqual(await exit, { code: 0, signal: null });
-      assert.deepEqual(db.prepare("SELECT body FROM notes WHERE id = ?").get(written.json.id), {
+      assert.deepEqual(await db.get("SELECT body FROM notes WHERE id = ?", [written.json.id]), {
         body: "in flight through SIGTERM",
       });
 
@@ -457,30 +486,27 @@ describe("notes under load, on loopback", () => {
   step("a SIGTERM'd worker finishes the job in hand before it exits", async () => {
     const enqueued = await http<{ id: number }>("POST", `${gateway}/jobs`, { text: "slow", workMs: 1500 });
     assert.equal(enqueued.status, 201);
-    const claimed = await waitFor("the slow job to be claimed", () => {
-      const j = job(enqueued.json.id);
+    const claimed = await waitFor("the slow job to be claimed", async () => {
+      const j = await job(enqueued.json.id);
       return j.state === "running" && j.worker ? j : undefined;
     });
     const worker = proc(`worker/${claimed.worker}`);
     assert.deepEqual(await worker.stop(), { code: 0, signal: null });
-    assert.deepEqual(
-      { state: job(enqueued.json.id).state, worker: job(enqueued.json.id).worker },
-      { state: "done", worker: claimed.worker },
-    );
+    assert.deepEqual(await job(enqueued.json.id).then((j) => ({ state: j.state, worker: j.worker })), {
+      state: "done",
+      worker: claimed.worker,
+    });
     await startWorker(WORKERS.findIndex((w) => w.id === claimed.worker));
   });
 
   step("a job whose worker died is queued again and runs", async () => {
     // What a worker killed with SIGKILL mid-job leaves: a claim a minute old by a worker that is gone.
-    const { id } = db
-      .prepare(
-        `INSERT INTO jobs (payload, format, state, worker, claimed_at, attempts)
-         VALUES (?, 1, 'running', 'gone', strftime('%Y-%m-%d %H:%M:%f', 'now', '-60 seconds'), 1) RETURNING id`,
-      )
-      .get(JSON.stringify({ task: "digest", text: "orphan", workMs: 1 })) as { id: number };
-    const done = await waitFor("the orphaned job to run", () =>
-      job(id).state === "done" ? job(id) : undefined,
-    );
+    const { id } = (await db.get(
+      `INSERT INTO jobs (payload, format, state, worker, claimed_at, attempts)
+         VALUES (?, 1, 'running', 'gone', ${db.secondsAgo}, 1) RETURNING id`,
+      [JSON.stringify({ task: "digest", text: "orphan", workMs: 1 }), 60],
+    )) as { id: number };
+    const done = await waitFor("the orphaned job to run", () => jobDone(id));
     assert.ok(["w1", "w2"].includes(done.worker ?? ""), `run by ${done.worker}`);
     assert.equal(done.attempts, 2);
   });
@@ -488,7 +514,7 @@ describe("notes under load, on loopback", () => {
   step("pinned to 1.0, a 1.1.0 server writes v1 jobs and 1.0.0 workers run them", async () => {
     // ferry's expand phase, by hand: additive, so the 1.0.0 servers keep running on it.
     const expand = join(NOTES, "migrations/1.1.0/expand");
-    for (const f of readdirSync(expand).sort()) db.exec(readFileSync(join(expand, f), "utf8"));
+    for (const f of readdirSync(expand).sort()) await db.exec(readFileSync(join(expand, f), "utf8"));
     writeFileSync(pinFile, "1.0\n");
 
     const h3 = api[2];
@@ -501,13 +527,13 @@ describe("notes under load, on loopback", () => {
       { version: "1.1.0", jobFormat: 1, pin: "1.0" },
     );
 
-    const enqueued = await http<{ id: number; format: number }>("POST", `${h3.url}/jobs`, { text: "pinned" });
+    const enqueued = await http<{ id: number; format: number }>("POST", `${h3.url}/jobs`, {
+      text: "pinned",
+    });
     assert.equal(enqueued.status, 201);
     assert.equal(enqueued.headers["x-notes-version"], "1.1.0");
     assert.equal(enqueued.json.format, 1);
-    const done = await waitFor("the v1 job to run", () =>
-      job(enqueued.json.id).state === "done" ? job(enqueued.json.id) : undefined,
-    );
+    const done = await waitFor("the v1 job to run", () => jobDone(enqueued.json.id));
     assert.equal(done.format, 1);
     assert.ok(["w1", "w2"].includes(done.worker ?? ""));
     assert.ok(
@@ -534,7 +560,7 @@ describe("notes under load, on loopback", () => {
     // The gateway now spreads over 1.0.0 and 1.1.0 servers alike.
     const result = await runLoad({ url: gateway, rate: 100, concurrency: 4, durationMs: 1500 });
     assertClean(await verify(result, { jobsTimeoutMs: 10_000 }));
-    const formats = db.prepare("SELECT DISTINCT format FROM jobs").all() as { format: number }[];
+    const formats = (await db.all("SELECT DISTINCT format FROM jobs")) as { format: number }[];
     assert.deepEqual(
       formats.map((f) => f.format),
       [1],
@@ -559,10 +585,10 @@ describe("notes under load, on loopback", () => {
     const v1 = await http<{ id: number; format: number }>("POST", `${h1.url}/jobs`, { text: "from 1.0.0" });
     assert.deepEqual([v2.json.format, v1.json.format], [2, 1]);
     for (const id of [v2.json.id, v1.json.id]) {
-      const done = await waitFor(`job ${id} to run`, () => (job(id).state === "done" ? job(id) : undefined));
+      const done = await waitFor(`job ${id} to run`, () => jobDone(id));
       assert.ok(["w1", "w2"].includes(done.worker ?? ""));
     }
-    assert.equal(job(v2.json.id).format, 2);
+    assert.equal((await job(v2.json.id)).format, 2);
 
     // No SIGHUP needed: the pin file is read again every second.
     writeFileSync(pinFile, "1.0\n");
@@ -594,11 +620,11 @@ describe("notes under load, on loopback", () => {
           join(NOTES, "migrations/1.1.0/data/0001-notes-title-backfill.sql"),
           "utf8",
         );
-        const batch = db.prepare(backfill.replaceAll("{{batch}}", "20"));
         let batches = 0;
-        while (batch.run().changes > 0) batches += 1;
+        while ((await db.run(backfill.replaceAll("{{batch}}", "20"))) > 0) batches += 1;
         assert.ok(batches > 1, `the back-fill ran in batches (${batches})`);
-        assert.deepEqual(db.prepare("SELECT count(*) AS n FROM notes WHERE title IS NULL").get(), { n: 0 });
+        const left = await db.get("SELECT count(*) AS n FROM notes WHERE title IS NULL");
+        assert.equal(Number(left.n), 0);
 
         // The 1.1.0 → 1.2.0 hop: pin to 1.1, roll everything, unpin, contract.
         writeFileSync(pinFile, "1.1\n");
@@ -606,10 +632,8 @@ describe("notes under load, on loopback", () => {
         for (const i of WORKERS.keys()) await rollWorker(i, "1.2.0");
         rmSync(pinFile);
         const contract = join(NOTES, "migrations/1.2.0/contract");
-        for (const f of readdirSync(contract).sort()) db.exec(readFileSync(join(contract, f), "utf8"));
-        const columns = (db.prepare("PRAGMA table_info(notes)").all() as { name: string }[]).map(
-          (c) => c.name,
-        );
+        for (const f of readdirSync(contract).sort()) await db.exec(readFileSync(join(contract, f), "utf8"));
+        const columns = await db.columns("notes");
         assert.ok(!columns.includes("body"), columns.join(", "));
         const sent = load.stats().sent;
         await waitFor("load after the contract", () => load.stats().sent >= sent + 40);
@@ -627,4 +651,4 @@ describe("notes under load, on loopback", () => {
       }
     },
   );
-});
+}

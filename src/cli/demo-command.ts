@@ -6,6 +6,7 @@ import { printProgress } from "./progress.js";
 
 interface DemoFlags {
   json?: boolean;
+  database?: string;
 }
 
 export function registerDemoCommand(program: Command, setExit: (code: ExitCode) => void): void {
@@ -13,6 +14,10 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
     .command("demo")
     .description("start the sample cluster here, upgrade it through every release under load, and report")
     .option("--json", "print the report as one JSON document")
+    .option(
+      "--database <url>",
+      "run the product on this empty PostgreSQL database (postgres://…; a password goes in PGPASSWORD) instead of SQLite",
+    )
     .action(async (flags: DemoFlags) => {
       const events = new RunEvents();
       if (!flags.json) events.on(printProgress);
@@ -24,6 +29,7 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
         const report = await runDemo({
           events,
           interrupt: controller.signal,
+          ...(flags.database ? { database: flags.database } : {}),
           say: flags.json ? () => {} : (line) => process.stdout.write(`${line}\n`),
         });
         if (flags.json) {

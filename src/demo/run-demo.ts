@@ -20,7 +20,7 @@ import type { RunEvents } from "../run/events.js";
 import { observe } from "../run/observe.js";
 import { apply } from "../run/upgrade.js";
 import { openStateStore } from "../store/open-store.js";
-import { FIRST, NOTES, writeSampleCluster } from "./sample-cluster.js";
+import { dropSchema, FIRST, NOTES, writeSampleCluster } from "./sample-cluster.js";
 
 export interface DemoReport {
   readonly path: readonly string[];
@@ -43,6 +43,8 @@ export interface DemoOptions {
   readonly say?: (line: string) => void;
   /** Requests a second through the gateway. */
   readonly rate?: number;
+  /** An empty PostgreSQL database (postgres://…) for the product, instead of a SQLite file. */
+  readonly database?: string;
 }
 
 interface Load {
@@ -73,7 +75,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const rate = options.rate ?? 100;
   const root = mkdtempSync(join(tmpdir(), "ferry-demo-"));
   const load = (await import(new URL("../../examples/notes/load.mjs", import.meta.url).href)) as Load;
-  const sample = await writeSampleCluster(root);
+  const sample = await writeSampleCluster(root, options.database).catch((err: unknown) => {
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  });
   const cluster = loadCluster(sample.clusterFile);
   const catalog = loadCatalog(cluster.catalog);
   const last = catalog.releases.at(-1)?.version as string;
@@ -81,7 +86,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   let gateway: ChildProcess | undefined;
   const store = await openStateStore(cluster.state, cluster.dir);
   try {
-    say(`the sample cluster in ${root}: a gateway, 3 API servers and 2 workers of notes ${FIRST}`);
+    say(
+      `the sample cluster in ${root}: a gateway, 3 API servers and 2 workers of notes ${FIRST}, over ${options.database ? "PostgreSQL" : "SQLite"}`,
+    );
     gateway = startGateway(root, sample);
     await forEachMember(cluster, pool, ["install", "activate", "start"], FIRST);
     await waitHealthy(cluster, pool, `http://127.0.0.1:${sample.gateway.port}`);
@@ -135,6 +142,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     gateway?.kill("SIGTERM");
     await pool.close();
     await store.close();
+    await dropSchema(sample.db);
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -1,14 +1,15 @@
 /**
  * The sample cluster `ferry demo` upgrades: the notes product (examples/notes) on this machine,
  * as three API hosts and two worker hosts behind one gateway, each a folder with its releases side
- * by side and a `current` symlink (Ganeti's layout), over one SQLite database. Its cluster.yaml
- * is an ordinary one: every step ferry takes runs the commands written here.
+ * by side and a `current` symlink (Ganeti's layout), over one database: a SQLite file of its own,
+ * or an empty PostgreSQL database the caller names. Its cluster.yaml is an ordinary one: every
+ * step ferry takes runs the commands written here.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import { UserError } from "../errors.js";
 
 export const NOTES = fileURLToPath(new URL("../../examples/notes/", import.meta.url));
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules/", import.meta.url));
@@ -22,8 +23,26 @@ export interface SampleCluster {
   /** Each API host's port. */
   readonly apiPorts: Readonly<Record<string, number>>;
   readonly workerHosts: readonly string[];
+  /** The product's NOTES_DB: a SQLite file or a postgres:// URL. */
   readonly db: string;
 }
+
+/** The product's own database layer (examples/notes/app/db.mjs), to lay down and clear its schema. */
+interface NotesDb {
+  exec(sql: string): Promise<void>;
+  columns(table: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+interface NotesDbModule {
+  isPostgres(target: string): boolean;
+  redact(target: string): string;
+  openDb(target: string): Promise<NotesDb>;
+}
+const notesDb = () =>
+  import(new URL("../../examples/notes/app/db.mjs", import.meta.url).href) as Promise<NotesDbModule>;
+
+/** The tables the demo makes in the product's database: the product's and ferry's ledger. */
+const TABLES = ["notes", "jobs", "ferry_migrations", "ferry_migration_state"];
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -33,8 +52,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Writes the cluster file and a database at the first release into `root`. */
-export async function writeSampleCluster(root: string): Promise<SampleCluster> {
+/**
+ * Writes the cluster file into `root`, and the first release's schema into `database` (an empty
+ * PostgreSQL database's URL) or, by default, into a new SQLite file in `root`.
+ */
+export async function writeSampleCluster(root: string, database?: string): Promise<SampleCluster> {
   mkdirSync(root, { recursive: true });
   const apiHosts = ["h1", "h2", "h3"];
   const workerHosts = ["h4", "h5"];
@@ -42,11 +64,11 @@ export async function writeSampleCluster(root: string): Promise<SampleCluster> {
     await Promise.all(apiHosts.map(async (h) => [h, await freePort()] as const)),
   );
   const gateway = { port: await freePort(), adminPort: await freePort() };
-  const db = join(root, "notes.db");
-  const database = new Database(db);
-  database.pragma("journal_mode = WAL");
-  database.exec(readFileSync(join(NOTES, "schema", `${FIRST}.sql`), "utf8"));
-  database.close();
+  if (database !== undefined && !(await notesDb()).isPostgres(database)) {
+    throw new UserError(`--database: ${database} is not a postgres:// URL`);
+  }
+  const db = database ?? join(root, "notes.db");
+  await createSchema(db);
 
   const home = "{{vars.root}}/{{host}}/{{component}}";
   // A process started here must outlive the shell that starts it, and hold none of its pipes.
@@ -60,14 +82,14 @@ export async function writeSampleCluster(root: string): Promise<SampleCluster> {
   });
   const api = commands(
     "api.mjs",
-    `NOTES_PORT={{vars.port}} NOTES_DB={{vars.db}} NOTES_PIN_FILE={{vars.pin}}`,
+    `NOTES_PORT={{vars.port}} NOTES_DB='{{vars.db}}' NOTES_PIN_FILE={{vars.pin}}`,
   );
-  const worker = commands("worker.mjs", "NOTES_DB={{vars.db}} NOTES_WORKER_ID={{host}}");
+  const worker = commands("worker.mjs", "NOTES_DB='{{vars.db}}' NOTES_WORKER_ID={{host}}");
   const yaml = {
     name: "notes-demo",
     catalog: join(NOTES, "releases.yaml"),
     state: join(root, "ferry.db"),
-    database: `sqlite:${db}`,
+    database: (await notesDb()).isPostgres(db) ? db : `sqlite:${db}`,
     vars: { root, notes: NOTES.replace(/\/$/, ""), db, pin: join(root, "pin"), gwadmin: gateway.adminPort },
     hosts: [...apiHosts, ...workerHosts].map((h) => ({
       name: h,
@@ -125,4 +147,38 @@ export async function writeSampleCluster(root: string): Promise<SampleCluster> {
   // JSON is YAML: the file is an ordinary cluster file, written without a YAML emitter.
   writeFileSync(clusterFile, `${JSON.stringify(yaml, null, 2)}\n`);
   return { root, clusterFile, gateway, apiHosts, apiPorts: ports, workerHosts, db };
+}
+
+/** The first release's schema, into a database that must not hold the product already. */
+async function createSchema(target: string): Promise<void> {
+  const { isPostgres, openDb, redact } = await notesDb();
+  const postgres = isPostgres(target);
+  if (!postgres) writeFileSync(target, ""); // an empty file is an empty SQLite database
+  const db = await openDb(target).catch((err: Error) => {
+    throw new UserError(`--database: ${err.message}`);
+  });
+  try {
+    const taken = [];
+    for (const table of TABLES) if ((await db.columns(table)).length > 0) taken.push(table);
+    if (taken.length > 0) {
+      throw new UserError(
+        `--database: ${redact(target)} already has table ${taken.join(", ")}; the demo needs an empty database and changed nothing`,
+      );
+    }
+    await db.exec(readFileSync(join(NOTES, "schema", `${FIRST}${postgres ? ".postgres" : ""}.sql`), "utf8"));
+  } finally {
+    await db.close();
+  }
+}
+
+/** Drops what the demo made in a database it was lent; a SQLite file goes with the demo's folder. */
+export async function dropSchema(target: string): Promise<void> {
+  const { isPostgres, openDb } = await notesDb();
+  if (!isPostgres(target)) return;
+  const db = await openDb(target);
+  try {
+    await db.exec(`DROP TABLE IF EXISTS ${TABLES.join(", ")}`);
+  } finally {
+    await db.close();
+  }
 }

@@ -1,10 +1,10 @@
-// The notes API server: notes and jobs over HTTP, on one SQLite database shared with the other API
-// servers and the workers. It acknowledges a write only once it is committed, and stops gracefully
+// The notes API server: notes and jobs over HTTP, on one database (SQLite or PostgreSQL) shared with
+// the other API servers and the workers. It acknowledges a write only once it is committed, and stops gracefully
 // on SIGTERM (the requests in flight finish) so a rolling upgrade loses nothing.
 //
-// Environment: NOTES_PORT, NOTES_DB (required); NOTES_HOST (127.0.0.1), NOTES_PIN_FILE (releases
+// Environment: NOTES_PORT, NOTES_DB (required: a SQLite file or a postgres:// URL); NOTES_HOST (127.0.0.1), NOTES_PIN_FILE (releases
 // that know pins), NOTES_SHUTDOWN_TIMEOUT_MS (5000), NOTES_BUSY_TIMEOUT_MS (5000); NODE_PATH must
-// reach better-sqlite3.
+// reach better-sqlite3 and pg.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import {
@@ -22,6 +22,7 @@ import {
   setComponent,
   VERSION,
 } from "./common.mjs";
+import { redact } from "./db.mjs";
 import { decodeJob, encodeJob, HEADERS, jobFormat, NOTE_COLUMNS, noteStore, READS_PIN } from "./release.mjs";
 
 setComponent("api");
@@ -32,13 +33,12 @@ const shutdownMs = intEnv("NOTES_SHUTDOWN_TIMEOUT_MS", 5000, { min: 1 });
 const MAX_TEXT = 64 * 1024;
 const MAX_WORK_MS = 5000;
 
-const db = openDb(requiredEnv("NOTES_DB"));
-requireColumns(db, "notes", NOTE_COLUMNS);
+const db = await openDb(requiredEnv("NOTES_DB"));
+await requireColumns(db, "notes", NOTE_COLUMNS);
 const notes = noteStore(db);
-const insertJob = db.prepare("INSERT INTO jobs (payload, format) VALUES (?, ?)");
-const selectJob = db.prepare(
-  "SELECT id, format, payload, state, worker, attempts, result, error, created_at, done_at FROM jobs WHERE id = ?",
-);
+const INSERT_JOB = "INSERT INTO jobs (payload, format) VALUES (?, ?) RETURNING id";
+const SELECT_JOB =
+  "SELECT id, format, payload, state, worker, attempts, result, error, created_at, done_at FROM jobs WHERE id = ?";
 
 // The pin is re-read every second as well as on SIGHUP, so an operator who only writes the file
 // (and ferry, which may not know the pids) still switches every server within a second.
@@ -102,15 +102,15 @@ const routes = [
       if (typeof text !== "string" || text.length > MAX_TEXT) {
         return answer(res, 400, { error: `text must be a string of at most ${MAX_TEXT} characters` });
       }
-      // The statement commits before run() returns (autocommit): the 201 follows the commit.
-      answer(res, 201, { id: notes.add(text) });
+      // The statement commits before it returns (autocommit): the 201 follows the commit.
+      answer(res, 201, { id: await notes.add(text) });
     },
   ],
   [
     "GET",
     /^\/notes\/(\d+)$/,
-    (_req, res, id) => {
-      const note = notes.get(Number(id));
+    async (_req, res, id) => {
+      const note = await notes.get(Number(id));
       if (note) answer(res, 200, note);
       else answer(res, 404, { error: `no note ${id}` });
     },
@@ -127,15 +127,15 @@ const routes = [
         return answer(res, 400, { error: `workMs must be a whole number from 0 to ${MAX_WORK_MS}` });
       }
       const written = format;
-      const id = Number(insertJob.run(encodeJob(written, { text, workMs }), written).lastInsertRowid);
+      const { id } = await db.get(INSERT_JOB, [encodeJob(written, { text, workMs }), written]);
       answer(res, 201, { id, format: written });
     },
   ],
   [
     "GET",
     /^\/jobs\/(\d+)$/,
-    (_req, res, id) => {
-      const job = selectJob.get(Number(id));
+    async (_req, res, id) => {
+      const job = await db.get(SELECT_JOB, [Number(id)]);
       if (!job) return answer(res, 404, { error: `no job ${id}` });
       let task = null;
       try {
@@ -171,8 +171,8 @@ async function handle(req, res) {
 
 const server = createServer((req, res) => {
   handle(req, res).catch((err) => {
-    // Busy past busy_timeout: nothing was committed, so the client may safely try again.
-    const status = err.status ?? (String(err.code).startsWith("SQLITE_BUSY") ? 503 : 500);
+    // Busy: nothing was committed, so the client may safely try again.
+    const status = err.status ?? (db.busy(err) ? 503 : 500);
     if (status === 500) log(`${req.method} ${req.url}: ${err.stack ?? err}`);
     if (!res.headersSent) answer(res, status, { error: err.message });
     else res.destroy();
@@ -187,7 +187,7 @@ onSignals({
     draining = true;
     clearInterval(pinTimer);
     const clean = await closeServer(server, shutdownMs);
-    db.close();
+    await db.close();
     log(clean ? "stopped: every request finished" : `stopped: requests cut after ${shutdownMs} ms`);
     process.exit(clean ? 0 : 1);
   },
@@ -202,4 +202,4 @@ await listen(server, port, host).catch((err) => {
   log(`cannot listen on ${host}:${port}: ${err.message}`);
   process.exit(1);
 });
-log(`listening on ${host}:${port}, database ${process.env.NOTES_DB}, writing job format v${format}`);
+log(`listening on ${host}:${port}, database ${redact(process.env.NOTES_DB)}, writing job format v${format}`);

@@ -1,14 +1,11 @@
 // What the gateway, the API server and the worker of one notes release share: settings from the
-// environment, log lines, the database connection, signals and small HTTP helpers. Every release
-// folder carries its own copy (the same bytes in each), so a release runs from wherever ferry
-// installs it and never imports from outside its folder.
+// environment, log lines, opening the database (db.mjs), signals and small HTTP helpers. Every
+// release folder carries its own copy (the same bytes in each), so a release runs from wherever
+// ferry installs it and never imports from outside its folder.
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { openDb as openDatabase } from "./db.mjs";
 
 export const VERSION = readFileSync(new URL("VERSION", import.meta.url), "utf8").trim();
-
-/** SQLite's clock, as text: it sorts in time order and `ferry db purge` compares it as text. */
-export const NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 
 let component = "notes";
 
@@ -52,43 +49,18 @@ export function portEnv(name) {
   return port;
 }
 
-/**
- * The product's SQLite database. `better-sqlite3` is found through NODE_PATH, because a release
- * folder is copied away from any node_modules: NODE_PATH=/path/to/node_modules.
- */
-export function openDb(file) {
-  const require = createRequire(import.meta.url);
-  let Database;
+/** The product's database (NOTES_DB: a SQLite file or a postgres:// URL); a bad one stops the start. */
+export async function openDb(target) {
   try {
-    Database = require("better-sqlite3");
+    return await openDatabase(target, { busyTimeoutMs: intEnv("NOTES_BUSY_TIMEOUT_MS", 5000, { min: 1 }) });
   } catch (err) {
-    fail(
-      `cannot load better-sqlite3 (${err.code ?? err.message}); set NODE_PATH to the node_modules folder that holds it`,
-    );
+    fail(err.message);
   }
-  let db;
-  try {
-    // A missing file means a wrong NOTES_DB, not a new product: the schema comes from schema/*.sql.
-    db = new Database(file, { fileMustExist: true });
-  } catch (err) {
-    fail(`cannot open NOTES_DB=${file}: ${err.message}`);
-  }
-  // busy_timeout first: switching to WAL itself waits for the other processes' locks.
-  db.pragma(`busy_timeout = ${intEnv("NOTES_BUSY_TIMEOUT_MS", 5000, { min: 1 })}`);
-  db.pragma("journal_mode = WAL");
-  // FULL: a write we acknowledge survives a power cut, not only a crash of this process.
-  db.pragma("synchronous = FULL");
-  return db;
 }
 
 /** Refuses to start on a schema this release cannot use, before it takes any traffic. */
-export function requireColumns(db, table, wanted) {
-  const have = new Set(
-    db
-      .prepare(`PRAGMA table_info(${table})`)
-      .all()
-      .map((c) => c.name),
-  );
+export async function requireColumns(db, table, wanted) {
+  const have = new Set(await db.columns(table));
   const missing = wanted.filter((c) => !have.has(c));
   if (missing.length > 0) {
     fail(

@@ -5,14 +5,16 @@
 //
 // Environment: NOTES_DB (required); NOTES_WORKER_ID (host:pid; must be unique among running
 // workers), NOTES_POLL_MS (50), NOTES_CLAIM_TIMEOUT_MS (15000), NOTES_SHUTDOWN_TIMEOUT_MS (10000),
-// NOTES_BUSY_TIMEOUT_MS (5000); NODE_PATH must reach better-sqlite3.
+// NOTES_BUSY_TIMEOUT_MS (5000); NOTES_DB is a SQLite file or a postgres:// URL; NODE_PATH must reach
+// better-sqlite3 and pg.
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import { intEnv, log, NOW, onSignals, openDb, requiredEnv, setComponent, sleep } from "./common.mjs";
+import { intEnv, log, onSignals, openDb, requiredEnv, setComponent, sleep } from "./common.mjs";
+import { redact } from "./db.mjs";
 import { decodeJob } from "./release.mjs";
 
 setComponent("worker");
-const db = openDb(requiredEnv("NOTES_DB"));
+const db = await openDb(requiredEnv("NOTES_DB"));
 const workerId = process.env.NOTES_WORKER_ID || `${hostname()}:${process.pid}`;
 const pollMs = intEnv("NOTES_POLL_MS", 50, { min: 1 });
 // Far above the longest job (the API caps workMs at 5 s), so a live worker never loses its claim.
@@ -21,26 +23,19 @@ const shutdownMs = intEnv("NOTES_SHUTDOWN_TIMEOUT_MS", 10_000, { min: 1 });
 const MAX_WORK_MS = 5000;
 
 // `AND state = 'queued'` again outside the subquery: the statement is the claim, whatever the
-// subquery saw. SQLite runs one writer at a time, so a job goes to exactly one worker.
-const claim =
-  db.prepare(`UPDATE jobs SET state = 'running', worker = ?, claimed_at = ${NOW}, attempts = attempts + 1
-  WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) AND state = 'queued'
-  RETURNING id, format, payload`);
+// subquery saw, so a job goes to exactly one worker.
+const CLAIM = `UPDATE jobs SET state = 'running', worker = ?, claimed_at = ${db.now}, attempts = attempts + 1
+  WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1${db.skipLocked}) AND state = 'queued'
+  RETURNING id, format, payload`;
 // Every change to a claimed job names its worker: a worker whose claim was taken back changes nothing.
-const finish = db.prepare(
-  `UPDATE jobs SET state = 'done', result = ?, done_at = ${NOW} WHERE id = ? AND worker = ? AND state = 'running'`,
-);
-const failJob = db.prepare(
-  `UPDATE jobs SET state = 'failed', error = ?, done_at = ${NOW} WHERE id = ? AND worker = ? AND state = 'running'`,
-);
-const giveBack = db.prepare(
-  "UPDATE jobs SET state = 'queued', worker = NULL, claimed_at = NULL WHERE id = ? AND worker = ? AND state = 'running'",
-);
-const takeBackMine = db.prepare(
-  "UPDATE jobs SET state = 'queued', worker = NULL, claimed_at = NULL WHERE worker = ? AND state = 'running'",
-);
-const takeBackStale = db.prepare(`UPDATE jobs SET state = 'queued', worker = NULL, claimed_at = NULL
-  WHERE state = 'running' AND claimed_at < strftime('%Y-%m-%d %H:%M:%f', 'now', ?)`);
+const FINISH = `UPDATE jobs SET state = 'done', result = ?, done_at = ${db.now} WHERE id = ? AND worker = ? AND state = 'running'`;
+const FAIL = `UPDATE jobs SET state = 'failed', error = ?, done_at = ${db.now} WHERE id = ? AND worker = ? AND state = 'running'`;
+const GIVE_BACK =
+  "UPDATE jobs SET state = 'queued', worker = NULL, claimed_at = NULL WHERE id = ? AND worker = ? AND state = 'running'";
+const TAKE_BACK_MINE =
+  "UPDATE jobs SET state = 'queued', worker = NULL, claimed_at = NULL WHERE worker = ? AND state = 'running'";
+const TAKE_BACK_STALE = `UPDATE jobs SET state = 'queued', worker = NULL, claimed_at = NULL
+  WHERE state = 'running' AND claimed_at < ${db.secondsAgo}`;
 
 let stopping = false;
 let inHand = null;
@@ -62,31 +57,31 @@ async function run(job) {
     task = decodeJob(job.format, job.payload);
     if (task.task !== "digest") throw new Error(`unknown task ${JSON.stringify(task.task)}`);
   } catch (err) {
-    failJob.run(err.message, job.id, workerId);
+    await db.run(FAIL, [err.message, job.id, workerId]);
     return log(`job ${job.id} failed: ${err.message}`);
   }
   await sleep(Math.min(Math.max(Number(task.workMs) || 0, 0), MAX_WORK_MS));
   const digest = createHash("sha256")
     .update(String(task.text ?? ""))
     .digest("hex");
-  if (finish.run(digest, job.id, workerId).changes === 0) {
+  if ((await db.run(FINISH, [digest, job.id, workerId])) === 0) {
     log(`job ${job.id}: done, but its claim had timed out; another worker runs it again`);
   }
 }
 
 let lastSweep = 0;
-function sweepStaleClaims() {
+async function sweepStaleClaims() {
   if (Date.now() - lastSweep < 1000) return;
   lastSweep = Date.now();
-  const { changes } = takeBackStale.run(`-${claimTimeoutMs / 1000} seconds`);
+  const changes = await db.run(TAKE_BACK_STALE, [claimTimeoutMs / 1000]);
   if (changes > 0) log(`queued ${changes} job(s) again whose worker held them over ${claimTimeoutMs} ms`);
 }
 
 async function loop() {
   while (!stopping) {
     try {
-      sweepStaleClaims();
-      inHand = claim.get(workerId) ?? null;
+      await sweepStaleClaims();
+      inHand = (await db.get(CLAIM, [workerId])) ?? null;
       if (!inHand) {
         await idle(pollMs);
         continue;
@@ -107,12 +102,12 @@ onSignals({
     stopping = true;
     wake();
     // A job that cannot finish in time goes back to the queue rather than stay claimed.
-    setTimeout(() => {
+    setTimeout(async () => {
       if (inHand) {
-        giveBack.run(inHand.id, workerId);
+        await db.run(GIVE_BACK, [inHand.id, workerId]);
         log(`job ${inHand.id} given back to the queue: not finished within ${shutdownMs} ms`);
       }
-      db.close();
+      await db.close();
       process.exit(1);
     }, shutdownMs).unref();
   },
@@ -121,11 +116,11 @@ onSignals({
 if (process.env.NOTES_WORKER_ID) {
   // This id's previous life is gone (ids are unique among running workers): its jobs need not wait
   // for the claim timeout.
-  const { changes } = takeBackMine.run(workerId);
+  const changes = await db.run(TAKE_BACK_MINE, [workerId]);
   if (changes > 0) log(`queued ${changes} job(s) again that this worker's previous run left claimed`);
 }
-log(`started as ${workerId}, database ${process.env.NOTES_DB}`);
+log(`started as ${workerId}, database ${redact(process.env.NOTES_DB)}`);
 await loop();
-db.close();
+await db.close();
 log("stopped: no job in hand");
 process.exit(0);

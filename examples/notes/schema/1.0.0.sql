@@ -1,5 +1,6 @@
--- The database of notes 1.0.0, as a new installation starts it (`ferry demo` and the tests run
--- this file first). Every later change comes through ferry's migrations in ../migrations.
+-- The database of notes 1.0.0 on SQLite (1.0.0.postgres.sql is the same for PostgreSQL), as a new
+-- installation starts it (`ferry demo` and the tests run this file first). Every later change
+-- comes through ferry's migrations in ../migrations.
 -- Times are SQLite's text clock, "YYYY-MM-DD HH:MM:SS.SSS" UTC: it sorts in time order, and
 -- `ferry db purge --table jobs --column done_at` compares it as text.
 

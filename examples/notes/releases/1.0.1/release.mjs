@@ -14,11 +14,10 @@ export const HEADERS = { "x-notes-version": VERSION };
 export const READS_PIN = false;
 
 export function noteStore(db) {
-  const insert = db.prepare("INSERT INTO notes (body) VALUES (?)");
-  const select = db.prepare("SELECT id, body AS text FROM notes WHERE id = ?");
   return {
-    add: (text) => Number(insert.run(text).lastInsertRowid),
-    get: (id) => select.get(id),
+    add: async (text) =>
+      Number((await db.get("INSERT INTO notes (body) VALUES (?) RETURNING id", [text])).id),
+    get: (id) => db.get("SELECT id, body AS text FROM notes WHERE id = ?", [id]),
   };
 }
 

@@ -14,13 +14,13 @@ export const HEADERS = { "x-notes-version": VERSION };
 export const READS_PIN = true;
 
 export function noteStore(db) {
-  const insert = db.prepare("INSERT INTO notes (body, title) VALUES (@text, @text)");
-  const select = db.prepare(
-    "SELECT id, COALESCE(title, body) AS text, created_at AS createdAt FROM notes WHERE id = ?",
-  );
   return {
-    add: (text) => Number(insert.run({ text }).lastInsertRowid),
-    get: (id) => select.get(id),
+    add: async (text) =>
+      Number((await db.get("INSERT INTO notes (body, title) VALUES (?, ?) RETURNING id", [text, text])).id),
+    get: (id) =>
+      db.get('SELECT id, COALESCE(title, body) AS text, created_at AS "createdAt" FROM notes WHERE id = ?', [
+        id,
+      ]),
   };
 }
 

@@ -16,11 +16,10 @@ export const HEADERS = { "x-notes-version": VERSION };
 export const READS_PIN = true;
 
 export function noteStore(db) {
-  const insert = db.prepare("INSERT INTO notes (title) VALUES (?)");
-  const select = db.prepare("SELECT id, title AS text, created_at AS createdAt FROM notes WHERE id = ?");
   return {
-    add: (text) => Number(insert.run(text).lastInsertRowid),
-    get: (id) => select.get(id),
+    add: async (text) =>
+      Number((await db.get("INSERT INTO notes (title) VALUES (?) RETURNING id", [text])).id),
+    get: (id) => db.get('SELECT id, title AS text, created_at AS "createdAt" FROM notes WHERE id = ?', [id]),
   };
 }
 
