@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -113,6 +113,43 @@ describe("ferry apply, status and history", () => {
         /1\.0\.1\/roll\/api\/h1\/install failed: .*exit 4.*Rolled back: fake is back at 1\.0\.0/,
       );
       assert.ok(allAt(p, "1.0.0"));
+    });
+  });
+});
+
+describe("preflight over the fleet", () => {
+  it("checks every online host, refuses (exit 3) when one cannot install the target, and leaves offline hosts out", async () => {
+    const check = "test ! -e {{vars.root}}/{{host}}/no-{{version}}";
+    await withProduct({ hosts: 3, offline: ["h2"], commands: { check } }, async (p, c) => {
+      const root = join(p.dir, "hosts");
+      writeFileSync(join(root, "h3", "no-1.0.1"), "");
+      writeFileSync(join(root, "h2", "no-1.0.1"), ""); // offline: never asked
+      const refused = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+      assert.equal(refused.code, 3, refused.stdout + refused.stderr);
+      assert.match(refused.stdout, /1\.0\.1\/preflight\/api\/h3\/installable failed/);
+      assert.ok(allAt(p, "1.0.0"), JSON.stringify(p.state()));
+      assert.deepEqual(
+        p
+          .log()
+          .filter((l) => l.endsWith("check"))
+          .sort(),
+        ["h1 api check", "h3 api check"],
+        "every online host checked; the offline one never reached",
+      );
+
+      rmSync(join(root, "h3", "no-1.0.1"));
+      const plan = await ferryAsync(["plan", ...c, "--to", "1.0.1"]);
+      assert.match(plan.stdout, /left out, marked offline: h2/);
+      const done = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+      assert.equal(done.code, 0, done.stdout + done.stderr);
+      assert.match(done.stdout, /left out, marked offline: h2/);
+      const state = p.state();
+      assert.deepEqual(
+        [state.h1?.api?.active, state.h2?.api?.active, state.h3?.api?.active],
+        ["1.0.1", "1.0.0", "1.0.1"],
+      );
+      const status = JSON.parse((await ferryAsync(["status", ...c, "--json"])).stdout);
+      assert.equal(status.version, "1.0.1", "the offline host does not make the cluster mixed");
     });
   });
 });

@@ -56,7 +56,8 @@ export function renderPlan(plan: Plan): string[] {
           for (const lane of pool.lanes) {
             steps += lane.steps.length;
             if (lane.host && pool.component) {
-              lines.push(`      ${lane.host}: ${lane.steps.map((s) => s.name).join(" → ")}`);
+              const groups = lane.groups ? ` [${lane.groups.join(", ")}]` : "";
+              lines.push(`      ${lane.host}${groups}: ${lane.steps.map((s) => s.name).join(" → ")}`);
             } else {
               for (const s of lane.steps) lines.push(`    ${s.id}${describeRun(s.run)}`);
             }
@@ -65,8 +66,10 @@ export function renderPlan(plan: Plan): string[] {
       }
     }
   }
+  const offline = plan.offline.length > 0 ? [`left out, marked offline: ${plan.offline.join(", ")}`] : [];
   return [
     `${plan.cluster} ${plan.from} → ${plan.to} through ${plan.path.join(" → ")}: ${steps} steps`,
+    ...offline,
     ...lines,
   ];
 }

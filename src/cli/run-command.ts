@@ -47,7 +47,8 @@ export async function runWithSignals(
       process.stdout.write(`${result.message}\n`);
     }
     if (result.interrupted) return ExitCode.interrupted;
-    return result.succeeded ? ExitCode.ok : ExitCode.failed;
+    if (result.succeeded) return ExitCode.ok;
+    return result.refused ? ExitCode.refused : ExitCode.failed;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

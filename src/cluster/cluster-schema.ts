@@ -42,6 +42,10 @@ export const HostSchema = z.strictObject({
     .enum(["local"])
     .default("local")
     .describe("Where its commands run. local: sh -c on this machine."),
+  offline: z
+    .boolean()
+    .default(false)
+    .describe("Out of the cluster for now (Ganeti's offline nodes): left out of every hop, and reported."),
   vars: VarsSchema.optional(),
 });
 
@@ -110,6 +114,9 @@ export const CommandsSchema = z.strictObject({
   ),
   activate: Command.describe("Switches the host to {{version}}, e.g. a symlink."),
   start: Command,
+  check: Command.optional().describe(
+    "Preflight, on every online host at once: exits 0 when {{version}} can be installed there (Ganeti's check).",
+  ),
 });
 
 export const ComponentSchema = z.strictObject({
@@ -139,6 +146,12 @@ export const ComponentSchema = z.strictObject({
       "Where its process id is: ferry then stops it gracefully, SIGTERM, up to stopGrace, then SIGKILL.",
     ),
   stopGrace: DurationSchema.default("10s").describe("How long a process may take to exit after SIGTERM."),
+  groups: z
+    .record(name("group"), z.array(z.string()).min(2, "a group names at least two of the component's hosts"))
+    .optional()
+    .describe(
+      "Redundancy groups (storage replicas): a label's hosts are never out of service at once, also across components that use the same label.",
+    ),
   commands: CommandsSchema,
   health: HealthSchema.optional(),
   drain: DrainSchema.optional(),

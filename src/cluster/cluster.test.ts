@@ -131,6 +131,18 @@ describe("the cluster file", () => {
       /:12: components\[0\]\.commands\.start: missing/,
     ],
     [
+      "a redundancy group naming a host the component is not on",
+      (t: string) =>
+        t.replace("    maxUnavailable: 1\n", "    maxUnavailable: 1\n    groups: { replicas: [h1, h3] }\n"),
+      /:12: components\[0\]\.groups\.replicas\[1\]: h3 is not one of this component's hosts/,
+    ],
+    [
+      "a redundancy group of one host",
+      (t: string) =>
+        t.replace("    maxUnavailable: 1\n", "    maxUnavailable: 1\n    groups: { replicas: [h1] }\n"),
+      /:12: components\[0\]\.groups\.replicas: a group names at least two/,
+    ],
+    [
       "an unknown driver",
       (t: string) => t.replace("address: 10.0.0.1 }", "address: 10.0.0.1, driver: telnet }"),
       /:5: hosts\[0\]\.driver: /,

@@ -23,6 +23,8 @@ export interface Host {
   readonly name: string;
   readonly address: string;
   readonly driver: "local";
+  /** Left out of every hop (Ganeti's offline nodes). */
+  readonly offline: boolean;
   readonly vars: Readonly<Record<string, string>>;
 }
 
@@ -33,7 +35,12 @@ export interface Component {
   readonly maxUnavailable: number;
   readonly timeoutMs: number;
   /** `stop` is the operator's command, or ferry's own graceful stop of the process in `pidFile`. */
-  readonly commands: Readonly<Record<"version" | "install" | "stop" | "activate" | "start", string>>;
+  readonly commands: Readonly<Record<"version" | "install" | "stop" | "activate" | "start", string>> & {
+    /** Preflight: the target release can be installed on the host. */
+    readonly check?: string;
+  };
+  /** Redundancy groups: label → hosts of this component never out of service together. */
+  readonly groups: Readonly<Record<string, readonly string[]>>;
   readonly health?: { readonly check: HealthCheck; readonly gate: HealthGate };
   readonly drain?: DrainSpec;
   readonly vars: Readonly<Record<string, string>>;
@@ -119,6 +126,7 @@ function clusterFrom(yaml: YamlFile): Cluster {
       name: h.name,
       address: h.address,
       driver: h.driver,
+      offline: h.offline,
       vars: stringVars(h.vars),
     })),
     components: data.components.map((c) => ({
@@ -126,6 +134,7 @@ function clusterFrom(yaml: YamlFile): Cluster {
       hosts: c.hosts,
       order: c.order,
       maxUnavailable: c.maxUnavailable,
+      groups: c.groups ?? {},
       timeoutMs: parseDuration(c.timeout),
       commands: {
         ...c.commands,
@@ -227,6 +236,12 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       if (listed.has(h)) at(["components", i, "hosts", k], `host ${h} is listed twice`);
       listed.add(h);
     });
+    for (const [label, members] of Object.entries(c.groups ?? {})) {
+      members.forEach((h, k) => {
+        if (!listed.has(h))
+          at(["components", i, "groups", label, k], `${h} is not one of this component's hosts`);
+      });
+    }
   });
   data.components.forEach((c, i) => {
     if (c.health && parseDuration(c.health.healthyFor) >= parseDuration(c.health.deadline)) {

@@ -163,6 +163,102 @@ describe("buildPlan", () => {
     assert.doesNotThrow(() => buildPlan(withDb, planPath(skipping, "1.0.0", "1.0.1"), migrations));
   });
 
+  it("leaves offline hosts out of every phase and reports them", () => {
+    const text = (extra: string) =>
+      parseCluster(
+        "/c/cluster.yaml",
+        `name: demo
+catalog: releases.yaml
+hosts: [{ name: h1, address: a1 }, { name: h2, address: a2, offline: true }, { name: h3, address: a3 }]
+components:
+  - { name: api, hosts: [h1, h2, h3], commands: { version: v, install: i, stop: s, activate: a, start: st, check: "has {{version}}" } }
+${extra}`,
+      );
+    const plan = buildPlan(text(""), planPath(catalog, "1.0.0", "1.0.1"));
+    assert.deepEqual(plan.offline, ["h2"]);
+    assert.deepEqual(
+      plan.members.map((m) => m.host),
+      ["h1", "h3"],
+    );
+    assert.ok(
+      ids(plan).every((id) => !id.includes("/h2/")),
+      ids(plan).join("\n"),
+    );
+    assert.ok(ids(plan).includes("1.0.1/roll/api/h3/start"));
+  });
+
+  it("checks the target is installable on every online host at once, and again once an offline hop's queue is drained", () => {
+    const c = cluster(
+      "queue: { drain: qd, undrain: qu }",
+      `  - { name: api, hosts: [h1, h2, h3], commands: { version: v, install: i, stop: s, activate: a, start: st, check: "has {{version}} {{host}}" } }
+  - { name: db, hosts: [h1], order: 2, commands: { version: v, install: i, stop: s, activate: a, start: st, check: "db-has {{version}}" } }
+  - { name: web, hosts: [h2], order: 3, commands: { version: v, install: i, stop: s, activate: a, start: st } }`,
+    );
+    const rolling = buildPlan(c, planPath(catalog, "1.0.0", "1.0.1"));
+    const preflight = rolling.hops[0]?.phases.find((p) => p.name === "preflight");
+    const stage = preflight?.stages.find((s) => s.pools.some((p) => p.component === "api"));
+    assert.deepEqual(
+      stage?.pools.map((p) => `${p.component}×${p.limit}`),
+      ["api×3", "db×1"],
+      "one stage, every host of every component with a check at once",
+    );
+    assert.deepEqual(
+      stage?.pools.flatMap((p) =>
+        p.lanes.flatMap((l) => l.steps.map((s) => `${s.id} ${JSON.stringify(s.run)}`)),
+      ),
+      [
+        `1.0.1/preflight/api/h1/installable [{"type":"exec","command":"has 1.0.1 h1"}]`,
+        `1.0.1/preflight/api/h2/installable [{"type":"exec","command":"has 1.0.1 h2"}]`,
+        `1.0.1/preflight/api/h3/installable [{"type":"exec","command":"has 1.0.1 h3"}]`,
+        `1.0.1/preflight/db/h1/installable [{"type":"exec","command":"db-has 1.0.1"}]`,
+      ],
+    );
+    const offline = buildPlan(c, planPath(catalog, "1.0.1", "1.1.0"));
+    const drained = ids(offline).filter((id) => id.startsWith("1.1.0/drain/"));
+    assert.deepEqual(drained, [
+      "1.1.0/drain/queue",
+      "1.1.0/drain/api/h1/installable",
+      "1.1.0/drain/api/h2/installable",
+      "1.1.0/drain/api/h3/installable",
+      "1.1.0/drain/db/h1/installable",
+    ]);
+  });
+
+  it("marks the roll's lanes with their hosts' redundancy groups, and no other phase's", () => {
+    const plan = buildPlan(
+      cluster(
+        "",
+        `  - { name: osd, hosts: [h1, h2, h3], maxUnavailable: 3, groups: { r1: [h1, h2], r2: [h2, h3] }, commands: { version: v, install: i, stop: s, activate: a, start: st } }`,
+      ),
+      planPath(catalog, "1.0.1", "1.1.0"),
+    );
+    const lanes = (name: string) =>
+      plan.hops[0]?.phases
+        .filter((p) => p.name === name)
+        .flatMap((p) => p.stages.flatMap((s) => s.pools.flatMap((pool) => pool.lanes)));
+    assert.deepEqual(
+      lanes("stop")?.map((l) => l.groups),
+      [undefined, undefined, undefined],
+      "an offline hop stops everything anyway",
+    );
+    const rolling = buildPlan(
+      cluster(
+        "",
+        `  - { name: osd, hosts: [h1, h2, h3], maxUnavailable: 3, groups: { r1: [h1, h2], r2: [h2, h3] }, commands: { version: v, install: i, stop: s, activate: a, start: st } }`,
+      ),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const roll = rolling.hops[0]?.phases.find((p) => p.name === "roll");
+    assert.deepEqual(
+      roll?.stages[0]?.pools[0]?.lanes.map((l) => [l.host, l.groups]),
+      [
+        ["h1", ["r1"]],
+        ["h2", ["r1", "r2"]],
+        ["h3", ["r2"]],
+      ],
+    );
+  });
+
   it("upgrades an active-passive component's standby first, switches over, then the former active one", () => {
     const ap = cluster(
       "",

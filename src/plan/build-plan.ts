@@ -117,7 +117,8 @@ export function buildPlan(
     // A rolling hop switches each active-passive component over to its first standby.
     if (h.mode === "rolling") {
       for (const c of cluster.components) {
-        if (c.activePassive) active.set(c.name, nextActive(c, active.get(c.name)));
+        const online = onlineHosts(c, byKey);
+        if (c.activePassive && online.length >= 2) active.set(c.name, nextActive(active.get(c.name), online));
       }
     }
     return { ...hop, phases };
@@ -129,6 +130,7 @@ export function buildPlan(
     to: path.to,
     path: path.path,
     hosts: cluster.hosts.map((h) => ({ name: h.name, address: h.address, driver: h.driver })),
+    offline: offlineHosts(cluster),
     members,
     vars: cluster.vars,
     database: hasDatabase ? { releases: migrations.releases, files: migrations.files } : null,
@@ -181,13 +183,19 @@ export function memberKey(host: string, component: string): string {
   return `${component}@${host}`;
 }
 
-/** Every component on every host of the cluster, with its probes rendered. */
+/** Hosts marked offline: left out of every hop and every observation, and reported. */
+export function offlineHosts(cluster: Cluster): string[] {
+  return cluster.hosts.filter((h) => h.offline).map((h) => h.name);
+}
+
+/** Every component on every online host of the cluster, with its probes rendered. */
 export function clusterMembers(cluster: Cluster): Member[] {
   const hosts = new Map(cluster.hosts.map((h) => [h.name, h]));
   return cluster.components.flatMap((c) =>
-    c.hosts.map((hostName): Member => {
+    c.hosts.flatMap((hostName): Member[] => {
       const host = hosts.get(hostName);
       if (!host) throw new Error(`component ${c.name}: unknown host ${hostName} passed validation`);
+      if (host.offline) return [];
       const vars = { ...cluster.vars, ...c.vars, ...host.vars };
       const values: TemplateValues = { host: host.name, address: host.address, component: c.name, vars };
       const health = c.health && {
@@ -200,17 +208,19 @@ export function clusterMembers(cluster: Cluster): Member[] {
         gate: c.health.gate,
       };
       const drain = c.drain && renderDrain(c.drain, values);
-      return {
-        host: host.name,
-        component: c.name,
-        address: host.address,
-        versionCommand: render(c.commands.version, values),
-        ...(health ? { health } : {}),
-        ...(drain ? { drain } : {}),
-        ...(c.activePassive ? { roleCommand: render(c.activePassive.role, values) } : {}),
-        vars,
-        timeoutMs: c.timeoutMs,
-      };
+      return [
+        {
+          host: host.name,
+          component: c.name,
+          address: host.address,
+          versionCommand: render(c.commands.version, values),
+          ...(health ? { health } : {}),
+          ...(drain ? { drain } : {}),
+          ...(c.activePassive ? { roleCommand: render(c.activePassive.role, values) } : {}),
+          vars,
+          timeoutMs: c.timeoutMs,
+        },
+      ];
     }),
   );
 }
@@ -280,9 +290,22 @@ function byOrder(components: readonly Component[]): Component[][] {
   return [...groups.entries()].sort(([a], [b]) => a - b).map(([, cs]) => cs);
 }
 
+/** The component's hosts that are online, in the cluster file's order. */
+function onlineHosts(c: Component, members: ReadonlyMap<string, Member>): string[] {
+  return c.hosts.filter((h) => members.has(memberKey(h, c.name)));
+}
+
+/** The labels of the component's redundancy groups that hold `host`. */
+function groupsOf(c: Component, host: string): string[] {
+  return Object.entries(c.groups)
+    .filter(([, hosts]) => hosts.includes(host))
+    .map(([label]) => label);
+}
+
 /**
- * One stage per order; per component a pool of per-host lanes, at most `limit(c)` at once.
- * `steps` makes a host's steps for the component.
+ * One stage per order; per component a pool of per-host lanes (online hosts only), at most
+ * `limit(c)` at once. `steps` makes a host's steps for the component. Lanes that take their host
+ * out of service carry its redundancy groups, which the executor never has two hosts of out at once.
  */
 function perHost(
   ctx: HopContext,
@@ -290,23 +313,29 @@ function perHost(
   orders: Component[][],
   limit: (c: Component) => number,
   steps: (c: Component, m: Member, id: (action: string) => string) => PlanStep[],
+  outOfService = false,
 ): Stage[] {
-  return orders.map((group) => ({
-    pools: group.map(
-      (c): Pool => ({
-        component: c.name,
-        limit: Math.min(limit(c), c.hosts.length),
-        lanes: c.hosts.map((h): Lane => {
-          const m = ctx.members.get(memberKey(h, c.name));
-          if (!m) throw new Error(`no member ${c.name}@${h}`);
-          return {
-            host: h,
-            steps: steps(c, m, (action) => `${ctx.hop.id}/${phaseName}/${c.name}/${h}/${action}`),
-          };
-        }),
-      }),
-    ),
+  const stages = orders.map((group) => ({
+    pools: group
+      .map((c): Pool => {
+        const hosts = onlineHosts(c, ctx.members);
+        return {
+          component: c.name,
+          limit: Math.min(limit(c), hosts.length),
+          lanes: hosts.map((h): Lane => {
+            const m = ctx.members.get(memberKey(h, c.name)) as Member;
+            const groups = outOfService ? groupsOf(c, h) : [];
+            return {
+              host: h,
+              ...(groups.length > 0 ? { groups } : {}),
+              steps: steps(c, m, (action) => `${ctx.hop.id}/${phaseName}/${c.name}/${h}/${action}`),
+            };
+          }),
+        };
+      })
+      .filter((pool) => pool.lanes.length > 0),
   }));
+  return stages.filter((stage) => stage.pools.length > 0);
 }
 
 function hostStep(
@@ -380,10 +409,27 @@ function preflight(ctx: HopContext): Phase {
           ),
         ]
       : []),
+    ...installable(ctx, "preflight"),
     ...ctx.cluster.preflight.map((check) =>
       single(localStep(ctx, `preflight/check/${check.name}`, [exec(ctx, check.run)])),
     ),
   ]);
+}
+
+/**
+ * The target release can be installed on every online host: each component's `check`, on all its
+ * hosts at once (Ganeti verifies "installed on all online nodes" before it changes anything).
+ */
+function installable(ctx: HopContext, phaseName: string): Stage[] {
+  const checked = ctx.cluster.components.filter((c) => c.commands.check !== undefined);
+  if (checked.length === 0) return [];
+  return perHost(
+    ctx,
+    phaseName,
+    [checked],
+    (c) => c.hosts.length,
+    (c, m, id) => [hostStep(id("installable"), m, [exec(ctx, c.commands.check as string, m)])],
+  );
 }
 
 /**
@@ -463,6 +509,7 @@ function roll(ctx: HopContext): Phase {
       ...startSteps(ctx, c, m, id),
       ...(m.drain ? [hostStep(id("undrain"), m, [UNDRAIN], { undo: [DRAIN] })] : []),
     ],
+    true,
   );
   return phase(
     ctx,
@@ -471,13 +518,14 @@ function roll(ctx: HopContext): Phase {
   );
 }
 
-function activeOf(c: Component, actives: ReadonlyMap<string, string>): string {
-  return actives.get(c.name) ?? (c.hosts[0] as string);
+function activeOf(c: Component, actives: ReadonlyMap<string, string>, online: readonly string[]): string {
+  return actives.get(c.name) ?? (online[0] as string);
 }
 
-function nextActive(c: Component, active: string | undefined): string {
-  const now = active ?? (c.hosts[0] as string);
-  return c.hosts.find((h) => h !== now) as string;
+/** The standby that takes over: the first online host after the active one. */
+function nextActive(active: string | undefined, online: readonly string[]): string {
+  const now = active ?? (online[0] as string);
+  return online.find((h) => h !== now) as string;
 }
 
 /**
@@ -487,8 +535,10 @@ function nextActive(c: Component, active: string | undefined): string {
 function activePassive(ctx: HopContext, pool: Pool): Pool {
   const c = ctx.cluster.components.find((x) => x.name === pool.component);
   if (!c?.activePassive) return pool;
-  const was = activeOf(c, ctx.actives);
-  const next = nextActive(c, was);
+  const online = onlineHosts(c, ctx.members);
+  if (online.length < 2) return pool; // no standby online: the one host rolls as any other
+  const was = activeOf(c, ctx.actives, online);
+  const next = nextActive(was, online);
   const member = (h: string) => ctx.members.get(memberKey(h, c.name)) as Member;
   const switchover = hostStep(
     `${ctx.hop.id}/roll/${c.name}/${next}/switchover`,
@@ -564,6 +614,8 @@ function drainQueue(ctx: HopContext): Phase {
           }),
         ]
       : []),
+    // Ganeti checks again once the queue is drained: the set of online hosts may have changed.
+    ...installable(ctx, "drain"),
   ]);
 }
 

@@ -67,6 +67,8 @@ export interface PlanStep {
 
 export interface Lane {
   readonly host?: string;
+  /** Redundancy groups its host is in: no two hosts of one group are out of service at once. */
+  readonly groups?: readonly string[];
   readonly steps: readonly PlanStep[];
 }
 
@@ -122,6 +124,8 @@ export interface Plan {
   readonly to: string;
   readonly path: readonly string[];
   readonly hosts: readonly { readonly name: string; readonly address: string; readonly driver: "local" }[];
+  /** Hosts marked offline, left out of the plan. */
+  readonly offline: readonly string[];
   readonly members: readonly Member[];
   /** The cluster's vars, for commands that run on this machine. */
   readonly vars: Readonly<Record<string, string>>;

@@ -17,7 +17,7 @@ const catalog = defineCatalog({
   releases: ["1.0.0", "1.0.1", "1.0.2", "1.1.0"],
 });
 
-function clusterFile(extra = "", drain = false) {
+function clusterFile(extra = "", drain = false, components?: string) {
   const commands = JSON.stringify(SIM_COMMANDS);
   const apiDrain = drain ? `, drain: { exec: "drain api", undrain: "ready api" }` : "";
   return parseCluster(
@@ -25,10 +25,13 @@ function clusterFile(extra = "", drain = false) {
     `name: sim
 catalog: releases.yaml
 hosts: [${HOSTS.map((h) => `{ name: ${h}, address: ${h} }`).join(", ")}]
-components:
+components:${
+      components ??
+      `
   - { name: api, hosts: [h1, h2, h3], order: 1, maxUnavailable: 2, commands: ${commands}, health: { exec: "health api", interval: 10ms, deadline: 1s }${apiDrain} }
   - { name: worker, hosts: [h1, h2, h3], order: 1, commands: ${commands} }
-  - { name: gateway, hosts: [h1, h2], order: 2, commands: ${commands} }
+  - { name: gateway, hosts: [h1, h2], order: 2, commands: ${commands} }`
+    }
 ${extra}`,
   );
 }
@@ -42,14 +45,23 @@ async function setUp(
     wrap?: (store: StateStore) => StateStore;
     /** Give api a drain: `drain api` / `ready api` on each host. */
     drain?: boolean;
+    /** The components, in place of api, worker and gateway. */
+    components?: string;
   } = {},
 ) {
-  const cluster = clusterFile(options.extra, options.drain);
+  const cluster = clusterFile(options.extra, options.drain, options.components);
   const from = options.from ?? "1.0.0";
   const plan = buildPlan(cluster, planPath(catalog, from, to));
-  const sim = new SimCluster(HOSTS, ["api", "worker", "gateway"], from, options.delayMs ?? 1);
-  // gateway runs only on h1 and h2
-  sim.members.delete("gateway@h3");
+  const sim = new SimCluster(
+    HOSTS,
+    cluster.components.map((c) => c.name),
+    from,
+    options.delayMs ?? 1,
+  );
+  // Only the members the cluster file has (gateway runs only on h1 and h2).
+  for (const c of cluster.components) {
+    for (const h of HOSTS) if (!c.hosts.includes(h)) sim.members.delete(`${c.name}@${h}`);
+  }
   const store = new MemoryStore();
   await store.init();
   const runId = "run-1";
@@ -100,6 +112,33 @@ describe("Executor", () => {
     assert.equal(t.sim.maxDown.get("worker"), 1);
     assert.equal(t.sim.maxDown.get("gateway"), 1);
     assert.equal(t.sim.maxDownOverall, 3, "api (2) and worker (1) roll side by side; gateway after them");
+  });
+
+  it("never takes two hosts of one redundancy group out at once, across components too", async () => {
+    // store-a's replicas are h1 and h2, store-b's are h2 and h3, under one label: no two of h1, h2,
+    // h3 may be down together, though the two roll side by side with a window of 2 each.
+    const groups = `
+  - { name: store-a, hosts: [h1, h2], order: 1, maxUnavailable: 2, groups: { replicas: [h1, h2] }, commands: ${JSON.stringify(SIM_COMMANDS)} }
+  - { name: store-b, hosts: [h2, h3], order: 1, maxUnavailable: 2, groups: { replicas: [h2, h3] }, commands: ${JSON.stringify(SIM_COMMANDS)} }`;
+    const hostsDownTogether = (sim: SimCluster) =>
+      Math.max(
+        ...sim.downSets.map(
+          (set) => new Set(set.filter((m) => m.startsWith("store-")).map((m) => m.split("@")[1])).size,
+        ),
+      );
+    const t = await setUp("1.0.1", { components: groups, delayMs: 3 });
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "done", outcome.message);
+    assert.equal(hostsDownTogether(t.sim), 1, JSON.stringify(t.sim.downSets));
+    assert.ok(allAt(t.sim, "1.0.1"));
+
+    // The same cluster without the label takes replicas out together: the rule above is what held.
+    const free = await setUp("1.0.1", {
+      components: groups.replaceAll(/groups: \{[^}]*\}, /g, ""),
+      delayMs: 3,
+    });
+    await free.executor().forward();
+    assert.ok(hostsDownTogether(free.sim) > 1);
   });
 
   it("starts the next host as soon as one finishes (a sliding window, not batches)", async () => {

@@ -14,6 +14,7 @@ import { FerryError, OperationError, RefusedError } from "../errors.js";
 import { memberKey } from "../plan/build-plan.js";
 import {
   type Action,
+  type Lane,
   type Member,
   type Plan,
   type PlannedHop,
@@ -30,6 +31,7 @@ import { type Faults, NO_FAULTS } from "./faults.js";
 import { Journal } from "./journal.js";
 import type { MigrationRunner } from "./migration-runner.js";
 import { type DriverFor, observe, readVersion } from "./observe.js";
+import { RedundancyGroups } from "./redundancy-groups.js";
 
 export interface ExecutorOptions {
   readonly store: StateStore;
@@ -89,6 +91,7 @@ export class Executor {
   #halt: Halt | undefined;
   #failed: FailedStep | undefined;
   #rollingBack = false;
+  readonly #groups = new RedundancyGroups();
 
   constructor(options: ExecutorOptions) {
     this.#o = options;
@@ -241,25 +244,42 @@ export class Executor {
     return this.#j.record(`${hop.id}/${POINT_OF_NO_RETURN}`).state === "done";
   }
 
-  /** A sliding window: a new lane starts as soon as one finishes, never more than `limit` at once. */
+  /**
+   * A sliding window: a new lane starts as soon as one finishes, never more than `limit` at once,
+   * and never one whose host shares a redundancy group with a host out of service now; such a lane
+   * waits, and the next free lane in plan order goes first.
+   */
   async #runPool(pool: Pool): Promise<void> {
-    let next = 0;
+    const pending = [...pool.lanes];
     const worker = async () => {
-      while (!this.#halt && next < pool.lanes.length) {
-        const lane = pool.lanes[next++];
-        for (const step of lane?.steps ?? []) {
-          try {
-            if (this.#halt || !(await this.#runStep(step))) break;
-          } catch (err) {
-            // The journal cannot be written: no new step may start, since none could be recorded.
-            this.#journalError ??= err;
-            this.#halt ??= "journal";
-            break;
-          }
+      while (!this.#halt && pending.length > 0) {
+        const i = pending.findIndex((l) => this.#groups.tryTake(l.host ?? "", l.groups ?? []));
+        if (i < 0) {
+          await this.#groups.released();
+          continue;
+        }
+        const [lane] = pending.splice(i, 1) as [Lane];
+        try {
+          await this.#runLane(lane);
+        } finally {
+          this.#groups.release(lane.host ?? "", lane.groups ?? []);
         }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, pool.limit) }, worker));
+  }
+
+  async #runLane(lane: Lane): Promise<void> {
+    for (const step of lane.steps) {
+      try {
+        if (this.#halt || !(await this.#runStep(step))) return;
+      } catch (err) {
+        // The journal cannot be written: no new step may start, since none could be recorded.
+        this.#journalError ??= err;
+        this.#halt ??= "journal";
+        return;
+      }
+    }
   }
 
   /** Runs one step unless the journal says it is done; true when it is done now. */

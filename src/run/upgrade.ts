@@ -37,6 +37,8 @@ export interface OperationResult extends RunOutcome {
   /** Whether the operation reached the end it was asked for (a rollback's end is rolled-back). */
   readonly succeeded: boolean;
   readonly interrupted: boolean;
+  /** A preflight step failed: a precondition did not hold, and the hop changed nothing (exit 3). */
+  readonly refused?: boolean;
 }
 
 const nothingChanged = (message: string, succeeded = true, interrupted = false): OperationResult => ({
@@ -84,7 +86,8 @@ export async function apply(
     const actives = await observeActives(cluster, driverFor);
     const plan = buildPlan(cluster, path, migrationsFor(cluster.database, catalog), actives);
     const stepIds = [...planSteps(plan)].map(({ step }) => step.id);
-    const question = `Upgrade ${cluster.name} from ${path.from} to ${path.to} through ${path.path.join(" → ")} (${stepIds.length} steps)?`;
+    const left = plan.offline.length > 0 ? `; left out, offline: ${plan.offline.join(", ")}` : "";
+    const question = `Upgrade ${cluster.name} from ${path.from} to ${path.to} through ${path.path.join(" → ")} (${stepIds.length} steps${left})?`;
     if (options.confirm && !(await options.confirm(question))) return cancelled();
     if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
 
@@ -242,6 +245,15 @@ async function drive(
   if (options.interrupt?.aborted) onInterrupt();
   options.interrupt?.addEventListener("abort", onInterrupt, { once: true });
   lock.onLost(() => executor.lockLost());
+  // Plans journaled before hosts could be offline have no list.
+  const offline = plan.offline ?? [];
+  if (offline.length > 0) {
+    executor.events.emit({
+      type: "note",
+      runId,
+      message: `left out, marked offline: ${offline.join(", ")}; bring them to the new release before they rejoin`,
+    });
+  }
   if (lock.tookOverFrom) {
     executor.events.emit({
       type: "note",
@@ -257,6 +269,7 @@ async function drive(
       runId,
       succeeded: outcome.status === goal,
       interrupted: interrupted && outcome.status !== "done",
+      ...(outcome.failed?.id.split("/")[1] === "preflight" ? { refused: true } : {}),
     };
   } finally {
     options.interrupt?.removeEventListener("abort", onInterrupt);

@@ -34,8 +34,12 @@ export interface FakeProductOptions {
   readonly componentExtra?: string;
   /** A releases.yaml of its own (its text), with a folder of migrations to copy beside it. */
   readonly catalog?: { readonly text: string; readonly migrations?: string };
-  /** Replaces one command of every component: { start: "…" }. */
-  readonly commands?: Partial<Record<"version" | "install" | "stop" | "activate" | "start", string>>;
+  /** Replaces or adds one command of every component: { start: "…" }, { check: "…" }. */
+  readonly commands?: Partial<
+    Record<"version" | "install" | "stop" | "activate" | "start" | "check", string>
+  >;
+  /** Hosts marked `offline: true`. */
+  readonly offline?: readonly string[];
 }
 
 export interface FakeProduct {
@@ -91,7 +95,10 @@ export function makeFakeProduct(options: FakeProductOptions = {}): FakeProduct {
     "state: state/ferry.db",
     `vars: { root: "${root}" }`,
     "hosts:",
-    ...hosts.map((h, i) => `  - { name: ${h}, address: 127.0.0.${i + 1} }`),
+    ...hosts.map(
+      (h, i) =>
+        `  - { name: ${h}, address: 127.0.0.${i + 1}${options.offline?.includes(h) ? ", offline: true" : ""} }`,
+    ),
     "components:",
     ...components.flatMap((c) => [
       `  - name: ${c.name}`,

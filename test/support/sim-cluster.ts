@@ -39,11 +39,14 @@ export class SimCluster {
   queueJobs = 0;
   /** The most members down at one moment over all components. */
   maxDownOverall = 0;
+  /** Every set of members (`api@h1`) down at one moment, in the order they were. */
+  readonly downSets: (readonly string[])[] = [];
   /** Returns a reply to make a command fail, or undefined to let it run. */
   fail: ((host: string, command: string) => MemoryReply | undefined) | undefined;
   readonly #drivers = new Map<string, MemoryDriver>();
   /** Members down now, per component and in all. */
   readonly #down = new Map<string, number>();
+  readonly #downMembers = new Set<string>();
   #downOverall = 0;
   #start = performance.now();
 
@@ -122,18 +125,21 @@ export class SimCluster {
         m.active = version ?? "";
         break;
       case "stop":
-        if (m.running) this.#count(component ?? "", +1);
+        if (m.running) this.#count(component ?? "", +1, host);
         m.running = false;
         break;
       case "start":
-        if (!m.running) this.#count(component ?? "", -1);
+        if (!m.running) this.#count(component ?? "", -1, host);
         m.running = true;
         break;
     }
     return { delayMs };
   }
 
-  #count(component: string, delta: number): void {
+  #count(component: string, delta: number, host: string): void {
+    if (delta > 0) this.#downMembers.add(`${component}@${host}`);
+    else this.#downMembers.delete(`${component}@${host}`);
+    this.downSets.push([...this.#downMembers]);
     const down = (this.#down.get(component) ?? 0) + delta;
     this.#down.set(component, down);
     this.#downOverall += delta;
