@@ -57,9 +57,13 @@ function keepRunningWithoutReaders(): void {
   }
 }
 
+const STREAMS = new Set(["apply", "resume", "rollback"]);
+
 export async function main(argv: readonly string[]): Promise<number> {
   keepRunningWithoutReaders();
-  const json = argv.includes("--json");
+  // apply, resume and rollback stream events with --json; an error then closes the stream.
+  const command = argv.find((a) => !a.startsWith("-"));
+  const json = argv.includes("--json") && (STREAMS.has(command ?? "") ? "stream" : true);
   let outcome: ExitCode = ExitCode.ok;
   try {
     await buildProgram((code) => {
