@@ -29,6 +29,7 @@ export {
   parseCluster,
   stateFolder,
 } from "./cluster/cluster.js";
+export { STARTER_DEFAULTS, type StarterAnswers, starterFiles } from "./cluster/starter-files.js";
 export { type DemoReport, runDemo } from "./demo/run-demo.js";
 export { DriverPool } from "./drivers/driver-pool.js";
 export {
@@ -55,7 +56,15 @@ export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.
 export type { DbStatus, OnlineResult } from "./migrate/migrator.js";
 export { migrationsFor } from "./migrate/plan-migrations.js";
 export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-plan.js";
-export type { Action, Member, Phase, Plan, PlannedHop, PlanStep } from "./plan/plan.js";
+export {
+  type Action,
+  type Member,
+  type Phase,
+  type Plan,
+  type PlannedHop,
+  type PlanStep,
+  planSteps,
+} from "./plan/plan.js";
 export { type RunEvent, RunEvents, type RunListener } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
 export { type Observation, observe, observeActives, requireOneVersion } from "./run/observe.js";
@@ -68,6 +77,7 @@ export {
   resume,
   rollback,
   targetOf,
+  whoStarted,
 } from "./run/upgrade.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";
