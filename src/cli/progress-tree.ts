@@ -56,6 +56,7 @@ interface StepTally {
   since?: number;
   lastLine?: string;
   error?: string;
+  undoError?: string;
 }
 
 interface Row {
@@ -185,10 +186,13 @@ export class ProgressModel {
     } else {
       phase.active.delete(id);
     }
+    // A failed step stays on show while it is undone, so the last frame says what went wrong;
+    // it leaves the list when it runs again (a resume) or is done.
     if (next === "failed") {
       phase.failed.add(id);
-      if (error) step.error = error;
-    } else {
+      if (error && !error.startsWith("undo: ")) step.error = error;
+      else if (error) step.undoError = error;
+    } else if (next === "running" || next === "done") {
       phase.failed.delete(id);
     }
   }
@@ -228,20 +232,24 @@ export class ProgressModel {
     if (last > 0) fold(last, blocks.length, `· ${blocks.length - last} more hops to ${plan.to}`);
 
     const phases = blocks.flat().flatMap((r) => (r.phase ? [r.phase] : []));
-    const stepCount = phases.reduce((n, p) => n + p.failed.size + p.active.size, 0);
+    const stepCount = phases.reduce((n, p) => n + new Set([...p.failed, ...p.active]).size, 0);
     const room = Math.max(1, rows - 1 - fixed());
-    let left = stepCount > room ? room - 1 : stepCount;
+    const shown = stepCount > room ? room - 1 : stepCount;
+    let drawn = 0;
     const out = [head];
     for (const row of blocks.flat()) {
       out.push(row.text);
       if (!row.phase) continue;
-      for (const id of [...row.phase.failed, ...row.phase.active]) {
-        if (left-- <= 0) break;
+      for (const id of new Set([...row.phase.failed, ...row.phase.active])) {
+        if (drawn === shown) {
+          out.push(fit([[`      … and ${stepCount - shown} more`, c.dim]], width));
+          drawn++;
+        }
+        if (drawn > shown) break;
         out.push(this.#stepLine(id, now, width, c));
+        drawn++;
       }
     }
-    const shown = Math.min(stepCount, stepCount > room ? room - 1 : stepCount);
-    if (shown < stepCount) out.push(fit([[`      … and ${stepCount - shown} more`, c.dim]], width));
     return out.slice(0, Math.max(1, rows));
   }
 
@@ -272,10 +280,12 @@ export class ProgressModel {
 
   #stepLine(id: string, now: number, width: number, c: Colors): string {
     const step = this.#steps.get(id) as StepTally;
-    if (step.state === "failed") {
+    if (step.phase.failed.has(id) && step.state !== "undoing") {
+      const how = step.state === "undone" ? "  (undone)" : step.undoError ? `  ${step.undoError}` : "";
       return fit(
         [
           [`      ${c.red("✗")} ${id}`, undefined],
+          [how, c.dim],
           [`  ${step.error ?? "failed"}`, c.red],
         ],
         width,

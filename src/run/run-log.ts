@@ -5,10 +5,11 @@
  * output's last line, and each line a command prints is logged too. A resumed run appends to the
  * same file.
  *
- * Lines are buffered and written together every FLUSH_MS, so the executor never waits on the
- * disk; close() writes what is left, and so does the process's `exit` (an uncaught error, a
- * process.exit). Only a SIGKILL can lose the last FLUSH_MS of lines; the journal, not this log, is
- * what a resume relies on. A log that cannot be written is reported once and never stops a run.
+ * A line about a step or the run is written at once (a plain write to the page cache, never a
+ * sync: the journal's commit just before it costs far more), so a `kill -9` leaves the log as far
+ * as the journal. Command output, which may come fast, is gathered and written every FLUSH_MS or
+ * with the next step line; close() writes what is left, and so does the process's `exit` (an
+ * uncaught error). A log that cannot be written is reported once and never stops a run.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -83,7 +84,8 @@ export function attachRunLog(events: RunEvents, stateFolder: string): RunLog {
     const fd = fdOf(event.runId);
     if (fd === undefined) return;
     pending.push({ fd, text: `${JSON.stringify(logLine(event, hostOf))}\n` });
-    timer ??= setTimeout(flush, FLUSH_MS).unref();
+    if (event.type !== "output") flush();
+    else timer ??= setTimeout(flush, FLUSH_MS).unref();
   };
 
   const onExit = () => flush();
