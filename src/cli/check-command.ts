@@ -4,6 +4,7 @@
  * the way there (exit 3 when the policy refuses it), from --from or from what the cluster runs.
  * Nothing is changed.
  */
+import { relative } from "node:path";
 import type { Command } from "commander";
 import { buildPlan, migrationsFor, planPath, planSteps } from "../index.js";
 import { loadClusterAndCatalog, observedStart } from "./context.js";
@@ -57,7 +58,7 @@ export function registerCheckCommand(program: Command): void {
       const releases = report.catalog.releases;
       printLines([
         `${cluster.file}: cluster ${cluster.name}, ${cluster.hosts.length} hosts, components ${report.cluster.components.join(", ")}: valid`,
-        `${cluster.catalog}: ${catalog.product} (${catalog.scheme}), ${releases.length} releases ${releases[0]} … ${releases.at(-1)}: valid`,
+        `${relative(process.cwd(), cluster.catalog)}: ${catalog.product} (${catalog.scheme}), ${releases.length === 1 ? `1 release ${releases[0]}` : `${releases.length} releases ${releases[0]} … ${releases.at(-1)}`}: valid`,
         ...(path ? [`upgrade ${path.path.join(" → ")}: allowed, ${path.steps} steps`] : []),
       ]);
     });
