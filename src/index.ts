@@ -21,7 +21,15 @@ export {
   type SchemeName,
   type VersionPath,
 } from "./catalog/index.js";
-export { type Cluster, type Component, type Host, loadCluster, parseCluster } from "./cluster/cluster.js";
+export {
+  type Cluster,
+  type Component,
+  type Host,
+  loadCluster,
+  parseCluster,
+  stateFolder,
+} from "./cluster/cluster.js";
+export { STARTER_DEFAULTS, type StarterAnswers, starterFiles } from "./cluster/starter-files.js";
 export { type DemoReport, runDemo } from "./demo/run-demo.js";
 export { DriverPool } from "./drivers/driver-pool.js";
 export {
@@ -48,10 +56,19 @@ export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.
 export type { DbStatus, OnlineResult } from "./migrate/migrator.js";
 export { migrationsFor } from "./migrate/plan-migrations.js";
 export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-plan.js";
-export type { Action, Member, Phase, Plan, PlannedHop, PlanStep } from "./plan/plan.js";
-export { type RunEvent, RunEvents } from "./run/events.js";
+export {
+  type Action,
+  type Member,
+  type Phase,
+  type Plan,
+  type PlannedHop,
+  type PlanStep,
+  planSteps,
+} from "./plan/plan.js";
+export { type RunEvent, RunEvents, type RunListener } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
 export { type Observation, observe, observeActives, requireOneVersion } from "./run/observe.js";
+export { attachRunLog, type RunLog, runLogFile } from "./run/run-log.js";
 export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
 export {
   apply,
@@ -60,6 +77,7 @@ export {
   resume,
   rollback,
   targetOf,
+  whoStarted,
 } from "./run/upgrade.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";

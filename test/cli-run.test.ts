@@ -12,6 +12,13 @@ import { type FakeProduct, type FakeProductOptions, makeFakeProduct } from "./su
 import { FERRY, ROOT } from "./support/run-ferry.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
 
+/** The closing `result` event of a --json event stream. */
+function lastEvent(stdout: string): Record<string, unknown> {
+  const last = JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
+  assert.equal(last.type, "result");
+  return last;
+}
+
 async function withProduct(
   options: FakeProductOptions,
   body: (p: FakeProduct, c: string[]) => Promise<void>,
@@ -53,7 +60,7 @@ describe("ferry apply, status and history", () => {
     await withProduct({ hosts: 2 }, async (p, c) => {
       const r = await ferryAsync(["apply", ...c, "--to", "1.0.2", "--yes", "--json"]);
       assert.equal(r.code, 0, r.stderr);
-      const outcome = JSON.parse(r.stdout);
+      const outcome = lastEvent(r.stdout);
       assert.equal(outcome.status, "done");
       assert.ok(allAt(p, "1.0.2"));
 
@@ -225,7 +232,7 @@ describe("one run at a time", () => {
         assert.match(paused.stdout, /Paused/);
         const back = await ferryAsync(["rollback", ...c, "--yes", "--json"]);
         assert.equal(back.code, 0, back.stderr);
-        assert.equal(JSON.parse(back.stdout).status, "rolled-back");
+        assert.equal(lastEvent(back.stdout).status, "rolled-back");
         assert.ok(allAt(p, "1.0.0"));
         const none = await ferryAsync(["resume", ...c, "--yes"]);
         assert.equal(none.code, 3);
@@ -247,7 +254,7 @@ describe("one run at a time", () => {
         assert.equal(crashed.signal, "SIGKILL");
         const resumed = await ferryAsync(["resume", ...c, "--yes", "--json"]);
         assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
-        assert.equal(JSON.parse(resumed.stdout).status, "rolled-back");
+        assert.equal(lastEvent(resumed.stdout).status, "rolled-back");
         assert.ok(allAt(p, "1.0.0"), JSON.stringify(p.state()));
       },
     );

@@ -216,7 +216,8 @@ describe("upgrades that migrate the product's database", () => {
       const applied = await ferryAsync(["apply", "-c", p.clusterFile, "--to", "1.1.0", "--yes", "--json"]);
       assert.equal(applied.code, 0, applied.stderr);
       assert.ok(columns(p).includes("title"));
-      const run = JSON.parse(applied.stdout).runId;
+      // --json streams events, one a line; the last is the result.
+      const run = JSON.parse(applied.stdout.trim().split("\n").at(-1) ?? "").runId;
       const unasked = await ferryAsync(["db", "restore", "-c", p.clusterFile, "--run", run]);
       assert.equal(unasked.code, 2, "off a terminal, a restore must be meant (--yes)");
       assert.ok(columns(p).includes("title"), "nothing was restored");

@@ -1,6 +1,6 @@
 /** `ferry apply [-c cluster.yaml] [--to V] [--yes] [--json]`: upgrade the cluster. */
 import type { Command } from "commander";
-import { apply, type ExitCode } from "../index.js";
+import { apply, type ExitCode, stateFolder } from "../index.js";
 import { confirmer, loadClusterAndCatalog, withStore } from "./context.js";
 import { runWithSignals } from "./run-command.js";
 
@@ -18,12 +18,12 @@ export function registerApplyCommand(program: Command, setExit: (code: ExitCode)
     .option("-c, --config <file>", "the cluster file", "cluster.yaml")
     .option("--to <version>", "the release to reach")
     .option("--yes", "do not ask for confirmation")
-    .option("--json", "print one JSON document with the outcome")
+    .option("--json", "print one JSON event per line (NDJSON), the last one the outcome")
     .action(async (flags: ApplyFlags) => {
       const { cluster, catalog } = loadClusterAndCatalog(flags);
       const confirm = confirmer(flags.yes);
       const code = await withStore(cluster, (store) =>
-        runWithSignals(flags, (ctx) =>
+        runWithSignals(flags, stateFolder(cluster), (ctx) =>
           apply({
             cluster,
             catalog,

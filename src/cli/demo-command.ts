@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { type DemoReport, ExitCode, RunEvents, runDemo } from "../index.js";
 import { printJson, printLines } from "./output.js";
-import { printProgress } from "./progress.js";
+import { plainProgress } from "./progress.js";
 
 interface DemoFlags {
   json?: boolean;
@@ -20,7 +20,7 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
     )
     .action(async (flags: DemoFlags) => {
       const events = new RunEvents();
-      if (!flags.json) events.on(printProgress);
+      if (!flags.json) events.on(plainProgress().listener);
       const controller = new AbortController();
       const onSignal = () => controller.abort();
       process.on("SIGINT", onSignal);

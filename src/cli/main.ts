@@ -6,8 +6,10 @@ import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../index.js";
 import { registerApplyCommand } from "./apply-command.js";
+import { registerCheckCommand } from "./check-command.js";
 import { registerDbCommand } from "./db-command.js";
 import { registerDemoCommand } from "./demo-command.js";
+import { registerInitCommand } from "./init-command.js";
 import { reportError } from "./output.js";
 import { registerPathCommand } from "./path-command.js";
 import { registerPlanCommand } from "./plan-command.js";
@@ -23,8 +25,10 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ outputError: (text, write) => write(`ferry: ${text}`) })
     .exitOverride();
+  registerInitCommand(program);
   registerPathCommand(program);
   registerPlanCommand(program);
+  registerCheckCommand(program);
   registerApplyCommand(program, setExit);
   registerResumeCommands(program, setExit);
   registerStatusCommands(program);
@@ -57,9 +61,13 @@ function keepRunningWithoutReaders(): void {
   }
 }
 
+const STREAMS = new Set(["apply", "resume", "rollback"]);
+
 export async function main(argv: readonly string[]): Promise<number> {
   keepRunningWithoutReaders();
-  const json = argv.includes("--json");
+  // apply, resume and rollback stream events with --json; an error then closes the stream.
+  const command = argv.find((a) => !a.startsWith("-"));
+  const json = argv.includes("--json") && (STREAMS.has(command ?? "") ? "stream" : true);
   let outcome: ExitCode = ExitCode.ok;
   try {
     await buildProgram((code) => {

@@ -1,6 +1,7 @@
 /**
- * How the CLI speaks: `--json` puts exactly one JSON document on stdout; everything meant for a
- * person goes to stdout as text, and errors to stderr.
+ * How the CLI speaks: `--json` puts exactly one JSON document on stdout (for apply, resume and
+ * rollback: one JSON event per line, the last a `result`); everything meant for a person goes to
+ * stdout as text, and errors to stderr.
  */
 import { exitCodeOf, FerryError, PathRefusedError, RefusedError, UserError } from "../index.js";
 
@@ -16,8 +17,11 @@ export function printLines(lines: readonly string[]): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-/** Reports an error the way the command was asked to speak, and returns the exit code it means. */
-export function reportError(err: unknown, json: boolean): number {
+/**
+ * Reports an error the way the command was asked to speak, and returns the exit code it means.
+ * `json: "stream"`: as the closing `result` event of an event stream, on one line.
+ */
+export function reportError(err: unknown, json: boolean | "stream"): number {
   const code = exitCodeOf(err);
   const known = err instanceof FerryError;
   let message = err instanceof Error ? err.message : String(err);
@@ -30,7 +34,13 @@ export function reportError(err: unknown, json: boolean): number {
     const detail: Record<string, unknown> = { kind: known ? err.kind : "internal", exitCode: code, message };
     if (err instanceof PathRefusedError) detail.refusal = err.refusal;
     if (err instanceof UserError && err.problems.length > 0) detail.problems = err.problems;
-    printJson({ error: detail });
+    if (json === "stream") {
+      process.stdout.write(
+        `${JSON.stringify({ type: "result", time: new Date().toISOString(), runId: null, exitCode: code, error: detail })}\n`,
+      );
+    } else {
+      printJson({ error: detail });
+    }
   }
   return code;
 }

@@ -1,25 +1,57 @@
 /**
- * Plain progress: one line per step transition, for logs and terminals alike. (A live tree for
- * terminals comes with the operator-experience work.)
+ * How `apply`, `resume` and `rollback` show a run as it goes. On a terminal, the live tree
+ * (progress-tree.ts); elsewhere (a pipe, a file, CI) one plain line per step transition, with no
+ * escape codes; with --json, the event stream (json-stream.ts).
  */
-import type { RunEvent } from "../index.js";
+import type { RunEvent, RunListener } from "../index.js";
 
-export function printProgress(event: RunEvent): void {
-  const time = new Date().toISOString().slice(11, 19);
+/** A listener to the run's events, with a way to say something beside them and a last word. */
+export interface ProgressSink {
+  readonly listener: RunListener;
+  /** A line from the command itself (a signal received), shown where the progress shows. */
+  note(text: string): void;
+  /** The run is over: draw the last frame, write what is buffered. */
+  finish(): void;
+}
+
+/** One plain line per step transition, for logs and pipes. */
+export function plainProgress(out: NodeJS.WritableStream = process.stdout): ProgressSink {
+  return {
+    listener: (event) => {
+      const line = plainLine(event);
+      if (line !== undefined) out.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+    },
+    note: (text) => process.stderr.write(`${text}\n`),
+    finish: () => {},
+  };
+}
+
+function plainLine(event: RunEvent): string | undefined {
   switch (event.type) {
+    case "start": {
+      const { plan } = event;
+      const verb = event.operation === "rollback" ? "rollback of" : "upgrade";
+      return `run ${event.runId} ${verb} ${plan.cluster} ${plan.path.join(" → ")}: ${event.states.size} steps`;
+    }
     case "step": {
-      const took = event.durationMs !== undefined ? ` (${(event.durationMs / 1000).toFixed(1)}s)` : "";
+      const took = event.durationMs !== undefined ? ` (${formatSeconds(event.durationMs)})` : "";
       const why = event.error ? `: ${event.error}` : "";
-      process.stdout.write(`${time} ${event.state.padEnd(8)} ${event.id}${took}${why}\n`);
-      break;
+      return `${event.state.padEnd(8)} ${event.id}${took}${why}`;
     }
     case "run":
-      process.stdout.write(`${time} run ${event.runId} ${event.status}\n`);
-      break;
+      return `run ${event.runId} ${event.status}`;
     case "note":
-      process.stdout.write(`${time} ${event.message}\n`);
-      break;
+      return event.message;
     case "output":
-      break;
+      return undefined;
   }
+}
+
+/** 0.4s, 12.4s, 3m05s, 1h02m. */
+export function formatSeconds(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }

@@ -1,6 +1,6 @@
 /** `ferry resume [-c cluster.yaml] [--yes]` and `ferry rollback`: finish or undo the unfinished run. */
 import type { Command } from "commander";
-import { type ExitCode, loadCluster, resume, rollback } from "../index.js";
+import { type ExitCode, loadCluster, resume, rollback, stateFolder } from "../index.js";
 import { confirmer, withStore } from "./context.js";
 import { runWithSignals } from "./run-command.js";
 
@@ -28,12 +28,12 @@ export function registerResumeCommands(program: Command, setExit: (code: ExitCod
       .description(description)
       .option("-c, --config <file>", "the cluster file", "cluster.yaml")
       .option("--yes", "do not ask for confirmation")
-      .option("--json", "print one JSON document with the outcome")
+      .option("--json", "print one JSON event per line (NDJSON), the last one the outcome")
       .action(async (flags: Flags) => {
         const cluster = loadCluster(flags.config);
         const confirm = confirmer(flags.yes);
         const code = await withStore(cluster, (store) =>
-          runWithSignals(flags, (ctx) =>
+          runWithSignals(flags, stateFolder(cluster), (ctx) =>
             operation({ cluster, store, ...(confirm ? { confirm } : {}), ...ctx }),
           ),
         );

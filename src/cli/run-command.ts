@@ -1,10 +1,13 @@
 /**
- * What `apply`, `resume` and `rollback` share at the edge: signals, progress lines, the closing
+ * What `apply`, `resume` and `rollback` share at the edge: signals, the progress display (a live
+ * tree on a terminal, plain lines elsewhere, events with --json), the per-run log, the closing
  * report, and the exit code the outcome means.
  */
-import { ExitCode, type OperationResult, RunEvents } from "../index.js";
-import { printJson } from "./output.js";
-import { printProgress } from "./progress.js";
+import { attachRunLog, ExitCode, type OperationResult, RunEvents } from "../index.js";
+import { jsonStream } from "./json-stream.js";
+import { type ProgressSink, plainProgress } from "./progress.js";
+import { progressTree } from "./progress-tree.js";
+import { colorsFor, isLiveTerminal } from "./terminal.js";
 
 export interface RunFlags {
   readonly json?: boolean;
@@ -13,44 +16,63 @@ export interface RunFlags {
 /**
  * Runs `operation` with SIGINT/SIGTERM turned into an interrupt request (the executor decides:
  * roll back before the point of no return, stop resumable after it) and reports the outcome.
+ * The run's log goes to `<stateFolder>/logs/<run id>.jsonl`.
  */
 export async function runWithSignals(
   flags: RunFlags,
+  stateFolder: string,
   operation: (ctx: { events: RunEvents; interrupt: AbortSignal }) => Promise<OperationResult>,
 ): Promise<ExitCode> {
   const events = new RunEvents();
-  if (!flags.json) events.on(printProgress);
+  const stream = flags.json ? jsonStream() : undefined;
+  const sink: ProgressSink =
+    stream ??
+    (isLiveTerminal(process.stdout)
+      ? progressTree(process.stdout, colorsFor(process.stdout))
+      : plainProgress(process.stdout));
+  events.on(sink.listener);
+  const log = attachRunLog(events, stateFolder);
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      process.stderr.write(
-        `ferry: ${signal} again: still finishing; kill -9 abandons it, and \`ferry resume\` picks it up\n`,
+      sink.note(
+        `ferry: ${signal} again: still finishing; kill -9 abandons it, and \`ferry resume\` picks it up`,
       );
       return;
     }
-    process.stderr.write(`ferry: ${signal}: finishing the steps in flight\n`);
+    sink.note(`ferry: ${signal}: finishing the steps in flight`);
     controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
     const result = await operation({ events, interrupt: controller.signal });
-    if (flags.json) {
-      printJson({
+    const code = exitCodeOf(result);
+    sink.finish();
+    if (stream) {
+      stream.result({
         runId: result.runId,
         status: result.status,
         reason: result.reason,
         message: result.message,
         ...(result.failed ? { failed: result.failed } : {}),
+        exitCode: code,
       });
     } else {
       process.stdout.write(`${result.message}\n`);
     }
-    if (result.interrupted) return ExitCode.interrupted;
-    if (result.succeeded) return ExitCode.ok;
-    return result.refused ? ExitCode.refused : ExitCode.failed;
+    return code;
   } finally {
+    sink.finish();
+    log.close();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** A failed preflight is a refusal (exit 3): a precondition did not hold and nothing changed. */
+function exitCodeOf(result: OperationResult): ExitCode {
+  if (result.interrupted) return ExitCode.interrupted;
+  if (result.succeeded) return ExitCode.ok;
+  return result.refused ? ExitCode.refused : ExitCode.failed;
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { type ClusterStatus, clusterStatus, type HistoryEntry, loadCluster, runHistory } from "../index.js";
 import { withStore } from "./context.js";
 import { printJson, printLines } from "./output.js";
+import { formatSeconds } from "./progress.js";
 
 interface Flags {
   config: string;
@@ -67,10 +68,26 @@ export function renderStatus(s: ClusterStatus): string[] {
   return lines;
 }
 
+/** A table: id, from, to, result, duration, who, started; newest first. */
 export function renderHistory(runs: readonly HistoryEntry[]): string[] {
   if (runs.length === 0) return ["no runs yet"];
-  return runs.map(
-    (r) =>
-      `${r.id}  ${`${r.from} → ${r.to}`.padEnd(22)} ${r.status.padEnd(12)} ${r.durationS === null ? "-" : `${r.durationS}s`}  by ${r.startedBy}`,
+  const rows = [
+    ["ID", "FROM", "TO", "RESULT", "DURATION", "WHO", "STARTED"],
+    ...runs.map((r) => [
+      r.id,
+      r.from,
+      r.to,
+      r.status,
+      r.durationS === null ? "-" : formatSeconds(r.durationS * 1000),
+      r.startedBy,
+      r.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd(),
   );
 }

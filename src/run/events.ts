@@ -1,10 +1,22 @@
 /**
- * Typed events of a run. Side concerns (progress lines, logs, later the dashboard and metrics)
- * listen to these instead of being written into the executor.
+ * Typed events of a run. Side concerns (progress display, the JSON stream, the per-run log, later
+ * the dashboard and metrics) listen to these instead of being written into the executor.
  */
+import type { Plan } from "../plan/plan.js";
 import type { RunStatus, StepState } from "../store/state-store.js";
 
 export type RunEvent =
+  /**
+   * The executor has opened the run's journal and is about to act: the plan it follows and where
+   * each step stands (a resumed run has steps done already). `operation` is what it was asked to do.
+   */
+  | {
+      readonly type: "start";
+      readonly runId: string;
+      readonly operation: "forward" | "rollback";
+      readonly plan: Plan;
+      readonly states: ReadonlyMap<string, StepState>;
+    }
   | { readonly type: "run"; readonly runId: string; readonly status: RunStatus; readonly message?: string }
   | {
       readonly type: "step";
@@ -15,8 +27,13 @@ export type RunEvent =
       readonly component?: string;
       readonly durationMs?: number;
       readonly error?: string;
+      /** When the step has just ended (done, failed, undone): its last command's exit code, if it had one. */
+      readonly exitCode?: number | null;
+      /** When the step has just ended: the last non-empty line of its output, if any. */
+      readonly lastLine?: string;
     }
-  | { readonly type: "output"; readonly runId: string; readonly id: string; readonly text: string }
+  /** One line of a step's command output (without its newline), as it arrives. */
+  | { readonly type: "output"; readonly runId: string; readonly id: string; readonly line: string }
   | { readonly type: "note"; readonly runId: string; readonly message: string };
 
 export type RunListener = (event: RunEvent) => void;
@@ -39,4 +56,34 @@ export class RunEvents {
       }
     }
   }
+}
+
+/**
+ * Turns a command's output chunks into whole lines for `emit`; `end()` emits an unfinished last
+ * line. Carriage returns (progress bars) count as line ends, so a redraw shows up as a line.
+ */
+export function lineSplitter(emit: (line: string) => void): { push(chunk: string): void; end(): void } {
+  let rest = "";
+  return {
+    push(chunk) {
+      const parts = (rest + chunk).split(/\r\n|\r|\n/);
+      rest = parts.pop() ?? "";
+      for (const line of parts) emit(line);
+    },
+    end() {
+      if (rest !== "") emit(rest);
+      rest = "";
+    },
+  };
+}
+
+/** The last non-empty line of a command's output, trimmed; undefined when there is none. */
+export function lastLineOf(output: string | null | undefined): string | undefined {
+  if (!output) return undefined;
+  const lines = output.split(/\r\n|\r|\n/);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]?.trim();
+    if (line) return line;
+  }
+  return undefined;
 }

@@ -26,7 +26,7 @@ import {
 import { waitHealthy } from "../probes/health-probe.js";
 import { drainTraffic } from "../probes/traffic-drain.js";
 import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js";
-import { RunEvents } from "./events.js";
+import { lineSplitter, RunEvents } from "./events.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
 import { Journal } from "./journal.js";
 import type { MigrationRunner } from "./migration-runner.js";
@@ -125,6 +125,7 @@ export class Executor {
   async forward(): Promise<RunOutcome> {
     return this.#guard(async () => {
       const journal = await this.#openJournal();
+      this.#announce("forward");
       await journal.run({ status: "running", error: null });
       for (const hop of this.#o.plan.hops) {
         for (const phase of hop.phases) {
@@ -201,6 +202,7 @@ export class Executor {
   async rollback(why: string = "rollback requested"): Promise<RunOutcome> {
     return this.#guard(async () => {
       await this.#openJournal();
+      this.#announce("rollback");
       const hop = this.#currentHop();
       if (!hop) {
         // Every step is done (an interrupt came during the last one): the run has finished.
@@ -224,6 +226,12 @@ export class Executor {
   async #openJournal(): Promise<Journal> {
     this.#journal ??= await Journal.open(this.#o.store, this.#o.runId, this.#faults, this.events);
     return this.#journal;
+  }
+
+  /** Tells the listeners the plan and where each step stands, before anything is done. */
+  #announce(operation: "forward" | "rollback"): void {
+    const states = new Map([...this.#j.records()].map((r) => [r.id, r.state] as const));
+    this.events.emit({ type: "start", runId: this.#o.runId, operation, plan: this.#o.plan, states });
   }
 
   get #j(): Journal {
@@ -611,12 +619,17 @@ export class Executor {
   ): Promise<ActionResult> {
     const hop = this.#hopOf.get(step.id) as PlannedHop;
     const env = { ...this.#envOf(hop, member, action.back === true), FERRY_STEP: step.id };
-    const r = await driver.exec(action.command, {
-      env,
-      timeoutMs: step.timeoutMs,
-      signal: this.#abort.signal,
-      onOutput: (text) => this.events.emit({ type: "output", runId: this.#o.runId, id: step.id, text }),
-    });
+    const lines = lineSplitter((line) =>
+      this.events.emit({ type: "output", runId: this.#o.runId, id: step.id, line }),
+    );
+    const r = await driver
+      .exec(action.command, {
+        env,
+        timeoutMs: step.timeoutMs,
+        signal: this.#abort.signal,
+        onOutput: lines.push,
+      })
+      .finally(lines.end);
     if (r.exitCode === 0 && !r.timedOut && !r.aborted) return { ok: true, exitCode: 0, output: r.output };
     const last = r.output.trim().split("\n").at(-1);
     return {

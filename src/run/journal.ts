@@ -4,7 +4,7 @@
  * records it; after it ends, the journal records how).
  */
 import type { RunPatch, StateStore, StepPatch, StepRecord } from "../store/state-store.js";
-import type { RunEvents } from "./events.js";
+import { lastLineOf, type RunEvents } from "./events.js";
 import type { Faults } from "./faults.js";
 
 export class Journal {
@@ -50,6 +50,9 @@ export class Journal {
     const ended = previous.state === "running" && next.state !== "running";
     const durationMs =
       ended && next.endedAt !== null && next.startedAt !== null ? next.endedAt - next.startedAt : undefined;
+    // An undo's own output is not kept (only a failed undo's), so an undone step reports none.
+    const finished = next.state === "done" || next.state === "failed";
+    const lastLine = finished ? lastLineOf(next.output) : undefined;
     this.events.emit({
       type: "step",
       runId: this.runId,
@@ -58,6 +61,8 @@ export class Journal {
       ...about,
       ...(durationMs !== undefined ? { durationMs } : {}),
       ...(next.error && (next.state === "failed" || next.state === "undone") ? { error: next.error } : {}),
+      ...(finished ? { exitCode: next.exitCode } : {}),
+      ...(lastLine !== undefined ? { lastLine } : {}),
     });
     return next;
   }

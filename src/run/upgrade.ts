@@ -61,9 +61,31 @@ export function targetOf(cluster: Cluster, to: string | undefined): string {
   return target;
 }
 
+/**
+ * Who starts a run, for `ferry history`: FERRY_USER when set (a CI job or a bastion shared by a
+ * team names the person), else the OS user at this machine's hostname.
+ */
+export function whoStarted(env: NodeJS.ProcessEnv = process.env): string {
+  const named = env.FERRY_USER?.trim();
+  if (named) return named;
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    // A container may run under a uid with no passwd entry.
+    user = env.USER || env.LOGNAME || `uid ${process.getuid?.() ?? "?"}`;
+  }
+  return `${user}@${hostname()}`;
+}
+
 /** `ferry apply`: observe, plan, confirm, and run an upgrade to `to` (or the file's `version`). */
 export async function apply(
-  options: OperationOptions & { readonly catalog: Catalog; readonly to?: string },
+  options: OperationOptions & {
+    readonly catalog: Catalog;
+    readonly to?: string;
+    /** Recorded with the run; default whoStarted(). */
+    readonly startedBy?: string;
+  },
 ): Promise<OperationResult> {
   const { cluster, store, catalog } = options;
   const to = targetOf(cluster, options.to);
@@ -101,7 +123,7 @@ export async function apply(
         path: path.path,
         status: "running",
         startedAt: Date.now(),
-        startedBy: `${userInfo().username}@${hostname()}`,
+        startedBy: options.startedBy ?? whoStarted(),
         plan,
         files: { cluster: cluster.text, catalog: catalog.text ?? "" },
       },

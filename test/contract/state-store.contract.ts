@@ -185,6 +185,19 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         assert.deepEqual(await store().listRuns("nobody"), []);
       });
 
+      it("keeps who started each run, in getRun and listRuns", async () => {
+        await store().createRun(newRun({ id: "a", startedBy: "alice@bastion" }), []);
+        await store().createRun(newRun({ id: "b", startedBy: "ci: deploy #4512 (Ünïcode, 'quotes')" }), []);
+        assert.equal((await store().getRun("a"))?.startedBy, "alice@bastion");
+        assert.deepEqual(
+          (await store().listRuns("demo")).map((r) => [r.id, r.startedBy]),
+          [
+            ["b", "ci: deploy #4512 (Ünïcode, 'quotes')"],
+            ["a", "alice@bastion"],
+          ],
+        );
+      });
+
       it("runs started in the same millisecond: the later created counts as newer", async () => {
         await store().createRun(newRun({ id: "first" }), []);
         await store().createRun(newRun({ id: "second" }), []);

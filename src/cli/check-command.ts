@@ -1,0 +1,65 @@
+/**
+ * `ferry check [-c cluster.yaml] [--to V [--from V]] [--json]`: reads and validates the cluster
+ * file and its catalog (exit 2 naming file, line and field on any problem); with --to, also plans
+ * the way there (exit 3 when the policy refuses it), from --from or from what the cluster runs.
+ * Nothing is changed.
+ */
+import { relative } from "node:path";
+import type { Command } from "commander";
+import { buildPlan, migrationsFor, planPath, planSteps } from "../index.js";
+import { loadClusterAndCatalog, observedStart } from "./context.js";
+import { printJson, printLines } from "./output.js";
+
+interface CheckFlags {
+  config: string;
+  to?: string;
+  from?: string;
+  json?: boolean;
+}
+
+export function registerCheckCommand(program: Command): void {
+  program
+    .command("check")
+    .description("validate the cluster file and its catalog; with --to, check the way there is allowed")
+    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
+    .option("--to <version>", "also plan the upgrade to this release")
+    .option("--from <version>", "with --to: plan from this release instead of asking the cluster")
+    .option("--json", "print one JSON document")
+    .action(async (flags: CheckFlags) => {
+      const { cluster, catalog } = loadClusterAndCatalog(flags);
+      let path: { path: readonly string[]; steps: number } | null = null;
+      if (flags.to) {
+        const { version: from, actives } = flags.from
+          ? { version: flags.from, actives: new Map<string, string>() }
+          : await observedStart(cluster, { actives: true });
+        const found = planPath(catalog, from, flags.to);
+        const plan = buildPlan(cluster, found, migrationsFor(cluster.database, catalog), actives);
+        path = { path: found.path, steps: [...planSteps(plan)].length };
+      }
+      const report = {
+        cluster: {
+          file: cluster.file,
+          name: cluster.name,
+          hosts: cluster.hosts.length,
+          components: cluster.components.map((c) => c.name),
+        },
+        catalog: {
+          file: cluster.catalog,
+          product: catalog.product,
+          scheme: catalog.scheme,
+          releases: catalog.releases.map((r) => r.version),
+        },
+        path,
+      };
+      if (flags.json) {
+        printJson(report);
+        return;
+      }
+      const releases = report.catalog.releases;
+      printLines([
+        `${cluster.file}: cluster ${cluster.name}, ${cluster.hosts.length} hosts, components ${report.cluster.components.join(", ")}: valid`,
+        `${relative(process.cwd(), cluster.catalog)}: ${catalog.product} (${catalog.scheme}), ${releases.length === 1 ? `1 release ${releases[0]}` : `${releases.length} releases ${releases[0]} … ${releases.at(-1)}`}: valid`,
+        ...(path ? [`upgrade ${path.path.join(" → ")}: allowed, ${path.steps} steps`] : []),
+      ]);
+    });
+}

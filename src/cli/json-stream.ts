@@ -1,0 +1,76 @@
+/**
+ * `--json` for `apply`, `resume` and `rollback`: one JSON event per line on stdout (NDJSON) and
+ * nothing else there, ending with a `result` event that carries the outcome and the exit code.
+ * Every event has `type`, `time` and `runId`; the others are the run's events as the library
+ * types them (RunEvent), except `start`, which carries a summary of the plan (its hops and
+ * phases) rather than the whole plan: `ferry plan --json` prints that.
+ *
+ * Lines are gathered and written together once the current burst of events is over, so a command
+ * that prints a lot costs the executor one write per burst rather than one per line.
+ */
+import type { RunEvent } from "../index.js";
+import type { ProgressSink } from "./progress.js";
+
+export function jsonStream(out: NodeJS.WritableStream = process.stdout): ProgressSink & {
+  result(value: Record<string, unknown>): void;
+} {
+  let buffer = "";
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (buffer === "") return;
+    const text = buffer;
+    buffer = "";
+    out.write(text);
+  };
+  const push = (value: Record<string, unknown>) => {
+    buffer += `${JSON.stringify({ type: value.type, time: new Date().toISOString(), ...value })}\n`;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  return {
+    listener: (event) => push(jsonEvent(event)),
+    // A signal's message goes to stderr as usual: stdout holds events only.
+    note: (text) => process.stderr.write(`${text}\n`),
+    finish: flush,
+    result(value) {
+      push({ type: "result", ...value });
+      flush();
+    },
+  };
+}
+
+function jsonEvent(event: RunEvent): Record<string, unknown> {
+  if (event.type !== "start") return { ...event };
+  const { plan } = event;
+  let done = 0;
+  for (const state of event.states.values()) if (state === "done") done++;
+  return {
+    type: "start",
+    runId: event.runId,
+    operation: event.operation,
+    cluster: plan.cluster,
+    from: plan.from,
+    to: plan.to,
+    path: plan.path,
+    steps: { total: event.states.size, done },
+    hops: plan.hops.map((hop) => ({
+      id: hop.id,
+      from: hop.from,
+      to: hop.to,
+      kind: hop.kind,
+      mode: hop.mode,
+      phases: hop.phases.map((phase) => ({
+        id: phase.id,
+        name: phase.name,
+        steps: phase.stages.reduce(
+          (n, stage) =>
+            n + stage.pools.reduce((m, pool) => m + pool.lanes.reduce((k, l) => k + l.steps.length, 0), 0),
+          0,
+        ),
+      })),
+    })),
+  };
+}
