@@ -75,6 +75,7 @@ export async function observedStart(
 ): Promise<{ version: string; actives: Map<string, string> }> {
   const pool = new DriverPool(cluster.hosts);
   try {
+    await pool.connectAll();
     const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
     const version = requireOneVersion(seen, cluster.name, "pass --from to name the release yourself");
     return { version, actives: options.actives ? await observeActives(cluster, pool.driverFor) : new Map() };

@@ -128,7 +128,12 @@ export function buildPlan(
     from: path.from,
     to: path.to,
     path: path.path,
-    hosts: cluster.hosts.map((h) => ({ name: h.name, address: h.address, driver: h.driver })),
+    hosts: cluster.hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      driver: h.driver,
+      ...(h.ssh ? { ssh: h.ssh } : {}),
+    })),
     members,
     vars: cluster.vars,
     database: hasDatabase ? { releases: migrations.releases, files: migrations.files } : null,

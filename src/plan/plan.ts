@@ -10,6 +10,7 @@
 import type { HopKind, HopMode } from "../catalog/index.js";
 import type { HealthCheck, HealthGate } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
+import type { HostRef } from "../drivers/ssh-settings.js";
 import type { MigrationFile } from "../migrate/migration-files.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
 
@@ -121,7 +122,8 @@ export interface Plan {
   readonly from: string;
   readonly to: string;
   readonly path: readonly string[];
-  readonly hosts: readonly { readonly name: string; readonly address: string; readonly driver: "local" }[];
+  /** Where each host is and how to reach it (no secrets: a passphrase is only named). */
+  readonly hosts: readonly HostRef[];
   readonly members: readonly Member[];
   /** The cluster's vars, for commands that run on this machine. */
   readonly vars: Readonly<Record<string, string>>;

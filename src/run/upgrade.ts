@@ -152,7 +152,8 @@ async function withOpenRun(
       "start one with `ferry apply`",
     );
   }
-  return withLockAndDrivers(options, (run.plan as Plan).hosts, async (lock, driverFor) => {
+  const hosts = reachHosts((run.plan as Plan).hosts, cluster.hosts);
+  return withLockAndDrivers(options, hosts, async (lock, driverFor) => {
     const current = await store.unfinishedRun(cluster.name);
     if (current?.id !== run.id) {
       throw new RefusedError(
@@ -179,11 +180,28 @@ async function withLockAndDrivers(
   const lock = await acquireLock(options.store, null, { localStore });
   const pool = options.driverFor ? undefined : new DriverPool(hosts);
   try {
+    // Every SSH host's key is checked, and every host reached, before any command runs anywhere.
+    await pool?.connectAll();
     return await body(lock, options.driverFor ?? (pool as DriverPool).driverFor);
   } finally {
     await pool?.close().catch((err) => process.emitWarning(`closing the drivers: ${(err as Error).message}`));
     await lock.release().catch((err) => process.emitWarning(`releasing the lock: ${(err as Error).message}`));
   }
+}
+
+/**
+ * The hosts a resumed run touches are its plan's; how to reach them (user, key, known_hosts,
+ * timeouts) is taken from the cluster file as it is now when it still lists the host at the same
+ * address with the same driver, so an operator can fix a key path and resume.
+ */
+function reachHosts(planned: readonly HostRef[], now: readonly HostRef[]): HostRef[] {
+  const current = new Map(now.map((h) => [h.name, h]));
+  return planned.map((h) => {
+    const c = current.get(h.name);
+    return c && c.address === h.address && c.driver === h.driver
+      ? { ...h, ...(c.ssh ? { ssh: c.ssh } : {}) }
+      : h;
+  });
 }
 
 async function drive(
