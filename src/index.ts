@@ -29,9 +29,14 @@ export {
   describeExit,
   type ExecOptions,
   type ExecResult,
+  HostKeyError,
+  type HostRef,
   LocalDriver,
   MemoryDriver,
   type MemoryHandler,
+  SshConnectError,
+  SshDriver,
+  type SshSettings,
 } from "./drivers/index.js";
 export {
   ExitCode,

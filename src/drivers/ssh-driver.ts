@@ -187,6 +187,9 @@ export class SshDriver implements Driver {
         connection.running.clear();
       });
       client.connect(config);
+      // Commands are many small writes each waiting for an answer: with Nagle's algorithm on, each
+      // round trip waits out the host's delayed ACK (40 ms on Linux), ten times the command itself.
+      client.setNoDelay(true);
     });
     return connection;
   }
