@@ -26,6 +26,7 @@ export {
   type Component,
   type Host,
   loadCluster,
+  onlineHosts,
   parseCluster,
   stateFolder,
 } from "./cluster/cluster.js";
@@ -37,9 +38,14 @@ export {
   describeExit,
   type ExecOptions,
   type ExecResult,
+  HostKeyError,
+  type HostRef,
   LocalDriver,
   MemoryDriver,
   type MemoryHandler,
+  SshConnectError,
+  SshDriver,
+  type SshSettings,
 } from "./drivers/index.js";
 export {
   ExitCode,

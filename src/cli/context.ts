@@ -12,6 +12,7 @@ import {
   loadCluster,
   observe,
   observeActives,
+  onlineHosts,
   openStateStore,
   requireOneVersion,
   type StateStore,
@@ -73,8 +74,9 @@ export async function observedStart(
   cluster: Cluster,
   options: { actives: boolean } = { actives: false },
 ): Promise<{ version: string; actives: Map<string, string> }> {
-  const pool = new DriverPool(cluster.hosts);
+  const pool = new DriverPool(onlineHosts(cluster));
   try {
+    await pool.connectAll();
     const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
     const version = requireOneVersion(seen, cluster.name, "pass --from to name the release yourself");
     return { version, actives: options.actives ? await observeActives(cluster, pool.driverFor) : new Map() };

@@ -37,11 +37,60 @@ const Command = z.string().min(1, "a command must not be empty");
 
 export const HostSchema = z.strictObject({
   name: name("host"),
-  address: z.string().min(1).describe("The host's address, for {{address}} and probes."),
+  address: z.string().min(1).describe("The host's address, for {{address}}, probes and SSH."),
   driver: z
-    .enum(["local"])
+    .enum(["local", "ssh"])
     .default("local")
-    .describe("Where its commands run. local: sh -c on this machine."),
+    .describe("Where its commands run. local: sh -c on this machine; ssh: sh -c on the host, over SSH."),
+  user: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "a user name is letters, digits, _, . and -")
+    .optional()
+    .describe("ssh: the user to log in as; default: the user running ferry."),
+  port: z
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe("ssh: the port of the host's sshd; default 22."),
+  identityFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "ssh: the private key (relative to this file, or ~/…); default ~/.ssh/id_ed25519, then ~/.ssh/id_rsa. The SSH agent is used too when SSH_AUTH_SOCK is set.",
+    ),
+  identityPassphraseEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the name of an environment variable")
+    .optional()
+    .describe(
+      "ssh: the environment variable that holds the private key's passphrase (never the passphrase itself).",
+    ),
+  knownHostsFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("ssh: the known_hosts file to check host keys against; default ~/.ssh/known_hosts."),
+  hostKeyPolicy: z
+    .enum(["strict", "accept-new"])
+    .optional()
+    .describe(
+      "ssh: strict (default): the host key must be in knownHostsFile; accept-new: a host not yet listed has its key recorded on first contact. A changed key is refused either way.",
+    ),
+  connectTimeout: DurationSchema.optional().describe(
+    "ssh: how long connecting and logging in may take; default 10s.",
+  ),
+  keepaliveInterval: DurationSchema.optional().describe(
+    "ssh: how often an idle connection is checked; default 5s.",
+  ),
+  keepaliveCountMax: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("ssh: unanswered keepalives after which the connection counts as lost; default 3."),
   offline: z
     .boolean()
     .default(false)

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { UserError } from "../errors.js";
 import { parseCluster } from "./cluster.js";
@@ -52,6 +54,25 @@ describe("the cluster file", () => {
       intervalMs: 500,
     });
     assert.equal(c.hosts[0]?.driver, "local");
+  });
+
+  it("reads an SSH host with its defaults, its paths resolved from the file or ~", () => {
+    const text = BASE.replace(
+      "{ name: h1, address: 10.0.0.1 }",
+      "{ name: h1, address: 10.0.0.1, driver: ssh, user: deploy, identityFile: keys/fleet, knownHostsFile: ~/fleet_known_hosts, keepaliveInterval: 2s }",
+    );
+    const c = parseCluster("/etc/ferry/cluster.yaml", text);
+    assert.deepEqual(c.hosts[0]?.ssh, {
+      user: "deploy",
+      port: 22,
+      identityFile: "/etc/ferry/keys/fleet",
+      knownHostsFile: join(homedir(), "fleet_known_hosts"),
+      hostKeyPolicy: "strict",
+      connectTimeoutMs: 10_000,
+      keepaliveIntervalMs: 2000,
+      keepaliveCountMax: 3,
+    });
+    assert.equal(c.hosts[1]?.ssh, undefined);
   });
 
   it("keeps a postgres:// state location as it is", () => {
@@ -141,6 +162,25 @@ describe("the cluster file", () => {
       (t: string) =>
         t.replace("    maxUnavailable: 1\n", "    maxUnavailable: 1\n    groups: { replicas: [h1] }\n"),
       /:12: components\[0\]\.groups\.replicas: a group names at least two/,
+    ],
+    [
+      "an SSH field on a local host",
+      (t: string) => t.replace("address: 10.0.0.1 }", "address: 10.0.0.1, user: deploy }"),
+      /:5: hosts\[0\]\.user: only for driver: ssh \(host h1 is local\)/,
+    ],
+    [
+      "an unknown host key policy",
+      (t: string) => t.replace("address: 10.0.0.1 }", "address: 10.0.0.1, driver: ssh, hostKeyPolicy: yes }"),
+      /:5: hosts\[0\]\.hostKeyPolicy: /,
+    ],
+    [
+      "a passphrase where its variable's name goes",
+      (t: string) =>
+        t.replace(
+          "address: 10.0.0.1 }",
+          'address: 10.0.0.1, driver: ssh, identityPassphraseEnv: "s3cret pass" }',
+        ),
+      /:5: hosts\[0\]\.identityPassphraseEnv: the name of an environment variable/,
     ],
     [
       "an unknown driver",

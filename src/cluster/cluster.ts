@@ -2,7 +2,9 @@
  * The cluster as ferry works with it: `cluster.yaml` validated, paths resolved, durations in
  * milliseconds, every template checked against the values it will get.
  */
-import { dirname, resolve } from "node:path";
+import { homedir, userInfo } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { SSH_DEFAULTS, type SshSettings } from "../drivers/ssh-settings.js";
 import { type SourceProblem, UserError } from "../errors.js";
 import { parseDuration } from "../probes/health-probe.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
@@ -22,7 +24,9 @@ export interface HealthGate {
 export interface Host {
   readonly name: string;
   readonly address: string;
-  readonly driver: "local";
+  readonly driver: "local" | "ssh";
+  /** How to reach it, when `driver` is `ssh`. */
+  readonly ssh?: SshSettings;
   /** Left out of every hop (Ganeti's offline nodes). */
   readonly offline: boolean;
   readonly vars: Readonly<Record<string, string>>;
@@ -91,6 +95,11 @@ export function stateFolder(cluster: Cluster): string {
   return file ? dirname(resolve(cluster.dir, file)) : resolve(cluster.dir, ".ferry");
 }
 
+/** The hosts ferry reaches: all but those marked offline. */
+export function onlineHosts(cluster: Cluster): Host[] {
+  return cluster.hosts.filter((h) => !h.offline);
+}
+
 /** Reads and validates `cluster.yaml`; any problem is a UserError naming file, line and field. */
 export function loadCluster(file: string): Cluster {
   return clusterFrom(readYamlFile(file, " (name another with -c)"));
@@ -127,6 +136,7 @@ function clusterFrom(yaml: YamlFile): Cluster {
       address: h.address,
       driver: h.driver,
       offline: h.offline,
+      ...(h.driver === "ssh" ? { ssh: sshSettings(h, dir) } : {}),
       vars: stringVars(h.vars),
     })),
     components: data.components.map((c) => ({
@@ -162,6 +172,25 @@ function clusterFrom(yaml: YamlFile): Cluster {
         }
       : {}),
     hooks: { before: data.hooks?.before ?? {}, after: data.hooks?.after ?? {} },
+  };
+}
+
+/** A host's SSH fields with their defaults; paths absolute (`~/` is the home folder of the user running ferry). */
+function sshSettings(h: ClusterData["hosts"][number], dir: string): SshSettings {
+  const path = (p: string) =>
+    p === "~" || p.startsWith("~/") ? join(homedir(), p.slice(1)) : resolve(dir, p);
+  return {
+    user: h.user ?? userInfo().username,
+    port: h.port ?? SSH_DEFAULTS.port,
+    ...(h.identityFile ? { identityFile: path(h.identityFile) } : {}),
+    ...(h.identityPassphraseEnv ? { identityPassphraseEnv: h.identityPassphraseEnv } : {}),
+    knownHostsFile: path(h.knownHostsFile ?? "~/.ssh/known_hosts"),
+    hostKeyPolicy: h.hostKeyPolicy ?? SSH_DEFAULTS.hostKeyPolicy,
+    connectTimeoutMs: h.connectTimeout ? parseDuration(h.connectTimeout) : SSH_DEFAULTS.connectTimeoutMs,
+    keepaliveIntervalMs: h.keepaliveInterval
+      ? parseDuration(h.keepaliveInterval)
+      : SSH_DEFAULTS.keepaliveIntervalMs,
+    keepaliveCountMax: h.keepaliveCountMax ?? SSH_DEFAULTS.keepaliveCountMax,
   };
 }
 
@@ -224,6 +253,12 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
   data.hosts.forEach((h, i) => {
     if (hosts.has(h.name)) at(["hosts", i, "name"], `host ${h.name} is defined twice`);
     hosts.set(h.name, h);
+    if (h.driver !== "ssh") {
+      for (const field of SSH_FIELDS) {
+        if (h[field] !== undefined)
+          at(["hosts", i, field], `only for driver: ssh (host ${h.name} is ${h.driver})`);
+      }
+    }
   });
   const components = new Set<string>();
   data.components.forEach((c, i) => {
@@ -343,6 +378,18 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
   });
   return problems;
 }
+
+const SSH_FIELDS = [
+  "user",
+  "port",
+  "identityFile",
+  "identityPassphraseEnv",
+  "knownHostsFile",
+  "hostKeyPolicy",
+  "connectTimeout",
+  "keepaliveInterval",
+  "keepaliveCountMax",
+] as const;
 
 /** "a, b, c, … (10,000 in all)": a list short enough for a message. */
 function sample(names: readonly string[]): string {

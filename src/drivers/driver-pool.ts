@@ -1,15 +1,15 @@
 /**
  * The drivers of one run: one per host, made on first use and reused for every command of the
  * run, plus one for this machine (hooks, preflight checks and other cluster-level commands).
+ * An SSH host's driver keeps one connection for the whole run.
  */
+import { RefusedError, UserError } from "../errors.js";
 import type { Driver } from "./driver.js";
 import { LocalDriver } from "./local-driver.js";
+import { HostKeyError, SshDriver } from "./ssh-driver.js";
+import type { HostRef } from "./ssh-settings.js";
 
-export interface HostRef {
-  readonly name: string;
-  readonly address: string;
-  readonly driver: "local";
-}
+export type { HostRef };
 
 export const THIS_MACHINE = "(this machine)";
 
@@ -26,12 +26,48 @@ export class DriverPool {
     const key = host ?? THIS_MACHINE;
     let driver = this.#drivers.get(key);
     if (!driver) {
-      if (host !== undefined && !this.#hosts.has(host)) throw new Error(`no host named ${host} in this plan`);
-      driver = new LocalDriver({ host: key });
+      const ref = host === undefined ? undefined : this.#hosts.get(host);
+      if (host !== undefined && !ref) throw new Error(`no host named ${host} in this plan`);
+      driver =
+        ref?.driver === "ssh" && ref.ssh
+          ? new SshDriver({ host: ref.name, address: ref.address, settings: ref.ssh })
+          : new LocalDriver({ host: key });
       this.#drivers.set(key, driver);
     }
     return driver;
   };
+
+  /**
+   * Connects to every SSH host at once, before any command runs anywhere: a host key that does
+   * not match, a key file that cannot be read, or a host that cannot be reached stops here, with
+   * every such host named, and nothing has changed.
+   */
+  async connectAll(): Promise<void> {
+    const ssh = [...this.#hosts.values()].filter((h) => h.driver === "ssh");
+    const results = await Promise.allSettled(ssh.map((h) => (this.driverFor(h.name) as SshDriver).connect()));
+    const failed = results
+      .map((r, i) => ({
+        host: ssh[i] as HostRef,
+        error: r.status === "rejected" ? (r.reason as Error) : undefined,
+      }))
+      .filter((f): f is { host: HostRef; error: Error } => f.error !== undefined);
+    if (failed.length === 0) return;
+    const input = failed.find((f) => f.error instanceof UserError);
+    if (input) throw input.error;
+    const lines = failed.map((f) => f.error.message);
+    const keys = failed.filter((f) => f.error instanceof HostKeyError).length;
+    const head =
+      keys > 0
+        ? `${keys} host key${keys === 1 ? "" : "s"} refused; nothing was run on any host`
+        : `${failed.length} of ${ssh.length} SSH host${ssh.length === 1 ? "" : "s"} cannot be reached; nothing was run on any host`;
+    throw new RefusedError(
+      `${head}:\n  ${lines.join("\n  ")}`,
+      keys > 0 ? "host-key" : "hosts-reachable",
+      keys > 0
+        ? "check those hosts; if a key changed on purpose, replace its line in known_hosts"
+        : "bring the hosts back (or fix their address, user, key), then try again",
+    );
+  }
 
   async close(): Promise<void> {
     await Promise.all([...this.#drivers.values()].map((d) => d.close()));

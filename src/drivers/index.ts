@@ -1,4 +1,4 @@
-/** Where commands run: the driver contract, the local driver and the in-memory twin. */
+/** Where commands run: the driver contract, the local and SSH drivers, and the in-memory twin. */
 export {
   type Driver,
   describeExit,
@@ -16,3 +16,5 @@ export {
   type MemoryHandler,
   type MemoryReply,
 } from "./memory-driver.js";
+export { HostKeyError, SshConnectError, SshDriver, type SshDriverOptions } from "./ssh-driver.js";
+export type { HostRef, SshSettings } from "./ssh-settings.js";

@@ -4,7 +4,7 @@
  * procedure, in the order it runs (DESIGN.md "How an upgrade runs").
  */
 import type { VersionPath } from "../catalog/index.js";
-import type { Cluster, Component } from "../cluster/cluster.js";
+import { type Cluster, type Component, onlineHosts } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import { render, type TemplateValues } from "../cluster/template.js";
 import { RefusedError } from "../errors.js";
@@ -117,7 +117,7 @@ export function buildPlan(
     // A rolling hop switches each active-passive component over to its first standby.
     if (h.mode === "rolling") {
       for (const c of cluster.components) {
-        const online = onlineHosts(c, byKey);
+        const online = onlineHostsOf(c, byKey);
         if (c.activePassive && online.length >= 2) active.set(c.name, nextActive(active.get(c.name), online));
       }
     }
@@ -129,7 +129,12 @@ export function buildPlan(
     from: path.from,
     to: path.to,
     path: path.path,
-    hosts: cluster.hosts.map((h) => ({ name: h.name, address: h.address, driver: h.driver })),
+    hosts: onlineHosts(cluster).map((h) => ({
+      name: h.name,
+      address: h.address,
+      driver: h.driver,
+      ...(h.ssh ? { ssh: h.ssh } : {}),
+    })),
     offline: offlineHosts(cluster),
     members,
     vars: cluster.vars,
@@ -291,7 +296,7 @@ function byOrder(components: readonly Component[]): Component[][] {
 }
 
 /** The component's hosts that are online, in the cluster file's order. */
-function onlineHosts(c: Component, members: ReadonlyMap<string, Member>): string[] {
+function onlineHostsOf(c: Component, members: ReadonlyMap<string, Member>): string[] {
   return c.hosts.filter((h) => members.has(memberKey(h, c.name)));
 }
 
@@ -318,7 +323,7 @@ function perHost(
   const stages = orders.map((group) => ({
     pools: group
       .map((c): Pool => {
-        const hosts = onlineHosts(c, ctx.members);
+        const hosts = onlineHostsOf(c, ctx.members);
         return {
           component: c.name,
           limit: Math.min(limit(c), hosts.length),
@@ -535,7 +540,7 @@ function nextActive(active: string | undefined, online: readonly string[]): stri
 function activePassive(ctx: HopContext, pool: Pool): Pool {
   const c = ctx.cluster.components.find((x) => x.name === pool.component);
   if (!c?.activePassive) return pool;
-  const online = onlineHosts(c, ctx.members);
+  const online = onlineHostsOf(c, ctx.members);
   if (online.length < 2) return pool; // no standby online: the one host rolls as any other
   const was = activeOf(c, ctx.actives, online);
   const next = nextActive(was, online);

@@ -10,6 +10,7 @@
 import type { HopKind, HopMode } from "../catalog/index.js";
 import type { HealthCheck, HealthGate } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
+import type { HostRef } from "../drivers/ssh-settings.js";
 import type { MigrationFile } from "../migrate/migration-files.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
 
@@ -123,7 +124,8 @@ export interface Plan {
   readonly from: string;
   readonly to: string;
   readonly path: readonly string[];
-  readonly hosts: readonly { readonly name: string; readonly address: string; readonly driver: "local" }[];
+  /** Where each host is and how to reach it (no secrets: a passphrase is only named). */
+  readonly hosts: readonly HostRef[];
   /** Hosts marked offline, left out of the plan. */
   readonly offline: readonly string[];
   readonly members: readonly Member[];

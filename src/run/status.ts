@@ -1,7 +1,7 @@
 /**
  * `ferry status` and `ferry history`: what the cluster runs now, and what ferry has done to it.
  */
-import type { Cluster } from "../cluster/cluster.js";
+import { type Cluster, onlineHosts } from "../cluster/cluster.js";
 import { DriverPool } from "../drivers/driver-pool.js";
 import { clusterMembers } from "../plan/build-plan.js";
 import type { RunStatus, RunSummary, StateStore, StepRecord } from "../store/state-store.js";
@@ -44,7 +44,7 @@ export async function clusterStatus(
   store: StateStore,
   driverFor?: DriverFor,
 ): Promise<ClusterStatus> {
-  const pool = driverFor ? undefined : new DriverPool(cluster.hosts);
+  const pool = driverFor ? undefined : new DriverPool(onlineHosts(cluster));
   try {
     const seen = await observe(clusterMembers(cluster), driverFor ?? (pool as DriverPool).driverFor, {
       health: true,

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { type Catalog, planPath } from "../catalog/index.js";
-import { type Cluster, stateFolder } from "../cluster/cluster.js";
+import { type Cluster, onlineHosts, stateFolder } from "../cluster/cluster.js";
 import { DriverPool, type HostRef } from "../drivers/driver-pool.js";
 import { RefusedError, UserError } from "../errors.js";
 import { DatabaseMigrations, migrationsFor } from "../migrate/plan-migrations.js";
@@ -89,7 +89,7 @@ export async function apply(
 ): Promise<OperationResult> {
   const { cluster, store, catalog } = options;
   const to = targetOf(cluster, options.to);
-  return withLockAndDrivers(options, cluster.hosts, async (lock, driverFor) => {
+  return withLockAndDrivers(options, onlineHosts(cluster), async (lock, driverFor) => {
     const open = await store.unfinishedRun(cluster.name);
     if (open) throw openRunRefusal(open, to);
 
@@ -177,7 +177,8 @@ async function withOpenRun(
       "start one with `ferry apply`",
     );
   }
-  return withLockAndDrivers(options, (run.plan as Plan).hosts, async (lock, driverFor) => {
+  const hosts = reachHosts((run.plan as Plan).hosts, cluster.hosts);
+  return withLockAndDrivers(options, hosts, async (lock, driverFor) => {
     const current = await store.unfinishedRun(cluster.name);
     if (current?.id !== run.id) {
       throw new RefusedError(
@@ -204,11 +205,28 @@ async function withLockAndDrivers(
   const lock = await acquireLock(options.store, null, { localStore });
   const pool = options.driverFor ? undefined : new DriverPool(hosts);
   try {
+    // Every SSH host's key is checked, and every host reached, before any command runs anywhere.
+    await pool?.connectAll();
     return await body(lock, options.driverFor ?? (pool as DriverPool).driverFor);
   } finally {
     await pool?.close().catch((err) => process.emitWarning(`closing the drivers: ${(err as Error).message}`));
     await lock.release().catch((err) => process.emitWarning(`releasing the lock: ${(err as Error).message}`));
   }
+}
+
+/**
+ * The hosts a resumed run touches are its plan's; how to reach them (user, key, known_hosts,
+ * timeouts) is taken from the cluster file as it is now when it still lists the host at the same
+ * address with the same driver, so an operator can fix a key path and resume.
+ */
+function reachHosts(planned: readonly HostRef[], now: readonly HostRef[]): HostRef[] {
+  const current = new Map(now.map((h) => [h.name, h]));
+  return planned.map((h) => {
+    const c = current.get(h.name);
+    return c && c.address === h.address && c.driver === h.driver
+      ? { ...h, ...(c.ssh ? { ssh: c.ssh } : {}) }
+      : h;
+  });
 }
 
 async function drive(

@@ -1,0 +1,546 @@
+/**
+ * The SSH driver: runs a command with `sh -c` on a host over SSH, the way an operator would, on one
+ * connection per host that every command of the run shares.
+ *
+ * - The host key is checked against known_hosts before anything else (known-hosts.ts); a changed
+ *   key is refused naming the host, both fingerprints and the file's line.
+ * - Each command runs in its own process group on the host (sshd makes the command's shell a
+ *   session leader, and the shell execs the command). The group's id comes back as the first line
+ *   of stderr, so a timeout, an abort or close() ends the whole group through a second channel, as
+ *   the local driver does with a signal.
+ * - A connection that dies under a command makes exec() reject saying so: the command may still be
+ *   running there, and it is never run again by itself. The next command opens a new connection.
+ * - Secrets (key material, the passphrase) go to ssh2 only; no message ferry writes contains them.
+ */
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { StringDecoder } from "node:string_decoder";
+import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import { RefusedError, UserError } from "../errors.js";
+import { type Driver, type ExecOptions, type ExecResult, formatMs } from "./driver.js";
+import { fingerprint, knownHostsLine, parseKnownHosts, verifyHostKey } from "./known-hosts.js";
+import { OutputTail } from "./local-driver.js";
+import type { SshSettings } from "./ssh-settings.js";
+
+export interface SshDriverOptions {
+  /** The host's name in the cluster file. */
+  readonly host: string;
+  readonly address: string;
+  readonly settings: SshSettings;
+  /** Where SSH_AUTH_SOCK and the passphrase are read; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** A host key the policy refuses: exit 3, before any command runs. */
+export class HostKeyError extends RefusedError {
+  constructor(message: string) {
+    super(
+      message,
+      "host-key",
+      "check the host; if its key changed on purpose, replace its line in known_hosts",
+    );
+    this.name = "HostKeyError";
+  }
+}
+
+/** The host cannot be reached or will not let ferry in. */
+export class SshConnectError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SshConnectError";
+  }
+}
+
+const DEFAULT_KILL_GRACE_MS = 2000;
+/** As the local driver: once the command has exited, how long a daemon may hold its output open. */
+const STDIO_DRAIN_MS = 200;
+/**
+ * Commands at once on one connection. OpenSSH's sshd allows 10 sessions per connection
+ * (MaxSessions); two stay free for the short channels that kill a timed-out command.
+ */
+const CHANNELS_PER_CONNECTION = 8;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const PGID_MARK = "ferry-pgid:";
+
+interface Connection {
+  readonly client: Client;
+  /** Set once the connection has gone, with why. */
+  lost?: string;
+  /** Commands running on it, told when it goes. */
+  readonly running: Set<(reason: string) => void>;
+  readonly slots: Slots;
+}
+
+/**
+ * Runs commands over SSH on one host.
+ *
+ * @example
+ * const driver = new SshDriver({ host: "h2", address: "10.0.0.2", settings });
+ * await driver.connect(); // checks the host key and logs in; exec() does it too when needed
+ * const r = await driver.exec("cat /srv/notes/VERSION", { timeoutMs: 5000 });
+ * await driver.close();
+ */
+export class SshDriver implements Driver {
+  readonly host: string;
+  readonly #address: string;
+  readonly #s: SshSettings;
+  readonly #env: NodeJS.ProcessEnv;
+  #connection: Promise<Connection> | undefined;
+  readonly #groups = new Set<{ kill: () => void; done: Promise<unknown> }>();
+  #closed = false;
+  /** How many connections this driver has opened; one per run unless one was lost. */
+  connections = 0;
+
+  constructor(options: SshDriverOptions) {
+    this.host = options.host;
+    this.#address = options.address;
+    this.#s = options.settings;
+    this.#env = options.env ?? process.env;
+  }
+
+  /** `h2 (10.0.0.2:22)`: how messages name the host. */
+  get where(): string {
+    return `${this.host} (${this.#address}:${this.#s.port})`;
+  }
+
+  /** Connects unless connected: checks the host key and logs in. Rejects with why it cannot. */
+  async connect(): Promise<void> {
+    await this.#open();
+  }
+
+  #open(): Promise<Connection> {
+    if (this.#closed) return Promise.reject(new Error(`the SSH driver for ${this.host} is closed`));
+    this.#connection ??= this.#dial().catch((err) => {
+      this.#connection = undefined;
+      throw err;
+    });
+    return this.#connection;
+  }
+
+  async #dial(): Promise<Connection> {
+    const auth = this.#credentials();
+    const knownHosts = this.#s.knownHostsFile;
+    let verdict: string | undefined;
+    const client = new Client();
+    const config: ConnectConfig = {
+      host: this.#address,
+      port: this.#s.port,
+      username: this.#s.user,
+      ...auth,
+      readyTimeout: this.#s.connectTimeoutMs,
+      keepaliveInterval: this.#s.keepaliveIntervalMs,
+      keepaliveCountMax: this.#s.keepaliveCountMax,
+      hostVerifier: (key: Buffer): boolean => {
+        const text = readKnownHosts(knownHosts);
+        const v = verifyHostKey(parseKnownHosts(text), this.#address, this.#s.port, key);
+        const presented = fingerprint(key);
+        if (v.status === "known") return true;
+        if (v.status === "unknown" && this.#s.hostKeyPolicy === "accept-new") {
+          try {
+            mkdirSync(dirname(knownHosts), { recursive: true, mode: 0o700 });
+            const sep = text === "" || text.endsWith("\n") ? "" : "\n";
+            appendFileSync(knownHosts, sep + knownHostsLine(this.#address, this.#s.port, key), {
+              mode: 0o600,
+            });
+            return true;
+          } catch (err) {
+            verdict = `${this.where}: cannot record its host key ${presented} in ${knownHosts} (${(err as Error).message})`;
+            return false;
+          }
+        }
+        verdict =
+          v.status === "changed"
+            ? `${this.where}: its host key has changed: it presented ${presented}, but ${knownHosts}:${v.line} expects ${v.expected}. Someone may be in the middle; nothing was run on any host`
+            : v.status === "revoked"
+              ? `${this.where}: its host key ${presented} is marked @revoked in ${knownHosts}:${v.line}`
+              : `${this.where}: its host key ${presented} is not in ${knownHosts} (hostKeyPolicy: strict). Add it after checking it (ssh-keyscan -p ${this.#s.port} ${this.#address}), or set hostKeyPolicy: accept-new`;
+        return false;
+      },
+    };
+    const connection: Connection = { client, running: new Set(), slots: new Slots(CHANNELS_PER_CONNECTION) };
+    await new Promise<void>((resolve, reject) => {
+      let ready = false;
+      let lastError: Error | undefined;
+      client.on("error", (err: Error & { level?: string; code?: string }) => {
+        lastError = err;
+        if (ready) return;
+        if (verdict) reject(new HostKeyError(verdict));
+        else
+          reject(
+            new SshConnectError(`cannot connect to ${this.where}: ${this.#explain(err)}`, { cause: err }),
+          );
+      });
+      client.on("ready", () => {
+        ready = true;
+        this.connections++;
+        resolve();
+      });
+      client.on("close", () => {
+        const reason = lastError ? this.#explain(lastError) : "closed by the host";
+        connection.lost ??= reason;
+        if (!ready) reject(new SshConnectError(`cannot connect to ${this.where}: ${reason}`));
+        // The next command opens a new connection; the commands on this one are told.
+        if (ready) this.#connection = undefined;
+        for (const tell of connection.running) tell(reason);
+        connection.running.clear();
+      });
+      client.connect(config);
+      // Commands are many small writes each waiting for an answer: with Nagle's algorithm on, each
+      // round trip waits out the host's delayed ACK (40 ms on Linux), ten times the command itself.
+      client.setNoDelay(true);
+    });
+    return connection;
+  }
+
+  /** The key, its passphrase and the agent; a key that cannot be read is the operator's to fix. */
+  #credentials(): Pick<ConnectConfig, "privateKey" | "passphrase" | "agent"> {
+    const agent = this.#env.SSH_AUTH_SOCK || undefined;
+    const out: Pick<ConnectConfig, "privateKey" | "passphrase" | "agent"> = agent ? { agent } : {};
+    let file = this.#s.identityFile;
+    if (file) {
+      try {
+        out.privateKey = readFileSync(file);
+      } catch (err) {
+        throw new UserError(
+          `host ${this.host}: identityFile ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        );
+      }
+    } else {
+      for (const name of ["id_ed25519", "id_rsa"]) {
+        const candidate = join(homedir(), ".ssh", name);
+        try {
+          out.privateKey = readFileSync(candidate);
+          file = candidate;
+          break;
+        } catch {
+          // the next default, then the agent
+        }
+      }
+      if (!out.privateKey && !agent) {
+        throw new UserError(
+          `host ${this.host}: no key to log in with: set identityFile, create ~/.ssh/id_ed25519, or start an SSH agent (SSH_AUTH_SOCK)`,
+        );
+      }
+    }
+    const envName = this.#s.identityPassphraseEnv;
+    if (envName) {
+      const passphrase = this.#env[envName];
+      if (passphrase === undefined)
+        throw new UserError(
+          `host ${this.host}: identityPassphraseEnv: the environment variable ${envName} is not set`,
+        );
+      out.passphrase = passphrase;
+    }
+    return out;
+  }
+
+  /** An ssh2 or socket error in an operator's words; never with key material or a passphrase in it. */
+  #explain(err: Error & { level?: string; code?: string }): string {
+    if (err.level === "client-timeout")
+      return `no answer within ${formatMs(this.#s.connectTimeoutMs)} (connectTimeout; is the host up and reachable?)`;
+    if (err.level === "client-authentication")
+      return `${this.#s.user} could not log in with the key${this.#s.identityFile ? ` ${this.#s.identityFile}` : "s"} given${this.#env.SSH_AUTH_SOCK ? " or the agent's" : ""}`;
+    if (err.message === "Keepalive timeout")
+      return `no answer to ${this.#s.keepaliveCountMax} keepalives ${formatMs(this.#s.keepaliveIntervalMs)} apart`;
+    if (err.code === "ECONNREFUSED") return `connection refused (is sshd running on port ${this.#s.port}?)`;
+    if (err.code === "ECONNRESET")
+      return `connection reset by the host (is sshd running on port ${this.#s.port}?)`;
+    if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH") return "no route to the host";
+    if (/passphrase|privateKey|private key/i.test(err.message))
+      return `the private key ${this.#s.identityFile ?? ""} cannot be used: wrong or missing passphrase (identityPassphraseEnv), or not a key`;
+    return err.message;
+  }
+
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    if (this.#closed) return Promise.reject(new Error(`the SSH driver for ${this.host} is closed`));
+    if (options.signal?.aborted) return Promise.resolve(notStarted());
+    for (const name of Object.keys(options.env ?? {})) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        return Promise.reject(
+          new Error(`cannot pass ${JSON.stringify(name)} to ${this.host}: not a variable name`),
+        );
+    }
+    const group = { kill: () => {}, done: Promise.resolve() as Promise<unknown> };
+    const result = this.#run(command, options, group);
+    group.done = result.catch(() => {});
+    this.#groups.add(group);
+    void group.done.then(() => this.#groups.delete(group));
+    return result;
+  }
+
+  async #run(command: string, options: ExecOptions, group: { kill: () => void }): Promise<ExecResult> {
+    const started = performance.now();
+    const connection = await this.#open();
+    const release = await connection.slots.acquire();
+    if (options.signal?.aborted || this.#closed) {
+      release();
+      return notStarted();
+    }
+    return new Promise<ExecResult>((resolve, reject) => {
+      const tail = new OutputTail();
+      const out = new StringDecoder("utf8");
+      const err = new StringDecoder("utf8");
+      /** stderr until its first line has been read; then null. */
+      let head: string | null = "";
+      let pgid: number | undefined;
+      let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let timedOut = false;
+      let aborted = false;
+      let terminating: "TERM" | "KILL" | undefined;
+      let settled = false;
+      let timeoutTimer: NodeJS.Timeout | undefined;
+      let drainTimer: NodeJS.Timeout | undefined;
+      const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+      let channel: ClientChannel | undefined;
+
+      const sendKill = (how: "TERM" | "KILL"): void => {
+        if (pgid === undefined || connection.lost) return;
+        void openChannel(connection.client, killCommand(pgid, how, graceMs), (ch) => {
+          ch.on("data", () => {});
+          ch.stderr.on("data", () => {});
+          ch.end();
+        }).catch(() => {
+          // The connection went: the command's end is reported through it.
+        });
+      };
+
+      const terminate = (how: "TERM" | "KILL"): void => {
+        if (exit !== undefined || terminating === "KILL" || terminating === how) return;
+        terminating = how;
+        sendKill(how);
+      };
+
+      // close() ends what is still running, at once.
+      group.kill = () => terminate("KILL");
+
+      const onAbort = (): void => {
+        if (exit !== undefined || terminating) return;
+        aborted = true;
+        terminate("TERM");
+      };
+
+      const cleanup = (): void => {
+        settled = true;
+        // The session counts against sshd's MaxSessions until the channel has closed on both
+        // sides; without a channel (never opened, or the connection gone) it is free now.
+        if (!channel || connection.lost) release();
+        clearTimeout(timeoutTimer);
+        clearTimeout(drainTimer);
+        options.signal?.removeEventListener("abort", onAbort);
+        connection.running.delete(onLost);
+      };
+
+      const finish = (): void => {
+        if (settled) return;
+        cleanup();
+        if (head) tail.push(head, options.onOutput);
+        tail.push(out.end(), options.onOutput);
+        tail.push(err.end(), options.onOutput);
+        channel?.close();
+        resolve({
+          exitCode: exit?.code ?? null,
+          signal: exit?.signal ?? null,
+          timedOut,
+          aborted,
+          output: tail.text(),
+          durationMs: performance.now() - started,
+        });
+      };
+
+      function onLost(reason: string): void {
+        if (settled) return;
+        cleanup();
+        const what = command.length > 80 ? `${command.slice(0, 77)}…` : command;
+        const state = timedOut ? "; it had timed out and could not be killed" : "";
+        reject(
+          new SshConnectError(
+            `connection to ${where} lost while running \`${what}\` (${reason})${state}; the command may still be running there; not re-run`,
+          ),
+        );
+      }
+      const where = this.where;
+      if (connection.lost) {
+        onLost(connection.lost);
+        return;
+      }
+      connection.running.add(onLost);
+
+      // Listeners go on in the same tick the channel opens: a quick command's exit can arrive with it.
+      const attach = (ch: ClientChannel): void => {
+        channel = ch;
+        if (settled) {
+          ch.close();
+          return;
+        }
+        ch.on("data", (chunk: Buffer) => tail.push(out.write(chunk), options.onOutput));
+        ch.stderr.on("data", (chunk: Buffer) => {
+          if (head === null) {
+            tail.push(err.write(chunk), options.onOutput);
+            return;
+          }
+          // The first line of stderr is the command's process group, from the wrapper.
+          head += chunk.toString("latin1");
+          const nl = head.indexOf("\n");
+          if (nl < 0 && head.length < 64) return;
+          const line = nl < 0 ? "" : head.slice(0, nl);
+          const id = line.startsWith(PGID_MARK) ? Number(line.slice(PGID_MARK.length)) : Number.NaN;
+          const rest = Number.isInteger(id) && id > 1 ? head.slice(nl + 1) : head;
+          if (rest !== head) pgid = id;
+          head = null;
+          tail.push(err.write(Buffer.from(rest, "latin1")), options.onOutput);
+          if (terminating) sendKill(terminating);
+        });
+        ch.on("exit", (code: number | null, signal?: string) => {
+          exit = {
+            code: typeof code === "number" ? code : null,
+            // ssh2 names the signal as Node does (SIGTERM); the protocol's own name is TERM.
+            signal: signal ? ((signal.startsWith("SIG") ? signal : `SIG${signal}`) as NodeJS.Signals) : null,
+          };
+          clearTimeout(timeoutTimer);
+          drainTimer = setTimeout(finish, STDIO_DRAIN_MS);
+        });
+        ch.on("close", () => {
+          if (exit === undefined && connection.lost) onLost(connection.lost);
+          else finish();
+          release();
+        });
+        // No stdin: a command that reads it sees its end at once, as with the local driver.
+        ch.end();
+
+        if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
+          timeoutTimer = setTimeout(
+            () => {
+              if (exit !== undefined || terminating) return;
+              timedOut = true;
+              terminate("TERM");
+            },
+            Math.min(Math.max(options.timeoutMs, 0), MAX_TIMER_MS),
+          );
+        }
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        // Aborted while the channel opened: the command has started, so it is stopped like any other.
+        if (options.signal?.aborted) onAbort();
+      };
+      openChannel(connection.client, remoteCommand(command, options.env ?? {}), attach).catch((e: Error) => {
+        if (settled) return;
+        cleanup();
+        reject(
+          new SshConnectError(`cannot run a command on ${where}: ${connection.lost ?? e.message}`, {
+            cause: e,
+          }),
+        );
+      });
+    });
+  }
+
+  /** Kills every command still running (their whole groups, with SIGKILL), waits for them, and disconnects. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const groups = [...this.#groups];
+    for (const g of groups) g.kill();
+    // A command whose kill cannot arrive (its connection is gone) ends with the connection.
+    await Promise.race([Promise.all(groups.map((g) => g.done)), sleep(5000)]);
+    this.#closed = true;
+    const connection = await this.#connection?.catch(() => undefined);
+    this.#connection = undefined;
+    connection?.client.end();
+  }
+}
+
+/**
+ * What runs on the host: a POSIX shell (whatever the login shell is) that prints its pid, which is
+ * the process group sshd gave the session, then execs the command with its env. sshd is not asked
+ * to set the variables: most refuse (AcceptEnv), so they ride on `env`.
+ */
+export function remoteCommand(command: string, env: Readonly<Record<string, string>>): string {
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
+  const inner = `printf '${PGID_MARK}%s\\n' "$$" >&2; exec env ${vars.join(" ")} /bin/sh -c ${quote(command)}`;
+  return `exec /bin/sh -c ${quote(inner)}`;
+}
+
+/**
+ * Ends a command's process group from another channel, in the background on the host so that the
+ * grace period runs there: SIGTERM, then SIGKILL once `graceMs` has passed if anything is left.
+ */
+function killCommand(pgid: number, how: "TERM" | "KILL", graceMs: number): string {
+  const ticks = Math.max(1, Math.ceil(graceMs / 100));
+  const body =
+    how === "KILL"
+      ? `kill -KILL -${pgid}`
+      : `kill -TERM -${pgid}; i=0; while kill -0 -${pgid} && [ $i -lt ${ticks} ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -${pgid}`;
+  return `exec /bin/sh -c ${quote(`(${body}) </dev/null >/dev/null 2>&1 &`)}`;
+}
+
+/** Single quotes, which the shell leaves alone; a quote inside becomes '\''. */
+function quote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Opens a session channel running `command`; `attach` gets it in the same tick, before any of its
+ * events. An open the server turns down (sshd's MaxSessions, while other channels are closing) is
+ * tried again a few times: the command has not started, so nothing can run twice.
+ */
+async function openChannel(
+  client: Client,
+  command: string,
+  attach: (ch: ClientChannel) => void,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.exec(command, (err, channel) => {
+          if (err) return reject(err);
+          attach(channel);
+          resolve();
+        });
+      });
+      return;
+    } catch (err) {
+      const refused = /open failed|administratively prohibited/i.test((err as Error).message);
+      if (!refused || attempt >= 20) throw err;
+      await sleep(50 * Math.min(attempt, 4));
+    }
+  }
+}
+
+function readKnownHosts(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function notStarted(): ExecResult {
+  return { exitCode: null, signal: null, timedOut: false, aborted: true, output: "", durationMs: 0 };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** A counting semaphore: at most `n` holders; the rest wait their turn in order. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(n: number) {
+    this.#free = n;
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    };
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The SSH driver on real sshd hosts of the lab: the shared driver contract, then what only SSH
+ * has — host keys and their policy, one connection per host, the remote process group, a
+ * connection that dies under a command, keys, passphrases and the secrecy of both.
+ */
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { SshDriver } from "../src/drivers/ssh-driver.js";
+import type { SshSettings } from "../src/drivers/ssh-settings.js";
+import { describeDriver } from "./contract/driver.contract.js";
+import { type Lab, labSkip, makeLab } from "./lab/lab.js";
+
+const skip = labSkip();
+const lab: Lab | undefined = skip.skip ? undefined : await makeLab({ hosts: 2 });
+after(() => lab?.close());
+
+function settings(overrides: Partial<SshSettings> = {}): SshSettings {
+  return {
+    user: "root",
+    port: 22,
+    identityFile: lab?.clientKey as string,
+    knownHostsFile: lab?.knownHostsFile as string,
+    hostKeyPolicy: "strict",
+    connectTimeoutMs: 3000,
+    keepaliveIntervalMs: 500,
+    keepaliveCountMax: 2,
+    ...overrides,
+  };
+}
+
+function driverTo(name: string, overrides: Partial<SshSettings> = {}, env?: NodeJS.ProcessEnv): SshDriver {
+  const h = (lab as Lab).host(name);
+  return new SshDriver({
+    host: name,
+    address: h.address,
+    settings: settings(overrides),
+    ...(env ? { env } : {}),
+  });
+}
+
+/** Whether a process runs on the lab's kernel (the hosts share this machine's pid namespace). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+async function goneWithin(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!running(pid)) return true;
+    await delay(25);
+  }
+  return !running(pid);
+}
+
+if (lab) {
+  describeDriver({
+    name: "SshDriver",
+    make: async () => {
+      // Connected first: the contract is about commands; connecting is SSH's own, tested below.
+      const driver = driverTo("h1", {}, {});
+      await driver.connect();
+      return { driver, cleanup: () => driver.close() };
+    },
+  });
+}
+
+describe("SshDriver", skip, () => {
+  it("runs every command of a driver on one connection", async () => {
+    const driver = driverTo("h1", {}, {});
+    try {
+      const seen = await Promise.all([1, 2, 3, 4, 5].map(() => driver.exec('echo "$SSH_CONNECTION"')));
+      const origins = new Set(seen.map((r) => r.output.trim().split(" ").slice(0, 2).join(" ")));
+      assert.equal(origins.size, 1, [...origins].join(" | "));
+      assert.equal(driver.connections, 1);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("runs more commands at once than sshd allows sessions, by queueing them", async () => {
+    const driver = driverTo("h1", {}, {});
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 14 }, (_, i) => driver.exec(`sleep 0.2; echo ${i}`)),
+      );
+      assert.deepEqual(
+        results.map((r) => r.output),
+        Array.from({ length: 14 }, (_, i) => `${i}\n`),
+      );
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("kills the whole remote process group on timeout, background children included", async () => {
+    const driver = driverTo("h1", {}, {});
+    const pidFile = join((lab as Lab).host("h1").root, "bg.pid");
+    try {
+      const r = await driver.exec(`sleep 30 & echo $! > ${pidFile}; wait`, { timeoutMs: 300 });
+      assert.equal(r.timedOut, true);
+      assert.equal(r.signal, "SIGTERM");
+      const pid = Number(readFileSync(pidFile, "utf8"));
+      assert.ok(pid > 0);
+      assert.ok(await goneWithin(pid, 3000), `the remote background sleep ${pid} survived the timeout`);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("SIGKILLs a remote command that ignores SIGTERM once killGraceMs has passed", async () => {
+    const driver = driverTo("h1", {}, {});
+    try {
+      const r = await driver.exec(`trap "" TERM; sleep 30`, { timeoutMs: 200, killGraceMs: 400 });
+      assert.equal(r.timedOut, true);
+      assert.equal(r.signal, "SIGKILL");
+      assert.ok(r.durationMs >= 550, `SIGKILL came after ${r.durationMs}ms`);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("passes env values with quotes, spaces and $ unchanged", async () => {
+    const driver = driverTo("h1", {}, {});
+    try {
+      const value = `it's "quoted" $HOME \`x\` \\ end`;
+      const r = await driver.exec("printenv FERRY_ODD", { env: { FERRY_ODD: value } });
+      assert.equal(r.output, `${value}\n`);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("refuses a changed host key before running anything, naming the host, both fingerprints and the line", async () => {
+    const l = lab as Lab;
+    const file = join(l.dir, "known_hosts.wrong");
+    // h2 listed with h1's key: what a machine in the middle would look like.
+    const h1Key = readFileSync(join(l.host("h1").dir, "host_ed25519.pub"), "utf8")
+      .split(" ")
+      .slice(0, 2)
+      .join(" ");
+    writeFileSync(file, `# fleet\n${l.host("h2").address} ${h1Key}\n`);
+    const marker = join(l.host("h2").root, "ran");
+    const driver = driverTo("h2", { knownHostsFile: file }, {});
+    try {
+      await assert.rejects(driver.exec(`touch ${marker}`), (err: Error) => {
+        assert.equal(err.name, "HostKeyError");
+        assert.match(err.message, /h2 \(10\.86\.0\.12:22\)/);
+        assert.ok(err.message.includes(l.host("h2").fingerprint), err.message);
+        assert.ok(err.message.includes(l.host("h1").fingerprint), err.message);
+        assert.ok(err.message.includes(`${file}:2`), err.message);
+        return true;
+      });
+      assert.throws(() => readFileSync(marker), /ENOENT/, "the command ran on a host whose key was refused");
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("strict refuses a host it does not know; accept-new records it, then refuses it once changed", async () => {
+    const l = lab as Lab;
+    const file = join(l.dir, "known_hosts.new");
+    writeFileSync(file, "");
+    const strict = driverTo("h2", { knownHostsFile: file }, {});
+    await assert.rejects(strict.connect(), /its host key SHA256:\S+ is not in .*hostKeyPolicy: strict/);
+    await strict.close();
+    assert.equal(readFileSync(file, "utf8"), "", "strict wrote to known_hosts");
+
+    const first = driverTo("h2", { knownHostsFile: file, hostKeyPolicy: "accept-new" }, {});
+    assert.equal((await first.exec("echo first")).output, "first\n");
+    await first.close();
+    const recorded = readFileSync(file, "utf8");
+    assert.match(recorded, /^10\.86\.0\.12 ssh-ed25519 \S+\n$/);
+
+    const old = l.host("h2").fingerprint;
+    await l.rekey("h2");
+    const again = driverTo("h2", { knownHostsFile: file, hostKeyPolicy: "accept-new" }, {});
+    try {
+      await assert.rejects(again.connect(), (err: Error) => {
+        assert.match(err.message, /its host key has changed/);
+        assert.ok(err.message.includes(old) && err.message.includes(l.host("h2").fingerprint), err.message);
+        return true;
+      });
+      assert.equal(readFileSync(file, "utf8"), recorded, "accept-new replaced a known key");
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("a connection lost under a command rejects it saying so, and the next command reconnects", async () => {
+    const l = lab as Lab;
+    const driver = driverTo("h2", {}, {});
+    try {
+      assert.equal((await driver.exec("true")).exitCode, 0);
+      const pending = driver.exec("sleep 5");
+      await delay(300);
+      l.killSshd("h2");
+      await assert.rejects(
+        pending,
+        /connection to h2 \(10\.86\.0\.12:22\) lost while running `sleep 5` .*may still be running there; not re-run/,
+      );
+      await assert.rejects(
+        driver.exec("true"),
+        /cannot connect to h2 \(10\.86\.0\.12:22\): connection (refused|reset)/,
+      );
+      await l.startSshd("h2");
+      assert.equal((await driver.exec("echo back")).output, "back\n");
+      assert.equal(driver.connections, 2);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("a cut link fails the command in flight once keepalives go unanswered, not after the command's own time", async () => {
+    const l = lab as Lab;
+    const driver = driverTo("h2", {}, {});
+    try {
+      assert.equal((await driver.exec("true")).exitCode, 0);
+      const started = Date.now();
+      const pending = driver.exec("sleep 20", { timeoutMs: 500 });
+      await delay(100);
+      l.cut("h2");
+      await assert.rejects(pending, /lost while running `sleep 20` .*timed out and could not be killed/);
+      assert.ok(Date.now() - started < 8000, `took ${Date.now() - started}ms`);
+      await assert.rejects(driver.exec("true"), /cannot connect to h2 .*no answer within 3s/);
+    } finally {
+      l.restore("h2");
+      await driver.close();
+    }
+  });
+
+  it("says which host and field when the key file cannot be read", async () => {
+    const driver = driverTo("h1", { identityFile: "/nonexistent/fl6-key" }, {});
+    await assert.rejects(
+      driver.exec("true"),
+      /host h1: identityFile \/nonexistent\/fl6-key: cannot read it \(ENOENT\)/,
+    );
+    await driver.close();
+  });
+
+  it("uses a key under a passphrase named by identityPassphraseEnv, and never says the passphrase", async () => {
+    const l = lab as Lab;
+    const key = { identityFile: l.clientKeyWithPassphrase, identityPassphraseEnv: "FL6_PASS" };
+    const good = driverTo("h1", key, { FL6_PASS: l.passphrase });
+    assert.equal((await good.exec("echo unlocked")).output, "unlocked\n");
+    await good.close();
+
+    const keyText = readFileSync(l.clientKeyWithPassphrase, "utf8");
+    const body = keyText.split("\n")[1] as string;
+    for (const env of [{ FL6_PASS: `${l.passphrase}-wrong` }, {}]) {
+      const bad = driverTo("h1", key, env);
+      await assert.rejects(bad.exec("true"), (err: Error) => {
+        assert.ok(!err.message.includes(l.passphrase), err.message);
+        assert.ok(!err.message.includes(body), err.message);
+        assert.match(err.message, /FL6_PASS|passphrase/);
+        return true;
+      });
+      await bad.close();
+    }
+  });
+});
