@@ -52,6 +52,7 @@ export type { Action, Member, Phase, Plan, PlannedHop, PlanStep } from "./plan/p
 export { type RunEvent, RunEvents } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
 export { type Observation, observe, observeActives, requireOneVersion } from "./run/observe.js";
+export { type PauseOptions, type PauseRequest, pause, waitUntilStopped } from "./run/pause.js";
 export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
 export {
   apply,

@@ -10,6 +10,7 @@ import { registerDbCommand } from "./db-command.js";
 import { registerDemoCommand } from "./demo-command.js";
 import { reportError } from "./output.js";
 import { registerPathCommand } from "./path-command.js";
+import { registerPauseCommand } from "./pause-command.js";
 import { registerPlanCommand } from "./plan-command.js";
 import { registerResumeCommands } from "./resume-command.js";
 import { registerSchemaCommand } from "./schema-command.js";
@@ -27,6 +28,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerPlanCommand(program);
   registerApplyCommand(program, setExit);
   registerResumeCommands(program, setExit);
+  registerPauseCommand(program);
   registerStatusCommands(program);
   registerDbCommand(program, setExit);
   registerDemoCommand(program, setExit);
