@@ -62,5 +62,6 @@ export {
   rollback,
   targetOf,
 } from "./run/upgrade.js";
+export { generateToken, type RunningServer, type ServerOptions, startServer } from "./server/index.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";

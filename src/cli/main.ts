@@ -14,6 +14,7 @@ import { registerPauseCommand } from "./pause-command.js";
 import { registerPlanCommand } from "./plan-command.js";
 import { registerResumeCommands } from "./resume-command.js";
 import { registerSchemaCommand } from "./schema-command.js";
+import { registerServeCommand } from "./serve-command.js";
 import { registerStatusCommands } from "./status-command.js";
 
 /** `setExit` is how a command that ran to its end says its outcome was not success (a run that failed). */
@@ -31,6 +32,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerPauseCommand(program);
   registerStatusCommands(program);
   registerDbCommand(program, setExit);
+  registerServeCommand(program, setExit);
   registerDemoCommand(program, setExit);
   registerSchemaCommand(program);
   // Subcommands copy the parent's settings only when created after them, so set these on each.
