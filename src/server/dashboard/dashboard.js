@@ -458,6 +458,8 @@ function connect() {
   source.addEventListener("run", (e) => {
     const event = JSON.parse(e.data);
     if (state.followLatest) state.runId = event.runId;
+    if (event.status !== "running")
+      say(`run ${event.runId} ${event.status}${event.message ? `: ${event.message}` : ""}`);
     void loadRuns();
     refreshStatus();
     if (event.status === "paused" || FINISHED.includes(event.status)) void loadStatus();
