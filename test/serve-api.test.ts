@@ -277,6 +277,23 @@ describe("ferry serve: runs", () => {
     });
   });
 
+  it("stopping the server stops the run it started as Ctrl-C would: rolled back before the point of no return, exit 130", async () => {
+    await withServer({ hosts: 2, extra: SLOW_ROLL }, async ({ p, c, post, s }) => {
+      const events = await readEvents(s.url);
+      try {
+        const { runId } = (await post("api/runs", { to: "1.0.1" })).body;
+        await events.waitFor((e) => e.event === "step" && e.data.id === "1.0.1/roll/before-hook");
+        assert.equal(await s.stop(), 130, s.output());
+        assert.match(s.output(), /SIGTERM: stopping; 1 run\(s\) started here stop/);
+        const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+        assert.deepEqual([run.id, run.status], [runId, "rolled-back"]);
+        assert.ok(allAt(p, "1.0.0"));
+      } finally {
+        events.close();
+      }
+    });
+  });
+
   it("pause, resume and rollback through the API", async () => {
     await withServer({ hosts: 2, extra: SLOW_ROLL }, async ({ p, get, post, s }) => {
       const events = await readEvents(s.url);
