@@ -5,31 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { type FakeProduct, type FakeProductOptions, makeFakeProduct } from "./support/fake-product.js";
+import { allAt, until, withProduct } from "./support/fake-product.js";
 import { FERRY, ROOT } from "./support/run-ferry.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
-
-async function withProduct(
-  options: FakeProductOptions,
-  body: (p: FakeProduct, c: string[]) => Promise<void>,
-) {
-  const p = makeFakeProduct(options);
-  try {
-    await body(p, ["-c", p.clusterFile]);
-  } finally {
-    p.cleanup();
-  }
-}
-
-async function until(file: string, ms = 15_000): Promise<void> {
-  for (const start = Date.now(); !existsSync(file); await sleep(20)) {
-    if (Date.now() - start > ms) assert.fail(`${file} never appeared`);
-  }
-}
 
 function startApply(args: string[]): Promise<{ code: number | null; out: string }> {
   const child = spawn(FERRY, ["apply", ...args, "--yes"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
@@ -42,11 +22,6 @@ function startApply(args: string[]): Promise<{ code: number | null; out: string 
   });
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
 }
-
-const allAt = (p: FakeProduct, version: string) =>
-  Object.values(p.state()).every((cs) =>
-    Object.values(cs).every((s) => s.active === version && s.running === version),
-  );
 
 describe("ferry pause", () => {
   it("lets the step in flight finish, stops the run resumable (exit 130), and resume finishes it", async () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { type FakeProduct, type FakeProductOptions, makeFakeProduct } from "./support/fake-product.js";
+import { allAt, type FakeProduct, type FakeProductOptions, makeFakeProduct } from "./support/fake-product.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
 import { type EventReader, readEvents, type Served, type SseEvent, serveCluster } from "./support/serve.js";
 
@@ -65,11 +65,6 @@ async function withServer(
     p.cleanup();
   }
 }
-
-const allAt = (p: FakeProduct, version: string) =>
-  Object.values(p.state()).every((cs) =>
-    Object.values(cs).every((st) => st.active === version && st.running === version),
-  );
 
 const runEvent = (runId: string, status: string) => (e: SseEvent) =>
   e.event === "run" && e.data.runId === runId && e.data.status === status;
