@@ -271,7 +271,8 @@ function renderRun() {
   const running = d.steps.filter((s) => s.state === "running" || s.state === "undoing");
   const current = [];
   if (running.length > 0) current.push(el("strong", {}, "now: "), running.map((s) => s.id).join(", "));
-  if (r.pauseRequestedBy) current.push(el("div", {}, `pause requested by ${r.pauseRequestedBy}`));
+  if (r.pauseRequestedBy && r.status === "running")
+    current.push(el("div", {}, `pause requested by ${r.pauseRequestedBy}`));
   if (r.error && !FINISHED.includes(r.status))
     current.push(el("div", { className: "state-failed" }, r.error));
   else if (r.error && r.status === "rolled-back") current.push(el("div", {}, r.error));
