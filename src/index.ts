@@ -74,6 +74,7 @@ export {
 export { type RunEvent, RunEvents, type RunListener } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
 export { type Observation, observe, observeActives, requireOneVersion } from "./run/observe.js";
+export { type PauseOptions, type PauseRequest, pause, waitUntilStopped } from "./run/pause.js";
 export { attachRunLog, type RunLog, runLogFile } from "./run/run-log.js";
 export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
 export {
@@ -85,5 +86,6 @@ export {
   targetOf,
   whoStarted,
 } from "./run/upgrade.js";
+export { generateToken, type RunningServer, type ServerOptions, startServer } from "./server/index.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";

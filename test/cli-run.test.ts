@@ -4,11 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { type FakeProduct, type FakeProductOptions, makeFakeProduct } from "./support/fake-product.js";
+import { type FakeProduct, until, withProduct } from "./support/fake-product.js";
 import { FERRY, ROOT } from "./support/run-ferry.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
 
@@ -17,25 +16,6 @@ function lastEvent(stdout: string): Record<string, unknown> {
   const last = JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
   assert.equal(last.type, "result");
   return last;
-}
-
-async function withProduct(
-  options: FakeProductOptions,
-  body: (p: FakeProduct, c: string[]) => Promise<void>,
-) {
-  const p = makeFakeProduct(options);
-  try {
-    await body(p, ["-c", p.clusterFile]);
-  } finally {
-    p.cleanup();
-  }
-}
-
-/** Waits for a file a command creates: the named point where a test acts. */
-async function until(file: string, ms = 10_000): Promise<void> {
-  for (const start = Date.now(); !existsSync(file); await sleep(20)) {
-    if (Date.now() - start > ms) assert.fail(`${file} never appeared`);
-  }
 }
 
 function start(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {

@@ -36,6 +36,18 @@ const tmp = await mkdtemp(join(tmpdir(), "ferry-state-store-"));
 const postgres = await findPostgres();
 let files = 0;
 const freshFile = (): string => join(tmp, `state-${++files}`, "state.db");
+const SAMPLE_RUN = {
+  id: "r1",
+  cluster: "demo",
+  from: "1.0.0",
+  to: "1.0.1",
+  path: ["1.0.0", "1.0.1"],
+  status: "running",
+  startedAt: 1,
+  startedBy: "ops@here",
+  plan: {},
+  files: {},
+} as const;
 
 after(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -128,21 +140,7 @@ if ("url" in postgres) {
       try {
         assert.ok(store instanceof PostgresStore);
         assert.equal(store.schema, schema);
-        await store.createRun(
-          {
-            id: "r1",
-            cluster: "demo",
-            from: "1.0.0",
-            to: "1.0.1",
-            path: ["1.0.0", "1.0.1"],
-            status: "running",
-            startedAt: 1,
-            startedBy: "ops@here",
-            plan: {},
-            files: {},
-          },
-          ["a"],
-        );
+        await store.createRun(SAMPLE_RUN, ["a"]);
         const { rows } = await admin.query(`SELECT id FROM "${schema}".steps`);
         assert.deepEqual(rows, [{ id: "a" }]);
       } finally {
@@ -237,9 +235,32 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 1);
+      assert.equal(db.pragma("user_version", { simple: true }), 2);
     } finally {
       db.close();
+    }
+  });
+
+  it("brings a file of the previous schema up to date, keeping its runs", async () => {
+    const file = freshFile();
+    const store = new SqliteStore(file);
+    await store.init();
+    await store.createRun(SAMPLE_RUN, ["a"]);
+    await store.close();
+    // What schema version 1 looked like: no pause mark.
+    const db = new Database(file);
+    db.exec("ALTER TABLE runs DROP COLUMN pause_requested_by");
+    db.pragma("user_version = 1");
+    db.close();
+
+    const upgraded = new SqliteStore(file);
+    await upgraded.init();
+    try {
+      assert.equal((await upgraded.getRun("r1"))?.startedBy, "ops@here");
+      assert.equal(await upgraded.requestPause("r1", "ops@there"), true);
+      assert.equal(await upgraded.pauseRequest("r1"), "ops@there");
+    } finally {
+      await upgraded.close();
     }
   });
 

@@ -12,9 +12,11 @@ import { registerDemoCommand } from "./demo-command.js";
 import { registerInitCommand } from "./init-command.js";
 import { reportError } from "./output.js";
 import { registerPathCommand } from "./path-command.js";
+import { registerPauseCommand } from "./pause-command.js";
 import { registerPlanCommand } from "./plan-command.js";
 import { registerResumeCommands } from "./resume-command.js";
 import { registerSchemaCommand } from "./schema-command.js";
+import { registerServeCommand } from "./serve-command.js";
 import { registerStatusCommands } from "./status-command.js";
 
 /** `setExit` is how a command that ran to its end says its outcome was not success (a run that failed). */
@@ -31,8 +33,10 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerCheckCommand(program);
   registerApplyCommand(program, setExit);
   registerResumeCommands(program, setExit);
+  registerPauseCommand(program);
   registerStatusCommands(program);
   registerDbCommand(program, setExit);
+  registerServeCommand(program, setExit);
   registerDemoCommand(program, setExit);
   registerSchemaCommand(program);
   // Subcommands copy the parent's settings only when created after them, so set these on each.

@@ -42,6 +42,8 @@ export interface ExecutorOptions {
   readonly migrations?: () => Promise<MigrationRunner>;
   readonly events?: RunEvents;
   readonly faults?: Faults;
+  /** How often a forward run asks the state store whether a pause was requested; default 250 ms. */
+  readonly pausePollMs?: number;
 }
 
 export interface FailedStep {
@@ -60,6 +62,7 @@ export interface RunOutcome {
     | "completed"
     | "step-failed"
     | "interrupted"
+    | "paused"
     | "lock-lost"
     | "rollback-failed"
     | "rolled-back";
@@ -68,12 +71,13 @@ export interface RunOutcome {
   readonly message: string;
 }
 
-type Halt = "failure" | "interrupt" | "lock-lost" | "journal";
+type Halt = "failure" | "interrupt" | "pause" | "lock-lost" | "journal";
 type ActionResult =
   | { ok: true; exitCode: number | null; output: string }
   | { ok: false; error: string; exitCode: number | null; output: string };
 
 const OUTPUT_KEEP = 4096;
+const PAUSE_POLL_MS = 250;
 
 export class Executor {
   readonly events: RunEvents;
@@ -92,6 +96,8 @@ export class Executor {
   #failed: FailedStep | undefined;
   #rollingBack = false;
   readonly #groups = new RedundancyGroups();
+  /** Who asked for the pause being carried out. */
+  #pausedBy: string | undefined;
 
   constructor(options: ExecutorOptions) {
     this.#o = options;
@@ -127,16 +133,52 @@ export class Executor {
       const journal = await this.#openJournal();
       this.#announce("forward");
       await journal.run({ status: "running", error: null });
-      for (const hop of this.#o.plan.hops) {
-        for (const phase of hop.phases) {
-          for (const stage of phase.stages) {
-            await Promise.all(stage.pools.map((pool) => this.#runPool(pool)));
-            if (this.#halt) return this.#stop(hop);
+      const stopWatching = this.#watchForPause();
+      try {
+        for (const hop of this.#o.plan.hops) {
+          for (const phase of hop.phases) {
+            for (const stage of phase.stages) {
+              await Promise.all(stage.pools.map((pool) => this.#runPool(pool)));
+              if (this.#halt) return this.#stop(hop);
+            }
           }
         }
+        return this.#finish();
+      } finally {
+        stopWatching();
       }
-      return this.#finish();
     });
+  }
+
+  /**
+   * A pause is asked for through the state store (`ferry pause` in another process, the API), so
+   * the store is polled, on a timer rather than before each step: a read per step would cost a
+   * SQLite commit of the writes queued for group commit. Once seen, no new step starts.
+   */
+  #watchForPause(): () => void {
+    let asking = false;
+    const timer = setInterval(async () => {
+      if (asking || this.#halt) return;
+      asking = true;
+      try {
+        const by = await this.#o.store.pauseRequest(this.#o.runId);
+        if (by !== null && !this.#halt) {
+          this.#pausedBy = by;
+          this.#halting("pause");
+          this.events.emit({
+            type: "note",
+            runId: this.#o.runId,
+            message: `pause requested by ${by}: the steps in flight finish, then the run stops`,
+          });
+        }
+      } catch {
+        // Asked again on the next tick; a store that stays down fails the journal's own writes.
+      } finally {
+        asking = false;
+      }
+    }, this.#o.pausePollMs ?? PAUSE_POLL_MS);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async #finish(): Promise<RunOutcome> {
@@ -369,6 +411,7 @@ export class Executor {
         message: "another ferry took over the lock of this run; stopped at once without writing more",
       };
     }
+    if (halt === "pause") return this.#paused(hop);
     const reason = halt === "interrupt" && !f ? "interrupted" : "step-failed";
     if (this.#pastPointOfNoReturn(hop)) {
       const message = `${what}. Hop ${hop.from} → ${hop.to} is past its point of no return, so ferry stopped here and does not go back by itself: fix the cause, then run \`ferry resume\`.`;
@@ -386,6 +429,22 @@ export class Executor {
       ...(f ? { failed: f } : {}),
       reason: outcome.status === "rolled-back" ? reason : outcome.reason,
     };
+  }
+
+  /** A requested pause: the steps in flight have finished; the run stays resumable, the mark is cleared. */
+  async #paused(hop: PlannedHop): Promise<RunOutcome> {
+    const records = [...this.#j.records()];
+    const done = records.filter((r) => r.state === "done").length;
+    const back = this.#pastPointOfNoReturn(hop)
+      ? `hop ${hop.from} → ${hop.to} is past its point of no return, so it can only go forward`
+      : `\`ferry rollback\` undoes hop ${hop.from} → ${hop.to}`;
+    const f = this.#failed;
+    // A step in flight may have failed after the pause was asked for: it is left failed, and resume runs it again.
+    const failure = f ? ` Meanwhile ${f.id} failed: ${f.error}.` : "";
+    const message = `Paused at the request of ${this.#pausedBy ?? "an operator"}, ${done} of ${records.length} steps done; the steps in flight finished and none is running.${failure} \`ferry resume\` continues it; ${back}.`;
+    await this.#j.run({ status: "paused", error: message });
+    await this.#o.store.clearPause(this.#o.runId);
+    return { status: "paused", reason: "paused", ...(f ? { failed: f } : {}), message };
   }
 
   /** Undoes every step of `hop` that ran or may have run, in reverse plan order, one at a time. */

@@ -87,10 +87,15 @@ export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt"> 
 
 export async function runHistory(cluster: Cluster, store: StateStore): Promise<HistoryEntry[]> {
   const runs = await store.listRuns(cluster.name);
-  return runs.map((r) => ({
+  return runs.map(historyEntry);
+}
+
+/** A run as `ferry history --json` and the API show it: times as ISO 8601, its duration in seconds. */
+export function historyEntry(r: RunSummary): HistoryEntry {
+  return {
     ...r,
     startedAt: new Date(r.startedAt).toISOString(),
     endedAt: r.endedAt === null ? null : new Date(r.endedAt).toISOString(),
     durationS: r.endedAt === null ? null : Math.round((r.endedAt - r.startedAt) / 100) / 10,
-  }));
+  };
 }

@@ -188,6 +188,8 @@ async function withOpenRun(
       );
     }
     await lock.setRun(run.id);
+    // A pause asked for before this resume or rollback is answered by it: it must not stop the run again.
+    await store.clearPause(run.id);
     return body(current, lock, driverFor);
   });
 }
@@ -308,7 +310,8 @@ async function drive(
       ...outcome,
       runId,
       succeeded: outcome.status === goal,
-      interrupted: interrupted && outcome.status !== "done",
+      // A requested pause stops the run as an interrupt after the point of no return does: resumable, exit 130.
+      interrupted: (interrupted && outcome.status !== "done") || outcome.reason === "paused",
       ...(outcome.failed?.id.split("/")[1] === "preflight" ? { refused: true } : {}),
     };
   } finally {

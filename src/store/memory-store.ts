@@ -23,6 +23,7 @@ interface StoredRun {
   /** Insertion order: breaks ties between runs started in the same millisecond. */
   order: number;
   steps: Map<string, StepRecord>;
+  pauseRequestedBy: string | null;
 }
 
 export class MemoryStore implements StateStore {
@@ -45,7 +46,7 @@ export class MemoryStore implements StateStore {
     });
     const summary = summaryOf({ ...run, endedAt: null, error: null });
     const record: RunRecord = jsonCopy({ ...summary, plan: run.plan ?? null, files: run.files });
-    this.runs.set(run.id, { record, order: this.nextOrder++, steps });
+    this.runs.set(run.id, { record, order: this.nextOrder++, steps, pauseRequestedBy: null });
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -70,6 +71,26 @@ export class MemoryStore implements StateStore {
     const run = this.runs.get(id);
     if (!run) throw new Error(`no run ${id}`);
     run.record = { ...run.record, ...jsonCopy(definedFields(patch, ["status", "endedAt", "error"])) };
+  }
+
+  async requestPause(runId: string, by: string): Promise<boolean> {
+    this.assertOpen();
+    const run = this.runs.get(runId);
+    if (run?.record.status !== "running") return false;
+    run.pauseRequestedBy = by;
+    return true;
+  }
+
+  async pauseRequest(runId: string): Promise<string | null> {
+    this.assertOpen();
+    return this.runs.get(runId)?.pauseRequestedBy ?? null;
+  }
+
+  async clearPause(runId: string): Promise<void> {
+    this.assertOpen();
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    run.pauseRequestedBy = null;
   }
 
   async updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void> {

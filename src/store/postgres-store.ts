@@ -94,6 +94,8 @@ function migrations(s: string): string[] {
     );
     INSERT INTO ${s}.lock (id) VALUES (1);
     `,
+    // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
+    `ALTER TABLE ${s}.runs ADD COLUMN pause_requested_by text;`,
   ];
 }
 
@@ -232,6 +234,34 @@ export class PostgresStore implements StateStore {
 
   updateRun(id: string, patch: RunPatch): Promise<void> {
     return this.enqueue({ kind: "run", runId: id, patch });
+  }
+
+  async requestPause(runId: string, by: string): Promise<boolean> {
+    await this.written;
+    // One statement: the status is checked and the mark set under the same row lock.
+    const { rowCount } = await this.pool.query(
+      `UPDATE ${this.s}.runs SET pause_requested_by = $2 WHERE id = $1 AND status = 'running'`,
+      [runId, by],
+    );
+    return rowCount === 1;
+  }
+
+  async pauseRequest(runId: string): Promise<string | null> {
+    await this.written;
+    const { rows } = await this.pool.query<{ by: string | null }>(
+      `SELECT pause_requested_by AS by FROM ${this.s}.runs WHERE id = $1`,
+      [runId],
+    );
+    return rows[0]?.by ?? null;
+  }
+
+  async clearPause(runId: string): Promise<void> {
+    await this.written;
+    const { rowCount } = await this.pool.query(
+      `UPDATE ${this.s}.runs SET pause_requested_by = NULL WHERE id = $1`,
+      [runId],
+    );
+    if (rowCount !== 1) throw new Error(`no run ${runId}`);
   }
 
   updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void> {

@@ -82,6 +82,8 @@ const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO lock (id) VALUES (1);
   `,
+  // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
+  "ALTER TABLE runs ADD COLUMN pause_requested_by TEXT;",
 ];
 
 const STEP_COLUMNS = {
@@ -193,6 +195,33 @@ export class SqliteStore implements StateStore {
     const [sql, values] = updateSql("runs", RUN_COLUMNS, patch, "id = ?");
     return this.enqueue(() => {
       if (this.prepared(sql).run(...values, id).changes === 0) throw new Error(`no run ${id}`);
+    });
+  }
+
+  async requestPause(runId: string, by: string): Promise<boolean> {
+    this.ready();
+    // One statement: the status is checked and the mark set under the same write lock.
+    return (
+      this.prepared("UPDATE runs SET pause_requested_by = ? WHERE id = ? AND status = 'running'").run(
+        by,
+        runId,
+      ).changes === 1
+    );
+  }
+
+  async pauseRequest(runId: string): Promise<string | null> {
+    this.ready();
+    const row = this.prepared("SELECT pause_requested_by AS by FROM runs WHERE id = ?").get(runId) as
+      | { by: string | null }
+      | undefined;
+    return row?.by ?? null;
+  }
+
+  clearPause(runId: string): Promise<void> {
+    return this.enqueue(() => {
+      if (this.prepared("UPDATE runs SET pause_requested_by = NULL WHERE id = ?").run(runId).changes === 0) {
+        throw new Error(`no run ${runId}`);
+      }
     });
   }
 

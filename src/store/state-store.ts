@@ -107,6 +107,17 @@ export interface StateStore {
   listRuns(cluster: string): Promise<RunSummary[]>;
   updateRun(id: string, patch: RunPatch): Promise<void>;
 
+  /**
+   * Marks the run for a pause and records who asked (`user@host`), atomically and only while its
+   * status is `running`: the executor that drives it, in this process or another, stops after the
+   * steps in flight. Returns whether the run is marked now; false for a run that is not running.
+   */
+  requestPause(runId: string, by: string): Promise<boolean>;
+  /** Who asked to pause the run, while the mark is set; null when it is not. */
+  pauseRequest(runId: string): Promise<string | null>;
+  /** Clears the mark (once the run has paused, and before it resumes); an unknown run is an error. */
+  clearPause(runId: string): Promise<void>;
+
   updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void>;
   /** In plan order. */
   steps(runId: string): Promise<StepRecord[]>;

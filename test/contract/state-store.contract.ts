@@ -209,6 +209,57 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       });
     });
 
+    describe("pause requests", () => {
+      it("requestPause marks a running run and says who asked; clearPause clears it", async () => {
+        const run = newRun();
+        await store().createRun(run, ["a"]);
+        assert.equal(await store().pauseRequest(run.id), null);
+        assert.equal(await store().requestPause(run.id, "ops@bastion"), true);
+        assert.equal(await store().pauseRequest(run.id), "ops@bastion");
+        // The mark is no part of the run's record: nothing else about the run changes.
+        assert.deepEqual(await store().getRun(run.id), { ...run, endedAt: null, error: null });
+        await store().clearPause(run.id);
+        assert.equal(await store().pauseRequest(run.id), null);
+      });
+
+      it("requestPause marks nothing on a run that is not running, or no run", async () => {
+        for (const status of [
+          "paused",
+          "stopped",
+          "rolling-back",
+          "failed",
+          "done",
+          "rolled-back",
+        ] as const) {
+          await store().createRun(newRun({ id: status, status }), []);
+          assert.equal(await store().requestPause(status, "ops@bastion"), false, status);
+          assert.equal(await store().pauseRequest(status), null, status);
+        }
+        assert.equal(await store().requestPause("no-such-run", "ops@bastion"), false);
+        assert.equal(await store().pauseRequest("no-such-run"), null);
+        await assert.rejects(store().clearPause("no-such-run"), /no-such-run/);
+      });
+
+      it("requestPause sees a status written just before it", async () => {
+        const run = newRun();
+        await store().createRun(run, ["a"]);
+        // Not awaited: a queued (group-committed) write must count before the check.
+        const paused = store().updateRun(run.id, { status: "paused" });
+        assert.equal(await store().requestPause(run.id, "ops@bastion"), false);
+        await paused;
+      });
+
+      itShared("a pause requested through one instance is seen through the other", async () => {
+        const other = await twin();
+        const run = newRun();
+        await store().createRun(run, ["a"]);
+        assert.equal(await other.requestPause(run.id, "ops@elsewhere"), true);
+        assert.equal(await store().pauseRequest(run.id), "ops@elsewhere");
+        await store().clearPause(run.id);
+        assert.equal(await other.pauseRequest(run.id), null);
+      });
+    });
+
     describe("steps", () => {
       it("come back in seq order, all pending, attempts 0", async () => {
         // Ids whose sort order differs from the plan's, so that order cannot come from the id.

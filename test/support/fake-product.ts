@@ -3,6 +3,7 @@
  * installed side by side and activated by a symlink (Ganeti's layout), and "running" is a file
  * that start writes and stop removes. Its commands are plain shell, run by the local driver.
  */
+import assert from "node:assert/strict";
 import {
   cpSync,
   existsSync,
@@ -16,6 +17,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface FakeProductOptions {
   readonly hosts?: number;
@@ -147,4 +149,31 @@ export function makeFakeProduct(options: FakeProductOptions = {}): FakeProduct {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A fake product for the length of `body`, given it and the `-c cluster.yaml` arguments; removed after. */
+export async function withProduct(
+  options: FakeProductOptions,
+  body: (p: FakeProduct, c: string[]) => Promise<void>,
+): Promise<void> {
+  const p = makeFakeProduct(options);
+  try {
+    await body(p, ["-c", p.clusterFile]);
+  } finally {
+    p.cleanup();
+  }
+}
+
+/** Waits for a file a command creates: the named point where a test acts. */
+export async function until(file: string, ms = 10_000): Promise<void> {
+  for (const start = Date.now(); !existsSync(file); await sleep(20)) {
+    if (Date.now() - start > ms) assert.fail(`${file} never appeared`);
+  }
+}
+
+/** Whether every member of the product is active and running on `version`. */
+export function allAt(p: FakeProduct, version: string): boolean {
+  return Object.values(p.state()).every((cs) =>
+    Object.values(cs).every((s) => s.active === version && s.running === version),
+  );
 }

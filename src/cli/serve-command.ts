@@ -1,0 +1,71 @@
+/** `ferry serve [-c cluster.yaml] [--port 7070] [--host 127.0.0.1]`: the HTTP API and live dashboard. */
+import type { Command } from "commander";
+import { ExitCode, generateToken, startServer, UserError } from "../index.js";
+import { loadClusterAndCatalog, withStore } from "./context.js";
+
+interface Flags {
+  config: string;
+  port: string;
+  host: string;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+export function registerServeCommand(program: Command, setExit: (code: ExitCode) => void): void {
+  program
+    .command("serve")
+    .description("serve the HTTP API and the live dashboard until interrupted (FERRY_TOKEN: the API token)")
+    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
+    .option("--port <port>", "the TCP port (0: any free one)", "7070")
+    .option("--host <address>", "the address to listen on", "127.0.0.1")
+    .action(async (flags: Flags) => {
+      const port = Number(flags.port);
+      if (!/^\d+$/.test(flags.port) || port > 65535) {
+        throw new UserError(`--port: "${flags.port}" is not a TCP port (0 to 65535)`);
+      }
+      const { cluster, catalog } = loadClusterAndCatalog(flags);
+      const given = process.env.FERRY_TOKEN;
+      if (given !== undefined && given.trim() === "") throw new UserError("FERRY_TOKEN is set but empty");
+      const token = given ?? generateToken();
+      const code = await withStore(cluster, async (store) => {
+        const server = await startServer({
+          cluster,
+          catalog,
+          store,
+          token,
+          host: flags.host,
+          port,
+          report: (message) => process.stderr.write(`ferry serve: ${message}\n`),
+        });
+        const out = [`ferry serve: ${cluster.name} on ${server.url} (Ctrl-C stops it)`];
+        // The only time the token is shown: a generated one exists nowhere else.
+        if (given === undefined) out.push(`API token (FERRY_TOKEN sets your own): ${token}`);
+        if (!LOOPBACK.test(flags.host)) {
+          out.push(
+            `warning: listening on ${flags.host}: anyone who reaches it can read the cluster's state and logs`,
+          );
+        }
+        process.stdout.write(`${out.join("\n")}\n`);
+        const signal = await untilSignal();
+        const running = server.running();
+        process.stderr.write(
+          `ferry serve: ${signal}: stopping${running ? `; ${running} run(s) started here stop as on Ctrl-C (the steps in flight finish first)` : ""}\n`,
+        );
+        await server.close();
+        return running > 0 ? ExitCode.interrupted : ExitCode.ok;
+      });
+      setExit(code);
+    });
+}
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+      resolve(signal);
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
+}

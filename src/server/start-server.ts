@@ -1,0 +1,108 @@
+/**
+ * `ferry serve`: the API and the dashboard on one port, a live feed of every run (those started
+ * here through the executor's events, the others through the state store), and metrics.
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import type { Catalog } from "../catalog/index.js";
+import type { Cluster } from "../cluster/cluster.js";
+import { OperationError } from "../errors.js";
+import { RunEvents } from "../run/events.js";
+import type { StateStore } from "../store/state-store.js";
+import { createApi } from "./api.js";
+import { StepDurations } from "./metrics.js";
+import { RunLauncher } from "./run-launcher.js";
+import { watchStore } from "./store-watcher.js";
+
+export interface ServerOptions {
+  readonly cluster: Cluster;
+  readonly catalog: Catalog;
+  readonly store: StateStore;
+  /** What POST calls must send as `Authorization: Bearer <token>`. */
+  readonly token: string;
+  /** Default 127.0.0.1: only this machine. */
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** How often the state store is read for runs of other processes; default 500 ms. */
+  readonly watchMs?: number;
+  /** Where problems of background runs and store reads are reported. */
+  readonly report?: (message: string) => void;
+}
+
+export interface RunningServer {
+  /** `http://127.0.0.1:7070/` */
+  readonly url: string;
+  readonly port: number;
+  /** Every run event the server sees, its own and the store's. */
+  readonly feed: RunEvents;
+  /** Runs started here and still going. */
+  readonly running: () => number;
+  /** Stops listening, ends the event streams, interrupts the runs started here and waits for them. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { cluster, catalog, store, token } = options;
+  const host = options.host ?? "127.0.0.1";
+  const feed = new RunEvents();
+  const durations = new StepDurations();
+  feed.on(durations.listener);
+  const launcher = new RunLauncher({
+    cluster,
+    catalog,
+    store,
+    feed,
+    ...(options.report ? { report: options.report } : {}),
+  });
+  const closing = new AbortController();
+  const app = createApi({
+    cluster,
+    catalog,
+    store,
+    token,
+    feed,
+    launcher,
+    durations,
+    closing: closing.signal,
+  });
+
+  const server = serve({ fetch: app.fetch, port: options.port, hostname: host });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        new OperationError(
+          `cannot listen on ${host}:${options.port}: ${err.code === "EADDRINUSE" ? "the port is in use" : err.message}`,
+          { cause: err },
+        ),
+      ),
+    );
+  });
+  const port = (server.address() as AddressInfo).port;
+  const stopWatching = watchStore({
+    store,
+    cluster: cluster.name,
+    feed,
+    isLocal: (runId) => launcher.isLocal(runId),
+    ...(options.watchMs ? { intervalMs: options.watchMs } : {}),
+    onError: (err) => options.report?.(`reading the state store: ${(err as Error).message}`),
+  });
+  const shown = host.includes(":") ? `[${host}]` : host;
+
+  return {
+    url: `http://${shown}:${port}/`,
+    port,
+    feed,
+    running: () => launcher.running,
+    async close() {
+      stopWatching();
+      closing.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await launcher.close();
+      // Event streams and keep-alive connections would hold close() open.
+      if ("closeAllConnections" in server) server.closeAllConnections();
+      await closed;
+    },
+  };
+}
