@@ -258,7 +258,8 @@ describe("ferry serve: runs", () => {
       try {
         const applied = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes", "--json"]);
         assert.equal(applied.code, 0, applied.stderr);
-        const { runId } = JSON.parse(applied.stdout);
+        // --json streams events; the last one is the result.
+        const { runId } = JSON.parse(applied.stdout.trim().split("\n").at(-1) ?? "");
         await events.waitFor(runEvent(runId, "done"), 10_000);
         const steps = events.events.filter((e) => e.event === "step" && e.data.runId === runId);
         assert.ok(
