@@ -4,7 +4,7 @@
  * connection that dies under a command, keys, passphrases and the secrecy of both.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -98,6 +98,25 @@ describe("SshDriver", skip, () => {
     } finally {
       await driver.close();
     }
+  });
+
+  it("close() kills what runs, and a command still waiting for a channel never starts", async () => {
+    const driver = driverTo("h1", {}, {});
+    const dir = (lab as Lab).host("h1").root;
+    // More than the 8 channels at once: two wait, and must not start when the running ones end.
+    const pending = Array.from({ length: 10 }, (_, i) =>
+      driver.exec(`echo $$ > ${dir}/close-${i}.pid; exec sleep 30`).catch((err: Error) => err),
+    );
+    const pidOf = (i: number) => Number(readFileSync(join(dir, `close-${i}.pid`), "utf8"));
+    const started = () =>
+      Array.from({ length: 10 }, (_, i) => i).filter((i) => existsSync(join(dir, `close-${i}.pid`)));
+    for (let i = 0; i < 200 && started().length < 8; i++) await delay(25);
+    assert.equal(started().length, 8);
+    await driver.close();
+    const results = await Promise.all(pending);
+    assert.equal(started().length, 8, "the two that waited did not start");
+    for (const i of started()) assert.ok(await goneWithin(pidOf(i), 3000), `command ${i} survived close()`);
+    assert.equal(results.length, 10, "every exec settled");
   });
 
   it("kills the whole remote process group on timeout, background children included", async () => {
@@ -214,6 +233,29 @@ describe("SshDriver", skip, () => {
       assert.equal((await driver.exec("echo back")).output, "back\n");
       assert.equal(driver.connections, 2);
     } finally {
+      await driver.close();
+    }
+  });
+
+  it("a command queued behind a lost connection is never reported as possibly running: it did not start", async () => {
+    const l = lab as Lab;
+    const driver = driverTo("h2", {}, {});
+    const marker = join(l.host("h2").root, "queued-ran");
+    try {
+      assert.equal((await driver.exec("true")).exitCode, 0);
+      // The 8 channels busy, a ninth waits for one; then sshd dies under them.
+      const running = Array.from({ length: 8 }, () => driver.exec("sleep 5").catch((err: Error) => err));
+      const queued = driver.exec(`touch ${marker}`).catch((err: Error) => err);
+      await delay(300);
+      l.killSshd("h2");
+      for (const r of await Promise.all(running)) assert.match(String(r), /lost while running `sleep 5`/);
+      const r = await queued;
+      assert.ok(r instanceof Error);
+      assert.match(r.message, /cannot connect to h2 /);
+      assert.doesNotMatch(r.message, /may still be running/);
+      assert.equal(existsSync(marker), false);
+    } finally {
+      await l.startSshd("h2");
       await driver.close();
     }
   });

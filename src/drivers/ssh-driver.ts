@@ -272,11 +272,23 @@ export class SshDriver implements Driver {
 
   async #run(command: string, options: ExecOptions, group: { kill: () => void }): Promise<ExecResult> {
     const started = performance.now();
-    const connection = await this.#open();
-    const release = await connection.slots.acquire();
+    let connection = await this.#open();
+    let release = await connection.slots.acquire();
+    if (connection.lost && !this.#closed) {
+      // Lost while this command waited for a channel: it never started, so a new connection may run it.
+      release();
+      connection = await this.#open();
+      release = await connection.slots.acquire();
+    }
     if (options.signal?.aborted || this.#closed) {
       release();
       return notStarted();
+    }
+    if (connection.lost) {
+      release();
+      throw new SshConnectError(
+        `connection to ${this.where} lost before \`${brief(command)}\` could start (${connection.lost}); it did not run`,
+      );
     }
     return new Promise<ExecResult>((resolve, reject) => {
       const tail = new OutputTail();
@@ -352,7 +364,7 @@ export class SshDriver implements Driver {
       function onLost(reason: string): void {
         if (settled) return;
         cleanup();
-        const what = command.length > 80 ? `${command.slice(0, 77)}…` : command;
+        const what = brief(command);
         const state = timedOut ? "; it had timed out and could not be killed" : "";
         reject(
           new SshConnectError(
@@ -438,11 +450,12 @@ export class SshDriver implements Driver {
   /** Kills every command still running (their whole groups, with SIGKILL), waits for them, and disconnects. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    // First: a command still waiting for a channel must not start once the running ones are killed.
+    this.#closed = true;
     const groups = [...this.#groups];
     for (const g of groups) g.kill();
     // A command whose kill cannot arrive (its connection is gone) ends with the connection.
     await Promise.race([Promise.all(groups.map((g) => g.done)), sleep(5000)]);
-    this.#closed = true;
     const connection = await this.#connection?.catch(() => undefined);
     this.#connection = undefined;
     connection?.client.end();
@@ -543,4 +556,9 @@ class Slots {
       else this.#free++;
     };
   }
+}
+
+/** A command as an error message quotes it: its first 80 characters. */
+function brief(command: string): string {
+  return command.length > 80 ? `${command.slice(0, 77)}…` : command;
 }
