@@ -183,6 +183,19 @@ describe("SshDriver", skip, () => {
     }
   });
 
+  it("asks first for the key type known_hosts lists, so a host listed by its ECDSA key is known", async () => {
+    const h1 = (lab as Lab).host("h1");
+    const ecdsa = readFileSync(join(h1.dir, "host_ecdsa.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+    const file = join(h1.root, "known_hosts_ecdsa_only");
+    writeFileSync(file, `${h1.address} ${ecdsa}\n`);
+    const driver = driverTo("h1", { knownHostsFile: file }, {});
+    try {
+      assert.equal((await driver.exec("echo known")).output, "known\n");
+    } finally {
+      await driver.close();
+    }
+  });
+
   it("strict refuses a host it does not know; accept-new records it, then refuses it once changed", async () => {
     const l = lab as Lab;
     const file = join(l.dir, "known_hosts.new");

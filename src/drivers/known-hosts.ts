@@ -90,10 +90,30 @@ function wildcard(pattern: string, name: string): boolean {
 }
 
 /**
+ * The host key algorithms to ask for first when connecting to `host`:`port`: those of the keys
+ * known_hosts lists for it, as OpenSSH does. Without this, a host listed only with its RSA key
+ * would present its Ed25519 one and look changed.
+ */
+export function preferredHostKeyAlgorithms(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+): string[] {
+  const name = knownHostName(host, port);
+  const types = entries
+    .filter((e) => e.marker === null && entryNames(e.patterns, name))
+    .map((e) => e.keyType);
+  // An RSA key signs with SHA-2 where both sides can.
+  const algorithms = types.flatMap((t) =>
+    t === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [t],
+  );
+  return [...new Set(algorithms)];
+}
+
+/**
  * What known_hosts says of `key` (the raw blob the host presented) for the host at
- * `host`:`port`. A host listed only with other keys is `changed`, whatever their type: ferry
- * does not fall back to another algorithm to find a key it knows, as that would let a server in
- * the middle choose the weakest check.
+ * `host`:`port`. A host listed only with other keys is `changed`: the connection asked for the
+ * listed key types first (preferredHostKeyAlgorithms), so a host that has one presents it.
  */
 export function verifyHostKey(
   entries: readonly KnownHostEntry[],

@@ -17,10 +17,16 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { StringDecoder } from "node:string_decoder";
-import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
 import { RefusedError, UserError } from "../errors.js";
 import { type Driver, type ExecOptions, type ExecResult, formatMs } from "./driver.js";
-import { fingerprint, knownHostsLine, parseKnownHosts, verifyHostKey } from "./known-hosts.js";
+import {
+  fingerprint,
+  knownHostsLine,
+  parseKnownHosts,
+  preferredHostKeyAlgorithms,
+  verifyHostKey,
+} from "./known-hosts.js";
 import { OutputTail } from "./local-driver.js";
 import type { SshSettings } from "./ssh-settings.js";
 
@@ -124,11 +130,28 @@ export class SshDriver implements Driver {
     const knownHosts = this.#s.knownHostsFile;
     let verdict: string | undefined;
     const client = new Client();
+    const known = preferredHostKeyAlgorithms(
+      parseKnownHosts(readKnownHosts(knownHosts)),
+      this.#address,
+      this.#s.port,
+    );
     const config: ConnectConfig = {
       host: this.#address,
       port: this.#s.port,
       username: this.#s.user,
       ...auth,
+      ...(known.length > 0
+        ? {
+            // ssh2 skips a prepended algorithm already in its list: take them out, then put them first.
+            algorithms: {
+              serverHostKey: {
+                remove: known as ServerHostKeyAlgorithm[],
+                prepend: known as ServerHostKeyAlgorithm[],
+                append: [],
+              },
+            },
+          }
+        : {}),
       readyTimeout: this.#s.connectTimeoutMs,
       keepaliveInterval: this.#s.keepaliveIntervalMs,
       keepaliveCountMax: this.#s.keepaliveCountMax,

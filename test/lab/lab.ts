@@ -262,11 +262,14 @@ export async function makeLab(options: { hosts: number }): Promise<Lab> {
       sh(["ip", "-n", netns, "link", "set", "eth0", "up"]);
       sh(["ip", "-n", netns, "link", "set", "lo", "up"]);
       const fingerprint = makeHostKey(hostDir);
+      // A second host key, of another type: a known_hosts that lists only it must still be met.
+      sh(["ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-C", "", "-f", join(hostDir, "host_ecdsa")]);
       writeFileSync(
         join(hostDir, "sshd_config"),
         [
           `ListenAddress ${address}`,
           `HostKey ${join(hostDir, "host_ed25519")}`,
+          `HostKey ${join(hostDir, "host_ecdsa")}`,
           `PidFile ${join(hostDir, "sshd.pid")}`,
           `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
           "PermitRootLogin prohibit-password",
