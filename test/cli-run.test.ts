@@ -137,6 +137,13 @@ describe("preflight over the fleet", () => {
       );
       const status = JSON.parse((await ferryAsync(["status", ...c, "--json"])).stdout);
       assert.equal(status.version, "1.0.1", "the offline host does not make the cluster mixed");
+
+      // A later hop's preflight fails after an earlier hop changed the cluster: a failure, not a refusal.
+      writeFileSync(join(root, "h1", "no-1.1.0"), "");
+      const later = await ferryAsync(["apply", ...c, "--to", "1.1.0", "--yes"]);
+      assert.equal(later.code, 1, later.stdout + later.stderr);
+      assert.match(later.stdout, /1\.1\.0\/preflight\/api\/h1\/installable failed/);
+      assert.equal(p.state().h1?.api?.active, "1.0.2");
     });
   });
 });

@@ -312,7 +312,7 @@ async function drive(
       succeeded: outcome.status === goal,
       // A requested pause stops the run as an interrupt after the point of no return does: resumable, exit 130.
       interrupted: (interrupted && outcome.status !== "done") || outcome.reason === "paused",
-      ...(outcome.failed?.id.split("/")[1] === "preflight" ? { refused: true } : {}),
+      ...(refusedAtStart(plan, outcome) ? { refused: true } : {}),
     };
   } finally {
     options.interrupt?.removeEventListener("abort", onInterrupt);
@@ -340,4 +340,18 @@ function newRunId(): string {
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
   return `${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+/**
+ * Whether the run failed in the first hop's preflight: a precondition did not hold and nothing
+ * changed. A later hop's preflight fails after earlier hops changed the cluster: that is a failure.
+ */
+function refusedAtStart(plan: Plan, outcome: RunOutcome): boolean {
+  const first = plan.hops[0]?.phases.find((p) => p.name === "preflight");
+  const id = outcome.failed?.id;
+  return (
+    id !== undefined &&
+    first !== undefined &&
+    first.stages.some((st) => st.pools.some((p) => p.lanes.some((l) => l.steps.some((s) => s.id === id))))
+  );
 }
