@@ -286,7 +286,8 @@ export class ProgressModel {
         [
           [`      ${c.red("✗")} ${id}`, undefined],
           [how, c.dim],
-          [`  ${step.error ?? "failed"}`, c.red],
+          // The error ends with the host's own output: no escape sequence of its reaches the terminal.
+          [`  ${step.error ? clean(step.error) : "failed"}`, c.red],
         ],
         width,
       );
@@ -306,7 +307,7 @@ export class ProgressModel {
 
 type Status = "done" | "failed" | "active" | "undone" | "pending" | "partial";
 
-function status(t: Tally & { active?: Set<string> }): Status {
+function status(t: Tally): Status {
   const n = t.counts;
   if (n.failed > 0) return "failed";
   if (n.running + n.undoing > 0) return "active";

@@ -45,12 +45,7 @@ export class DriverPool {
   async connectAll(): Promise<void> {
     const ssh = [...this.#hosts.values()].filter((h) => h.driver === "ssh");
     const results = await Promise.allSettled(ssh.map((h) => (this.driverFor(h.name) as SshDriver).connect()));
-    const failed = results
-      .map((r, i) => ({
-        host: ssh[i] as HostRef,
-        error: r.status === "rejected" ? (r.reason as Error) : undefined,
-      }))
-      .filter((f): f is { host: HostRef; error: Error } => f.error !== undefined);
+    const failed = results.flatMap((r) => (r.status === "rejected" ? [{ error: r.reason as Error }] : []));
     if (failed.length === 0) return;
     const input = failed.find((f) => f.error instanceof UserError);
     if (input) throw input.error;

@@ -76,3 +76,14 @@ export function formatMs(ms: number): string {
   const s = ms / 1000;
   return s < 120 ? `${Number.isInteger(s) ? s : s.toFixed(1)}s` : `${Math.round(s / 60)}m`;
 }
+
+/** The last non-empty line of a command's output, trimmed; undefined when there is none. */
+export function lastLineOf(output: string | null | undefined): string | undefined {
+  if (!output) return undefined;
+  const lines = output.split(/\r\n|\r|\n/);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]?.trim();
+    if (line) return line;
+  }
+  return undefined;
+}

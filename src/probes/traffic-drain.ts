@@ -10,7 +10,7 @@
  */
 import { createConnection } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Driver, describeExit } from "../drivers/driver.js";
+import { type Driver, describeExit, lastLineOf } from "../drivers/driver.js";
 
 export type DrainSpec =
   | { readonly exec: string; readonly undrain: string }
@@ -48,7 +48,7 @@ export async function drainTraffic(
   if ("exec" in spec) {
     const command = op === "drain" ? spec.exec : spec.undrain;
     const r = await driver.exec(command, signal ? { signal } : {});
-    const last = r.output.trim().split("\n").at(-1) ?? "";
+    const last = lastLineOf(r.output);
     return { ok: r.exitCode === 0, detail: `\`${command}\`: ${describeExit(r)}${last ? `: ${last}` : ""}` };
   }
   if ("http" in spec) return httpDrain(spec.http, op, signal);

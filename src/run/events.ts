@@ -66,24 +66,18 @@ export function lineSplitter(emit: (line: string) => void): { push(chunk: string
   let rest = "";
   return {
     push(chunk) {
-      const parts = (rest + chunk).split(/\r\n|\r|\n/);
-      rest = parts.pop() ?? "";
+      let text = rest + chunk;
+      // A chunk ending in \r may be the first half of \r\n: hold it until the next chunk says.
+      const held = text.endsWith("\r");
+      if (held) text = text.slice(0, -1);
+      const parts = text.split(/\r\n|\r|\n/);
+      rest = (parts.pop() ?? "") + (held ? "\r" : "");
       for (const line of parts) emit(line);
     },
     end() {
-      if (rest !== "") emit(rest);
+      const last = rest.endsWith("\r") ? rest.slice(0, -1) : rest;
+      if (last !== "") emit(last);
       rest = "";
     },
   };
-}
-
-/** The last non-empty line of a command's output, trimmed; undefined when there is none. */
-export function lastLineOf(output: string | null | undefined): string | undefined {
-  if (!output) return undefined;
-  const lines = output.split(/\r\n|\r|\n/);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]?.trim();
-    if (line) return line;
-  }
-  return undefined;
 }

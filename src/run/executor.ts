@@ -9,7 +9,7 @@
  */
 import { setMaxListeners } from "node:events";
 import { templateEnv } from "../cluster/template.js";
-import { type Driver, describeExit } from "../drivers/driver.js";
+import { type Driver, describeExit, lastLineOf } from "../drivers/driver.js";
 import { FerryError, OperationError, RefusedError } from "../errors.js";
 import { memberKey } from "../plan/build-plan.js";
 import {
@@ -652,7 +652,7 @@ export class Executor {
       if (r.exitCode === 0)
         return { ok: true, exitCode: 0, output: `\`${action.command}\` passed after ${tries} tries\n` };
       if (Date.now() + action.intervalMs > deadline || this.#abort.signal.aborted) {
-        const last = r.output.trim().split("\n").at(-1);
+        const last = lastLineOf(r.output);
         return {
           ok: false,
           exitCode: r.exitCode,
@@ -690,7 +690,7 @@ export class Executor {
       })
       .finally(lines.end);
     if (r.exitCode === 0 && !r.timedOut && !r.aborted) return { ok: true, exitCode: 0, output: r.output };
-    const last = r.output.trim().split("\n").at(-1);
+    const last = lastLineOf(r.output);
     return {
       ok: false,
       exitCode: r.exitCode,

@@ -3,8 +3,10 @@
  * store before the executor moves on (DESIGN.md "Crash safety": before a step starts the journal
  * records it; after it ends, the journal records how).
  */
+
+import { lastLineOf } from "../drivers/driver.js";
 import type { RunPatch, StateStore, StepPatch, StepRecord } from "../store/state-store.js";
-import { lastLineOf, type RunEvents } from "./events.js";
+import type { RunEvents } from "./events.js";
 import type { Faults } from "./faults.js";
 
 export class Journal {

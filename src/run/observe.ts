@@ -4,7 +4,7 @@
  */
 import type { Cluster } from "../cluster/cluster.js";
 import type { Driver } from "../drivers/driver.js";
-import { describeExit } from "../drivers/driver.js";
+import { describeExit, lastLineOf } from "../drivers/driver.js";
 import { RefusedError } from "../errors.js";
 import { clusterMembers } from "../plan/build-plan.js";
 import type { Member } from "../plan/plan.js";
@@ -43,7 +43,7 @@ export async function readVersion(
     timeoutMs: Math.min(member.timeoutMs, 60_000),
     ...(signal ? { signal } : {}),
   });
-  const version = r.output.trim().split("\n").at(-1)?.trim() ?? "";
+  const version = lastLineOf(r.output) ?? "";
   if (r.exitCode !== 0 || r.timedOut)
     return { version: null, error: `version command: ${describeExit(r)}${lastLine(r.output)}` };
   if (!version) return { version: null, error: "version command printed nothing" };
@@ -51,7 +51,7 @@ export async function readVersion(
 }
 
 function lastLine(output: string): string {
-  const line = output.trim().split("\n").at(-1);
+  const line = lastLineOf(output);
   return line ? `: ${line}` : "";
 }
 
@@ -125,8 +125,7 @@ export async function observeActives(cluster: Cluster, driverFor: DriverFor): Pr
     const ofComponent = members.filter((m) => m.component === c.name);
     const roles = await mapLimit(ofComponent, PROBES_AT_ONCE, async (m) => {
       const r = await driverFor(m.host).exec(m.roleCommand as string, { timeoutMs: 30_000 });
-      const role =
-        r.exitCode === 0 ? r.output.trim().split("\n").at(-1)?.trim() : `unknown (${describeExit(r)})`;
+      const role = r.exitCode === 0 ? lastLineOf(r.output) : `unknown (${describeExit(r)})`;
       return { host: m.host, role };
     });
     const active = roles.filter((r) => r.role === "active");

@@ -349,9 +349,9 @@ function newRunId(): string {
 function refusedAtStart(plan: Plan, outcome: RunOutcome): boolean {
   const first = plan.hops[0]?.phases.find((p) => p.name === "preflight");
   const id = outcome.failed?.id;
+  if (id === undefined) return false;
   return (
-    id !== undefined &&
-    first !== undefined &&
-    first.stages.some((st) => st.pools.some((p) => p.lanes.some((l) => l.steps.some((s) => s.id === id))))
+    first?.stages.some((st) => st.pools.some((p) => p.lanes.some((l) => l.steps.some((s) => s.id === id)))) ??
+    false
   );
 }

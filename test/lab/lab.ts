@@ -246,7 +246,6 @@ export async function makeLab(options: { hosts: number }): Promise<Lab> {
     sh(["ip", "link", "set", BRIDGE, "up"]);
 
     const hosts: LabHost[] = [];
-    const sshdPids = new Map<string, number>();
     for (let i = 1; i <= options.hosts; i++) {
       const name = `h${i}`;
       const netns = `${PREFIX}-${name}`;
@@ -316,7 +315,6 @@ export async function makeLab(options: { hosts: number }): Promise<Lab> {
         { detached: true, stdio: ["ignore", "ignore", "ignore"] },
       );
       child.unref();
-      if (child.pid) sshdPids.set(name, child.pid);
       writeFileSync(log, `sshd pid ${child.pid}\n`, { flag: "a" });
       await waitForPort(h.address, 22, 5000);
     };
