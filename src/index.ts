@@ -71,10 +71,11 @@ export {
   type PlanStep,
   planSteps,
 } from "./plan/plan.js";
-export { type RunEvent, RunEvents, type RunListener } from "./run/events.js";
+export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
 export { type Observation, observe, observeActives, requireOneVersion } from "./run/observe.js";
 export { type PauseOptions, type PauseRequest, pause, waitUntilStopped } from "./run/pause.js";
+export { checkPreflight, type PreflightResult } from "./run/preflight-check.js";
 export { attachRunLog, type RunLog, runLogFile } from "./run/run-log.js";
 export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
 export {

@@ -85,6 +85,9 @@ describe("ferry init with flags", () => {
         "24.09.0",
       ]);
       assert.match(checked.stdout, /upgrade 24\.03\.0 → 24\.03\.1 → 24\.09\.0: allowed, \d+ steps/);
+      // The starter's commands find no product here: the first hop's preflight says so (exit 3).
+      assert.equal(checked.code, 3, checked.stderr);
+      assert.match(checked.stdout, /preflight of the first hop failed: 24\.03\.1\/preflight\/cluster: /);
     }),
   );
 

@@ -111,6 +111,13 @@ describe("preflight over the fleet", () => {
       const root = join(p.dir, "hosts");
       writeFileSync(join(root, "h3", "no-1.0.1"), "");
       writeFileSync(join(root, "h2", "no-1.0.1"), ""); // offline: never asked
+      // `ferry check --to` runs the same preflight, and changes nothing either.
+      const checked = await ferryAsync(["check", ...c, "--to", "1.0.1"]);
+      assert.equal(checked.code, 3, checked.stdout + checked.stderr);
+      assert.match(
+        checked.stdout,
+        /preflight of the first hop failed: 1\.0\.1\/preflight\/api\/h3\/installable on h3/,
+      );
       const refused = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
       assert.equal(refused.code, 3, refused.stdout + refused.stderr);
       assert.match(refused.stdout, /1\.0\.1\/preflight\/api\/h3\/installable failed/);
@@ -120,11 +127,14 @@ describe("preflight over the fleet", () => {
           .log()
           .filter((l) => l.endsWith("check"))
           .sort(),
-        ["h1 api check", "h3 api check"],
-        "every online host checked; the offline one never reached",
+        ["h1 api check", "h1 api check", "h3 api check", "h3 api check"],
+        "every online host checked (by check, then by apply); the offline one never reached",
       );
 
       rmSync(join(root, "h3", "no-1.0.1"));
+      const passes = await ferryAsync(["check", ...c, "--to", "1.0.1"]);
+      assert.equal(passes.code, 0, passes.stdout + passes.stderr);
+      assert.match(passes.stdout, /preflight of the first hop: \d+ checks passed/);
       const plan = await ferryAsync(["plan", ...c, "--to", "1.0.1"]);
       assert.match(plan.stdout, /left out, marked offline: h2/);
       const done = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);

@@ -1,12 +1,23 @@
 /**
  * `ferry check [-c cluster.yaml] [--to V [--from V]] [--json]`: reads and validates the cluster
  * file and its catalog (exit 2 naming file, line and field on any problem); with --to, also plans
- * the way there (exit 3 when the policy refuses it), from --from or from what the cluster runs.
+ * the way there (exit 3 when the policy refuses it), from --from or from what the cluster runs,
+ * and runs the first hop's preflight (DESIGN.md: "preflight only"; exit 3 when a check fails).
  * Nothing is changed.
  */
 import { relative } from "node:path";
 import type { Command } from "commander";
-import { buildPlan, migrationsFor, planPath, planSteps } from "../index.js";
+import {
+  buildPlan,
+  checkPreflight,
+  DriverPool,
+  ExitCode,
+  type FailedStep,
+  migrationsFor,
+  onlineHosts,
+  planPath,
+  planSteps,
+} from "../index.js";
 import { loadClusterAndCatalog, observedStart } from "./context.js";
 import { printJson, printLines } from "./output.js";
 
@@ -17,10 +28,12 @@ interface CheckFlags {
   json?: boolean;
 }
 
-export function registerCheckCommand(program: Command): void {
+export function registerCheckCommand(program: Command, setExit: (code: ExitCode) => void): void {
   program
     .command("check")
-    .description("validate the cluster file and its catalog; with --to, check the way there is allowed")
+    .description(
+      "validate the cluster file and its catalog; with --to, check the way there is allowed and run the first hop's preflight",
+    )
     .option("-c, --config <file>", "the cluster file", "cluster.yaml")
     .option("--to <version>", "also plan the upgrade to this release")
     .option("--from <version>", "with --to: plan from this release instead of asking the cluster")
@@ -28,6 +41,7 @@ export function registerCheckCommand(program: Command): void {
     .action(async (flags: CheckFlags) => {
       const { cluster, catalog } = loadClusterAndCatalog(flags);
       let path: { path: readonly string[]; steps: number } | null = null;
+      let preflight: { checked: number; failed: FailedStep | null } | null = null;
       if (flags.to) {
         const { version: from, actives } = flags.from
           ? { version: flags.from, actives: new Map<string, string>() }
@@ -35,6 +49,14 @@ export function registerCheckCommand(program: Command): void {
         const found = planPath(catalog, from, flags.to);
         const plan = buildPlan(cluster, found, migrationsFor(cluster.database, catalog), actives);
         path = { path: found.path, steps: [...planSteps(plan)].length };
+        const pool = new DriverPool(onlineHosts(cluster));
+        try {
+          await pool.connectAll();
+          const result = await checkPreflight({ cluster, plan, driverFor: pool.driverFor });
+          preflight = { checked: result.checked.length, failed: result.failed ?? null };
+        } finally {
+          await pool.close();
+        }
       }
       const report = {
         cluster: {
@@ -50,16 +72,27 @@ export function registerCheckCommand(program: Command): void {
           releases: catalog.releases.map((r) => r.version),
         },
         path,
+        preflight,
       };
+      // A check that did not pass is a refusal: the upgrade would stop there, having changed nothing.
+      if (preflight?.failed) setExit(ExitCode.refused);
       if (flags.json) {
         printJson(report);
         return;
       }
+      const f = preflight?.failed;
       const releases = report.catalog.releases;
       printLines([
         `${cluster.file}: cluster ${cluster.name}, ${cluster.hosts.length} hosts, components ${report.cluster.components.join(", ")}: valid`,
         `${relative(process.cwd(), cluster.catalog)}: ${catalog.product} (${catalog.scheme}), ${releases.length === 1 ? `1 release ${releases[0]}` : `${releases.length} releases ${releases[0]} … ${releases.at(-1)}`}: valid`,
         ...(path ? [`upgrade ${path.path.join(" → ")}: allowed, ${path.steps} steps`] : []),
+        ...(preflight && !f ? [`preflight of the first hop: ${preflight.checked} checks passed`] : []),
+        ...(f
+          ? [
+              `preflight of the first hop failed: ${f.id}${f.host ? ` on ${f.host}` : ""}: ${f.error}`,
+              "fix what it names, then check again; nothing was changed",
+            ]
+          : []),
       ]);
     });
 }

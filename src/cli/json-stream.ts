@@ -8,7 +8,7 @@
  * Lines are gathered and written together once the current burst of events is over, so a command
  * that prints a lot costs the executor one write per burst rather than one per line.
  */
-import type { RunEvent } from "../index.js";
+import { type RunEvent, stepsDone } from "../index.js";
 import type { ProgressSink } from "./progress.js";
 
 export function jsonStream(out: NodeJS.WritableStream = process.stdout): ProgressSink & {
@@ -45,8 +45,6 @@ export function jsonStream(out: NodeJS.WritableStream = process.stdout): Progres
 function jsonEvent(event: RunEvent): Record<string, unknown> {
   if (event.type !== "start") return { ...event };
   const { plan } = event;
-  let done = 0;
-  for (const state of event.states.values()) if (state === "done") done++;
   return {
     type: "start",
     runId: event.runId,
@@ -55,7 +53,7 @@ function jsonEvent(event: RunEvent): Record<string, unknown> {
     from: plan.from,
     to: plan.to,
     path: plan.path,
-    steps: { total: event.states.size, done },
+    steps: { total: event.states.size, done: stepsDone(event) },
     hops: plan.hops.map((hop) => ({
       id: hop.id,
       from: hop.from,

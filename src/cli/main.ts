@@ -30,7 +30,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerInitCommand(program);
   registerPathCommand(program);
   registerPlanCommand(program);
-  registerCheckCommand(program);
+  registerCheckCommand(program, setExit);
   registerApplyCommand(program, setExit);
   registerResumeCommands(program, setExit);
   registerPauseCommand(program);

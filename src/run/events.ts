@@ -81,3 +81,10 @@ export function lineSplitter(emit: (line: string) => void): { push(chunk: string
     },
   };
 }
+
+/** How many of a starting run's steps are done already (a resumed run has some). */
+export function stepsDone(start: Extract<RunEvent, { type: "start" }>): number {
+  let done = 0;
+  for (const state of start.states.values()) if (state === "done") done++;
+  return done;
+}

@@ -14,7 +14,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { planSteps } from "../plan/plan.js";
-import type { RunEvent, RunEvents } from "./events.js";
+import { type RunEvent, type RunEvents, stepsDone } from "./events.js";
 
 const FLUSH_MS = 100;
 
@@ -115,8 +115,6 @@ function logLine(event: RunEvent, hostOf: ReadonlyMap<string, string>): Record<s
   const head = { time: new Date().toISOString(), runId: event.runId };
   switch (event.type) {
     case "start": {
-      let done = 0;
-      for (const state of event.states.values()) if (state === "done") done++;
       const { plan } = event;
       return {
         ...head,
@@ -128,7 +126,7 @@ function logLine(event: RunEvent, hostOf: ReadonlyMap<string, string>): Record<s
         to: plan.to,
         path: plan.path,
         steps: event.states.size,
-        done,
+        done: stepsDone(event),
       };
     }
     case "run":

@@ -242,29 +242,7 @@ async function drive(
 ): Promise<OperationResult> {
   const { cluster } = options;
   const faults = options.faults ?? faultsFromEnv();
-  let database: Promise<DatabaseMigrations> | undefined;
-  const migrations =
-    plan.database && cluster.database
-      ? () => {
-          // Opened once and shared by every step; a failed opening is tried again by the next step.
-          database ??= DatabaseMigrations.open({
-            url: cluster.database as string,
-            baseDir: cluster.dir,
-            releases: plan.database?.releases ?? [],
-            files: plan.database?.files ?? [],
-            baseline: plan.from,
-            batch: cluster.migrations.batch,
-            lockTimeoutMs: cluster.migrations.lockTimeoutMs,
-            backupDir: join(stateFolder(cluster), "backups"),
-            runId,
-            faults,
-          }).catch((err) => {
-            database = undefined;
-            throw err;
-          });
-          return database;
-        }
-      : undefined;
+  const { migrations, close: closeDatabase } = databaseOf(cluster, plan, runId, faults);
   const executor = new Executor({
     store: options.store,
     runId,
@@ -316,9 +294,7 @@ async function drive(
     };
   } finally {
     options.interrupt?.removeEventListener("abort", onInterrupt);
-    await database
-      ?.then((d) => d.close())
-      .catch((err) => process.emitWarning(`closing the database: ${(err as Error).message}`));
+    await closeDatabase();
   }
 }
 
@@ -354,4 +330,45 @@ function refusedAtStart(plan: Plan, outcome: RunOutcome): boolean {
     first?.stages.some((st) => st.pools.some((p) => p.lanes.some((l) => l.steps.some((s) => s.id === id)))) ??
     false
   );
+}
+
+/**
+ * The product's database for a run's steps: opened when a step first needs it and shared by the
+ * rest (a failed opening is tried again by the next step); absent when the plan migrates nothing.
+ */
+export function databaseOf(
+  cluster: Cluster,
+  plan: Plan,
+  runId: string,
+  faults: Faults,
+): { migrations?: () => Promise<DatabaseMigrations>; close: () => Promise<void> } {
+  if (!plan.database || !cluster.database) return { close: async () => {} };
+  const url = cluster.database;
+  const { releases, files } = plan.database;
+  let database: Promise<DatabaseMigrations> | undefined;
+  return {
+    migrations: () => {
+      database ??= DatabaseMigrations.open({
+        url,
+        baseDir: cluster.dir,
+        releases,
+        files,
+        baseline: plan.from,
+        batch: cluster.migrations.batch,
+        lockTimeoutMs: cluster.migrations.lockTimeoutMs,
+        backupDir: join(stateFolder(cluster), "backups"),
+        runId,
+        faults,
+      }).catch((err) => {
+        database = undefined;
+        throw err;
+      });
+      return database;
+    },
+    close: async () => {
+      await database
+        ?.then((d) => d.close())
+        .catch((err) => process.emitWarning(`closing the database: ${(err as Error).message}`));
+    },
+  };
 }

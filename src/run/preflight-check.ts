@@ -1,0 +1,82 @@
+/**
+ * `ferry check --to V`: the first hop's preflight, run as `apply` would run it — every member on
+ * the hop's start release and healthy, the migration ledger, the target installable on every
+ * online host, the operator's own checks — but journaled nowhere and changing nothing. Its steps
+ * only look; the phase's hooks, which may act, are left out.
+ */
+import type { Cluster } from "../cluster/cluster.js";
+import { type Plan, POINT_OF_NO_RETURN } from "../plan/plan.js";
+import { MemoryStore } from "../store/memory-store.js";
+import type { RunEvents } from "./events.js";
+import { Executor, type FailedStep } from "./executor.js";
+import { NO_FAULTS } from "./faults.js";
+import type { DriverFor } from "./observe.js";
+import { databaseOf } from "./upgrade.js";
+
+export interface PreflightResult {
+  /** The steps checked, in plan order. */
+  readonly checked: readonly string[];
+  /** The first that did not pass; absent when all did. */
+  readonly failed?: FailedStep;
+}
+
+const RUN_ID = "check";
+
+export async function checkPreflight(options: {
+  readonly cluster: Cluster;
+  readonly plan: Plan;
+  readonly driverFor: DriverFor;
+  readonly events?: RunEvents;
+}): Promise<PreflightResult> {
+  const { cluster } = options;
+  const first = options.plan.hops[0];
+  if (!first) return { checked: [] };
+  const phases = first.phases
+    .filter((p) => p.name === "preflight")
+    .map((p) => ({
+      ...p,
+      stages: p.stages.filter((s) => !s.pools.some((pool) => pool.lanes.some((l) => isHook(l.steps)))),
+    }));
+  // One hop, nothing after its preflight: nothing the executor could reach changes anything.
+  const plan: Plan = { ...options.plan, onFailure: "rollback", hops: [{ ...first, phases }] };
+  const checked = phases.flatMap((p) =>
+    p.stages.flatMap((s) => s.pools.flatMap((pool) => pool.lanes.flatMap((l) => l.steps.map((st) => st.id)))),
+  );
+  const store = new MemoryStore();
+  await store.init();
+  await store.createRun(
+    {
+      id: RUN_ID,
+      cluster: plan.cluster,
+      from: plan.from,
+      to: first.to,
+      path: [first.from, first.to],
+      status: "running",
+      startedAt: Date.now(),
+      startedBy: "ferry check",
+      plan,
+      files: {},
+    },
+    // The executor asks whether a failed hop has passed its point of no return: it has not.
+    [...checked, `${first.id}/${POINT_OF_NO_RETURN}`],
+  );
+  const database = databaseOf(cluster, plan, RUN_ID, NO_FAULTS);
+  try {
+    const outcome = await new Executor({
+      store,
+      runId: RUN_ID,
+      plan,
+      driverFor: options.driverFor,
+      ...(database.migrations ? { migrations: database.migrations } : {}),
+      ...(options.events ? { events: options.events } : {}),
+    }).forward();
+    return { checked, ...(outcome.failed ? { failed: outcome.failed } : {}) };
+  } finally {
+    await database.close();
+    await store.close();
+  }
+}
+
+function isHook(steps: readonly { readonly id: string }[]): boolean {
+  return steps.some((s) => /\/(before|after)-hook$/.test(s.id));
+}
