@@ -69,6 +69,7 @@ export {
   type Plan,
   type PlannedHop,
   type PlanStep,
+  phaseSteps,
   planSteps,
 } from "./plan/plan.js";
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";

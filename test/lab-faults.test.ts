@@ -4,15 +4,13 @@
  * killed with commands in flight. What happened is read from the hosts' own files and logs.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { type Lab, labSkip, makeLab } from "./lab/lab.js";
 import { makeLabProduct } from "./support/lab-product.js";
-import { FERRY, ROOT } from "./support/run-ferry.js";
-import { type AsyncResult, ferryAsync } from "./support/run-ferry-async.js";
+import { ferryAsync, startFerry } from "./support/run-ferry-async.js";
 
 const skip = labSkip();
 const lab: Lab | undefined = skip.skip ? undefined : await makeLab({ hosts: 3 });
@@ -26,28 +24,6 @@ async function waitFor(file: string, ms = 20_000): Promise<void> {
     if (Date.now() > until) throw new Error(`${file} did not appear within ${ms}ms`);
     await delay(20);
   }
-}
-
-/** bin/ferry, with its pid, so a test can kill it mid-run. */
-function startFerry(args: readonly string[], env: Record<string, string> = {}) {
-  const child = spawn(FERRY, args, {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  const done = new Promise<AsyncResult>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { pid: child.pid as number, done };
 }
 
 const all = (l: Lab, v: string) => Object.fromEntries(l.hosts.map((h) => [h.name, at(v)]));

@@ -8,7 +8,7 @@
  * Lines are gathered and written together once the current burst of events is over, so a command
  * that prints a lot costs the executor one write per burst rather than one per line.
  */
-import { type RunEvent, stepsDone } from "../index.js";
+import { phaseSteps, type RunEvent, stepsDone } from "../index.js";
 import type { ProgressSink } from "./progress.js";
 
 export function jsonStream(out: NodeJS.WritableStream = process.stdout): ProgressSink & {
@@ -63,11 +63,7 @@ function jsonEvent(event: RunEvent): Record<string, unknown> {
       phases: hop.phases.map((phase) => ({
         id: phase.id,
         name: phase.name,
-        steps: phase.stages.reduce(
-          (n, stage) =>
-            n + stage.pools.reduce((m, pool) => m + pool.lanes.reduce((k, l) => k + l.steps.length, 0), 0),
-          0,
-        ),
+        steps: phaseSteps(phase).length,
       })),
     })),
   };

@@ -158,3 +158,8 @@ export function* planSteps(plan: Plan): Generator<{ hop: PlannedHop; phase: Phas
     }
   }
 }
+
+/** Every step of one phase, in plan order. */
+export function phaseSteps(phase: Phase): PlanStep[] {
+  return phase.stages.flatMap((st) => st.pools.flatMap((p) => p.lanes.flatMap((l) => l.steps)));
+}

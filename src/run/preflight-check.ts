@@ -5,7 +5,7 @@
  * only look; the phase's hooks, which may act, are left out.
  */
 import type { Cluster } from "../cluster/cluster.js";
-import { type Plan, POINT_OF_NO_RETURN } from "../plan/plan.js";
+import { type Plan, POINT_OF_NO_RETURN, phaseSteps } from "../plan/plan.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { RunEvents } from "./events.js";
 import { Executor, type FailedStep } from "./executor.js";
@@ -39,9 +39,7 @@ export async function checkPreflight(options: {
     }));
   // One hop, nothing after its preflight: nothing the executor could reach changes anything.
   const plan: Plan = { ...options.plan, onFailure: "rollback", hops: [{ ...first, phases }] };
-  const checked = phases.flatMap((p) =>
-    p.stages.flatMap((s) => s.pools.flatMap((pool) => pool.lanes.flatMap((l) => l.steps.map((st) => st.id)))),
-  );
+  const checked = phases.flatMap((p) => phaseSteps(p).map((s) => s.id));
   const store = new MemoryStore();
   await store.init();
   await store.createRun(

@@ -11,7 +11,7 @@ import { DriverPool, type HostRef } from "../drivers/driver-pool.js";
 import { RefusedError, UserError } from "../errors.js";
 import { DatabaseMigrations, migrationsFor } from "../migrate/plan-migrations.js";
 import { buildPlan, clusterMembers } from "../plan/build-plan.js";
-import { type Plan, planSteps } from "../plan/plan.js";
+import { type Plan, phaseSteps, planSteps } from "../plan/plan.js";
 import type { RunRecord, StateStore } from "../store/state-store.js";
 import { RunEvents } from "./events.js";
 import { Executor, type RunOutcome } from "./executor.js";
@@ -326,10 +326,7 @@ function refusedAtStart(plan: Plan, outcome: RunOutcome): boolean {
   const first = plan.hops[0]?.phases.find((p) => p.name === "preflight");
   const id = outcome.failed?.id;
   if (id === undefined) return false;
-  return (
-    first?.stages.some((st) => st.pools.some((p) => p.lanes.some((l) => l.steps.some((s) => s.id === id)))) ??
-    false
-  );
+  return first !== undefined && phaseSteps(first).some((s) => s.id === id);
 }
 
 /**

@@ -2,7 +2,7 @@
  * `GET /api/runs/:id`: a run with every step (state, timings, exit code, the tail of its output)
  * and the shape of its plan (hops → phases → step ids), which the dashboard draws as a timeline.
  */
-import { type Plan, planSteps } from "../plan/plan.js";
+import { type Plan, phaseSteps, planSteps } from "../plan/plan.js";
 import { type HistoryEntry, historyEntry } from "../run/status.js";
 import type { StateStore, StepState } from "../store/state-store.js";
 
@@ -58,9 +58,7 @@ export async function runDetail(store: StateStore, runId: string): Promise<RunDe
         phases: hop.phases.map((phase) => ({
           id: phase.id,
           name: phase.name,
-          steps: phase.stages.flatMap((st) =>
-            st.pools.flatMap((p) => p.lanes.flatMap((l) => l.steps.map((s) => s.id))),
-          ),
+          steps: phaseSteps(phase).map((s) => s.id),
         })),
       });
     }
