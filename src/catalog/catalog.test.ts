@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { UserError } from "../errors.js";
 import { loadCatalog } from "./catalog.js";
 
+// Every case's files under one folder, gone when the file's tests end.
+const TMP = mkdtempSync(join(tmpdir(), "ferry-catalog-"));
+after(() => rmSync(TMP, { recursive: true, force: true }));
+
 function catalogFile(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "ferry-catalog-")), "releases.yaml");
+  const file = join(mkdtempSync(join(TMP, "case-")), "releases.yaml");
   writeFileSync(file, text);
   return file;
 }

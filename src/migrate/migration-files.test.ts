@@ -1,14 +1,18 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { loadCatalog } from "../catalog/index.js";
 import { UserError } from "../errors.js";
 import { readMigrations, withBatch } from "./migration-files.js";
 
+// Every case's files under one folder, gone when the file's tests end.
+const TMP = mkdtempSync(join(tmpdir(), "ferry-mig-files-"));
+after(() => rmSync(TMP, { recursive: true, force: true }));
+
 function catalogWith(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "ferry-mig-files-"));
+  const dir = mkdtempSync(join(TMP, "case-"));
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(dir, path, ".."), { recursive: true });
     writeFileSync(join(dir, path), text);
