@@ -64,17 +64,23 @@ export { migrationsFor } from "./migrate/plan-migrations.js";
 export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-plan.js";
 export {
   type Action,
+  hopOutlines,
   type Member,
   type Phase,
   type Plan,
   type PlannedHop,
   type PlanStep,
-  phaseSteps,
   planSteps,
 } from "./plan/plan.js";
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
-export { type Observation, observe, observeActives, requireOneVersion } from "./run/observe.js";
+export {
+  type DriverFor,
+  type Observation,
+  observe,
+  observeActives,
+  requireOneVersion,
+} from "./run/observe.js";
 export { type PauseOptions, type PauseRequest, pause, waitUntilStopped } from "./run/pause.js";
 export { checkPreflight, type PreflightResult } from "./run/preflight-check.js";
 export { attachRunLog, type RunLog, runLogFile } from "./run/run-log.js";

@@ -7,18 +7,8 @@
  */
 import { relative } from "node:path";
 import type { Command } from "commander";
-import {
-  buildPlan,
-  checkPreflight,
-  DriverPool,
-  ExitCode,
-  type FailedStep,
-  migrationsFor,
-  onlineHosts,
-  planPath,
-  planSteps,
-} from "../index.js";
-import { loadClusterAndCatalog, observedStart } from "./context.js";
+import { buildPlan, checkPreflight, ExitCode, migrationsFor, planPath, planSteps } from "../index.js";
+import { loadClusterAndCatalog, observedStart, withClusterDrivers } from "./context.js";
 import { printJson, printLines } from "./output.js";
 
 interface CheckFlags {
@@ -40,24 +30,24 @@ export function registerCheckCommand(program: Command, setExit: (code: ExitCode)
     .option("--json", "print one JSON document")
     .action(async (flags: CheckFlags) => {
       const { cluster, catalog } = loadClusterAndCatalog(flags);
-      let path: { path: readonly string[]; steps: number } | null = null;
-      let preflight: { checked: number; failed: FailedStep | null } | null = null;
-      if (flags.to) {
-        const { version: from, actives } = flags.from
-          ? { version: flags.from, actives: new Map<string, string>() }
-          : await observedStart(cluster, { actives: true });
-        const found = planPath(catalog, from, flags.to);
-        const plan = buildPlan(cluster, found, migrationsFor(cluster.database, catalog), actives);
-        path = { path: found.path, steps: [...planSteps(plan)].length };
-        const pool = new DriverPool(onlineHosts(cluster));
-        try {
-          await pool.connectAll();
-          const result = await checkPreflight({ cluster, plan, driverFor: pool.driverFor });
-          preflight = { checked: result.checked.length, failed: result.failed ?? null };
-        } finally {
-          await pool.close();
-        }
-      }
+      const to = flags.to;
+      // One connection per host serves both the observation and the preflight.
+      const upgrade = to
+        ? await withClusterDrivers(cluster, async (driverFor) => {
+            const { version: from, actives } = flags.from
+              ? { version: flags.from, actives: new Map<string, string>() }
+              : await observedStart(cluster, { actives: true }, driverFor);
+            const found = planPath(catalog, from, to);
+            const plan = buildPlan(cluster, found, migrationsFor(cluster.database, catalog), actives);
+            const result = await checkPreflight({ cluster, plan, driverFor });
+            return {
+              path: { path: found.path, steps: [...planSteps(plan)].length },
+              preflight: { checked: result.checked.length, failed: result.failed ?? null },
+            };
+          })
+        : null;
+      const path = upgrade?.path ?? null;
+      const preflight = upgrade?.preflight ?? null;
       const report = {
         cluster: {
           file: cluster.file,

@@ -7,6 +7,7 @@ import {
   type Catalog,
   type Cluster,
   clusterMembers,
+  type DriverFor,
   DriverPool,
   loadCatalog,
   loadCluster,
@@ -66,21 +67,31 @@ export function confirmer(yes: boolean | undefined): ((question: string) => Prom
   };
 }
 
+/** One driver per online host for the length of `body`: every host reached, every key checked, first. */
+export async function withClusterDrivers<T>(
+  cluster: Cluster,
+  body: (driverFor: DriverFor) => Promise<T>,
+): Promise<T> {
+  const pool = new DriverPool(onlineHosts(cluster));
+  try {
+    await pool.connectAll();
+    return await body(pool.driverFor);
+  } finally {
+    await pool.close();
+  }
+}
+
 /**
- * Where the cluster stands, asked of it through one set of drivers: the release every member
- * reports and, with `actives`, the active host of each active-passive component.
+ * Where the cluster stands, asked of it through `driverFor` (or drivers of its own): the release
+ * every member reports and, with `actives`, the active host of each active-passive component.
  */
 export async function observedStart(
   cluster: Cluster,
   options: { actives: boolean } = { actives: false },
+  driverFor?: DriverFor,
 ): Promise<{ version: string; actives: Map<string, string> }> {
-  const pool = new DriverPool(onlineHosts(cluster));
-  try {
-    await pool.connectAll();
-    const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
-    const version = requireOneVersion(seen, cluster.name, "pass --from to name the release yourself");
-    return { version, actives: options.actives ? await observeActives(cluster, pool.driverFor) : new Map() };
-  } finally {
-    await pool.close();
-  }
+  if (!driverFor) return withClusterDrivers(cluster, (d) => observedStart(cluster, options, d));
+  const seen = await observe(clusterMembers(cluster), driverFor, { health: false });
+  const version = requireOneVersion(seen, cluster.name, "pass --from to name the release yourself");
+  return { version, actives: options.actives ? await observeActives(cluster, driverFor) : new Map() };
 }

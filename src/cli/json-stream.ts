@@ -8,7 +8,7 @@
  * Lines are gathered and written together once the current burst of events is over, so a command
  * that prints a lot costs the executor one write per burst rather than one per line.
  */
-import { phaseSteps, type RunEvent, stepsDone } from "../index.js";
+import { hopOutlines, type RunEvent, stepsDone } from "../index.js";
 import type { ProgressSink } from "./progress.js";
 
 export function jsonStream(out: NodeJS.WritableStream = process.stdout): ProgressSink & {
@@ -54,17 +54,9 @@ function jsonEvent(event: RunEvent): Record<string, unknown> {
     to: plan.to,
     path: plan.path,
     steps: { total: event.states.size, done: stepsDone(event) },
-    hops: plan.hops.map((hop) => ({
-      id: hop.id,
-      from: hop.from,
-      to: hop.to,
-      kind: hop.kind,
-      mode: hop.mode,
-      phases: hop.phases.map((phase) => ({
-        id: phase.id,
-        name: phase.name,
-        steps: phaseSteps(phase).length,
-      })),
+    hops: hopOutlines(plan).map((hop) => ({
+      ...hop,
+      phases: hop.phases.map((phase) => ({ ...phase, steps: phase.steps.length })),
     })),
   };
 }

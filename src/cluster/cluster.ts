@@ -100,6 +100,11 @@ export function onlineHosts(cluster: Cluster): Host[] {
   return cluster.hosts.filter((h) => !h.offline);
 }
 
+/** The names of the hosts marked offline: left out of every hop and observation, and reported. */
+export function offlineHosts(cluster: Cluster): string[] {
+  return cluster.hosts.filter((h) => h.offline).map((h) => h.name);
+}
+
 /** Reads and validates `cluster.yaml`; any problem is a UserError naming file, line and field. */
 export function loadCluster(file: string): Cluster {
   return clusterFrom(readYamlFile(file, " (name another with -c)"));

@@ -4,7 +4,7 @@
  * procedure, in the order it runs (DESIGN.md "How an upgrade runs").
  */
 import type { VersionPath } from "../catalog/index.js";
-import { type Cluster, type Component, onlineHosts } from "../cluster/cluster.js";
+import { type Cluster, type Component, offlineHosts, onlineHosts } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import { render, type TemplateValues } from "../cluster/template.js";
 import { RefusedError } from "../errors.js";
@@ -186,11 +186,6 @@ function renderDrain(d: DrainSpec, values: TemplateValues): DrainSpec {
 
 export function memberKey(host: string, component: string): string {
   return `${component}@${host}`;
-}
-
-/** Hosts marked offline: left out of every hop and every observation, and reported. */
-export function offlineHosts(cluster: Cluster): string[] {
-  return cluster.hosts.filter((h) => h.offline).map((h) => h.name);
 }
 
 /** Every component on every online host of the cluster, with its probes rendered. */
@@ -619,7 +614,7 @@ function drainQueue(ctx: HopContext): Phase {
           }),
         ]
       : []),
-    // Ganeti checks again once the queue is drained: the set of online hosts may have changed.
+    // Ganeti checks again once the queue is drained: a host may have changed while it drained.
     ...installable(ctx, "drain"),
   ]);
 }

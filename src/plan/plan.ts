@@ -163,3 +163,32 @@ export function* planSteps(plan: Plan): Generator<{ hop: PlannedHop; phase: Phas
 export function phaseSteps(phase: Phase): PlanStep[] {
   return phase.stages.flatMap((st) => st.pools.flatMap((p) => p.lanes.flatMap((l) => l.steps)));
 }
+
+/** A hop as the dashboard and the event stream show it: its phases and their step ids, no actions. */
+export interface HopOutline {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly kind: HopKind;
+  readonly mode: HopMode;
+  readonly phases: readonly {
+    readonly id: string;
+    readonly name: Phase["name"];
+    readonly steps: readonly string[];
+  }[];
+}
+
+export function hopOutlines(plan: Plan): HopOutline[] {
+  return plan.hops.map((hop) => ({
+    id: hop.id,
+    from: hop.from,
+    to: hop.to,
+    kind: hop.kind,
+    mode: hop.mode,
+    phases: hop.phases.map((phase) => ({
+      id: phase.id,
+      name: phase.name,
+      steps: phaseSteps(phase).map((s) => s.id),
+    })),
+  }));
+}

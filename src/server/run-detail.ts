@@ -2,7 +2,7 @@
  * `GET /api/runs/:id`: a run with every step (state, timings, exit code, the tail of its output)
  * and the shape of its plan (hops → phases → step ids), which the dashboard draws as a timeline.
  */
-import { type Plan, phaseSteps, planSteps } from "../plan/plan.js";
+import { type HopOutline, hopOutlines, type Plan, planSteps } from "../plan/plan.js";
 import { type HistoryEntry, historyEntry } from "../run/status.js";
 import type { StateStore, StepState } from "../store/state-store.js";
 
@@ -21,18 +21,7 @@ export interface StepView {
   readonly output: string | null;
 }
 
-export interface HopView {
-  readonly id: string;
-  readonly from: string;
-  readonly to: string;
-  readonly kind: string;
-  readonly mode: string;
-  readonly phases: readonly {
-    readonly id: string;
-    readonly name: string;
-    readonly steps: readonly string[];
-  }[];
-}
+export type HopView = HopOutline;
 
 export interface RunDetail {
   readonly run: HistoryEntry & { readonly pauseRequestedBy: string | null };
@@ -45,23 +34,9 @@ export async function runDetail(store: StateStore, runId: string): Promise<RunDe
   if (!record) return undefined;
   const { plan, files: _files, ...summary } = record;
   const [steps, pauseRequestedBy] = await Promise.all([store.steps(runId), store.pauseRequest(runId)]);
-  const hops: HopView[] = [];
+  const hops: HopView[] = isPlan(plan) ? hopOutlines(plan) : [];
   const about = new Map<string, { host?: string; component?: string }>();
   if (isPlan(plan)) {
-    for (const hop of plan.hops) {
-      hops.push({
-        id: hop.id,
-        from: hop.from,
-        to: hop.to,
-        kind: hop.kind,
-        mode: hop.mode,
-        phases: hop.phases.map((phase) => ({
-          id: phase.id,
-          name: phase.name,
-          steps: phaseSteps(phase).map((s) => s.id),
-        })),
-      });
-    }
     for (const { step } of planSteps(plan)) about.set(step.id, step);
   }
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
