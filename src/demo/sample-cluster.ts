@@ -64,7 +64,8 @@ export async function writeSampleCluster(root: string, database?: string): Promi
     await Promise.all(apiHosts.map(async (h) => [h, await freePort()] as const)),
   );
   const gateway = { port: await freePort(), adminPort: await freePort() };
-  if (database !== undefined && !(await notesDb()).isPostgres(database)) {
+  const { isPostgres } = await notesDb();
+  if (database !== undefined && !isPostgres(database)) {
     throw new UserError(`--database: ${database} is not a postgres:// URL`);
   }
   const db = database ?? join(root, "notes.db");
@@ -89,7 +90,7 @@ export async function writeSampleCluster(root: string, database?: string): Promi
     name: "notes-demo",
     catalog: join(NOTES, "releases.yaml"),
     state: join(root, "ferry.db"),
-    database: (await notesDb()).isPostgres(db) ? db : `sqlite:${db}`,
+    database: database ?? `sqlite:${db}`,
     vars: { root, notes: NOTES.replace(/\/$/, ""), db, pin: join(root, "pin"), gwadmin: gateway.adminPort },
     hosts: [...apiHosts, ...workerHosts].map((h) => ({
       name: h,
