@@ -16,7 +16,10 @@ import type { DrainSpec } from "../probes/traffic-drain.js";
 
 export type { PhaseName };
 
-/** What a step does, checks or undoes. Where it runs comes from its step's host. */
+/**
+ * What a step does, checks or undoes. Where it runs comes from its step's host. Each type is
+ * carried out by its step kind in src/run/steps/.
+ */
 export type Action =
   /** A shell command. `back`: rendered and run with the values of the way back ({{version}} is the hop's from). */
   | { readonly type: "exec"; readonly command: string; readonly back?: true }

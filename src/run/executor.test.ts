@@ -176,6 +176,20 @@ describe("Executor", () => {
     assert.equal((await t.store.getRun(t.runId))?.status, "rolled-back");
   });
 
+  it("fails a step whose host cannot run its command at all, naming the host, and rolls back", async () => {
+    const t = await setUp("1.0.1");
+    t.sim.fail = (host, cmd) => {
+      if (host === "h2" && cmd === "stop worker") throw new Error("connection lost");
+      return undefined;
+    };
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "rolled-back", outcome.message);
+    assert.equal(outcome.failed?.id, "1.0.1/roll/worker/h2/stop");
+    assert.equal(outcome.failed?.error, "h2: connection lost");
+    t.sim.fail = undefined;
+    assert.ok(allAt(t.sim, "1.0.0"), JSON.stringify(t.sim.snapshot()));
+  });
+
   it("with onFailure: pause, leaves the run for resume, which re-runs the failed step and finishes", async () => {
     const t = await setUp("1.0.1", { extra: "onFailure: pause" });
     t.sim.fail = (host, cmd) =>

@@ -6,10 +6,11 @@
  * pending), `resume` (some done, one perhaps found running after a crash) and `rollback`.
  * A step found `running` is checked: if its effect is already there it is marked done, otherwise
  * it runs again (steps are idempotent, as Ganeti's are).
+ *
+ * What a step does is not here: each action of a step is handed to its kind (./steps), looked up
+ * by the action's type. The executor only walks, journals, undoes, pauses and handles signals.
  */
 import { setMaxListeners } from "node:events";
-import { templateEnv } from "../cluster/template.js";
-import { type Driver, describeExit, lastLineOf } from "../drivers/driver.js";
 import { FerryError, OperationError, RefusedError } from "../errors.js";
 import { memberKey } from "../plan/build-plan.js";
 import {
@@ -23,15 +24,14 @@ import {
   type Pool,
   planSteps,
 } from "../plan/plan.js";
-import { waitHealthy } from "../probes/health-probe.js";
-import { drainTraffic } from "../probes/traffic-drain.js";
 import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js";
-import { lineSplitter, RunEvents } from "./events.js";
+import { RunEvents } from "./events.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
 import { Journal } from "./journal.js";
 import type { MigrationRunner } from "./migration-runner.js";
-import { type DriverFor, observe, readVersion } from "./observe.js";
+import type { DriverFor } from "./observe.js";
 import { RedundancyGroups } from "./redundancy-groups.js";
+import { CommandEnvs, failed, runAction, type StepContext, type StepResult } from "./steps/index.js";
 
 export interface ExecutorOptions {
   readonly store: StateStore;
@@ -72,9 +72,6 @@ export interface RunOutcome {
 }
 
 type Halt = "failure" | "interrupt" | "pause" | "lock-lost" | "journal";
-type ActionResult =
-  | { ok: true; exitCode: number | null; output: string }
-  | { ok: false; error: string; exitCode: number | null; output: string };
 
 const OUTPUT_KEEP = 4096;
 const PAUSE_POLL_MS = 250;
@@ -86,7 +83,7 @@ export class Executor {
   readonly #hopOf = new Map<string, PlannedHop>();
   readonly #steps = new Map<string, PlanStep>();
   readonly #abort = new AbortController();
-  readonly #env = new Map<string, Readonly<Record<string, string>>>();
+  readonly #env: CommandEnvs;
   readonly #faults: Faults;
   /** The durable record that the run rolls back, written as soon as that is decided. */
   #decision: Promise<void> | undefined;
@@ -103,6 +100,7 @@ export class Executor {
     this.#o = options;
     this.events = options.events ?? new RunEvents();
     this.#faults = options.faults ?? NO_FAULTS;
+    this.#env = new CommandEnvs(options.plan, options.runId);
     // Every command in flight listens to this one signal; hundreds at once is the point, not a leak.
     setMaxListeners(0, this.#abort.signal);
     this.#members = new Map(options.plan.members.map((m) => [memberKey(m.host, m.component), m]));
@@ -488,7 +486,7 @@ export class Executor {
     return { status: "rolled-back", reason: "rolled-back", message };
   }
 
-  async #perform(step: PlanStep, actions: readonly Action[]): Promise<ActionResult> {
+  async #perform(step: PlanStep, actions: readonly Action[]): Promise<StepResult> {
     let output = "";
     let exitCode: number | null = null;
     for (const action of actions) {
@@ -500,203 +498,39 @@ export class Executor {
     return { ok: true, exitCode, output };
   }
 
-  async #act(step: PlanStep, action: Action): Promise<ActionResult> {
-    const driver = this.#o.driverFor(step.host);
-    const signal = this.#abort.signal;
+  /** Hands one action to its kind (src/run/steps); a kind that throws fails the step, naming where. */
+  async #act(step: PlanStep, action: Action): Promise<StepResult> {
+    const ctx = this.#context(step);
+    try {
+      return await runAction(action, ctx);
+    } catch (err) {
+      return failed(`${step.host ?? "this machine"}: ${(err as Error).message}`);
+    }
+  }
+
+  /** What a kind gets to act for `step`: only the parts of the run it may touch. */
+  #context(step: PlanStep): StepContext {
     const member =
       step.host && step.component ? this.#members.get(memberKey(step.host, step.component)) : undefined;
-    try {
-      switch (action.type) {
-        case "exec":
-          return await this.#exec(step, action, member, driver);
-        case "health": {
-          if (!member?.health) return { ok: true, exitCode: null, output: "" };
-          const r = await waitHealthy(member.health.check, driver, {
-            timeoutMs: member.health.gate.timeoutMs,
-            healthyForMs: member.health.gate.healthyForMs,
-            deadlineMs: member.health.gate.deadlineMs,
-            intervalMs: member.health.gate.intervalMs,
-            signal,
-          });
-          return r.healthy
-            ? { ok: true, exitCode: null, output: `healthy after ${r.elapsedMs}ms\n` }
-            : {
-                ok: false,
-                exitCode: null,
-                output: "",
-                error: `${member.component} on ${member.host} is not healthy: ${r.detail}`,
-              };
-        }
-        case "traffic": {
-          if (!member?.drain) return { ok: true, exitCode: null, output: "" };
-          const r = await drainTraffic(member.drain, action.op, driver, signal);
-          return r.ok
-            ? { ok: true, exitCode: null, output: `${r.detail}\n` }
-            : {
-                ok: false,
-                exitCode: null,
-                output: "",
-                error: `${action.op} of ${member.component} on ${member.host}: ${r.detail}`,
-              };
-        }
-        case "version-is": {
-          if (!member)
-            return { ok: false, exitCode: null, output: "", error: "no member to ask its version" };
-          const r = await readVersion(member, driver, signal);
-          return r.version === action.version
-            ? { ok: true, exitCode: 0, output: `${r.version}\n` }
-            : {
-                ok: false,
-                exitCode: null,
-                output: "",
-                error: `runs ${r.version ?? `no known version (${r.error})`}, not ${action.version}`,
-              };
-        }
-        case "cluster-is": {
-          const seen = await observe(this.#o.plan.members, this.#o.driverFor, {
-            health: action.healthy,
-            signal,
-          });
-          const wrong = seen.members.filter((m) => m.version !== action.version || m.healthy === false);
-          if (wrong.length === 0)
-            return {
-              ok: true,
-              exitCode: null,
-              output: `${seen.members.length} members run ${action.version}\n`,
-            };
-          const list = wrong
-            .slice(0, 5)
-            .map(
-              (m) =>
-                `${m.component}@${m.host} ${m.version !== action.version ? `runs ${m.version ?? "?"}` : "is unhealthy"}${m.error ? ` (${m.error})` : ""}`,
-            );
-          return {
-            ok: false,
-            exitCode: null,
-            output: "",
-            error: `expected every member on ${action.version}${action.healthy ? " and healthy" : ""}: ${list.join("; ")}${wrong.length > 5 ? `; and ${wrong.length - 5} more` : ""}`,
-          };
-        }
-        case "mark":
-          return { ok: true, exitCode: null, output: "" };
-        case "wait-until":
-          return await this.#waitUntil(step, action, driver);
-        case "migrations-ready":
-          await (await this.#database()).ready(action.release);
-          return { ok: true, exitCode: null, output: "" };
-        case "migrate":
-          return { ok: true, exitCode: null, output: `${await (await this.#database()).run(action.file)}\n` };
-        case "migrated":
-          return (await (await this.#database()).isDone(action.file))
-            ? { ok: true, exitCode: null, output: "" }
-            : { ok: false, exitCode: null, output: "", error: `${action.file} has not run to its end` };
-        case "schema-mark":
-          await (await this.#database()).markSchema(action.release);
-          return { ok: true, exitCode: null, output: "" };
-        case "db-backup":
-          return {
-            ok: true,
-            exitCode: null,
-            output: `${await (await this.#database()).backup(action.name)}\n`,
-          };
-        case "db-restore":
-          return {
-            ok: true,
-            exitCode: null,
-            output: `${await (await this.#database()).restore(action.name)}\n`,
-          };
-      }
-    } catch (err) {
-      return {
-        ok: false,
-        exitCode: null,
-        output: "",
-        error: `${step.host ?? "this machine"}: ${(err as Error).message}`,
-      };
-    }
+    const hop = this.#hopOf.get(step.id) as PlannedHop;
+    return {
+      runId: this.#o.runId,
+      step,
+      member,
+      driver: this.#o.driverFor(step.host),
+      signal: this.#abort.signal,
+      events: this.events,
+      env: (back) => this.#env.of(hop, member, back),
+      members: this.#o.plan.members,
+      driverFor: this.#o.driverFor,
+      database: () => this.#database(),
+    };
   }
 
-  /** The FERRY_* values of a member (or this machine) in a hop, forward or back; made once each. */
-  #envOf(hop: PlannedHop, member: Member | undefined, back: boolean): Readonly<Record<string, string>> {
-    const key = `${hop.id}|${member ? memberKey(member.host, member.component) : ""}|${back}`;
-    let env = this.#env.get(key);
-    if (!env) {
-      env = {
-        ...templateEnv({
-          version: back ? hop.from : hop.to,
-          from: back ? hop.to : hop.from,
-          ...(member ? { host: member.host, address: member.address, component: member.component } : {}),
-          vars: member ? member.vars : this.#o.plan.vars,
-        }),
-        FERRY_RUN_ID: this.#o.runId,
-      };
-      this.#env.set(key, env);
-    }
-    return env;
-  }
-
-  /** Polls a command until it exits 0: a queue that empties, within its deadline. */
-  async #waitUntil(
-    step: PlanStep,
-    action: Extract<Action, { type: "wait-until" }>,
-    driver: Driver,
-  ): Promise<ActionResult> {
-    const deadline = Date.now() + action.deadlineMs;
-    let tries = 0;
-    for (;;) {
-      tries++;
-      const r = await driver.exec(action.command, {
-        timeoutMs: Math.max(1000, Math.min(step.timeoutMs, action.deadlineMs)),
-        signal: this.#abort.signal,
-      });
-      if (r.exitCode === 0)
-        return { ok: true, exitCode: 0, output: `\`${action.command}\` passed after ${tries} tries\n` };
-      if (Date.now() + action.intervalMs > deadline || this.#abort.signal.aborted) {
-        const last = lastLineOf(r.output);
-        return {
-          ok: false,
-          exitCode: r.exitCode,
-          output: r.output,
-          error: `\`${action.command}\` did not pass within ${action.deadlineMs} ms (${tries} tries; last: ${describeExit(r)}${last ? `: ${last}` : ""})`,
-        };
-      }
-      await new Promise((resolve) => setTimeout(resolve, action.intervalMs));
-    }
-  }
-
-  #database(): Promise<MigrationRunner> {
+  async #database(): Promise<MigrationRunner> {
     const open = this.#o.migrations;
     if (!open) throw new Error("this plan migrates a database, but the cluster file names none (database:)");
     return open();
-  }
-
-  async #exec(
-    step: PlanStep,
-    action: Extract<Action, { type: "exec" }>,
-    member: Member | undefined,
-    driver: Driver,
-  ): Promise<ActionResult> {
-    const hop = this.#hopOf.get(step.id) as PlannedHop;
-    const env = { ...this.#envOf(hop, member, action.back === true), FERRY_STEP: step.id };
-    const lines = lineSplitter((line) =>
-      this.events.emit({ type: "output", runId: this.#o.runId, id: step.id, line }),
-    );
-    const r = await driver
-      .exec(action.command, {
-        env,
-        timeoutMs: step.timeoutMs,
-        signal: this.#abort.signal,
-        onOutput: lines.push,
-      })
-      .finally(lines.end);
-    if (r.exitCode === 0 && !r.timedOut && !r.aborted) return { ok: true, exitCode: 0, output: r.output };
-    const last = lastLineOf(r.output);
-    return {
-      ok: false,
-      exitCode: r.exitCode,
-      output: r.output,
-      error: `\`${action.command}\` on ${step.host ?? "this machine"}: ${describeExit(r, step.timeoutMs)}${last ? `: ${last}` : ""}`,
-    };
   }
 }
 

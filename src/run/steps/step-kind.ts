@@ -1,0 +1,55 @@
+/**
+ * The contract of a step kind: how one type of plan `Action` is carried out. The executor walks
+ * the plan and journals; it hands each action to its kind (index.ts) with a `StepContext`, and
+ * records the `StepResult`. A kind knows nothing of the journal, of undo order or of signals.
+ *
+ * A step's verbs are in the plan (`run`, `check`, `undo`: lists of actions), so a kind has one
+ * function, `run`: checking or undoing is carrying out the actions the plan lists for that verb.
+ */
+import type { Driver } from "../../drivers/driver.js";
+import type { Action, Member, PlanStep } from "../../plan/plan.js";
+import type { RunEvents } from "../events.js";
+import type { MigrationRunner } from "../migration-runner.js";
+import type { DriverFor } from "../observe.js";
+
+/** What a kind may use while it acts: the step, where it runs, and the run's shared parts. */
+export interface StepContext {
+  readonly runId: string;
+  readonly step: PlanStep;
+  /** The component on the step's host; absent for a step of the whole cluster or of this machine. */
+  readonly member: Member | undefined;
+  /** The driver of the step's host (of this machine when the step has none). */
+  readonly driver: Driver;
+  /** Aborted when the run must stop at once (its lock was lost): commands in flight are killed. */
+  readonly signal: AbortSignal;
+  /** The run's listeners, for what a step has to say while it runs (its output lines). */
+  readonly events: RunEvents;
+  /** The FERRY_* values of the step's member (or this machine) in its hop; `back`: the way back's. */
+  env(back: boolean): Readonly<Record<string, string>>;
+  /** Every member of the plan and the driver of any host, for a step about the whole cluster. */
+  readonly members: readonly Member[];
+  readonly driverFor: DriverFor;
+  /** The product's database, opened on first use; rejects when the cluster file names none. */
+  database(): Promise<MigrationRunner>;
+}
+
+/** How an action went: its exit code (when a command had one) and output; an error when it failed. */
+export type StepResult =
+  | { readonly ok: true; readonly exitCode: number | null; readonly output: string }
+  | { readonly ok: false; readonly error: string; readonly exitCode: number | null; readonly output: string };
+
+export interface StepKind<A extends Action> {
+  /** Carries out `action`. Throwing fails the step as a returned error does, naming its host. */
+  run(action: A, ctx: StepContext): Promise<StepResult>;
+}
+
+/** The action of one `type`: `ActionOf<"exec">` is `{ type: "exec"; command; back? }`. */
+export type ActionOf<T extends Action["type"]> = Extract<Action, { readonly type: T }>;
+
+export function passed(output = "", exitCode: number | null = null): StepResult {
+  return { ok: true, exitCode, output };
+}
+
+export function failed(error: string, output = "", exitCode: number | null = null): StepResult {
+  return { ok: false, error, exitCode, output };
+}
