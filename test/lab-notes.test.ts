@@ -1,10 +1,11 @@
 /**
  * DESIGN.md's test lab with the real sample product: notes (examples/notes) on lab hosts reached
  * over SSH — three API servers and two workers, each on a host of its own, over PostgreSQL on a
- * sixth — upgraded by bin/ferry from 1.0.0 to 1.2.0 through every hop (two of them with the pin,
- * one with migrations expand/back-fill, one with a contract) while the load generator sends writes,
- * reads and jobs through the gateway. Nothing may fail or be lost, and every member ends on 1.2.0:
- * judged from the load's own records, the hosts' processes and logs, and the database.
+ * sixth — upgraded by bin/ferry from 1.0.0 to 1.2.0 through every hop, as `ferry demo` does
+ * (1.0.0 → 1.0.1 → 1.1.1 → 1.2.0, each behind the pin; 1.1.1 brings 1.1.0's expand and back-fill,
+ * 1.2.0 its contract), while the load generator sends writes, reads and jobs through the gateway.
+ * Nothing may fail or be lost, and every member ends on 1.2.0: judged from the load's own records,
+ * the hosts' processes and logs, and the database.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -112,7 +112,13 @@ export async function makeLabNotes(lab: Lab, options: LabNotesOptions): Promise<
   const db = await options.postgres.createDatabase("notes");
   const client = new pg.Client({ connectionString: db });
   await client.connect();
-  await client.query(readFileSync(join(NOTES, "schema", `${FIRST}.postgres.sql`), "utf8"));
+  try {
+    await client.query(readFileSync(join(NOTES, "schema", `${FIRST}.postgres.sql`), "utf8"));
+  } catch (err) {
+    await client.end();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   const gateway = { port: await freePort(), adminPort: await freePort() };
   const home = "{{vars.root}}/{{component}}";
