@@ -322,4 +322,30 @@ describe("SshDriver", skip, () => {
       await bad.close();
     }
   });
+
+  it("decrypts a key under a passphrase once, not per connection: many hosts at once each log in within connectTimeout", async () => {
+    const l = lab as Lab;
+    // Decrypting an OpenSSH key takes about a second of blocked event loop (bcrypt); done per
+    // connection, ten hosts dialled at once (as a run connects its fleet) would outlast 3 s.
+    const drivers = Array.from({ length: 10 }, (_, i) =>
+      driverTo(
+        i % 2 === 0 ? "h1" : "h2",
+        {
+          identityFile: l.clientKeyWithPassphrase,
+          identityPassphraseEnv: "FL6_PASS",
+          connectTimeoutMs: 3000,
+        },
+        { FL6_PASS: l.passphrase },
+      ),
+    );
+    try {
+      const results = await Promise.allSettled(drivers.map((d) => d.exec("echo in")));
+      assert.deepEqual(
+        results.map((r) => (r.status === "fulfilled" ? r.value.output : String(r.reason))),
+        drivers.map(() => "in\n"),
+      );
+    } finally {
+      await Promise.all(drivers.map((d) => d.close()));
+    }
+  });
 });

@@ -12,12 +12,22 @@
  *   running there, and it is never run again by itself. The next command opens a new connection.
  * - Secrets (key material, the passphrase) go to ssh2 only; no message ferry writes contains them.
  */
+import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { StringDecoder } from "node:string_decoder";
-import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
+import ssh2, {
+  type AgentAuthMethod,
+  Client,
+  type ClientChannel,
+  type ConnectConfig,
+  type NoAuthMethod,
+  type ParsedKey,
+  type PublicKeyAuthMethod,
+  type ServerHostKeyAlgorithm,
+} from "ssh2";
 import { RefusedError, UserError } from "../errors.js";
 import { type Driver, type ExecOptions, type ExecResult, formatMs } from "./driver.js";
 import {
@@ -218,7 +228,7 @@ export class SshDriver implements Driver {
   }
 
   /** The key, its passphrase and the agent; a key that cannot be read is the operator's to fix. */
-  #credentials(): Pick<ConnectConfig, "privateKey" | "passphrase" | "agent"> {
+  #credentials(): Pick<ConnectConfig, "privateKey" | "passphrase" | "agent" | "authHandler"> {
     const agent = this.#env.SSH_AUTH_SOCK || undefined;
     const out: Pick<ConnectConfig, "privateKey" | "passphrase" | "agent"> = agent ? { agent } : {};
     let file = this.#s.identityFile;
@@ -256,7 +266,17 @@ export class SshDriver implements Driver {
         );
       out.passphrase = passphrase;
     }
-    return out;
+    const key = out.privateKey && decryptedOnce(out.privateKey as Buffer, out.passphrase);
+    // A key that does not parse goes to ssh2 as it is, which says what is wrong with it.
+    if (!key) return out;
+    const username = this.#s.user;
+    // ssh2's own order (none, the key, the agent), with the key given already decrypted.
+    const methods: (NoAuthMethod | PublicKeyAuthMethod | AgentAuthMethod)[] = [
+      { type: "none", username },
+      { type: "publickey", username, key },
+    ];
+    if (agent) methods.push({ type: "agent", username, agent });
+    return { ...(agent ? { agent } : {}), authHandler: methods };
   }
 
   /** An ssh2 or socket error in an operator's words; never with key material or a passphrase in it. */
@@ -494,6 +514,30 @@ export function remoteCommand(command: string, env: Readonly<Record<string, stri
   const vars = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
   const inner = `printf '${PGID_MARK}%s\\n' "$$" >&2; exec env ${vars.join(" ")} /bin/sh -c ${quote(command)}`;
   return `exec /bin/sh -c ${quote(inner)}`;
+}
+
+/** Keys already read, by a digest of the key file's bytes and its passphrase. */
+const parsedKeys = new Map<string, ParsedKey>();
+
+/**
+ * The private key, decrypted once per process. Given the key file, ssh2 decrypts an OpenSSH key
+ * under a passphrase (bcrypt) for every connection, about a second of blocked event loop each: a
+ * run that dials its hosts at once would spend that per host before the last dial begins, and
+ * time the first ones out (connectTimeout runs from each dial). Undefined when it does not parse.
+ */
+function decryptedOnce(key: Buffer, passphrase: string | Buffer | undefined): ParsedKey | undefined {
+  const id = createHash("sha256")
+    .update(key)
+    .update("\0")
+    .update(passphrase ?? "")
+    .digest("hex");
+  const known = parsedKeys.get(id);
+  if (known) return known;
+  const result: ParsedKey | ParsedKey[] | Error = ssh2.utils.parseKey(key, passphrase);
+  const parsed = Array.isArray(result) ? result[0] : result;
+  if (parsed === undefined || parsed instanceof Error) return undefined;
+  parsedKeys.set(id, parsed);
+  return parsed;
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -220,6 +221,9 @@ export async function makeLab(options: { hosts: number }): Promise<Lab> {
     clearLeftovers();
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
     const dir = mkdtempSync(`/tmp/${PREFIX}-lab-`);
+    // Passable, not readable, by other users: a host's service may run as its own user (PostgreSQL
+    // refuses root) from its host's tree. The keys inside keep their own 0600.
+    chmodSync(dir, 0o711);
     const clientKey = join(dir, "client_ed25519");
     const clientKeyWithPassphrase = join(dir, "client_pass_ed25519");
     const passphrase = `fl6-secret-${Math.random().toString(36).slice(2)}`;
