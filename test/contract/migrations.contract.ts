@@ -228,6 +228,67 @@ export function describeMigrations(suite: MigrationSuite): void {
       }
     });
 
+    it("a file mended by taking away the statement that failed is complete once run again", async () => {
+      const db = await fresh();
+      const files = readMigrations(catalog, db.dialect);
+      const tags = (sql: string) => files.map((f) => (f.name === "0002-tags.sql" ? { ...f, sql } : f));
+      const create = "CREATE TABLE tags (id INTEGER PRIMARY KEY)";
+      const first = await migratorFor(
+        db,
+        catalog,
+        tags(`${create};\nCREATE INDEX tags_x ON tags (no_such_column);`),
+      );
+      try {
+        await seed(db, first.migrator);
+        await assert.rejects(first.migrator.migrate("1.1.0", "expand"), /0002-tags\.sql, statement 2/);
+      } finally {
+        await first.target.close();
+      }
+      const again = await migratorFor(db, catalog, tags(`${create};\n`));
+      try {
+        await again.migrator.migrate("1.1.0", "expand");
+        const status = await again.migrator.status();
+        assert.deepEqual(
+          status.pending.filter((p) => p.release === "1.1.0"),
+          [],
+        );
+        assert.ok(status.applied.some((a) => a.file === "0002-tags.sql"));
+        assert.deepEqual(await db.columns("tags"), ["id"]);
+      } finally {
+        await again.target.close();
+      }
+    });
+
+    it("opens a ledger an older ferry made, without statement checksums, and keeps what it recorded", async () => {
+      const db = await fresh();
+      await db.query(`CREATE TABLE ferry_migrations (
+        release_version VARCHAR(64) NOT NULL, phase VARCHAR(16) NOT NULL, file VARCHAR(255) NOT NULL,
+        checksum CHAR(64) NOT NULL, applied_at BIGINT NOT NULL, complete BOOLEAN NOT NULL,
+        rows_migrated BIGINT NOT NULL DEFAULT 0, statements_done INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (release_version, phase, file))`);
+      await db.query(
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(200) NOT NULL, deleted_at TIMESTAMP NULL)",
+      );
+      const created = readMigrations(catalog, db.dialect).find((f) => f.release === "1.0.1");
+      await db.query(
+        `INSERT INTO ferry_migrations VALUES ('1.0.1', 'expand', '0001-create-notes.sql', '${created?.checksum}', 1, ${db.dialect === "sqlite" ? 1 : "TRUE"}, 0, 1)`,
+      );
+      const { target, migrator } = await migratorFor(db, catalog);
+      try {
+        const status = await migrator.status();
+        assert.deepEqual(
+          status.applied.map((a) => [a.file, a.changed]),
+          [["0001-create-notes.sql", false]],
+        );
+        assert.deepEqual(await migrator.migrate("1.1.0", "expand"), [
+          "1.1.0/expand/0001-add-title.sql",
+          "1.1.0/expand/0002-tags.sql",
+        ]);
+      } finally {
+        await target.close();
+      }
+    });
+
     it("waits only briefly for a lock, retries, and never blocks readers behind it", async () => {
       const db = await fresh();
       const events: MigrationEvent[] = [];
