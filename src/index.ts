@@ -59,7 +59,8 @@ export {
 } from "./errors.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
 export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.js";
-export type { DbStatus, OnlineResult } from "./migrate/migrator.js";
+export { checkIdentifier } from "./migrate/migration-target.js";
+export type { DbStatus, OnlineResult, PurgeResult } from "./migrate/migrator.js";
 export { migrationsFor } from "./migrate/plan-migrations.js";
 export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-plan.js";
 export {

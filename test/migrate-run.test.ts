@@ -99,7 +99,7 @@ describe("upgrades that migrate the product's database", () => {
       );
       assert.deepEqual(status.pending, []);
       assert.deepEqual(status.data, [
-        { release: "1.1.0", file: "0001-backfill-title.sql", complete: true, rows: ROWS },
+        { release: "1.1.0", file: "0001-backfill-title.sql", complete: true, rows: ROWS, changed: false },
       ]);
     } finally {
       p.cleanup();
@@ -201,7 +201,7 @@ describe("upgrades that migrate the product's database", () => {
         "deleted_at",
       ]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /purged 30 rows of notes/);
+      assert.match(r.stdout, /purged 30 rows of notes deleted more than 90 days ago, in 2 batches/);
       const left = new Database(join(p.dir, "product.db"), { readonly: true });
       assert.equal((left.prepare("SELECT count(*) AS n FROM notes").get() as { n: number }).n, ROWS - 30);
       left.close();

@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import {
   backupOf,
+  checkIdentifier,
   type DbContext,
   type DbStatus,
   ExitCode,
@@ -84,10 +85,14 @@ export function registerDbCommand(program: Command, setExit: (code: ExitCode) =>
     }
     const ctx = context(flags);
     const to = ctx.catalog.releases[releaseIndex(ctx.catalog, flags.to, "--to")]?.version as string;
-    const done = await withMigrator(ctx, (m) =>
-      m.migrate(to, flags.phase as "expand" | "contract" | undefined),
-    );
-    printLines(done.length ? done.map((f) => `applied ${f}`) : ["nothing to apply"]);
+    const { empty, done } = await withMigrator(ctx, async (m) => ({
+      empty: m.foundEmpty,
+      done: await m.migrate(to, flags.phase as "expand" | "contract" | undefined),
+    }));
+    printLines([
+      ...(empty ? ["empty database: every release's migrations run, from the first"] : []),
+      ...(done.length ? done.map((f) => `applied ${f}`) : ["nothing to apply"]),
+    ]);
   });
 
   common(
@@ -127,8 +132,15 @@ export function registerDbCommand(program: Command, setExit: (code: ExitCode) =>
       .requiredOption("--column <column>", "its deletion time column"),
   ).action(async (flags: DbFlags & { olderThan: string; table: string; column: string }) => {
     const days = positiveInt(flags.olderThan, "--older-than");
-    const n = await withMigrator(context(flags), (m) => m.purge(flags.table, flags.column, days));
-    printLines([`purged ${n} rows of ${flags.table} deleted more than ${days} days ago`]);
+    // Put into SQL as they are: checked before the database is opened (exit 2, nothing changed).
+    checkIdentifier(flags.table, "--table");
+    checkIdentifier(flags.column, "--column");
+    const { rows, batches } = await withMigrator(context(flags), (m) =>
+      m.purge(flags.table, flags.column, days),
+    );
+    printLines([
+      `purged ${rows} rows of ${flags.table} deleted more than ${days} days ago, in ${batches} ${batches === 1 ? "batch" : "batches"}`,
+    ]);
   });
 
   common(
@@ -153,17 +165,21 @@ export function registerDbCommand(program: Command, setExit: (code: ExitCode) =>
   });
 }
 
+const CHANGED = "  CHANGED since it was applied: every command that migrates refuses until it is restored";
+
 export function renderStatus(s: DbStatus): string[] {
   return [
-    `baseline ${s.baseline ?? "(none yet)"}, schema at ${s.schema ?? "(none yet)"}`,
-    ...s.applied.map((a) => `  applied  ${a.release}/${a.phase}/${a.file}  ${a.appliedAt}`),
+    `baseline ${s.baseline ?? "none (started from nothing: every release's migrations run, from the first)"}, schema at ${s.schema ?? "(none yet)"}`,
+    ...s.applied.map(
+      (a) => `  applied  ${a.release}/${a.phase}/${a.file}  ${a.appliedAt}${a.changed ? CHANGED : ""}`,
+    ),
     ...s.pending.map(
       (p) =>
-        `  pending  ${p.release}/${p.phase}/${p.file}${p.statementsDone ? ` (${p.statementsDone} statements ran)` : ""}`,
+        `  pending  ${p.release}/${p.phase}/${p.file}${p.statementsDone ? ` (${p.statementsDone} statements ran${p.changed ? "; one of them CHANGED since" : ""})` : ""}`,
     ),
     ...s.data.map(
       (d) =>
-        `  data     ${d.release}/data/${d.file}  ${d.complete ? "complete" : "incomplete"}, ${d.rows} rows`,
+        `  data     ${d.release}/data/${d.file}  ${d.complete ? "complete" : "incomplete"}, ${d.rows} rows${d.changed ? CHANGED : ""}`,
     ),
   ];
 }

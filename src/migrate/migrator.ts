@@ -11,17 +11,26 @@
  * - Every wait for a lock is short, and a statement that timed out is retried with backoff, so a
  *   migration never queues behind a long transaction and blocks the live application behind it.
  *
- * Releases at or below the baseline (the release the database ran when ferry first met it) are
- * taken as migrated.
+ * Where a database starts: ferry decides it the first time it meets the database, when the
+ * ledger is empty and no baseline is recorded (`Migrator.open`):
+ *
+ * - The database is empty (no table, view or sequence but ferry's own): it starts from nothing,
+ *   and every release's migrations run, from the first. No baseline is recorded; from the first
+ *   file on, the ledger's rows say where it is.
+ * - It holds a schema and no ledger (it was installed, or migrated, without ferry): the release it
+ *   runs is recorded as its baseline (Flyway's `baselineOnMigrate`), and releases at or below it
+ *   are taken as migrated.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { OperationError, RefusedError } from "../errors.js";
+import { FerryError, OperationError, RefusedError, UserError } from "../errors.js";
 import { fileKey, type MigrationFile, type MigrationPhase, withBatch } from "./migration-files.js";
 import {
+  checkIdentifier,
   type LedgerEntry,
   LockTimeoutError,
   type MigrationTarget,
   StatementError,
+  statementChecksum,
 } from "./migration-target.js";
 import { splitStatements } from "./sql-statements.js";
 
@@ -53,22 +62,39 @@ export type MigrationEvent =
 export const MIGRATION_DEFAULTS = { batch: 1000, lockTimeoutMs: 500, attempts: 30, backoffMs: 100 } as const;
 
 export interface DbStatus {
+  /** The release recorded as the baseline; null when the database started from nothing. */
   readonly baseline: string | null;
   readonly schema: string | null;
+  /** `changed`: the file is not as it was when it ran (every command that migrates refuses then). */
   readonly applied: readonly {
     release: string;
     phase: MigrationPhase;
     file: string;
     checksum: string;
     appliedAt: string;
+    changed: boolean;
   }[];
+  /** `statementsDone`: a file that stopped part-way (MySQL); `changed`: a statement that ran has changed since. */
   readonly pending: readonly {
     release: string;
     phase: MigrationPhase;
     file: string;
     statementsDone?: number;
+    changed: boolean;
   }[];
-  readonly data: readonly { release: string; file: string; complete: boolean; rows: number }[];
+  readonly data: readonly {
+    release: string;
+    file: string;
+    complete: boolean;
+    rows: number;
+    changed: boolean;
+  }[];
+}
+
+/** What `purge` deleted, and in how many batches. */
+export interface PurgeResult {
+  readonly rows: number;
+  readonly batches: number;
 }
 
 export interface OnlineResult {
@@ -91,6 +117,7 @@ export class Migrator {
   #baseline: string | null = null;
   #locked = false;
   #schema: string | null = null;
+  #foundEmpty = false;
 
   private constructor(target: MigrationTarget, files: readonly MigrationFile[], options: MigratorOptions) {
     this.#target = target;
@@ -100,8 +127,9 @@ export class Migrator {
   }
 
   /**
-   * A migrator on `target`. The first time ferry meets a database it records `baseline`, the
-   * release the database runs; later calls keep the recorded one.
+   * A migrator on `target`. The first time ferry meets a database (no ledger row, no baseline), an
+   * empty database starts from nothing and `baseline` is not asked; one that holds a schema gets
+   * `baseline`, the release it runs, recorded. Later calls keep what the first decided.
    */
   static async open(
     target: MigrationTarget,
@@ -109,21 +137,32 @@ export class Migrator {
     options: MigratorOptions & { readonly baseline?: string | (() => Promise<string>) },
   ): Promise<Migrator> {
     const m = new Migrator(target, files, options);
+    await m.#reload();
     m.#baseline = (await target.getState(BASELINE)) ?? null;
-    if (m.#baseline === null && options.baseline !== undefined) {
+    // A ledger row without a baseline: ferry met the database empty and has migrated it since.
+    const met = m.#baseline !== null || m.#ledger.size > 0;
+    if (!met && (await target.isEmpty())) {
+      m.#foundEmpty = true;
+    } else if (!met && options.baseline !== undefined) {
       // Asked only when the database has none yet: finding it may mean asking the cluster.
       const baseline = typeof options.baseline === "string" ? options.baseline : await options.baseline();
       await target.setState(BASELINE, baseline);
       m.#baseline = baseline;
     }
     m.#schema = (await target.getState(SCHEMA)) ?? m.#baseline;
-    await m.#reload();
     return m;
+  }
+
+  /** Whether ferry met the database empty and nothing has run yet: every release's migrations run, from the first. */
+  get foundEmpty(): boolean {
+    return this.#foundEmpty && this.#ledger.size === 0;
   }
 
   async status(): Promise<DbStatus> {
     await this.#reload();
     const tracked = this.#files.filter((f) => !this.#belowBaseline(f.release));
+    const byKey = new Map(this.#files.map((f) => [fileKey(f), f]));
+    const changed = (f: MigrationFile | undefined) => f !== undefined && this.#change(f) !== undefined;
     return {
       baseline: this.#baseline,
       schema: this.#schema,
@@ -135,6 +174,7 @@ export class Migrator {
           file: e.file,
           checksum: e.checksum,
           appliedAt: new Date(e.appliedAt).toISOString(),
+          changed: changed(byKey.get(fileKey({ release: e.release, phase: e.phase, name: e.file }))),
         })),
       pending: tracked
         .filter((f) => f.phase !== "data" && !this.#done(f))
@@ -145,32 +185,70 @@ export class Migrator {
             phase: f.phase,
             file: f.name,
             ...(done > 0 ? { statementsDone: done } : {}),
+            changed: changed(f),
           };
         }),
       data: tracked
         .filter((f) => f.phase === "data")
         .map((f) => {
           const e = this.#ledger.get(fileKey(f));
-          return { release: f.release, file: f.name, complete: e?.complete ?? false, rows: e?.rows ?? 0 };
+          return {
+            release: f.release,
+            file: f.name,
+            complete: e?.complete ?? false,
+            rows: e?.rows ?? 0,
+            changed: changed(f),
+          };
         }),
     };
   }
 
   /**
-   * Every file that ran to the end and has changed since: refused, naming it (exit 3). A file
-   * that stopped part-way (MySQL) may be mended: a re-run goes on after its last statement that ran.
+   * The ledger against the files as they are now, before anything runs: a file that ran to the
+   * end and has changed since is refused (exit 3), naming it. A schema file that stopped part-way
+   * (MySQL, whose DDL commits statement by statement) may be mended after its last statement that
+   * ran, and a re-run goes on from there; a change to a statement that ran is refused, naming it,
+   * since going on would skip the new statement and run an old one twice.
    */
-  checkChecksums(): void {
-    for (const f of this.#files) {
-      const e = this.#ledger.get(fileKey(f));
-      if (e?.complete && e.checksum !== f.checksum) {
-        throw new RefusedError(
-          `${fileKey(f)} has changed since it was applied (checksum ${e.checksum.slice(0, 12)}… then, ${f.checksum.slice(0, 12)}… now)`,
-          "checksum",
+  validate(): void {
+    const changes = this.#files.flatMap((f) => {
+      const change = this.#change(f);
+      return change ? [change] : [];
+    });
+    if (changes.length === 0) return;
+    const wayOut = [...new Set(changes.map((c) => c.wayOut))].join("; ");
+    throw refusal(changes.map((c) => c.message).join("; "), "checksum", wayOut);
+  }
+
+  /** How `f` differs from what the ledger recorded when it ran, or undefined when it does not. */
+  #change(f: MigrationFile): { message: string; wayOut: string } | undefined {
+    const e = this.#ledger.get(fileKey(f));
+    if (!e || e.checksum === f.checksum) return undefined;
+    if (e.complete) {
+      return {
+        message: `${fileKey(f)} has changed since it was applied (checksum ${e.checksum.slice(0, 12)}… then, ${f.checksum.slice(0, 12)}… now)`,
+        wayOut:
           "a migration that ran must not change: restore the file as it was, and put the change in a new file",
-        );
-      }
+      };
     }
+    // A data migration that has not finished may be mended: each batch is repeated until none is left.
+    const ran = e.statementsDone;
+    if (f.phase === "data" || ran === 0) return undefined;
+    const now = splitStatements(f.sql).map(statementChecksum);
+    const first = Array.from({ length: ran }, (_, i) => i).find(
+      (i) => e.statementChecksums[i] === undefined || e.statementChecksums[i] !== now[i],
+    );
+    if (first === undefined) return undefined;
+    const which =
+      e.statementChecksums[first] === undefined
+        ? "it has changed since; the ledger (of an older ferry) does not say which statements ran"
+        : now[first] === undefined
+          ? `the file now has only ${now.length} statements`
+          : `statement ${first + 1} has changed since it ran`;
+    return {
+      message: `${fileKey(f)} stopped after statement ${ran}, and ${which}`,
+      wayOut: `${fileKey(f)}: keep statements 1–${ran} as they ran and change only what follows them (statement ${ran + 1}, where it stopped, and after); or undo what statements 1–${ran} did by hand and delete the file's ledger row (DELETE FROM ferry_migrations WHERE release_version = '${f.release}' AND phase = '${f.phase}' AND file = '${f.name}') so that it runs whole`,
+    };
   }
 
   /** Why `file` may not run now, or undefined. */
@@ -228,13 +306,24 @@ export class Migrator {
    */
   async assertReady(release: string): Promise<void> {
     await this.#reload();
-    this.checkChecksums();
+    this.validate();
     const rank = this.#rankOf(release);
+    // The cluster runs `release`: its schema must be in (an empty database starts from nothing).
+    const missing = this.#files.filter(
+      (f) => f.phase !== "data" && !this.isDone(f) && this.#rankOf(f.release) <= rank,
+    );
+    if (missing.length > 0) {
+      throw refusal(
+        `the database lacks the schema of ${release}, which the cluster runs: ${missing.map(fileKey).join(", ")} ${missing.length === 1 ? "has" : "have"} not run${this.foundEmpty ? " (the database is empty, so it starts from nothing)" : ""}`,
+        "schema-missing",
+        `run \`ferry db migrate --to ${release}\`, then apply again`,
+      );
+    }
     const incomplete = this.#files.filter(
       (f) => f.phase === "data" && !this.isDone(f) && this.#rankOf(f.release) <= rank,
     );
     if (incomplete.length > 0) {
-      throw new RefusedError(
+      throw refusal(
         `the data migrations up to ${release} are incomplete (${incomplete.map(fileKey).join(", ")})`,
         "data-migrations",
         "run `ferry db online-migrations` until it exits 0, then try again",
@@ -251,21 +340,22 @@ export class Migrator {
   async applySchema(file: MigrationFile): Promise<boolean> {
     await this.#lock();
     await this.#reload();
-    this.checkChecksums();
+    this.validate();
     if (this.isDone(file)) return false;
     const refused = this.refusal(file);
     if (refused) throw refused;
     const statements = splitStatements(file.sql);
-    await this.#withRetries(file, async () => {
+    const applied = await this.#withRetries(file, async () => {
+      // validate() has checked that the statements before `from` are the ones that ran.
       const from = this.#target.transactionalDdl ? 0 : (this.#ledger.get(fileKey(file))?.statementsDone ?? 0);
       try {
-        await this.#target.applySchema(file, statements, from, this.#o.lockTimeoutMs);
+        return await this.#target.applySchema(file, statements, from, this.#o.lockTimeoutMs);
       } finally {
         await this.#reload();
       }
     });
-    this.#o.onEvent?.({ type: "applied", file: fileKey(file) });
-    return true;
+    if (applied) this.#o.onEvent?.({ type: "applied", file: fileKey(file) });
+    return applied;
   }
 
   /**
@@ -278,7 +368,7 @@ export class Migrator {
     maxRows = Number.POSITIVE_INFINITY,
   ): Promise<{ rows: number; complete: boolean }> {
     await this.#reload();
-    this.checkChecksums();
+    this.validate();
     if (this.isDone(file)) return { rows: 0, complete: true };
     const refused = this.refusal(file);
     if (refused) throw refused;
@@ -316,6 +406,9 @@ export class Migrator {
    * release: expand, then the data migrations to the end, then contract. With a phase, only it.
    */
   async migrate(to: string, phase?: "expand" | "contract"): Promise<string[]> {
+    // Validated first, also when nothing is pending: a changed file must not pass as "nothing to apply".
+    await this.#reload();
+    this.validate();
     const done: string[] = [];
     for (const release of this.#o.releases.slice(0, this.#rankOf(to) + 1)) {
       for (const f of this.filesBetween(this.#baseline, to).filter((x) => x.release === release)) {
@@ -339,7 +432,7 @@ export class Migrator {
    */
   async onlineMigrations(maxRows = Number.POSITIVE_INFINITY): Promise<OnlineResult> {
     await this.#reload();
-    this.checkChecksums();
+    this.validate();
     const eligible = this.#pendingData();
     let migrated = 0;
     const errors: { file: string; error: string }[] = [];
@@ -355,17 +448,24 @@ export class Migrator {
     return { migrated, remaining, errors };
   }
 
-  /** `ferry db purge`: soft-deleted rows older than `days`, in batches. */
-  async purge(table: string, column: string, days: number): Promise<number> {
+  /**
+   * `ferry db purge`: the rows of `table` whose `column` is more than `days` days old (on the
+   * database's clock), in batches of `batch` rows, each its own short transaction. A table or
+   * column that is not one is bad input (UserError), found before anything is deleted.
+   */
+  async purge(table: string, column: string, days: number): Promise<PurgeResult> {
+    checkIdentifier(table, "table");
+    checkIdentifier(column, "column");
+    const problem = await this.#target.purgeProblem(table, column);
+    if (problem) throw new UserError(problem);
     await this.#lock();
-    const before = new Date(Date.now() - days * 86_400_000);
-    let total = 0;
-    for (;;) {
+    let rows = 0;
+    for (let batches = 1; ; batches++) {
       const n = await this.#withRetries(undefined, () =>
-        this.#target.purgeBatch(table, column, before, this.#o.batch, this.#o.lockTimeoutMs),
+        this.#target.purgeBatch(table, column, days, this.#o.batch, this.#o.lockTimeoutMs),
       );
-      total += n;
-      if (n < this.#o.batch) return total;
+      rows += n;
+      if (n < this.#o.batch) return { rows, batches };
     }
   }
 
@@ -422,8 +522,16 @@ export class Migrator {
   }
 }
 
+/**
+ * A refusal whose message carries its way out: an upgrade's preflight step reports only the
+ * message, and the CLI does not repeat a way out the message already says.
+ */
+function refusal(message: string, rule: string, wayOut: string): RefusedError {
+  return new RefusedError(`${message}. Way out: ${wayOut}`, rule, wayOut);
+}
+
 function failure(file: MigrationFile | undefined, err: unknown, attempts: number): Error {
-  if (err instanceof RefusedError || err instanceof OperationError) return err;
+  if (err instanceof FerryError) return err;
   const where = file ? `${file.release}/${file.phase}/` : "";
   if (err instanceof LockTimeoutError) {
     return new OperationError(

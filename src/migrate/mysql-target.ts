@@ -12,6 +12,8 @@ import mysql from "mysql2/promise";
 import type { MigrationFile } from "./migration-files.js";
 import {
   checkIdentifier,
+  LEDGER_COLUMNS,
+  LEDGER_TABLES,
   type LedgerEntry,
   type LedgerRow,
   LockTimeoutError,
@@ -32,18 +34,24 @@ const LEDGER = `CREATE TABLE IF NOT EXISTS ferry_migrations (
   complete BOOLEAN NOT NULL,
   rows_migrated BIGINT NOT NULL DEFAULT 0,
   statements_done INT NOT NULL DEFAULT 0,
+  statement_checksums TEXT NULL,
   PRIMARY KEY (release_version, phase, file)
 ) ENGINE=InnoDB`;
 
 const STATE =
   "CREATE TABLE IF NOT EXISTS ferry_migration_state (name VARCHAR(64) PRIMARY KEY, value VARCHAR(255) NOT NULL) ENGINE=InnoDB";
 
-const UPSERT = `INSERT INTO ferry_migrations
-  (release_version, phase, file, checksum, applied_at, complete, rows_migrated, statements_done)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+const UPSERT = `INSERT INTO ferry_migrations (${LEDGER_COLUMNS})
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON DUPLICATE KEY UPDATE checksum = VALUES(checksum), applied_at = VALUES(applied_at),
     complete = VALUES(complete), rows_migrated = rows_migrated + VALUES(rows_migrated),
-    statements_done = VALUES(statements_done)`;
+    statements_done = VALUES(statements_done), statement_checksums = VALUES(statement_checksums)`;
+
+/** `schema.table` or `table` (in the connection's database), for information_schema. */
+function schemaAndTable(name: string): [string | null, string] {
+  const dot = name.indexOf(".");
+  return dot < 0 ? [null, name] : [name.slice(0, dot), name.slice(dot + 1)];
+}
 
 export class MysqlTarget implements MigrationTarget {
   readonly dialect = "mysql";
@@ -61,6 +69,22 @@ export class MysqlTarget implements MigrationTarget {
     const db = await this.#db();
     await db.query(LEDGER);
     await db.query(STATE);
+    // A ledger an older ferry made. Asked first: ALTER TABLE would wait for any migrator's open transaction.
+    const [columns] = await db.query<mysql.RowDataPacket[]>(
+      `SELECT 1 FROM information_schema.columns
+       WHERE table_schema = DATABASE() AND table_name = 'ferry_migrations' AND column_name = 'statement_checksums'`,
+    );
+    if (columns.length === 0) {
+      await db.query("ALTER TABLE ferry_migrations ADD COLUMN statement_checksums TEXT NULL");
+    }
+  }
+
+  async isEmpty(): Promise<boolean> {
+    const [rows] = await (await this.#db()).query<mysql.RowDataPacket[]>(
+      "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name NOT IN (?)",
+      [LEDGER_TABLES],
+    );
+    return Number(rows[0]?.n) === 0;
   }
 
   async tryLock(): Promise<boolean> {
@@ -97,7 +121,8 @@ export class MysqlTarget implements MigrationTarget {
     statements: readonly string[],
     from: number,
     lockTimeoutMs: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
+    // The migrator holds the session's GET_LOCK: no other migrator can have run it meanwhile.
     const db = await this.#db();
     await this.#lockTimeout(db, lockTimeoutMs);
     for (let i = from; i < statements.length; i++) {
@@ -107,11 +132,15 @@ export class MysqlTarget implements MigrationTarget {
       } catch (err) {
         throw classify(err, () => new StatementError(file.name, i, statement, err));
       }
-      await db.execute(UPSERT, ledgerValues(file, i + 1 === statements.length, 0, i + 1));
+      // Which statements ran, each by its checksum: a re-run may go on after them only if they are unchanged.
+      const ran = statements.slice(0, i + 1);
+      await db.execute(UPSERT, ledgerValues(file, ran.length === statements.length, 0, ran));
     }
-    if (statements.length === 0) {
-      await db.execute(UPSERT, ledgerValues(file, true, 0, 0));
+    // Nothing left to run (an empty file, or one mended by taking away what failed): it is complete.
+    if (from >= statements.length) {
+      await db.execute(UPSERT, ledgerValues(file, true, 0, statements));
     }
+    return true;
   }
 
   async dataBatch(file: MigrationFile, statement: string, lockTimeoutMs: number): Promise<number> {
@@ -126,7 +155,7 @@ export class MysqlTarget implements MigrationTarget {
       } catch (err) {
         throw classify(err, () => new StatementError(file.name, 0, statement, err));
       }
-      await db.execute(UPSERT, ledgerValues(file, false, changed, 1));
+      await db.execute(UPSERT, ledgerValues(file, false, changed, []));
       await db.commit();
       return changed;
     } catch (err) {
@@ -136,13 +165,27 @@ export class MysqlTarget implements MigrationTarget {
   }
 
   async completeData(file: MigrationFile): Promise<void> {
-    await (await this.#db()).execute(UPSERT, ledgerValues(file, true, 0, 1));
+    await (await this.#db()).execute(UPSERT, ledgerValues(file, true, 0, []));
+  }
+
+  async purgeProblem(table: string, column: string): Promise<string | undefined> {
+    checkIdentifier(table, "table");
+    checkIdentifier(column, "column");
+    const [schema, name] = schemaAndTable(table);
+    const [rows] = await (await this.#db()).query<mysql.RowDataPacket[]>(
+      `SELECT (SELECT count(*) FROM information_schema.columns c
+               WHERE c.table_schema = t.table_schema AND c.table_name = t.table_name AND LOWER(c.column_name) = LOWER(?)) AS found
+       FROM information_schema.tables t WHERE t.table_schema = COALESCE(?, DATABASE()) AND t.table_name = ?`,
+      [column, schema, name],
+    );
+    if (rows.length === 0) return `there is no table ${table}`;
+    return Number(rows[0]?.found) > 0 ? undefined : `${table} has no column ${column}`;
   }
 
   async purgeBatch(
     table: string,
     column: string,
-    before: Date,
+    days: number,
     batch: number,
     lockTimeoutMs: number,
   ): Promise<number> {
@@ -151,9 +194,10 @@ export class MysqlTarget implements MigrationTarget {
     const db = await this.#db();
     await this.#lockTimeout(db, lockTimeoutMs);
     try {
+      // NOW() in the session's time zone, as the product's DATETIME and TIMESTAMP values read.
       const [result] = await db.query<mysql.ResultSetHeader>(
-        `DELETE FROM ${table} WHERE ${column} < ? LIMIT ${batch}`,
-        [before],
+        `DELETE FROM ${table} WHERE ${column} < NOW() - INTERVAL ? DAY LIMIT ${batch}`,
+        [days],
       );
       return result.affectedRows;
     } catch (err) {

@@ -9,6 +9,8 @@ import pg from "pg";
 import type { MigrationFile } from "./migration-files.js";
 import {
   checkIdentifier,
+  LEDGER_COLUMNS,
+  LEDGER_TABLES,
   type LedgerEntry,
   type LedgerRow,
   LockTimeoutError,
@@ -30,18 +32,31 @@ const LEDGER = `CREATE TABLE IF NOT EXISTS ferry_migrations (
   complete BOOLEAN NOT NULL,
   rows_migrated BIGINT NOT NULL DEFAULT 0,
   statements_done INTEGER NOT NULL DEFAULT 0,
+  statement_checksums TEXT,
   PRIMARY KEY (release_version, phase, file)
 )`;
 
 const STATE = "CREATE TABLE IF NOT EXISTS ferry_migration_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)";
 
-const UPSERT = `INSERT INTO ferry_migrations
-  (release_version, phase, file, checksum, applied_at, complete, rows_migrated, statements_done)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+const UPSERT = `INSERT INTO ferry_migrations (${LEDGER_COLUMNS})
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
   ON CONFLICT (release_version, phase, file) DO UPDATE SET
     checksum = EXCLUDED.checksum, applied_at = EXCLUDED.applied_at, complete = EXCLUDED.complete,
     rows_migrated = ferry_migrations.rows_migrated + EXCLUDED.rows_migrated,
-    statements_done = EXCLUDED.statements_done`;
+    statements_done = EXCLUDED.statements_done, statement_checksums = EXCLUDED.statement_checksums`;
+
+/**
+ * The product's own relations: tables, views, sequences, outside the system schemas, ferry's
+ * ledger, a journal kept in this database (schema `ferry` or `ferry_*`) and what an extension
+ * brought (PostGIS's spatial_ref_sys).
+ */
+const PRODUCT_RELATIONS = `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    AND s.nspname NOT IN ('pg_catalog', 'information_schema') AND s.nspname NOT LIKE 'pg\\_%'
+    AND s.nspname <> 'ferry' AND s.nspname NOT LIKE 'ferry\\_%'
+    AND c.relname <> ALL ($1::text[])
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d
+      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
 
 export class PostgresTarget implements MigrationTarget {
   readonly dialect = "postgres";
@@ -65,6 +80,17 @@ export class PostgresTarget implements MigrationTarget {
     const db = await this.#db();
     await db.query(LEDGER);
     await db.query(STATE);
+    // A ledger an older ferry made. Asked first: ALTER TABLE would wait for any migrator's open transaction.
+    const { rows } = await db.query(
+      `SELECT 1 FROM information_schema.columns
+       WHERE table_schema = current_schema() AND table_name = 'ferry_migrations' AND column_name = 'statement_checksums'`,
+    );
+    if (rows.length === 0) await db.query("ALTER TABLE ferry_migrations ADD COLUMN statement_checksums TEXT");
+  }
+
+  async isEmpty(): Promise<boolean> {
+    const { rows } = await (await this.#db()).query<{ n: number }>(PRODUCT_RELATIONS, [LEDGER_TABLES]);
+    return rows[0]?.n === 0;
   }
 
   async tryLock(): Promise<boolean> {
@@ -101,7 +127,8 @@ export class PostgresTarget implements MigrationTarget {
     statements: readonly string[],
     _from: number,
     lockTimeoutMs: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
+    // The migrator holds the session's advisory lock: no other migrator can have run it meanwhile.
     await this.#transaction(lockTimeoutMs, async (db) => {
       for (const [i, statement] of statements.entries()) {
         try {
@@ -110,8 +137,9 @@ export class PostgresTarget implements MigrationTarget {
           throw this.#classify(err, () => new StatementError(file.name, i, statement, err));
         }
       }
-      await db.query(UPSERT, ledgerValues(file, true, 0, statements.length));
+      await db.query(UPSERT, ledgerValues(file, true, 0, statements));
     });
+    return true;
   }
 
   async dataBatch(file: MigrationFile, statement: string, lockTimeoutMs: number): Promise<number> {
@@ -122,28 +150,44 @@ export class PostgresTarget implements MigrationTarget {
       } catch (err) {
         throw this.#classify(err, () => new StatementError(file.name, 0, statement, err));
       }
-      await db.query(UPSERT, ledgerValues(file, false, changed, 1));
+      await db.query(UPSERT, ledgerValues(file, false, changed, []));
       return changed;
     });
   }
 
   async completeData(file: MigrationFile): Promise<void> {
-    await (await this.#db()).query(UPSERT, ledgerValues(file, true, 0, 1));
+    await (await this.#db()).query(UPSERT, ledgerValues(file, true, 0, []));
+  }
+
+  /** Unquoted names, as the DELETE names them: found on the search path, folded to lower case. */
+  async purgeProblem(table: string, column: string): Promise<string | undefined> {
+    checkIdentifier(table, "table");
+    checkIdentifier(column, "column");
+    const { rows } = await (await this.#db()).query<{ found: boolean | null }>(
+      `SELECT (SELECT true FROM pg_attribute
+               WHERE attrelid = to_regclass($1) AND attname = lower($2) AND attnum > 0 AND NOT attisdropped) AS found
+       WHERE to_regclass($1) IS NOT NULL`,
+      [table, column],
+    );
+    if (rows.length === 0) return `there is no table ${table}`;
+    return rows[0]?.found ? undefined : `${table} has no column ${column}`;
   }
 
   async purgeBatch(
     table: string,
     column: string,
-    before: Date,
+    days: number,
     batch: number,
     lockTimeoutMs: number,
   ): Promise<number> {
     checkIdentifier(table, "table");
     checkIdentifier(column, "column");
     return this.#transaction(lockTimeoutMs, async (db) => {
-      const sql = `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${batch})`;
+      // now() is the server's: a timestamp column compares in the session's time zone, as the product wrote it.
+      const sql = `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table}
+        WHERE ${column} < now() - make_interval(days => $1::int) LIMIT ${batch})`;
       try {
-        return (await db.query(sql, [before])).rowCount ?? 0;
+        return (await db.query(sql, [days])).rowCount ?? 0;
       } catch (err) {
         throw this.#classify(err, () => err as Error);
       }

@@ -7,6 +7,8 @@ import Database from "better-sqlite3";
 import type { MigrationFile } from "./migration-files.js";
 import {
   checkIdentifier,
+  LEDGER_COLUMNS,
+  LEDGER_TABLES,
   type LedgerEntry,
   type LedgerRow,
   LockTimeoutError,
@@ -25,16 +27,16 @@ const LEDGER = `CREATE TABLE IF NOT EXISTS ferry_migrations (
   complete INTEGER NOT NULL,
   rows_migrated INTEGER NOT NULL DEFAULT 0,
   statements_done INTEGER NOT NULL DEFAULT 0,
+  statement_checksums TEXT,
   PRIMARY KEY (release_version, phase, file)
 )`;
 
-const UPSERT = `INSERT INTO ferry_migrations
-  (release_version, phase, file, checksum, applied_at, complete, rows_migrated, statements_done)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+const UPSERT = `INSERT INTO ferry_migrations (${LEDGER_COLUMNS})
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (release_version, phase, file) DO UPDATE SET
     checksum = excluded.checksum, applied_at = excluded.applied_at, complete = excluded.complete,
     rows_migrated = ferry_migrations.rows_migrated + excluded.rows_migrated,
-    statements_done = excluded.statements_done`;
+    statements_done = excluded.statements_done, statement_checksums = excluded.statement_checksums`;
 
 export class SqliteTarget implements MigrationTarget {
   readonly dialect = "sqlite";
@@ -50,6 +52,20 @@ export class SqliteTarget implements MigrationTarget {
     this.#db.exec(
       "CREATE TABLE IF NOT EXISTS ferry_migration_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     );
+    // A ledger an older ferry made.
+    if (this.#columnsOf("ferry_migrations").every((c) => c.name !== "statement_checksums")) {
+      this.#db.exec("ALTER TABLE ferry_migrations ADD COLUMN statement_checksums TEXT");
+    }
+  }
+
+  async isEmpty(): Promise<boolean> {
+    const row = this.#db
+      .prepare(
+        `SELECT count(*) AS n FROM sqlite_master WHERE type IN ('table', 'view')
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN (${LEDGER_TABLES.map(() => "?").join(", ")})`,
+      )
+      .get(...LEDGER_TABLES) as { n: number };
+    return row.n === 0;
   }
 
   /**
@@ -87,12 +103,13 @@ export class SqliteTarget implements MigrationTarget {
     statements: readonly string[],
     _from: number,
     lockTimeoutMs: number,
-  ): Promise<void> {
-    this.#transaction(lockTimeoutMs, () => {
+  ): Promise<boolean> {
+    return this.#transaction(lockTimeoutMs, () => {
+      // No session lock in SQLite: another migrator may have applied it since the ledger was read.
       const done = this.#db
         .prepare("SELECT complete FROM ferry_migrations WHERE release_version = ? AND phase = ? AND file = ?")
         .get(file.release, file.phase, file.name) as { complete: number } | undefined;
-      if (done?.complete) return;
+      if (done?.complete) return false;
       for (const [i, statement] of statements.entries()) {
         try {
           this.#db.exec(statement);
@@ -100,7 +117,8 @@ export class SqliteTarget implements MigrationTarget {
           throw classify(err, () => new StatementError(file.name, i, statement, err));
         }
       }
-      this.#db.prepare(UPSERT).run(...ledgerValues(file, true, 0, statements.length));
+      this.#db.prepare(UPSERT).run(...ledgerValues(file, true, 0, statements));
+      return true;
     });
   }
 
@@ -112,37 +130,47 @@ export class SqliteTarget implements MigrationTarget {
       } catch (err) {
         throw classify(err, () => new StatementError(file.name, 0, statement, err));
       }
-      this.#db.prepare(UPSERT).run(...ledgerValues(file, false, changed, 1));
+      this.#db.prepare(UPSERT).run(...ledgerValues(file, false, changed, []));
       return changed;
     });
   }
 
   async completeData(file: MigrationFile): Promise<void> {
-    this.#db.prepare(UPSERT).run(...ledgerValues(file, true, 0, 1));
+    this.#db.prepare(UPSERT).run(...ledgerValues(file, true, 0, []));
+  }
+
+  async purgeProblem(table: string, column: string): Promise<string | undefined> {
+    checkIdentifier(table, "table");
+    checkIdentifier(column, "column");
+    const columns = this.#columnsOf(table);
+    if (columns.length === 0) return `there is no table ${table}`;
+    return columns.some((c) => c.name.toLowerCase() === column.toLowerCase())
+      ? undefined
+      : `${table} has no column ${column}`;
   }
 
   async purgeBatch(
     table: string,
     column: string,
-    before: Date,
+    days: number,
     batch: number,
     lockTimeoutMs: number,
   ): Promise<number> {
     checkIdentifier(table, "table");
     checkIdentifier(column, "column");
-    // SQLite keeps times as text (`datetime()`'s "YYYY-MM-DD HH:MM:SS", which sorts in order) or as
+    // SQLite keeps times as text (`datetime()`'s "YYYY-MM-DD HH:MM:SS" UTC, which sorts in order) or as
     // Unix seconds in a numeric column; compare like with like, or every number is "before" any text.
-    const info = this.#db.prepare(`PRAGMA table_info(${table})`).all() as { name: string; type: string }[];
-    const type = info.find((c) => c.name === column)?.type.toUpperCase();
+    const type = this.#columnsOf(table)
+      .find((c) => c.name.toLowerCase() === column.toLowerCase())
+      ?.type.toUpperCase();
     if (type === undefined) throw new Error(`${table} has no column ${column}`);
-    const numeric = /INT|REAL|NUM|DOUB|FLOA/.test(type);
-    const cutoff = numeric
-      ? Math.floor(before.getTime() / 1000)
-      : before.toISOString().replace("T", " ").slice(0, 19);
+    const cutoff = /INT|REAL|NUM|DOUB|FLOA/.test(type)
+      ? "CAST(strftime('%s', 'now', ?) AS INTEGER)"
+      : "strftime('%Y-%m-%d %H:%M:%S', 'now', ?)";
     return this.#transaction(lockTimeoutMs, () => {
-      const sql = `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT ${batch})`;
+      const sql = `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ${cutoff} LIMIT ${batch})`;
       try {
-        return this.#db.prepare(sql).run(cutoff).changes;
+        return this.#db.prepare(sql).run(`-${days} days`).changes;
       } catch (err) {
         throw classify(err, () => err as Error);
       }
@@ -169,6 +197,15 @@ export class SqliteTarget implements MigrationTarget {
 
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
+  }
+
+  /** `table`'s columns (`schema.table` too); none when there is no such table. */
+  #columnsOf(table: string): { name: string; type: string }[] {
+    const [schema, name] = table.includes(".") ? table.split(".") : ["main", table];
+    return this.#db.prepare("SELECT name, type FROM pragma_table_info(?, ?)").all(name, schema) as {
+      name: string;
+      type: string;
+    }[];
   }
 
   #transaction<T>(lockTimeoutMs: number, body: () => T): T {

@@ -473,14 +473,13 @@ function migrationSteps(ctx: HopContext, phaseName: MigrationPhase): Stage[] {
     });
 }
 
-/** Additive schema migrations, before any host runs the new release (Cinder's `db sync`). */
+/**
+ * Additive schema migrations, before any host runs the new release (Cinder's `db sync`). They do
+ * not make the new release the one that runs: a rolling hop that rolls back keeps them, and the
+ * new release's back-fills must not run under the old one (`data` records the release, after activate).
+ */
 function expand(ctx: HopContext): Phase {
-  const steps = migrationSteps(ctx, "expand");
-  const mark =
-    ctx.files.length > 0
-      ? [single(localStep(ctx, "expand/schema", [{ type: "schema-mark", release: ctx.hop.to }]))]
-      : [];
-  return phase(ctx, "expand", [...steps, ...mark]);
+  return phase(ctx, "expand", migrationSteps(ctx, "expand"));
 }
 
 /** Compatibility mode on while versions are mixed (Cinder's RPC pin, StarlingX's compatibility mode). */

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { it } from "node:test";
 import Database from "better-sqlite3";
 import mysql from "mysql2/promise";
 import pg from "pg";
@@ -21,6 +22,8 @@ export interface TestDatabase {
   holdLock(table: string): Promise<() => Promise<void>>;
   /** Times a trivial read on another connection. */
   timeRead(table: string): Promise<number>;
+  /** The columns of `table`, in order; none when there is no such table. */
+  columns(table: string): Promise<string[]>;
   drop(): Promise<void>;
 }
 
@@ -41,6 +44,27 @@ export async function unavailable(dialect: Dialect): Promise<string | undefined>
     return undefined;
   } catch (err) {
     return `${dialect} is not reachable here (${(err as Error).message})`;
+  }
+}
+
+/**
+ * Declares `suite` once for each dialect whose server can be reached here. One that cannot is
+ * skipped with the reason, or, under CI (which must start it), declared as a failing test.
+ * Await it at the top level: node's runner starts once a file's top level ends.
+ */
+export async function forEachDialect(
+  dialects: readonly Dialect[],
+  suite: (dialect: Dialect) => void,
+): Promise<void> {
+  const reasons = await Promise.all(dialects.map(unavailable));
+  for (const [i, dialect] of dialects.entries()) {
+    const why = reasons[i];
+    if (why && process.env.CI !== "true") it.skip(`on ${dialect}: ${why}`);
+    else if (why)
+      it(`on ${dialect}`, () => {
+        throw new Error(`${why}; CI must start it (.ci/run does)`);
+      });
+    else suite(dialect);
   }
 }
 
@@ -80,6 +104,13 @@ async function postgres(name: string): Promise<TestDatabase> {
       await client.query(`SELECT count(*) FROM ${table}`);
       return performance.now() - start;
     },
+    async columns(table) {
+      const { rows } = await client.query(
+        "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+        [table],
+      );
+      return rows.map((r) => String(r.name));
+    },
     async drop() {
       await client.end();
       const a = new pg.Client({ connectionString: PG_ADMIN });
@@ -117,6 +148,13 @@ async function mariadb(name: string): Promise<TestDatabase> {
       await c.query(`SELECT count(*) FROM ${table}`);
       return performance.now() - start;
     },
+    async columns(table) {
+      const [rows] = await c.query<mysql.RowDataPacket[]>(
+        "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+        [table],
+      );
+      return rows.map((r) => String(r.name));
+    },
     async drop() {
       await c.end();
       const a = await mysql.createConnection({ uri: MYSQL_ADMIN });
@@ -152,6 +190,11 @@ async function sqlite(): Promise<TestDatabase> {
       const start = performance.now();
       db.prepare(`SELECT count(*) FROM ${table}`).get();
       return performance.now() - start;
+    },
+    async columns(table) {
+      return (db.prepare("SELECT name FROM pragma_table_info(?)").all(table) as { name: string }[]).map(
+        (r) => r.name,
+      );
     },
     async drop() {
       db.close();
