@@ -1,6 +1,9 @@
-/** `ferry serve [-c cluster.yaml] [--port 7070] [--host 127.0.0.1]`: the HTTP API and live dashboard. */
+/**
+ * `ferry serve [-c cluster.yaml] [--port 7070] [--host 127.0.0.1]`: the HTTP API and live
+ * dashboard.
+ */
 import type { Command } from "commander";
-import { ExitCode, generateToken, startServer, UserError } from "../index.js";
+import { ExitCode, generateToken, startServer, tokenProblem, UserError } from "../index.js";
 import { loadClusterAndCatalog, withStore } from "./context.js";
 
 interface Flags {
@@ -14,7 +17,9 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export function registerServeCommand(program: Command, setExit: (code: ExitCode) => void): void {
   program
     .command("serve")
-    .description("serve the HTTP API and the live dashboard until interrupted (FERRY_TOKEN: the API token)")
+    .description(
+      "serve the HTTP API and the live dashboard until interrupted (FERRY_TOKEN: the API token, one word)",
+    )
     .option("-c, --config <file>", "the cluster file", "cluster.yaml")
     .option("--port <port>", "the TCP port (0: any free one)", "7070")
     .option("--host <address>", "the address to listen on", "127.0.0.1")
@@ -23,9 +28,14 @@ export function registerServeCommand(program: Command, setExit: (code: ExitCode)
       if (!/^\d+$/.test(flags.port) || port > 65535) {
         throw new UserError(`--port: "${flags.port}" is not a TCP port (0 to 65535)`);
       }
-      const { cluster, catalog } = loadClusterAndCatalog(flags);
       const given = process.env.FERRY_TOKEN;
-      if (given !== undefined && given.trim() === "") throw new UserError("FERRY_TOKEN is set but empty");
+      const problem = given === undefined ? undefined : tokenProblem(given);
+      if (problem) {
+        throw new UserError(
+          `FERRY_TOKEN ${problem}; set it to one word of letters, digits and punctuation, or unset it to have one generated`,
+        );
+      }
+      const { cluster, catalog } = loadClusterAndCatalog(flags);
       const token = given ?? generateToken();
       const code = await withStore(cluster, async (store) => {
         const server = await startServer({
