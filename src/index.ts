@@ -95,6 +95,7 @@ export {
   whoStarted,
 } from "./run/upgrade.js";
 export {
+  allowedHostProblem,
   generateToken,
   type RunningServer,
   type ServerOptions,

@@ -1,13 +1,91 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the API's JSON answers are read field by field by the assertions
 /**
  * `ferry serve` against a hostile client, through a real server process: a token that nobody could
- * send.
+ * send, a page on another name reaching a loopback server (DNS rebinding).
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { request } from "node:http";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { withProduct } from "./support/fake-product.js";
-import { startFerry } from "./support/run-ferry-async.js";
+import { allAt, makeFakeProduct, withProduct } from "./support/fake-product.js";
+import { ferryAsync, startFerry } from "./support/run-ferry-async.js";
+import { readEvents, serveCluster } from "./support/serve.js";
+
+const TOKEN = "trust-test-token";
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: any;
+}
+
+/**
+ * One HTTP/1.1 exchange with node:http, which (unlike fetch) lets the test set `Host` and send a
+ * body in parts: `send` writes to the request, which is ended only when `end` is not false. The
+ * answer is awaited for 10 s at most: a server that waits for a body it will never get fails.
+ */
+function exchange(
+  url: string,
+  options: {
+    method?: string;
+    path?: string;
+    host?: string;
+    headers?: Record<string, string>;
+    send?: (write: (chunk: string | Buffer) => void) => void;
+    end?: boolean;
+  } = {},
+): Promise<Answer> {
+  const base = new URL(url);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const req = request({
+      hostname: base.hostname.replace(/^\[|\]$/g, ""),
+      port: base.port,
+      method: options.method ?? "GET",
+      path: `/${options.path ?? ""}`,
+      headers: { ...(options.host !== undefined ? { Host: options.host } : {}), ...options.headers },
+      agent: false,
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`no answer to ${options.method ?? "GET"} /${options.path ?? ""} within 10 s`));
+    }, 10_000);
+    req.on("response", (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => {
+        text += d;
+        // An event stream never ends: its first bytes are answer enough.
+        if (String(res.headers["content-type"]).startsWith("text/event-stream")) res.destroy();
+      });
+      const done = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {}
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      };
+      res.on("end", done);
+      res.on("close", done);
+    });
+    req.on("error", (err) => {
+      // Once answered, the server may close while a refused body is still being written.
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(err);
+    });
+    // Node holds the headers back until the first write or the end: send them now.
+    req.flushHeaders();
+    options.send?.((chunk) => req.write(chunk));
+    if (options.end !== false) req.end();
+  });
+}
 
 describe("ferry serve: FERRY_TOKEN", () => {
   for (const [what, token] of [
@@ -32,4 +110,99 @@ describe("ferry serve: FERRY_TOKEN", () => {
       });
     });
   }
+});
+
+describe("ferry serve: the Host header (DNS rebinding)", () => {
+  it("answers to the bound address, localhost and each --allowed-host, with or without port; 403 to any other name", async () => {
+    const p = makeFakeProduct({});
+    const s = await serveCluster(
+      ["-c", p.clusterFile, "--allowed-host", "ferry.example.com", "--allowed-host", "Ops.Internal"],
+      { FERRY_TOKEN: TOKEN },
+    );
+    try {
+      const port = new URL(s.url).port;
+      for (const host of [
+        `127.0.0.1:${port}`,
+        "127.0.0.1",
+        `localhost:${port}`,
+        "localhost",
+        "LOCALHOST",
+        "ferry.example.com",
+        "ferry.example.com:443",
+        `ops.internal:${port}`,
+        "OPS.INTERNAL.",
+      ]) {
+        const r = await exchange(s.url, { path: "api/catalog", host });
+        assert.equal(r.status, 200, `Host: ${host}: ${JSON.stringify(r.body)}`);
+      }
+      for (const host of [
+        `evil.example:${port}`,
+        "evil.example",
+        "ferry.example.com.evil.example",
+        `localhost.evil.example:${port}`,
+        `127.0.0.1.nip.io:${port}`,
+        "example.com",
+        "internal",
+      ]) {
+        for (const path of ["api/catalog", "api/status", "api/plan?to=1.0.1", "metrics", "", "api/events"]) {
+          const r = await exchange(s.url, { path, host });
+          assert.equal(r.status, 403, `Host: ${host}, GET /${path}`);
+          assert.equal(r.body.error.includes(host), true, JSON.stringify(r.body));
+          assert.match(r.body.error, /--allowed-host/);
+        }
+      }
+      // Not even the token gets a request on a foreign name through.
+      const post = await exchange(s.url, {
+        method: "POST",
+        path: "api/runs",
+        host: `evil.example:${port}`,
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+        send: (write) => write(JSON.stringify({ to: "1.0.1" })),
+      });
+      assert.equal(post.status, 403);
+      assert.deepEqual((await fetch(new URL("api/runs", s.url)).then((r) => r.json())) as unknown, []);
+      assert.ok(allAt(p, "1.0.0"));
+    } finally {
+      await s.stop();
+      p.cleanup();
+    }
+  });
+
+  it("bound to ::1, it answers to [::1] with and without port and to localhost, not to other names", async () => {
+    const p = makeFakeProduct({});
+    const s = await serveCluster(["-c", p.clusterFile, "--host", "::1"], { FERRY_TOKEN: TOKEN });
+    try {
+      assert.match(s.url, /^http:\/\/\[::1\]:\d+\/$/);
+      const port = new URL(s.url).port;
+      for (const host of [`[::1]:${port}`, "[::1]", `localhost:${port}`]) {
+        assert.equal((await exchange(s.url, { path: "api/catalog", host })).status, 200, host);
+      }
+      assert.equal(
+        (await exchange(s.url, { path: "api/catalog", host: `evil.example:${port}` })).status,
+        403,
+      );
+      // fetch sends the URL's own host: the dashboard's fetches and its event stream.
+      assert.equal((await fetch(new URL("api/catalog", s.url))).status, 200);
+      const events = await readEvents(s.url);
+      events.close();
+    } finally {
+      await s.stop();
+      p.cleanup();
+    }
+  });
+
+  it("--allowed-host takes a name, not a name with a port or a URL (exit 2); --help documents it", async () => {
+    await withProduct({}, async (p, c) => {
+      for (const bad of ["ferry.example.com:8080", "http://ferry.example.com", "two words", ""]) {
+        const r = await ferryAsync(["serve", ...c, "--port", "0", "--allowed-host", bad], {
+          FERRY_TOKEN: TOKEN,
+        });
+        assert.equal(r.code, 2, `${bad}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /--allowed-host/);
+        assert.ok(!existsSync(join(p.dir, "state")));
+      }
+    });
+    const help = await ferryAsync(["serve", "--help"]);
+    assert.match(help.stdout, /--allowed-host <name>/);
+  });
 });

@@ -1,6 +1,7 @@
 /**
  * The HTTP API and the dashboard's files, as a Hono app. Reads are open to whoever can reach the
- * server (it listens on loopback unless told otherwise); every POST needs the bearer token.
+ * server (it listens on loopback unless told otherwise); every POST needs the bearer token. Every
+ * request must name an allowed host (allowed-hosts.ts).
  *
  *   GET  /api/status            as `ferry status --json`
  *   GET  /api/catalog           the product and its releases, oldest first
@@ -29,6 +30,7 @@ import { pause } from "../run/pause.js";
 import { clusterStatus, runHistory } from "../run/status.js";
 import { targetOf } from "../run/upgrade.js";
 import type { StateStore } from "../store/state-store.js";
+import { hostAllowed, hostName } from "./allowed-hosts.js";
 import { checkBearer } from "./bearer-auth.js";
 import { errorAnswer } from "./http-errors.js";
 import { renderMetrics, type StepDurations } from "./metrics.js";
@@ -40,6 +42,8 @@ export interface ApiContext {
   readonly catalog: Catalog;
   readonly store: StateStore;
   readonly token: string;
+  /** Names a request's `Host` may carry (allowedHosts()). */
+  readonly allowedHosts: ReadonlySet<string>;
   readonly feed: RunEvents;
   readonly launcher: RunLauncher;
   readonly durations: StepDurations;
@@ -68,6 +72,18 @@ export function createApi(ctx: ApiContext): Hono {
     return c.json(body, status);
   });
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
+
+  // First of all, before a token is looked at or a host asked anything: a page on another
+  // site, its name pointed at this server, must get nothing from it.
+  app.use("*", async (c, next) => {
+    const host = c.req.header("host");
+    if (hostAllowed(ctx.allowedHosts, host)) return next();
+    const error =
+      host === undefined
+        ? "the request has no Host header: send the name you reach this server by"
+        : `this server does not answer to the name in Host: ${host} (a guard against DNS rebinding); if that is how clients reach it, start ferry serve with --allowed-host ${hostName(host) ?? host}`;
+    return c.json({ error }, 403);
+  });
 
   app.post("/api/*", async (c, next) => {
     const verdict = checkBearer(ctx.token, c.req.header("authorization"));

@@ -9,6 +9,7 @@ import type { Cluster } from "../cluster/cluster.js";
 import { OperationError } from "../errors.js";
 import { RunEvents } from "../run/events.js";
 import type { StateStore } from "../store/state-store.js";
+import { allowedHosts } from "./allowed-hosts.js";
 import { createApi } from "./api.js";
 import { StepDurations } from "./metrics.js";
 import { RunLauncher } from "./run-launcher.js";
@@ -22,6 +23,11 @@ export interface ServerOptions {
   readonly token: string;
   /** Default 127.0.0.1: only this machine. */
   readonly host?: string;
+  /**
+   * Names the server answers to in a request's `Host` besides `host` and loopback (`localhost`,
+   * 127.0.0.1, [::1]); any other is refused with 403, against DNS rebinding.
+   */
+  readonly allowedHosts?: readonly string[];
   /** 0 picks a free port. */
   readonly port: number;
   /** How often the state store is read for runs of other processes; default 500 ms. */
@@ -45,6 +51,7 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { cluster, catalog, store, token } = options;
   const host = options.host ?? "127.0.0.1";
+  const names = allowedHosts(host, options.allowedHosts);
   const feed = new RunEvents();
   const durations = new StepDurations();
   feed.on(durations.listener);
@@ -61,6 +68,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     catalog,
     store,
     token,
+    allowedHosts: names,
     feed,
     launcher,
     durations,
