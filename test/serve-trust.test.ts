@@ -1,7 +1,8 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the API's JSON answers are read field by field by the assertions
 /**
  * `ferry serve` against a hostile client, through a real server process: a token that nobody could
- * send, a page on another name reaching a loopback server (DNS rebinding).
+ * send, a page on another name reaching a loopback server (DNS rebinding), request bodies too big
+ * to read.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -13,6 +14,7 @@ import { ferryAsync, startFerry } from "./support/run-ferry-async.js";
 import { readEvents, serveCluster } from "./support/serve.js";
 
 const TOKEN = "trust-test-token";
+const MiB = 1024 * 1024;
 
 interface Answer {
   readonly status: number;
@@ -204,5 +206,61 @@ describe("ferry serve: the Host header (DNS rebinding)", () => {
     });
     const help = await ferryAsync(["serve", "--help"]);
     assert.match(help.stdout, /--allowed-host <name>/);
+  });
+});
+
+describe("ferry serve: request bodies", () => {
+  it("a body over 1 MiB is refused with 413 before it is read whole: by its Content-Length, or as it streams", async () => {
+    const p = makeFakeProduct({});
+    const s = await serveCluster(["-c", p.clusterFile], { FERRY_TOKEN: TOKEN });
+    const post = { method: "POST", path: "api/runs" };
+    const auth = { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" };
+    try {
+      // 1 KiB of a body that claims to be 1 MiB + 1: a server that waited for the rest would never answer.
+      const declared = await exchange(s.url, {
+        ...post,
+        headers: { ...auth, "Content-Length": String(MiB + 1) },
+        send: (write) => write(Buffer.alloc(1024, " ")),
+        end: false,
+      });
+      assert.equal(declared.status, 413, JSON.stringify(declared.body));
+      assert.match(declared.body.error, /1 MiB/);
+
+      // Chunked, no length given: 1 MiB + 64 KiB sent, and the stream never ends.
+      const streamed = await exchange(s.url, {
+        ...post,
+        headers: auth,
+        send: (write) => {
+          for (let i = 0; i < 17; i++) write(Buffer.alloc(64 * 1024, " "));
+        },
+        end: false,
+      });
+      assert.equal(streamed.status, 413, JSON.stringify(streamed.body));
+      assert.match(streamed.body.error, /1 MiB/);
+
+      // A GET's body counts too, though nothing reads it.
+      const get = await exchange(s.url, {
+        path: "api/catalog",
+        headers: { "Content-Length": String(2 * MiB) },
+        end: false,
+      });
+      assert.equal(get.status, 413);
+
+      // A small body still reads, streamed or not: the version is checked, so it got that far.
+      const small = await exchange(s.url, {
+        ...post,
+        headers: auth,
+        send: (write) => {
+          write('{"to": ');
+          write('"9.9.9"}');
+        },
+      });
+      assert.equal(small.status, 400, JSON.stringify(small.body));
+      assert.equal(small.body.field, "to");
+      assert.deepEqual((await fetch(new URL("api/runs", s.url)).then((r) => r.json())) as unknown, []);
+    } finally {
+      await s.stop();
+      p.cleanup();
+    }
   });
 });

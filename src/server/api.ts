@@ -1,7 +1,7 @@
 /**
  * The HTTP API and the dashboard's files, as a Hono app. Reads are open to whoever can reach the
  * server (it listens on loopback unless told otherwise); every POST needs the bearer token. Every
- * request must name an allowed host (allowed-hosts.ts).
+ * request must name an allowed host (allowed-hosts.ts), and no body over 1 MiB is read.
  *
  *   GET  /api/status            as `ferry status --json`
  *   GET  /api/catalog           the product and its releases, oldest first
@@ -17,6 +17,7 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { type Catalog, planPath, releaseIndex } from "../catalog/index.js";
 import type { Cluster } from "../cluster/cluster.js";
@@ -50,6 +51,9 @@ export interface ApiContext {
   /** Ends every open event stream when the server closes. */
   readonly closing: AbortSignal;
 }
+
+/** The API takes a few fields of JSON: a body bigger than this is refused unread. */
+const MAX_BODY_BYTES = 1024 * 1024;
 
 const DASHBOARD = new URL("./dashboard/", import.meta.url);
 const ASSETS: Readonly<Record<string, string>> = {
@@ -94,6 +98,21 @@ export function createApi(ctx: ApiContext): Hono {
     if (verdict === "wrong") return c.json({ error: "the token is wrong" }, 403);
     await next();
   });
+
+  // A declared length is judged before a byte is read, any method; a chunked body as it streams in,
+  // refused once past the limit (hono's bodyLimit holds at most that much).
+  const tooLarge = (c: Context) =>
+    c.json(
+      { error: "the request body is over 1 MiB: the API takes small JSON bodies" },
+      413,
+      // What is left of the body is not read: this connection cannot carry another request.
+      { Connection: "close" },
+    );
+  app.use("*", async (c, next) => {
+    const length = Number(c.req.header("content-length") ?? 0);
+    return length > MAX_BODY_BYTES ? tooLarge(c) : next();
+  });
+  app.use("*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }));
 
   app.get("/api/status", async (c) => c.json(await clusterStatus(cluster, store)));
 
