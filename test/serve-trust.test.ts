@@ -2,18 +2,20 @@
 /**
  * `ferry serve` against a hostile client, through a real server process: a token that nobody could
  * send, a page on another name reaching a loopback server (DNS rebinding), request bodies too big
- * to read.
+ * to read, and a flood of reads that would otherwise run the version command on every host each.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { allAt, makeFakeProduct, withProduct } from "./support/fake-product.js";
 import { ferryAsync, startFerry } from "./support/run-ferry-async.js";
-import { readEvents, serveCluster } from "./support/serve.js";
+import { readEvents, type SseEvent, serveCluster } from "./support/serve.js";
 
 const TOKEN = "trust-test-token";
+/** README: the hosts are asked at most once every 2 s, one round at a time. */
+const OBSERVE_EVERY_MS = 2000;
 const MiB = 1024 * 1024;
 
 interface Answer {
@@ -259,6 +261,168 @@ describe("ferry serve: request bodies", () => {
       assert.equal(small.body.field, "to");
       assert.deepEqual((await fetch(new URL("api/runs", s.url)).then((r) => r.json())) as unknown, []);
     } finally {
+      await s.stop();
+      p.cleanup();
+    }
+  });
+});
+
+/** Each member's version command notes when it starts and ends, so the test can count them. */
+const COUNTED_VERSION = [
+  'echo "start $(date +%s%3N)" >> {{vars.root}}/{{host}}/{{component}}/asked',
+  "sleep 0.2",
+  "cat {{vars.root}}/{{host}}/{{component}}/current/VERSION",
+  'echo "end $(date +%s%3N)" >> {{vars.root}}/{{host}}/{{component}}/asked',
+].join("; ");
+
+/**
+ * Per member, the [start, end] of each run of its version command, in the order they started (an
+ * end is paired with the earliest start still open; NaN while it runs).
+ */
+function versionRuns(dir: string, hosts: readonly string[]): Map<string, [number, number][]> {
+  const out = new Map<string, [number, number][]>();
+  for (const host of hosts) {
+    const file = join(dir, "hosts", host, "api", "asked");
+    const lines = existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
+    const runs: [number, number][] = [];
+    for (const line of lines) {
+      const [what, at] = line.split(" ");
+      if (what === "start") runs.push([Number(at), Number.NaN]);
+      else {
+        const open = runs.find((r) => Number.isNaN(r[1]));
+        if (open) open[1] = Number(at);
+      }
+    }
+    out.set(host, runs);
+  }
+  return out;
+}
+
+describe("ferry serve: reads share their look at the hosts", () => {
+  it("50 concurrent reads of status, plan and metrics, then a steady stream: at most one round at a time, one per 2 s", async () => {
+    const p = makeFakeProduct({ hosts: 2, commands: { version: COUNTED_VERSION } });
+    const s = await serveCluster(["-c", p.clusterFile], { FERRY_TOKEN: TOKEN });
+    const paths = ["api/status", "api/plan?to=1.0.1", "metrics"];
+    try {
+      const began = Date.now();
+      const burst = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => fetch(new URL(paths[i % 3] as string, s.url))),
+      );
+      const burstMs = Date.now() - began;
+      for (const [host, runs] of versionRuns(p.dir, p.hosts)) {
+        assert.ok(runs.length >= 1, host);
+        assert.ok(
+          runs.length <= 1 + Math.floor(burstMs / OBSERVE_EVERY_MS),
+          `${host}: ${runs.length} version commands for 50 reads in ${burstMs} ms`,
+        );
+      }
+      assert.deepEqual(
+        burst.map((r) => r.status),
+        burst.map(() => 200),
+      );
+      const status = (await burst[0]?.json()) as any;
+      assert.equal(status.version, "1.0.0");
+
+      // Four readers, each asking again as soon as answered, for 4.5 s (300 reads at most).
+      let reads = 0;
+      const until = Date.now() + 4500;
+      await Promise.all(
+        Array.from({ length: 4 }, async (_, i) => {
+          while (Date.now() < until && reads < 300) {
+            reads++;
+            const r = await fetch(new URL(paths[(i + reads) % 3] as string, s.url));
+            assert.equal(r.status, 200);
+            await r.arrayBuffer();
+          }
+        }),
+      );
+      const totalMs = Date.now() - began;
+      for (const [host, runs] of versionRuns(p.dir, p.hosts)) {
+        const shown = runs.map(([a, b]) => `${a}–${b}`).join(", ");
+        assert.ok(
+          runs.length <= 1 + Math.floor(totalMs / OBSERVE_EVERY_MS),
+          `${host}: ${runs.length} version commands for ${50 + reads} reads in ${totalMs} ms: ${shown}`,
+        );
+        assert.ok(runs.length >= 2, `${host}: the hosts are asked again once 2 s have passed: ${shown}`);
+        for (let i = 1; i < runs.length; i++) {
+          const [prevStart, prevEnd] = runs[i - 1] as [number, number];
+          const [start] = runs[i] as [number, number];
+          assert.ok(start >= prevEnd, `${host}: two rounds at once: ${shown}`);
+          // The shell's clock, not the server's: a start may lag its round by a process spawn.
+          assert.ok(start - prevStart >= OBSERVE_EVERY_MS / 2, `${host}: rounds too close: ${shown}`);
+        }
+      }
+    } finally {
+      await s.stop();
+      p.cleanup();
+    }
+  });
+
+  it("a run's progress is read fresh from the journal while the hosts' look is shared", async () => {
+    const p = makeFakeProduct({
+      hosts: 2,
+      commands: { version: COUNTED_VERSION },
+      // Long enough after the last host's roll for a read to wait its turn and find the run open.
+      extra: "hooks: { before: { roll: 'sleep 0.5' }, after: { roll: 'sleep 4' } }",
+    });
+    const s = await serveCluster(["-c", p.clusterFile], { FERRY_TOKEN: TOKEN });
+    const events = await readEvents(s.url);
+    const get = async (path: string) => (await fetch(new URL(path, s.url))).json() as Promise<any>;
+    try {
+      assert.equal((await get("api/status")).version, "1.0.0");
+      const started = await fetch(new URL("api/runs", s.url), {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ to: "1.0.1" }),
+      });
+      const { runId } = (await started.json()) as any;
+      const stepDone = (id?: string) => (e: SseEvent) =>
+        e.event === "step" &&
+        e.data.runId === runId &&
+        (id === undefined || e.data.id === id) &&
+        e.data.state === "done";
+      // Each read shows at least every step the stream had reported done when it was sent.
+      for (const step of ["1.0.1/roll/before-hook", "1.0.1/roll/api/h2/activate"]) {
+        await events.waitFor(stepDone(step));
+        const known = events.events.filter(stepDone()).length;
+        const { run } = await get("api/status");
+        assert.equal(run?.id, runId, `the run is open after ${step}`);
+        assert.ok(
+          run.steps.done >= known,
+          `after ${step}: ${run.steps.done} steps done, the stream said ${known}`,
+        );
+      }
+      await events.waitFor((e) => e.event === "run" && e.data.runId === runId && e.data.status === "done");
+      assert.equal((await get("api/status")).run, null);
+    } finally {
+      events.close();
+      await s.stop();
+      p.cleanup();
+    }
+  });
+
+  it("once a run has changed the cluster, the next read asks the hosts again, however recent the last look", async () => {
+    const p = makeFakeProduct({ hosts: 2, commands: { version: COUNTED_VERSION } });
+    const s = await serveCluster(["-c", p.clusterFile], { FERRY_TOKEN: TOKEN });
+    const events = await readEvents(s.url);
+    const get = async (path: string) => (await fetch(new URL(path, s.url))).json() as Promise<any>;
+    try {
+      // A look at the hosts, then a quick run (well within 2 s here): its answer must not be served again.
+      assert.equal((await get("api/status")).version, "1.0.0");
+      const started = await fetch(new URL("api/runs", s.url), {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ to: "1.0.1" }),
+      });
+      const { runId } = (await started.json()) as any;
+      await events.waitFor((e) => e.event === "run" && e.data.runId === runId && e.data.status === "done");
+      const after = await get("api/status");
+      assert.equal(after.version, "1.0.1", JSON.stringify(after.members));
+      assert.equal(after.run, null);
+      const metrics = await (await fetch(new URL("metrics", s.url))).text();
+      assert.match(metrics, /^ferry_hosts\{component="api",version="1\.0\.1"\} 2$/m);
+    } finally {
+      events.close();
       await s.stop();
       p.cleanup();
     }

@@ -21,12 +21,11 @@ import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { type Catalog, planPath, releaseIndex } from "../catalog/index.js";
 import type { Cluster } from "../cluster/cluster.js";
-import { DriverPool } from "../drivers/driver-pool.js";
 import { RefusedError, UserError } from "../errors.js";
 import { migrationsFor } from "../migrate/plan-migrations.js";
-import { buildPlan, clusterMembers } from "../plan/build-plan.js";
+import { buildPlan } from "../plan/build-plan.js";
 import type { RunEvents } from "../run/events.js";
-import { observe, observeActives, requireOneVersion } from "../run/observe.js";
+import { requireOneVersion } from "../run/observe.js";
 import { pause } from "../run/pause.js";
 import { clusterStatus, runHistory } from "../run/status.js";
 import { targetOf } from "../run/upgrade.js";
@@ -35,8 +34,10 @@ import { hostAllowed, hostName } from "./allowed-hosts.js";
 import { checkBearer } from "./bearer-auth.js";
 import { errorAnswer } from "./http-errors.js";
 import { renderMetrics, type StepDurations } from "./metrics.js";
+import type { HostsSeen } from "./observe-hosts.js";
 import { runDetail } from "./run-detail.js";
 import type { Launch, LaunchRequest, RunLauncher } from "./run-launcher.js";
+import type { SharedRound } from "./shared-round.js";
 
 export interface ApiContext {
   readonly cluster: Cluster;
@@ -45,6 +46,8 @@ export interface ApiContext {
   readonly token: string;
   /** Names a request's `Host` may carry (allowedHosts()). */
   readonly allowedHosts: ReadonlySet<string>;
+  /** The look at the hosts that reads share. */
+  readonly hosts: SharedRound<HostsSeen>;
   readonly feed: RunEvents;
   readonly launcher: RunLauncher;
   readonly durations: StepDurations;
@@ -114,7 +117,11 @@ export function createApi(ctx: ApiContext): Hono {
   });
   app.use("*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }));
 
-  app.get("/api/status", async (c) => c.json(await clusterStatus(cluster, store)));
+  // Reads of the hosts go through ctx.hosts: shared, at most one round every few seconds.
+  app.get("/api/status", async (c) => {
+    const seen = await ctx.hosts.get();
+    return c.json(await clusterStatus(cluster, store, seen.members));
+  });
 
   app.get("/api/catalog", (c) =>
     c.json({
@@ -129,22 +136,17 @@ export function createApi(ctx: ApiContext): Hono {
     releaseIndex(catalog, to, "to");
     const from = c.req.query("from");
     if (from !== undefined) releaseIndex(catalog, from, "from");
-    const pool = new DriverPool(cluster.hosts);
-    try {
-      const start =
-        from ??
-        requireOneVersion(
-          await observe(clusterMembers(cluster), pool.driverFor, { health: false }),
-          cluster.name,
-          "pass ?from= to name the release yourself",
-        );
-      const actives = from ? new Map<string, string>() : await observeActives(cluster, pool.driverFor);
-      return c.json(
-        buildPlan(cluster, planPath(catalog, start, to), migrationsFor(cluster.database, catalog), actives),
-      );
-    } finally {
-      await pool.close();
+    let start = from;
+    let actives = new Map<string, string>();
+    if (start === undefined) {
+      const seen = await ctx.hosts.get();
+      start = requireOneVersion(seen.members, cluster.name, "pass ?from= to name the release yourself");
+      if ("error" in seen.actives) throw seen.actives.error;
+      actives = seen.actives.hosts;
     }
+    return c.json(
+      buildPlan(cluster, planPath(catalog, start, to), migrationsFor(cluster.database, catalog), actives),
+    );
   });
 
   app.get("/api/runs", async (c) => c.json(await runHistory(cluster, store)));
@@ -217,19 +219,13 @@ export function createApi(ctx: ApiContext): Hono {
   );
 
   app.get("/metrics", async (c) => {
+    // The journal after the hosts: a read that waited for them still shows the run as it is now.
+    const seen = await ctx.hosts.get();
     const runs = await store.listRuns(cluster.name);
     const newest = runs[0];
-    const pool = new DriverPool(cluster.hosts);
-    try {
-      const [steps, seen] = await Promise.all([
-        newest ? store.steps(newest.id) : [],
-        observe(clusterMembers(cluster), pool.driverFor, { health: false }),
-      ]);
-      const text = renderMetrics({ steps, members: seen.members, runs, durations: ctx.durations });
-      return c.body(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
-    } finally {
-      await pool.close();
-    }
+    const steps = newest ? await store.steps(newest.id) : [];
+    const text = renderMetrics({ steps, members: seen.members.members, runs, durations: ctx.durations });
+    return c.body(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 
   for (const [path, file] of Object.entries(ASSETS)) {

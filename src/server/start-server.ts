@@ -1,6 +1,7 @@
 /**
  * `ferry serve`: the API and the dashboard on one port, a live feed of every run (those started
- * here through the executor's events, the others through the state store), and metrics.
+ * here through the executor's events, the others through the state store), and metrics. Reads
+ * share one look at the hosts, taken at most every 2 s, and again (in turn) after a run moves.
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
@@ -12,7 +13,9 @@ import type { StateStore } from "../store/state-store.js";
 import { allowedHosts } from "./allowed-hosts.js";
 import { createApi } from "./api.js";
 import { StepDurations } from "./metrics.js";
+import { observeHosts } from "./observe-hosts.js";
 import { RunLauncher } from "./run-launcher.js";
+import { SharedRound } from "./shared-round.js";
 import { watchStore } from "./store-watcher.js";
 
 export interface ServerOptions {
@@ -48,6 +51,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How often at most reads ask the hosts (README: "at most one every 2 s"). */
+const OBSERVE_EVERY_MS = 2000;
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { cluster, catalog, store, token } = options;
   const host = options.host ?? "127.0.0.1";
@@ -55,6 +61,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const feed = new RunEvents();
   const durations = new StepDurations();
   feed.on(durations.listener);
+  const hosts = new SharedRound(() => observeHosts(cluster), { everyMs: OBSERVE_EVERY_MS });
+  // A step that moved may have stopped, switched or started a member: look again before answering.
+  feed.on((event) => {
+    if (event.type === "start" || event.type === "step" || event.type === "run") hosts.invalidate();
+  });
   const launcher = new RunLauncher({
     cluster,
     catalog,
@@ -69,6 +80,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store,
     token,
     allowedHosts: names,
+    hosts,
     feed,
     launcher,
     durations,
