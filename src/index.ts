@@ -95,6 +95,13 @@ export {
   targetOf,
   whoStarted,
 } from "./run/upgrade.js";
-export { generateToken, type RunningServer, type ServerOptions, startServer } from "./server/index.js";
+export {
+  allowedHostProblem,
+  generateToken,
+  type RunningServer,
+  type ServerOptions,
+  startServer,
+  tokenProblem,
+} from "./server/index.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";

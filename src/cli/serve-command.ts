@@ -1,12 +1,23 @@
-/** `ferry serve [-c cluster.yaml] [--port 7070] [--host 127.0.0.1]`: the HTTP API and live dashboard. */
+/**
+ * `ferry serve [-c cluster.yaml] [--port 7070] [--host 127.0.0.1] [--allowed-host NAME]…`: the HTTP
+ * API and live dashboard.
+ */
 import type { Command } from "commander";
-import { ExitCode, generateToken, startServer, UserError } from "../index.js";
+import {
+  allowedHostProblem,
+  ExitCode,
+  generateToken,
+  startServer,
+  tokenProblem,
+  UserError,
+} from "../index.js";
 import { loadClusterAndCatalog, withStore } from "./context.js";
 
 interface Flags {
   config: string;
   port: string;
   host: string;
+  allowedHost?: string[];
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -14,18 +25,35 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export function registerServeCommand(program: Command, setExit: (code: ExitCode) => void): void {
   program
     .command("serve")
-    .description("serve the HTTP API and the live dashboard until interrupted (FERRY_TOKEN: the API token)")
+    .description(
+      "serve the HTTP API and the live dashboard until interrupted (FERRY_TOKEN: the API token, one word)",
+    )
     .option("-c, --config <file>", "the cluster file", "cluster.yaml")
     .option("--port <port>", "the TCP port (0: any free one)", "7070")
     .option("--host <address>", "the address to listen on", "127.0.0.1")
+    .option(
+      "--allowed-host <name>",
+      "a name clients reach the server by, besides the --host address and loopback (localhost, 127.0.0.1, [::1]); repeatable. Requests naming any other host in their Host header are refused (403), against DNS rebinding",
+      (name: string, names: string[] | undefined) => [...(names ?? []), name],
+    )
     .action(async (flags: Flags) => {
       const port = Number(flags.port);
       if (!/^\d+$/.test(flags.port) || port > 65535) {
         throw new UserError(`--port: "${flags.port}" is not a TCP port (0 to 65535)`);
       }
-      const { cluster, catalog } = loadClusterAndCatalog(flags);
+      const allowedHosts = flags.allowedHost ?? [];
+      for (const name of allowedHosts) {
+        const problem = allowedHostProblem(name);
+        if (problem) throw new UserError(`--allowed-host: ${problem}`);
+      }
       const given = process.env.FERRY_TOKEN;
-      if (given !== undefined && given.trim() === "") throw new UserError("FERRY_TOKEN is set but empty");
+      const problem = given === undefined ? undefined : tokenProblem(given);
+      if (problem) {
+        throw new UserError(
+          `FERRY_TOKEN ${problem}; set it to one word of letters, digits and punctuation, or unset it to have one generated`,
+        );
+      }
+      const { cluster, catalog } = loadClusterAndCatalog(flags);
       const token = given ?? generateToken();
       const code = await withStore(cluster, async (store) => {
         const server = await startServer({
@@ -34,6 +62,7 @@ export function registerServeCommand(program: Command, setExit: (code: ExitCode)
           store,
           token,
           host: flags.host,
+          allowedHosts,
           port,
           report: (message) => process.stderr.write(`ferry serve: ${message}\n`),
         });
@@ -44,6 +73,11 @@ export function registerServeCommand(program: Command, setExit: (code: ExitCode)
           out.push(
             `warning: listening on ${flags.host}: anyone who reaches it can read the cluster's state and logs`,
           );
+          if (allowedHosts.length === 0) {
+            out.push(
+              `note: requests are answered only when their Host is ${flags.host} or localhost: name the others clients use with --allowed-host`,
+            );
+          }
         }
         process.stdout.write(`${out.join("\n")}\n`);
         const signal = await untilSignal();

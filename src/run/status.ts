@@ -6,7 +6,7 @@ import { DriverPool } from "../drivers/driver-pool.js";
 import { clusterMembers } from "../plan/build-plan.js";
 import type { RunStatus, RunSummary, StateStore, StepRecord } from "../store/state-store.js";
 import { describeHolder } from "./lock.js";
-import { type DriverFor, observe } from "./observe.js";
+import { type Observation, observe } from "./observe.js";
 
 export interface RunProgress {
   readonly id: string;
@@ -39,16 +39,19 @@ export interface ClusterStatus {
   readonly run: RunProgress | null;
 }
 
+/**
+ * The status document: the members as `given` (by default, asked now: version command and health
+ * probe), and the unfinished run as the journal has it at this moment.
+ */
 export async function clusterStatus(
   cluster: Cluster,
   store: StateStore,
-  driverFor?: DriverFor,
+  given?: Observation,
 ): Promise<ClusterStatus> {
-  const pool = driverFor ? undefined : new DriverPool(onlineHosts(cluster));
+  const pool = given ? undefined : new DriverPool(onlineHosts(cluster));
   try {
-    const seen = await observe(clusterMembers(cluster), driverFor ?? (pool as DriverPool).driverFor, {
-      health: true,
-    });
+    const seen =
+      given ?? (await observe(clusterMembers(cluster), (pool as DriverPool).driverFor, { health: true }));
     const open = await store.unfinishedRun(cluster.name);
     let run: RunProgress | null = null;
     if (open) {

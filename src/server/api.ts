@@ -1,6 +1,7 @@
 /**
  * The HTTP API and the dashboard's files, as a Hono app. Reads are open to whoever can reach the
- * server (it listens on loopback unless told otherwise); every POST needs the bearer token.
+ * server (it listens on loopback unless told otherwise); every POST needs the bearer token. Every
+ * request must name an allowed host (allowed-hosts.ts), and no body over 1 MiB is read.
  *
  *   GET  /api/status            as `ferry status --json`
  *   GET  /api/catalog           the product and its releases, oldest first
@@ -16,36 +17,46 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { type Catalog, planPath, releaseIndex } from "../catalog/index.js";
 import type { Cluster } from "../cluster/cluster.js";
-import { DriverPool } from "../drivers/driver-pool.js";
 import { RefusedError, UserError } from "../errors.js";
 import { migrationsFor } from "../migrate/plan-migrations.js";
-import { buildPlan, clusterMembers } from "../plan/build-plan.js";
+import { buildPlan } from "../plan/build-plan.js";
 import type { RunEvents } from "../run/events.js";
-import { observe, observeActives, requireOneVersion } from "../run/observe.js";
+import { requireOneVersion } from "../run/observe.js";
 import { pause } from "../run/pause.js";
 import { clusterStatus, runHistory } from "../run/status.js";
 import { targetOf } from "../run/upgrade.js";
 import type { StateStore } from "../store/state-store.js";
+import { hostAllowed, hostName } from "./allowed-hosts.js";
 import { checkBearer } from "./bearer-auth.js";
 import { errorAnswer } from "./http-errors.js";
 import { renderMetrics, type StepDurations } from "./metrics.js";
+import type { HostsSeen } from "./observe-hosts.js";
 import { runDetail } from "./run-detail.js";
 import type { Launch, LaunchRequest, RunLauncher } from "./run-launcher.js";
+import type { SharedRound } from "./shared-round.js";
 
 export interface ApiContext {
   readonly cluster: Cluster;
   readonly catalog: Catalog;
   readonly store: StateStore;
   readonly token: string;
+  /** Names a request's `Host` may carry (allowedHosts()). */
+  readonly allowedHosts: ReadonlySet<string>;
+  /** The look at the hosts that reads share. */
+  readonly hosts: SharedRound<HostsSeen>;
   readonly feed: RunEvents;
   readonly launcher: RunLauncher;
   readonly durations: StepDurations;
   /** Ends every open event stream when the server closes. */
   readonly closing: AbortSignal;
 }
+
+/** The API takes a few fields of JSON: a body bigger than this is refused unread. */
+const MAX_BODY_BYTES = 1024 * 1024;
 
 const DASHBOARD = new URL("./dashboard/", import.meta.url);
 const ASSETS: Readonly<Record<string, string>> = {
@@ -69,6 +80,18 @@ export function createApi(ctx: ApiContext): Hono {
   });
   app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
 
+  // First of all, before a token is looked at or a host asked anything: a page on another
+  // site, its name pointed at this server, must get nothing from it.
+  app.use("*", async (c, next) => {
+    const host = c.req.header("host");
+    if (hostAllowed(ctx.allowedHosts, host)) return next();
+    const error =
+      host === undefined
+        ? "the request has no Host header: send the name you reach this server by"
+        : `this server does not answer to the name in Host: ${host} (a guard against DNS rebinding); if that is how clients reach it, start ferry serve with --allowed-host ${hostName(host) ?? host}`;
+    return c.json({ error }, 403);
+  });
+
   app.post("/api/*", async (c, next) => {
     const verdict = checkBearer(ctx.token, c.req.header("authorization"));
     if (verdict === "missing") {
@@ -79,7 +102,26 @@ export function createApi(ctx: ApiContext): Hono {
     await next();
   });
 
-  app.get("/api/status", async (c) => c.json(await clusterStatus(cluster, store)));
+  // A declared length is judged before a byte is read, any method; a chunked body as it streams in,
+  // refused once past the limit (hono's bodyLimit holds at most that much).
+  const tooLarge = (c: Context) =>
+    c.json(
+      { error: "the request body is over 1 MiB: the API takes small JSON bodies" },
+      413,
+      // What is left of the body is not read: this connection cannot carry another request.
+      { Connection: "close" },
+    );
+  app.use("*", async (c, next) => {
+    const length = Number(c.req.header("content-length") ?? 0);
+    return length > MAX_BODY_BYTES ? tooLarge(c) : next();
+  });
+  app.use("*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }));
+
+  // Reads of the hosts go through ctx.hosts: shared, at most one round every few seconds.
+  app.get("/api/status", async (c) => {
+    const seen = await ctx.hosts.get();
+    return c.json(await clusterStatus(cluster, store, seen.members));
+  });
 
   app.get("/api/catalog", (c) =>
     c.json({
@@ -94,22 +136,17 @@ export function createApi(ctx: ApiContext): Hono {
     releaseIndex(catalog, to, "to");
     const from = c.req.query("from");
     if (from !== undefined) releaseIndex(catalog, from, "from");
-    const pool = new DriverPool(cluster.hosts);
-    try {
-      const start =
-        from ??
-        requireOneVersion(
-          await observe(clusterMembers(cluster), pool.driverFor, { health: false }),
-          cluster.name,
-          "pass ?from= to name the release yourself",
-        );
-      const actives = from ? new Map<string, string>() : await observeActives(cluster, pool.driverFor);
-      return c.json(
-        buildPlan(cluster, planPath(catalog, start, to), migrationsFor(cluster.database, catalog), actives),
-      );
-    } finally {
-      await pool.close();
+    let start = from;
+    let actives = new Map<string, string>();
+    if (start === undefined) {
+      const seen = await ctx.hosts.get();
+      start = requireOneVersion(seen.members, cluster.name, "pass ?from= to name the release yourself");
+      if ("error" in seen.actives) throw seen.actives.error;
+      actives = seen.actives.hosts;
     }
+    return c.json(
+      buildPlan(cluster, planPath(catalog, start, to), migrationsFor(cluster.database, catalog), actives),
+    );
   });
 
   app.get("/api/runs", async (c) => c.json(await runHistory(cluster, store)));
@@ -182,19 +219,13 @@ export function createApi(ctx: ApiContext): Hono {
   );
 
   app.get("/metrics", async (c) => {
+    // The journal after the hosts: a read that waited for them still shows the run as it is now.
+    const seen = await ctx.hosts.get();
     const runs = await store.listRuns(cluster.name);
     const newest = runs[0];
-    const pool = new DriverPool(cluster.hosts);
-    try {
-      const [steps, seen] = await Promise.all([
-        newest ? store.steps(newest.id) : [],
-        observe(clusterMembers(cluster), pool.driverFor, { health: false }),
-      ]);
-      const text = renderMetrics({ steps, members: seen.members, runs, durations: ctx.durations });
-      return c.body(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
-    } finally {
-      await pool.close();
-    }
+    const steps = newest ? await store.steps(newest.id) : [];
+    const text = renderMetrics({ steps, members: seen.members.members, runs, durations: ctx.durations });
+    return c.body(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 
   for (const [path, file] of Object.entries(ASSETS)) {

@@ -11,6 +11,22 @@ export function generateToken(): string {
 }
 
 /**
+ * Why `token` could never be sent as a bearer token, or undefined when it can be: a server started
+ * with it would refuse every client. Whitespace ends the token in `Authorization: Bearer <token>`,
+ * and a header carries bytes, not text, beyond printable ASCII.
+ */
+export function tokenProblem(token: string): string | undefined {
+  if (token.trim() === "") return "is empty";
+  if (/\s/.test(token)) {
+    return "contains whitespace (a space, tab or line break), and a bearer token is sent as one word: no client could send it";
+  }
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    return "contains characters beyond printable ASCII, which an HTTP header does not carry as they are: no client could send it";
+  }
+  return undefined;
+}
+
+/**
  * What an `Authorization` header proves: `missing` (no bearer credentials: 401), `wrong` (403),
  * or `ok`.
  */

@@ -1,7 +1,8 @@
 /** The HTTP API, the dashboard and the metrics of `ferry serve`. */
 import type { RunningServer, ServerOptions } from "./start-server.js";
 
-export { checkBearer, generateToken } from "./bearer-auth.js";
+export { allowedHostProblem } from "./allowed-hosts.js";
+export { checkBearer, generateToken, tokenProblem } from "./bearer-auth.js";
 export type { RunningServer, ServerOptions };
 
 /**

@@ -1,6 +1,7 @@
 /**
  * `ferry serve`: the API and the dashboard on one port, a live feed of every run (those started
- * here through the executor's events, the others through the state store), and metrics.
+ * here through the executor's events, the others through the state store), and metrics. Reads
+ * share one look at the hosts, taken at most every 2 s, and again (in turn) after a run moves.
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
@@ -9,9 +10,12 @@ import type { Cluster } from "../cluster/cluster.js";
 import { OperationError } from "../errors.js";
 import { RunEvents } from "../run/events.js";
 import type { StateStore } from "../store/state-store.js";
+import { allowedHosts } from "./allowed-hosts.js";
 import { createApi } from "./api.js";
 import { StepDurations } from "./metrics.js";
+import { observeHosts } from "./observe-hosts.js";
 import { RunLauncher } from "./run-launcher.js";
+import { SharedRound } from "./shared-round.js";
 import { watchStore } from "./store-watcher.js";
 
 export interface ServerOptions {
@@ -22,6 +26,11 @@ export interface ServerOptions {
   readonly token: string;
   /** Default 127.0.0.1: only this machine. */
   readonly host?: string;
+  /**
+   * Names the server answers to in a request's `Host` besides `host` and loopback (`localhost`,
+   * 127.0.0.1, [::1]); any other is refused with 403, against DNS rebinding.
+   */
+  readonly allowedHosts?: readonly string[];
   /** 0 picks a free port. */
   readonly port: number;
   /** How often the state store is read for runs of other processes; default 500 ms. */
@@ -42,12 +51,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How often at most reads ask the hosts (README: "at most one every 2 s"). */
+const OBSERVE_EVERY_MS = 2000;
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { cluster, catalog, store, token } = options;
   const host = options.host ?? "127.0.0.1";
+  const names = allowedHosts(host, options.allowedHosts);
   const feed = new RunEvents();
   const durations = new StepDurations();
   feed.on(durations.listener);
+  const hosts = new SharedRound(() => observeHosts(cluster), { everyMs: OBSERVE_EVERY_MS });
+  // A step that moved may have stopped, switched or started a member: look again before answering.
+  feed.on((event) => {
+    if (event.type === "start" || event.type === "step" || event.type === "run") hosts.invalidate();
+  });
   const launcher = new RunLauncher({
     cluster,
     catalog,
@@ -61,6 +79,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     catalog,
     store,
     token,
+    allowedHosts: names,
+    hosts,
     feed,
     launcher,
     durations,
