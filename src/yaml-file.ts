@@ -8,9 +8,10 @@
  */
 import { readFileSync } from "node:fs";
 import jsYaml from "js-yaml";
-import { type Document, isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import type { z } from "zod";
 import { type SourceProblem, UserError } from "./errors.js";
+import { maskPasswordsIn } from "./mask-password.js";
 
 export type FieldPath = readonly (string | number)[];
 
@@ -171,4 +172,33 @@ export function validateWith<S extends z.ZodType>(
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   throw UserError.fromProblems(zodProblems(yaml, result.error.issues, data));
+}
+
+/**
+ * YAML text with the password of every URL in it masked (`state: postgres://ferry:***@db/ops`), in
+ * values however they are written (plain, quoted with escapes, block) and in comments; the rest
+ * stays as written. For the copy of a file a run keeps: what reads it again needs no password.
+ */
+export function yamlWithoutPasswords(text: string): string {
+  const doc = parseDocument(text);
+  const edits: { from: number; to: number; text: string }[] = [];
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== "string" || !node.range) return;
+      const masked = maskPasswordsIn(node.value);
+      if (masked === node.value) return;
+      const [from, to] = node.range;
+      // A JSON string is a YAML double-quoted scalar; a block scalar's range takes its line end along.
+      edits.push({
+        from,
+        to,
+        text: JSON.stringify(masked) + (text.slice(from, to).endsWith("\n") ? "\n" : ""),
+      });
+    },
+  });
+  let out = text;
+  for (const e of edits.sort((a, b) => b.from - a.from))
+    out = out.slice(0, e.from) + e.text + out.slice(e.to);
+  // What is left is outside any value: comments.
+  return maskPasswordsIn(out);
 }

@@ -13,6 +13,7 @@ import { DatabaseMigrations, migrationsFor } from "../migrate/plan-migrations.js
 import { buildPlan, clusterMembers } from "../plan/build-plan.js";
 import { type Plan, phaseSteps, planSteps } from "../plan/plan.js";
 import type { RunRecord, StateStore } from "../store/state-store.js";
+import { yamlWithoutPasswords } from "../yaml-file.js";
 import { RunEvents } from "./events.js";
 import { Executor, type RunOutcome } from "./executor.js";
 import { type Faults, faultsFromEnv } from "./faults.js";
@@ -125,7 +126,12 @@ export async function apply(
         startedAt: Date.now(),
         startedBy: options.startedBy ?? whoStarted(),
         plan,
-        files: { cluster: cluster.text, catalog: catalog.text ?? "" },
+        // Kept to be read, never to run from: resume takes state: and database: from the live file,
+        // so no password need be kept (and none may be: the journal is shared and backed up).
+        files: {
+          cluster: yamlWithoutPasswords(cluster.text),
+          catalog: yamlWithoutPasswords(catalog.text ?? ""),
+        },
       },
       stepIds,
     );
