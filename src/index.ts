@@ -24,6 +24,7 @@ export {
 export {
   type Cluster,
   type Component,
+  checkVersionInCatalog,
   type Host,
   loadCluster,
   onlineHosts,
@@ -58,6 +59,7 @@ export {
   UserError,
 } from "./errors.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
+export { maskPassword } from "./mask-password.js";
 export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.js";
 export type { DbStatus, OnlineResult } from "./migrate/migrator.js";
 export { migrationsFor } from "./migrate/plan-migrations.js";
@@ -97,3 +99,4 @@ export {
 export { generateToken, type RunningServer, type ServerOptions, startServer } from "./server/index.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";
+export { forTerminal, jsonForTerminal } from "./terminal-text.js";

@@ -1,6 +1,6 @@
 /** `ferry serve [-c cluster.yaml] [--port 7070] [--host 127.0.0.1]`: the HTTP API and live dashboard. */
 import type { Command } from "commander";
-import { ExitCode, generateToken, startServer, UserError } from "../index.js";
+import { ExitCode, forTerminal, generateToken, startServer, UserError } from "../index.js";
 import { loadClusterAndCatalog, withStore } from "./context.js";
 
 interface Flags {
@@ -35,7 +35,7 @@ export function registerServeCommand(program: Command, setExit: (code: ExitCode)
           token,
           host: flags.host,
           port,
-          report: (message) => process.stderr.write(`ferry serve: ${message}\n`),
+          report: (message) => process.stderr.write(`ferry serve: ${forTerminal(message)}\n`),
         });
         const out = [`ferry serve: ${cluster.name} on ${server.url} (Ctrl-C stops it)`];
         // The only time the token is shown: a generated one exists nowhere else.

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { type Catalog, planPath } from "../catalog/index.js";
-import { type Cluster, onlineHosts, stateFolder } from "../cluster/cluster.js";
+import { type Cluster, checkVersionInCatalog, onlineHosts, stateFolder } from "../cluster/cluster.js";
 import { DriverPool, type HostRef } from "../drivers/driver-pool.js";
 import { RefusedError, UserError } from "../errors.js";
 import { DatabaseMigrations, migrationsFor } from "../migrate/plan-migrations.js";
@@ -90,6 +90,7 @@ export async function apply(
 ): Promise<OperationResult> {
   const { cluster, store, catalog } = options;
   const to = targetOf(cluster, options.to);
+  if (options.to === undefined) checkVersionInCatalog(cluster, catalog);
   return withLockAndDrivers(options, onlineHosts(cluster), async (lock, driverFor) => {
     const open = await store.unfinishedRun(cluster.name);
     if (open) throw openRunRefusal(open, to);
@@ -103,6 +104,7 @@ export async function apply(
       seen,
       cluster.name,
       "bring every member to one release by hand, then run apply again",
+      catalog,
     );
     const path = planPath(catalog, from, to);
     if (path.hops.length === 0) return nothingChanged(`${cluster.name} runs ${to} already; nothing to do`);
