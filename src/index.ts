@@ -59,7 +59,7 @@ export {
   UserError,
 } from "./errors.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
-export { maskPassword } from "./mask-password.js";
+export { maskPassword, maskPasswordsIn } from "./mask-password.js";
 export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.js";
 export type { DbStatus, OnlineResult } from "./migrate/migrator.js";
 export { migrationsFor } from "./migrate/plan-migrations.js";

@@ -144,23 +144,34 @@ describe("what hosts print, on the way to a terminal", () => {
     });
   });
 
-  it("--json keeps what they printed, escaped: no raw control character on stdout", async () => {
-    await withProduct({ hosts: 2, commands: FAILING_INSTALL }, async (_p, c) => {
+  it("--json and the run log keep what they printed, escaped: no raw control character in either", async () => {
+    await withProduct({ hosts: 2, commands: FAILING_INSTALL }, async (p, c) => {
       const r = await ferryAsync(["apply", "--to", "1.0.1", "--yes", "--json", ...c]);
       assert.equal(r.code, 1, r.stderr);
-      const raw = [...r.stdout].filter((ch) => {
-        const n = ch.codePointAt(0) ?? 0;
-        return (n < 0x20 && ch !== "\n") || (n >= 0x7f && n <= 0x9f);
-      });
-      assert.deepEqual(raw, []);
       const events = r.stdout
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l));
-      assert.ok(
-        events.some((e) => e.type === "output" && e.line === "\u001b]0;pwned\u0007\u001b[2J\u009b2Jboom"),
-        "the output line as the host printed it",
-      );
+      const { runId } = events[0];
+      const log = readFileSync(join(p.dir, "state", "logs", `${runId}.jsonl`), "utf8");
+      for (const [what, text] of [
+        ["stdout", r.stdout],
+        ["the run log", log],
+      ] as const) {
+        const raw = [...text].filter((ch) => {
+          const n = ch.codePointAt(0) ?? 0;
+          return (n < 0x20 && ch !== "\n") || (n >= 0x7f && n <= 0x9f);
+        });
+        assert.deepEqual(raw, [], what);
+        const lines = text
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l));
+        assert.ok(
+          lines.some((e) => e.line === "\u001b]0;pwned\u0007\u001b[2J\u009b2Jboom"),
+          `${what}: the output line as the host printed it`,
+        );
+      }
     });
   });
 

@@ -9,6 +9,7 @@ import {
   FerryError,
   forTerminal,
   jsonForTerminal,
+  maskPasswordsIn,
   PathRefusedError,
   RefusedError,
   UserError,
@@ -40,7 +41,12 @@ export function reportError(err: unknown, json: boolean | "stream"): number {
   process.stderr.write(`ferry: ${label}: ${forTerminal(message)}\n`);
   if (!known && err instanceof Error && err.stack) process.stderr.write(`${forTerminal(err.stack)}\n`);
   if (json) {
-    const detail: Record<string, unknown> = { kind: known ? err.kind : "internal", exitCode: code, message };
+    // Raw but for passwords: a message may quote a URL (JSON escapes the rest).
+    const detail: Record<string, unknown> = {
+      kind: known ? err.kind : "internal",
+      exitCode: code,
+      message: maskPasswordsIn(message),
+    };
     if (err instanceof PathRefusedError) detail.refusal = err.refusal;
     if (err instanceof UserError && err.problems.length > 0) detail.problems = err.problems;
     if (json === "stream") {
