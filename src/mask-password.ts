@@ -68,8 +68,12 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** Free text (an error message, a command) with the password of every URL in it masked. */
+/**
+ * Free text (an error message, a command) with the password of every URL in it masked; a text that
+ * is one URL is masked as a whole, quotes in its password and all.
+ */
 export function maskPasswordsIn(text: string): string {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\/\S+$/.test(text)) return maskPassword(text);
   return text.replace(/[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>`]+/g, (url) => maskPassword(url));
 }
 

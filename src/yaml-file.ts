@@ -180,6 +180,41 @@ export function validateWith<S extends z.ZodType>(
  * stays as written. For the copy of a file a run keeps: what reads it again needs no password.
  */
 export function yamlWithoutPasswords(text: string): string {
+  // The fast reading finds the values that hold a password; a value written as it reads is masked
+  // where it stands. Only one that is not (escapes, '' quotes, folded lines) needs the positions,
+  // which cost seconds on a 10,000-host file.
+  const secret = new Set<string>();
+  try {
+    collectStrings(jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }), (v) => {
+      if (maskPasswordsIn(v) !== v) secret.add(v);
+    });
+  } catch {
+    return maskPasswordsIn(maskScalars(text));
+  }
+  let out = text;
+  let hidden = false;
+  for (const value of [...secret].sort((a, b) => b.length - a.length)) {
+    if (out.includes(value)) out = out.replaceAll(value, maskPasswordsIn(value));
+    else hidden = true;
+  }
+  if (hidden) out = maskScalars(out);
+  // What is left is outside any value: comments.
+  return maskPasswordsIn(out);
+}
+
+function collectStrings(value: unknown, found: (s: string) => void): void {
+  if (typeof value === "string") found(value);
+  else if (Array.isArray(value)) for (const v of value) collectStrings(v, found);
+  else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      found(k);
+      collectStrings(v, found);
+    }
+  }
+}
+
+/** Every scalar whose value holds a password, rewritten in place as a double-quoted masked one. */
+function maskScalars(text: string): string {
   const doc = parseDocument(text);
   const edits: { from: number; to: number; text: string }[] = [];
   visit(doc, {
@@ -199,6 +234,5 @@ export function yamlWithoutPasswords(text: string): string {
   let out = text;
   for (const e of edits.sort((a, b) => b.from - a.from))
     out = out.slice(0, e.from) + e.text + out.slice(e.to);
-  // What is left is outside any value: comments.
-  return maskPasswordsIn(out);
+  return out;
 }
