@@ -105,12 +105,13 @@ export function requireOneVersion(
   wayOut: string,
   catalog?: Catalog,
 ): string {
-  const lines = seen.members.map((m) => `${m.component}@${m.host}: ${m.version ?? `unknown (${m.error})`}`);
+  const lines = () =>
+    seen.members.map((m) => `${m.component}@${m.host}: ${m.version ?? `unknown (${m.error})`}`).join("\n  ");
   if (seen.version !== null) {
     const found = catalog ? lookupRelease(catalog, seen.version) : undefined;
     if (found === undefined || "index" in found) return seen.version;
     throw new RefusedError(
-      `the members of ${cluster} answer their version command with ${JSON.stringify(seen.version)}, which is not a release they could run: ${found.problem}:\n  ${lines.join("\n  ")}`,
+      `the members of ${cluster} answer their version command with ${JSON.stringify(seen.version)}, which is not a release they could run: ${found.problem}:\n  ${lines()}`,
       "unknown-version",
       "make each member's version command print the release it runs, as the catalog names it, then try again",
     );
@@ -121,7 +122,7 @@ export function requireOneVersion(
       ? `ferry cannot tell which release ${cluster} runs: ${unknown.length} member${unknown.length === 1 ? "" : "s"} did not answer the version command`
       : `the members of ${cluster} run different releases, and no unfinished run explains it`;
   throw new RefusedError(
-    `${what}:\n  ${lines.join("\n  ")}`,
+    `${what}:\n  ${lines()}`,
     unknown.length > 0 ? "unknown-version" : "mixed-versions",
     unknown.length > 0
       ? "make every member answer its version command (is the host up?), then try again"
