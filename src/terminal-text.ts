@@ -38,8 +38,14 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2
  * @example forTerminal("\u001b]0;pwned\u0007\u001b[2Jdone\r\n") // "done\n"
  */
 export function forTerminal(text: string): string {
+  // Most lines hold nothing to take out: one scan says so (the live tree cleans every output line).
+  if (!PLAIN_SUSPECT.test(text)) return text;
   return maskPasswordsIn(text.replace(/\r\n/g, "\n").replace(SEQUENCE, "").replace(CONTROL, ""));
 }
+
+/** A character that starts a sequence or is a control, or the `://` of a URL. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+const PLAIN_SUSPECT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\r]|:\/\//;
 
 /** `value` as JSON with DEL and C1 controls escaped too (JSON.stringify leaves them raw). */
 export function jsonForTerminal(value: unknown, space?: number): string {
