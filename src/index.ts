@@ -24,6 +24,7 @@ export {
 export {
   type Cluster,
   type Component,
+  checkVersionInCatalog,
   type Host,
   loadCluster,
   onlineHosts,
@@ -58,6 +59,7 @@ export {
   UserError,
 } from "./errors.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
+export { maskPassword, maskPasswordsIn } from "./mask-password.js";
 export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.js";
 export { checkIdentifier } from "./migrate/migration-target.js";
 export type { DbStatus, OnlineResult, PurgeResult } from "./migrate/migrator.js";
@@ -105,3 +107,4 @@ export {
 } from "./server/index.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";
+export { forTerminal, jsonForTerminal } from "./terminal-text.js";

@@ -8,9 +8,10 @@
  */
 import { readFileSync } from "node:fs";
 import jsYaml from "js-yaml";
-import { type Document, isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import type { z } from "zod";
 import { type SourceProblem, UserError } from "./errors.js";
+import { maskPasswordsIn } from "./mask-password.js";
 
 export type FieldPath = readonly (string | number)[];
 
@@ -171,4 +172,67 @@ export function validateWith<S extends z.ZodType>(
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   throw UserError.fromProblems(zodProblems(yaml, result.error.issues, data));
+}
+
+/**
+ * YAML text with the password of every URL in it masked (`state: postgres://ferry:***@db/ops`), in
+ * values however they are written (plain, quoted with escapes, block) and in comments; the rest
+ * stays as written. For the copy of a file a run keeps: what reads it again needs no password.
+ */
+export function yamlWithoutPasswords(text: string): string {
+  // The fast reading finds the values that hold a password; a value written as it reads is masked
+  // where it stands. Only one that is not (escapes, '' quotes, folded lines) needs the positions,
+  // which cost seconds on a 10,000-host file.
+  const secret = new Set<string>();
+  try {
+    collectStrings(jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }), (v) => {
+      if (maskPasswordsIn(v) !== v) secret.add(v);
+    });
+  } catch {
+    return maskPasswordsIn(maskScalars(text));
+  }
+  let out = text;
+  let hidden = false;
+  for (const value of [...secret].sort((a, b) => b.length - a.length)) {
+    if (out.includes(value)) out = out.replaceAll(value, maskPasswordsIn(value));
+    else hidden = true;
+  }
+  if (hidden) out = maskScalars(out);
+  // What is left is outside any value: comments.
+  return maskPasswordsIn(out);
+}
+
+function collectStrings(value: unknown, found: (s: string) => void): void {
+  if (typeof value === "string") found(value);
+  else if (Array.isArray(value)) for (const v of value) collectStrings(v, found);
+  else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      found(k);
+      collectStrings(v, found);
+    }
+  }
+}
+
+/** Every scalar whose value holds a password, rewritten in place as a double-quoted masked one. */
+function maskScalars(text: string): string {
+  const doc = parseDocument(text);
+  const edits: { from: number; to: number; text: string }[] = [];
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== "string" || !node.range) return;
+      const masked = maskPasswordsIn(node.value);
+      if (masked === node.value) return;
+      const [from, to] = node.range;
+      // A JSON string is a YAML double-quoted scalar; a block scalar's range takes its line end along.
+      edits.push({
+        from,
+        to,
+        text: JSON.stringify(masked) + (text.slice(from, to).endsWith("\n") ? "\n" : ""),
+      });
+    },
+  });
+  let out = text;
+  for (const e of edits.sort((a, b) => b.from - a.from))
+    out = out.slice(0, e.from) + e.text + out.slice(e.to);
+  return out;
 }

@@ -127,7 +127,7 @@ describe("ferry init with flags", () => {
         "--dir",
         dir,
         "--hosts",
-        "h1,bad host,h1",
+        "h1,bad host,h1,h2=10.0.0.2;id",
         "--scheme",
         "semver",
         "--releases",
@@ -136,6 +136,10 @@ describe("ferry init with flags", () => {
       assert.equal(r.code, 2);
       assert.match(r.stderr, /--hosts: "bad host" is not a name/);
       assert.match(r.stderr, /--hosts: h1 given twice/);
+      assert.match(
+        r.stderr,
+        /--hosts: h2=10\.0\.0\.2;id: "10\.0\.0\.2;id" is not an address; an address is a host name/,
+      );
       const v = ferry(["init", "--dir", dir, "--releases", "1.0"]);
       assert.equal(v.code, 2);
       assert.match(v.stderr, /--releases: .*"1\.0" is not a semver version/);

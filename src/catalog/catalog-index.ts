@@ -60,20 +60,26 @@ export function indexCatalog(catalog: Catalog): CatalogIndex {
  * catalog is bad input (exit 2); `what` names where it came from (`--from`).
  */
 export function releaseIndex(catalog: Catalog, version: string, what: string): number {
+  const found = lookupRelease(catalog, version);
+  if ("problem" in found) throw new UserError(`${what}: ${found.problem}`);
+  return found.index;
+}
+
+/** The index of `version` among the catalog's releases, or why it is not one of them. */
+export function lookupRelease(catalog: Catalog, version: string): { index: number } | { problem: string } {
   const scheme = schemeOf(catalog);
   const parsed = scheme.parse(version);
-  if (!parsed) {
-    throw new UserError(`${what}: "${version}" is not a ${scheme.name} version (${scheme.shape})`);
-  }
+  if (!parsed)
+    return { problem: `${JSON.stringify(version)} is not a ${scheme.name} version (${scheme.shape})` };
   const ix = indexCatalog(catalog);
   const i = ix.byKey.get(parsed.key);
-  if (i !== undefined) return i;
+  if (i !== undefined) return { index: i };
   const s = ix.seriesNames.indexOf(parsed.series);
   const hint =
     s >= 0
       ? `series ${parsed.series} has ${listVersions(catalog, ix.seriesFirst[s] ?? 0, ix.seriesLast[s] ?? 0)}`
       : `it has no series ${parsed.series}; its series are ${ix.seriesNames.join(", ")}`;
-  throw new UserError(`${what}: ${version} is not a release in ${catalog.file ?? "the catalog"}; ${hint}`);
+  return { problem: `${version} is not a release in ${catalog.file ?? "the catalog"}; ${hint}` };
 }
 
 function listVersions(catalog: Catalog, from: number, to: number): string {

@@ -1,6 +1,6 @@
 /** Versions, schemes, policy and the path planner: everything about which upgrades are allowed. */
 export { type Catalog, type CatalogSource, defineCatalog, loadCatalog, type Release } from "./catalog.js";
-export { releaseIndex } from "./catalog-index.js";
+export { lookupRelease, releaseIndex } from "./catalog-index.js";
 export { type CatalogInput, CatalogSchema, type Policy, PolicySchema } from "./catalog-schema.js";
 export {
   formatRefusal,

@@ -36,7 +36,7 @@ export function registerCheckCommand(program: Command, setExit: (code: ExitCode)
         ? await withClusterDrivers(cluster, async (driverFor) => {
             const { version: from, actives } = flags.from
               ? { version: flags.from, actives: new Map<string, string>() }
-              : await observedStart(cluster, { actives: true }, driverFor);
+              : await observedStart(cluster, catalog, { actives: true }, driverFor);
             const found = planPath(catalog, from, to);
             const plan = buildPlan(cluster, found, migrationsFor(cluster.database, catalog), actives);
             const result = await checkPreflight({ cluster, plan, driverFor });

@@ -6,6 +6,7 @@ import { createInterface } from "node:readline/promises";
 import {
   type Catalog,
   type Cluster,
+  checkVersionInCatalog,
   clusterMembers,
   type DriverFor,
   DriverPool,
@@ -24,9 +25,12 @@ export interface ClusterFlags {
   readonly config: string;
 }
 
+/** The cluster file and its catalog, each valid and the file's `version:` one of the catalog's releases. */
 export function loadClusterAndCatalog(flags: ClusterFlags): { cluster: Cluster; catalog: Catalog } {
   const cluster = loadCluster(flags.config);
-  return { cluster, catalog: loadCatalog(cluster.catalog) };
+  const catalog = loadCatalog(cluster.catalog);
+  checkVersionInCatalog(cluster, catalog);
+  return { cluster, catalog };
 }
 
 /** Opens the cluster's state store for the length of `body`, and closes it whatever happens. */
@@ -83,15 +87,17 @@ export async function withClusterDrivers<T>(
 
 /**
  * Where the cluster stands, asked of it through `driverFor` (or drivers of its own): the release
- * every member reports and, with `actives`, the active host of each active-passive component.
+ * every member reports, which must be one of the catalog's, and, with `actives`, the active host of
+ * each active-passive component.
  */
 export async function observedStart(
   cluster: Cluster,
+  catalog: Catalog,
   options: { actives: boolean } = { actives: false },
   driverFor?: DriverFor,
 ): Promise<{ version: string; actives: Map<string, string> }> {
-  if (!driverFor) return withClusterDrivers(cluster, (d) => observedStart(cluster, options, d));
+  if (!driverFor) return withClusterDrivers(cluster, (d) => observedStart(cluster, catalog, options, d));
   const seen = await observe(clusterMembers(cluster), driverFor, { health: false });
-  const version = requireOneVersion(seen, cluster.name, "pass --from to name the release yourself");
+  const version = requireOneVersion(seen, cluster.name, "pass --from to name the release yourself", catalog);
   return { version, actives: options.actives ? await observeActives(cluster, driverFor) : new Map() };
 }

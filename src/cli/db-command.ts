@@ -32,7 +32,7 @@ function context(flags: DbFlags): DbContext {
   return {
     cluster,
     catalog,
-    baseline: async () => flags.from ?? (await observedStart(cluster)).version,
+    baseline: async () => flags.from ?? (await observedStart(cluster, catalog)).version,
     ...(flags.json
       ? {}
       : {

@@ -1,6 +1,6 @@
 /** `ferry demo [--json]`: the sample cluster, upgraded under load on this machine, and a report. */
 import type { Command } from "commander";
-import { type DemoReport, ExitCode, RunEvents, runDemo } from "../index.js";
+import { type DemoReport, ExitCode, forTerminal, RunEvents, runDemo } from "../index.js";
 import { printJson, printLines } from "./output.js";
 import { plainProgress } from "./progress.js";
 
@@ -30,7 +30,7 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
           events,
           interrupt: controller.signal,
           ...(flags.database ? { database: flags.database } : {}),
-          say: flags.json ? () => {} : (line) => process.stdout.write(`${line}\n`),
+          say: flags.json ? () => {} : (line) => process.stdout.write(`${forTerminal(line)}\n`),
         });
         if (flags.json) {
           const { latencyBeforeMs, outcome, problems, ...shape } = report;

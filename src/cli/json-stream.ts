@@ -8,7 +8,7 @@
  * Lines are gathered and written together once the current burst of events is over, so a command
  * that prints a lot costs the executor one write per burst rather than one per line.
  */
-import { hopOutlines, type RunEvent, stepsDone } from "../index.js";
+import { forTerminal, hopOutlines, jsonForTerminal, type RunEvent, stepsDone } from "../index.js";
 import type { ProgressSink } from "./progress.js";
 
 export function jsonStream(out: NodeJS.WritableStream = process.stdout): ProgressSink & {
@@ -24,7 +24,8 @@ export function jsonStream(out: NodeJS.WritableStream = process.stdout): Progres
     out.write(text);
   };
   const push = (value: Record<string, unknown>) => {
-    buffer += `${JSON.stringify({ type: value.type, time: new Date().toISOString(), ...value })}\n`;
+    // Output lines stay as the host printed them, escaped: JSON is data, and this is its record.
+    buffer += `${jsonForTerminal({ type: value.type, time: new Date().toISOString(), ...value })}\n`;
     if (!scheduled) {
       scheduled = true;
       setImmediate(flush);
@@ -33,7 +34,7 @@ export function jsonStream(out: NodeJS.WritableStream = process.stdout): Progres
   return {
     listener: (event) => push(jsonEvent(event)),
     // A signal's message goes to stderr as usual: stdout holds events only.
-    note: (text) => process.stderr.write(`${text}\n`),
+    note: (text) => process.stderr.write(`${forTerminal(text)}\n`),
     finish: flush,
     result(value) {
       push({ type: "result", ...value });

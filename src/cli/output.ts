@@ -1,20 +1,30 @@
 /**
  * How the CLI speaks: `--json` puts exactly one JSON document on stdout (for apply, resume and
  * rollback: one JSON event per line, the last a `result`); everything meant for a person goes to
- * stdout as text, and errors to stderr.
+ * stdout as text, and errors to stderr. Text may quote what hosts printed, so it goes through
+ * forTerminal (no escape sequence, no password); JSON keeps it raw but escaped.
  */
-import { exitCodeOf, FerryError, PathRefusedError, RefusedError, UserError } from "../index.js";
+import {
+  exitCodeOf,
+  FerryError,
+  forTerminal,
+  jsonForTerminal,
+  maskPasswordsIn,
+  PathRefusedError,
+  RefusedError,
+  UserError,
+} from "../index.js";
 
 /** Pretty for a document a person may read; compact past a megabyte (a 10,000-host plan), where indentation would triple it. */
 const PRETTY_LIMIT = 1 << 20;
 
 export function printJson(value: unknown): void {
-  const compact = JSON.stringify(value);
-  process.stdout.write(`${compact.length < PRETTY_LIMIT ? JSON.stringify(value, null, 2) : compact}\n`);
+  const compact = jsonForTerminal(value);
+  process.stdout.write(`${compact.length < PRETTY_LIMIT ? jsonForTerminal(value, 2) : compact}\n`);
 }
 
 export function printLines(lines: readonly string[]): void {
-  process.stdout.write(`${lines.join("\n")}\n`);
+  process.stdout.write(`${forTerminal(lines.join("\n"))}\n`);
 }
 
 /**
@@ -28,15 +38,20 @@ export function reportError(err: unknown, json: boolean | "stream"): number {
   if (err instanceof RefusedError && err.wayOut && !message.includes(err.wayOut))
     message += `. Way out: ${err.wayOut}.`;
   const label = !known ? "internal error" : code === 3 ? "refused" : "error";
-  process.stderr.write(`ferry: ${label}: ${message}\n`);
-  if (!known && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.stderr.write(`ferry: ${label}: ${forTerminal(message)}\n`);
+  if (!known && err instanceof Error && err.stack) process.stderr.write(`${forTerminal(err.stack)}\n`);
   if (json) {
-    const detail: Record<string, unknown> = { kind: known ? err.kind : "internal", exitCode: code, message };
+    // Raw but for passwords: a message may quote a URL (JSON escapes the rest).
+    const detail: Record<string, unknown> = {
+      kind: known ? err.kind : "internal",
+      exitCode: code,
+      message: maskPasswordsIn(message),
+    };
     if (err instanceof PathRefusedError) detail.refusal = err.refusal;
     if (err instanceof UserError && err.problems.length > 0) detail.problems = err.problems;
     if (json === "stream") {
       process.stdout.write(
-        `${JSON.stringify({ type: "result", time: new Date().toISOString(), runId: null, exitCode: code, error: detail })}\n`,
+        `${jsonForTerminal({ type: "result", time: new Date().toISOString(), runId: null, exitCode: code, error: detail })}\n`,
       );
     } else {
       printJson({ error: detail });

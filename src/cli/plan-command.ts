@@ -25,7 +25,7 @@ export function registerPlanCommand(program: Command): void {
       // With --from nothing is asked of the cluster: an active-passive component starts from its first host.
       const { version: from, actives } = flags.from
         ? { version: flags.from, actives: new Map<string, string>() }
-        : await observedStart(cluster, { actives: true });
+        : await observedStart(cluster, catalog, { actives: true });
       const plan = buildPlan(
         cluster,
         planPath(catalog, from, to),

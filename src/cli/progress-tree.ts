@@ -9,7 +9,7 @@
  * terminal has rows for.
  */
 import { createLogUpdate } from "log-update";
-import type { Plan, RunEvent, StepState } from "../index.js";
+import { forTerminal, type Plan, type RunEvent, type StepState } from "../index.js";
 import { formatSeconds, type ProgressSink } from "./progress.js";
 import type { Colors } from "./terminal.js";
 
@@ -281,7 +281,7 @@ export class ProgressModel {
   #stepLine(id: string, now: number, width: number, c: Colors): string {
     const step = this.#steps.get(id) as StepTally;
     if (step.phase.failed.has(id) && step.state !== "undoing") {
-      const how = step.state === "undone" ? "  (undone)" : step.undoError ? `  ${step.undoError}` : "";
+      const how = step.state === "undone" ? "  (undone)" : step.undoError ? `  ${clean(step.undoError)}` : "";
       return fit(
         [
           [`      ${c.red("✗")} ${id}`, undefined],
@@ -372,18 +372,17 @@ function fit(parts: readonly [string, ((s: string) => string) | undefined][], wi
   return line;
 }
 
+// Only ferry's own styling: what hosts print is cleaned by forTerminal before it gets here.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
 const STYLE = /\u001b\[[0-9;?]*[A-Za-z]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 function stripStyle(text: string): string {
   return text.replace(STYLE, "");
 }
 
-/** A command's output line as a terminal may show it: no escape sequences, tabs as spaces, trimmed. */
+/** A host's text as one row of the tree: no escape sequence or control character, tabs and line ends as spaces. */
 function clean(line: string): string {
-  return stripStyle(line).replace(/\t/g, "  ").replace(CONTROL, "").trim();
+  return forTerminal(line).replace(/\t/g, "  ").replace(/\n/g, " ").trim();
 }
 
 /** Draws the model on `stream` (a terminal) until finish(); notes are printed above the tree. */
@@ -400,7 +399,7 @@ export function progressTree(stream: NodeJS.WriteStream, colours: Colors): Progr
     listener(event) {
       model.apply(event, Date.now());
       if (event.type === "note") {
-        draw.persist(colours.yellow(event.message));
+        draw.persist(colours.yellow(forTerminal(event.message)));
         render();
       }
       if (event.type === "start" && !timer && !finished) {
@@ -409,7 +408,7 @@ export function progressTree(stream: NodeJS.WriteStream, colours: Colors): Progr
       }
     },
     note(text) {
-      draw.persist(colours.yellow(text));
+      draw.persist(colours.yellow(forTerminal(text)));
       render();
     },
     finish() {

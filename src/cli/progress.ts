@@ -3,7 +3,7 @@
  * (progress-tree.ts); elsewhere (a pipe, a file, CI) one plain line per step transition, with no
  * escape codes; with --json, the event stream (json-stream.ts).
  */
-import type { RunEvent, RunListener } from "../index.js";
+import { forTerminal, type RunEvent, type RunListener } from "../index.js";
 
 /** A listener to the run's events, with a way to say something beside them and a last word. */
 export interface ProgressSink {
@@ -19,9 +19,11 @@ export function plainProgress(out: NodeJS.WritableStream = process.stdout): Prog
   return {
     listener: (event) => {
       const line = plainLine(event);
-      if (line !== undefined) out.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+      // One line per transition, whatever the error quoted: a host's line ends are spaces here.
+      if (line !== undefined)
+        out.write(`${new Date().toISOString().slice(11, 19)} ${forTerminal(line).replace(/\n/g, " ")}\n`);
     },
-    note: (text) => process.stderr.write(`${text}\n`),
+    note: (text) => process.stderr.write(`${forTerminal(text)}\n`),
     finish: () => {},
   };
 }

@@ -3,7 +3,7 @@
  * tree on a terminal, plain lines elsewhere, events with --json), the per-run log, the closing
  * report, and the exit code the outcome means.
  */
-import { attachRunLog, ExitCode, type OperationResult, RunEvents } from "../index.js";
+import { attachRunLog, ExitCode, forTerminal, type OperationResult, RunEvents } from "../index.js";
 import { jsonStream } from "./json-stream.js";
 import { type ProgressSink, plainProgress } from "./progress.js";
 import { progressTree } from "./progress-tree.js";
@@ -59,7 +59,7 @@ export async function runWithSignals(
         exitCode: code,
       });
     } else {
-      process.stdout.write(`${result.message}\n`);
+      process.stdout.write(`${forTerminal(result.message)}\n`);
     }
     return code;
   } finally {

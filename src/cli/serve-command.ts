@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import {
   allowedHostProblem,
   ExitCode,
+  forTerminal,
   generateToken,
   startServer,
   tokenProblem,
@@ -64,7 +65,7 @@ export function registerServeCommand(program: Command, setExit: (code: ExitCode)
           host: flags.host,
           allowedHosts,
           port,
-          report: (message) => process.stderr.write(`ferry serve: ${message}\n`),
+          report: (message) => process.stderr.write(`ferry serve: ${forTerminal(message)}\n`),
         });
         const out = [`ferry serve: ${cluster.name} on ${server.url} (Ctrl-C stops it)`];
         // The only time the token is shown: a generated one exists nowhere else.

@@ -5,12 +5,16 @@
  * load-cluster.ts.
  */
 import { z } from "zod";
+import { HOST_ADDRESS_RULE, isHostAddress } from "./host-address.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const name = (what: string) =>
   z
     .string()
     .regex(NAME, `a ${what} name is letters, digits, "_", "." and "-", starting with a letter or digit`);
+
+/** The characters any version of either scheme is made of; the catalog says which are releases. */
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9.+-]*$/;
 
 /** "500ms", "5s", "2m", "1h", or a number of seconds; zero only where `zero` allows it. */
 const duration = (zero: boolean) =>
@@ -37,7 +41,12 @@ const Command = z.string().min(1, "a command must not be empty");
 
 export const HostSchema = z.strictObject({
   name: name("host"),
-  address: z.string().min(1).describe("The host's address, for {{address}}, probes and SSH."),
+  address: z
+    .string()
+    .refine(isHostAddress, HOST_ADDRESS_RULE)
+    .describe(
+      "The host's address, for {{address}}, probes and SSH: a host name, or an IPv4 or IPv6 address.",
+    ),
   driver: z
     .enum(["local", "ssh"])
     .default("local")
@@ -256,8 +265,11 @@ export const ClusterSchema = z
       .describe("How migrations run."),
     version: z
       .string()
+      .regex(VERSION, "a version is letters, digits, '.', '-' and '+', like 1.2.0 or 24.03.1")
       .optional()
-      .describe("The desired version: `ferry apply` without --to upgrades to it."),
+      .describe(
+        "The desired version, a release in the catalog: `ferry apply` and `ferry plan` without --to go to it.",
+      ),
     onFailure: z
       .enum(["rollback", "pause"])
       .default("rollback")

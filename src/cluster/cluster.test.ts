@@ -187,6 +187,31 @@ describe("the cluster file", () => {
       (t: string) => t.replace("address: 10.0.0.1 }", "address: 10.0.0.1, driver: telnet }"),
       /:5: hosts\[0\]\.driver: /,
     ],
+    ...[
+      "127.0.0.1;touch /tmp/x",
+      "10.0.0.1 ",
+      "$(reboot)",
+      "db.example.com-",
+      "-db.example.com",
+      "db..example.com",
+      "999.1.1.1",
+      "10.0.0",
+      "[::1]",
+      "fe80::1%eth0;id",
+      "",
+    ].map(
+      (address) =>
+        [
+          `the address ${JSON.stringify(address)}`,
+          (t: string) => t.replace("address: 10.0.0.2", `address: ${JSON.stringify(address)}`),
+          /:6: hosts\[1\]\.address: an address is a host name .* or an IPv4 or IPv6 address/,
+        ] as const,
+    ),
+    [
+      "a version with a shell's characters in it",
+      (t: string) => `${t}version: "1.0.1;id"\n`,
+      /:19: version: a version is letters, digits/,
+    ],
   ] as const) {
     it(`refuses ${name}, naming file, line and field`, () => {
       const found = problems(edit(BASE));
@@ -197,6 +222,23 @@ describe("the cluster file", () => {
       assert.ok(found.every((p) => p.startsWith("/etc/ferry/cluster.yaml:")));
     });
   }
+
+  it("takes a host name, an IPv4 or an IPv6 address as a host's address", () => {
+    for (const address of [
+      "db-1.example.com",
+      "db-1.example.com.",
+      "app_db_1",
+      "localhost",
+      "10.0.0.2",
+      "::1",
+      "fe80::1%eth0",
+      "2001:db8::8a2e:370:7334",
+      "::ffff:10.0.0.2",
+    ]) {
+      const c = parseCluster("/c.yaml", BASE.replace("address: 10.0.0.2", `address: "${address}"`));
+      assert.equal(c.hosts[1]?.address, address);
+    }
+  });
 
   it("resolves a var the component lacks from every host that has it", () => {
     const text = BASE.replace("vars: { root: /srv/notes, port: 8080 }", "vars: { port: 8080 }").replace(

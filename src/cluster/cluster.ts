@@ -4,6 +4,7 @@
  */
 import { homedir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { type Catalog, lookupRelease } from "../catalog/index.js";
 import { SSH_DEFAULTS, type SshSettings } from "../drivers/ssh-settings.js";
 import { type SourceProblem, UserError } from "../errors.js";
 import { parseDuration } from "../probes/health-probe.js";
@@ -113,6 +114,19 @@ export function loadCluster(file: string): Cluster {
 /** Validates cluster-file text; `file` names it in errors and anchors its relative paths. */
 export function parseCluster(file: string, text: string): Cluster {
   return clusterFrom(new YamlFile(file, text));
+}
+
+/**
+ * The file's `version:` must be one of its catalog's releases: checked wherever both are read
+ * (check, plan, apply, serve, db), and reported on the file's own line, since no flag gave it.
+ */
+export function checkVersionInCatalog(cluster: Cluster, catalog: Catalog): void {
+  if (cluster.version === undefined) return;
+  const found = lookupRelease(catalog, cluster.version);
+  if ("problem" in found) {
+    const yaml = new YamlFile(cluster.file, cluster.text);
+    throw UserError.fromProblems([problemAt(yaml, ["version"], found.problem)]);
+  }
 }
 
 function clusterFrom(yaml: YamlFile): Cluster {

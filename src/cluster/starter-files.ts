@@ -7,6 +7,7 @@ import { defineCatalog } from "../catalog/catalog.js";
 import { UserError } from "../errors.js";
 import { YamlFile } from "../yaml-file.js";
 import { parseCluster } from "./cluster.js";
+import { HOST_ADDRESS_RULE, isHostAddress } from "./host-address.js";
 
 export interface StarterAnswers {
   /** The product's name; also the cluster's unless `cluster` is given. */
@@ -59,7 +60,13 @@ export function starterFiles(answers: StarterAnswers): { cluster: string; releas
     "hosts",
     hosts.map((h) => h.name),
   );
-  for (const h of hosts) if (!h.address) problems.push(`--hosts: ${h.name}= has no address`);
+  for (const h of hosts) {
+    if (!h.address) problems.push(`--hosts: ${h.name}= has no address`);
+    else if (!isHostAddress(h.address))
+      problems.push(
+        `--hosts: ${h.name}=${h.address}: ${JSON.stringify(h.address)} is not an address; ${HOST_ADDRESS_RULE}`,
+      );
+  }
   named("component", answers.components);
   if (answers.releases.length === 0) problems.push("--releases: give at least one");
   if (problems.length > 0) throw new UserError(problems.join("\n  "));

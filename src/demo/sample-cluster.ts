@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
+import { maskPassword, scrubSecrets, secretsIn } from "../mask-password.js";
 
 export const NOTES = fileURLToPath(new URL("../../examples/notes/", import.meta.url));
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules/", import.meta.url));
@@ -35,7 +36,6 @@ interface NotesDb {
 }
 interface NotesDbModule {
   isPostgres(target: string): boolean;
-  redact(target: string): string;
   openDb(target: string): Promise<NotesDb>;
 }
 const notesDb = () =>
@@ -66,7 +66,14 @@ export async function writeSampleCluster(root: string, database?: string): Promi
   const gateway = { port: await freePort(), adminPort: await freePort() };
   const { isPostgres } = await notesDb();
   if (database !== undefined && !isPostgres(database)) {
-    throw new UserError(`--database: ${database} is not a postgres:// URL`);
+    throw new UserError(`--database: ${maskPassword(database)} is not a postgres:// URL`);
+  }
+  // The URL goes into the cluster file and the product's commands, so into the journal and the
+  // hosts' process lists: a password must come another way, which pg reads by itself.
+  if (database !== undefined && secretsIn(database).length > 0) {
+    throw new UserError(
+      `--database: ${maskPassword(database)} holds a password; give it in PGPASSWORD instead, so that it stays out of the cluster file, the journal and the process list`,
+    );
   }
   const db = database ?? join(root, "notes.db");
   await createSchema(db);
@@ -152,18 +159,19 @@ export async function writeSampleCluster(root: string, database?: string): Promi
 
 /** The first release's schema, into a database that must not hold the product already. */
 async function createSchema(target: string): Promise<void> {
-  const { isPostgres, openDb, redact } = await notesDb();
+  const { isPostgres, openDb } = await notesDb();
   const postgres = isPostgres(target);
   if (!postgres) writeFileSync(target, ""); // an empty file is an empty SQLite database
   const db = await openDb(target).catch((err: Error) => {
-    throw new UserError(`--database: ${err.message}`);
+    // The product's message names its NOTES_DB in its own way: ferry's masking has the last word.
+    throw new UserError(`--database: ${scrubSecrets(err.message, secretsIn(target))}`);
   });
   try {
     const taken = [];
     for (const table of TABLES) if ((await db.columns(table)).length > 0) taken.push(table);
     if (taken.length > 0) {
       throw new UserError(
-        `--database: ${redact(target)} already has table ${taken.join(", ")}; the demo needs an empty database and changed nothing`,
+        `--database: ${maskPassword(target)} already has table ${taken.join(", ")}; the demo needs an empty database and changed nothing`,
       );
     }
     await db.exec(readFileSync(join(NOTES, "schema", `${FIRST}${postgres ? ".postgres" : ""}.sql`), "utf8"));

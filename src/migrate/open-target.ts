@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import { OperationError, UserError } from "../errors.js";
+import { maskPassword, scrubSecrets, secretsIn } from "../mask-password.js";
 import type { MigrationTarget } from "./migration-target.js";
 
 export async function openMigrationTarget(url: string, baseDir: string): Promise<MigrationTarget> {
@@ -15,9 +16,13 @@ export async function openMigrationTarget(url: string, baseDir: string): Promise
   } catch (err) {
     await target?.close().catch(() => {});
     if (err instanceof UserError) throw err;
-    throw new OperationError(`cannot open the database ${masked(url)}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    // A driver's message may quote what it was given; the cause is kept only when it holds no secret.
+    const secrets = secretsIn(url);
+    const reason = scrubSecrets((err as Error).message, secrets);
+    throw new OperationError(
+      `cannot open the database ${maskPassword(url)}: ${reason}`,
+      secrets.length === 0 ? { cause: err } : undefined,
+    );
   }
   return target;
 }
@@ -34,10 +39,5 @@ async function create(url: string, baseDir: string): Promise<MigrationTarget> {
     const { SqliteTarget } = await import("./sqlite-target.js");
     return new SqliteTarget(resolve(baseDir, path));
   }
-  throw new UserError(`database: "${masked(url)}" is not a postgres://, mysql:// or sqlite: URL`);
-}
-
-/** The URL with its password hidden, for messages. */
-export function masked(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@");
+  throw new UserError(`database: "${maskPassword(url)}" is not a postgres://, mysql:// or sqlite: URL`);
 }

@@ -2,6 +2,7 @@
  * Observing the cluster: which version every member runs (its `version` command) and whether it
  * is healthy (one health probe). Used before a run, by verify steps, and by `ferry status`.
  */
+import { type Catalog, lookupRelease } from "../catalog/index.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { Driver } from "../drivers/driver.js";
 import { describeExit, lastLineOf } from "../drivers/driver.js";
@@ -94,18 +95,34 @@ export async function observe(
 
 /**
  * The one version every member reports, or a refusal that lists who reports what: a member that
- * cannot be asked is not the same trouble as members on different releases.
+ * cannot be asked is not the same trouble as members on different releases. The version must be
+ * one of the catalog's releases: what a version command printed is the hosts' doing, and is
+ * reported as theirs, never as a bad flag.
  */
-export function requireOneVersion(seen: Observation, cluster: string, wayOut: string): string {
-  if (seen.version !== null) return seen.version;
+export function requireOneVersion(
+  seen: Observation,
+  cluster: string,
+  wayOut: string,
+  catalog: Catalog,
+): string {
+  const lines = () =>
+    seen.members.map((m) => `${m.component}@${m.host}: ${m.version ?? `unknown (${m.error})`}`).join("\n  ");
+  if (seen.version !== null) {
+    const found = lookupRelease(catalog, seen.version);
+    if ("index" in found) return seen.version;
+    throw new RefusedError(
+      `the members of ${cluster} answer their version command with ${JSON.stringify(seen.version)}, which is not a release they could run: ${found.problem}:\n  ${lines()}`,
+      "unknown-version",
+      "make each member's version command print the release it runs, as the catalog names it, then try again",
+    );
+  }
   const unknown = seen.members.filter((m) => m.version === null);
-  const lines = seen.members.map((m) => `${m.component}@${m.host}: ${m.version ?? `unknown (${m.error})`}`);
   const what =
     unknown.length > 0
       ? `ferry cannot tell which release ${cluster} runs: ${unknown.length} member${unknown.length === 1 ? "" : "s"} did not answer the version command`
       : `the members of ${cluster} run different releases, and no unfinished run explains it`;
   throw new RefusedError(
-    `${what}:\n  ${lines.join("\n  ")}`,
+    `${what}:\n  ${lines()}`,
     unknown.length > 0 ? "unknown-version" : "mixed-versions",
     unknown.length > 0
       ? "make every member answer its version command (is the host up?), then try again"

@@ -14,6 +14,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { planSteps } from "../plan/plan.js";
+import { jsonForTerminal } from "../terminal-text.js";
 import { type RunEvent, type RunEvents, stepsDone } from "./events.js";
 
 const FLUSH_MS = 100;
@@ -83,7 +84,9 @@ export function attachRunLog(events: RunEvents, stateFolder: string): RunLog {
     }
     const fd = fdOf(event.runId);
     if (fd === undefined) return;
-    pending.push({ fd, text: `${JSON.stringify(logLine(event, hostOf))}\n` });
+    // Output is logged as the host printed it (the log is a record), but escaped: `cat` and `tail -f`
+    // of the log on a terminal must not run a host's escape sequences.
+    pending.push({ fd, text: `${jsonForTerminal(logLine(event, hostOf))}\n` });
     if (event.type !== "output") flush();
     else timer ??= setTimeout(flush, FLUSH_MS).unref();
   };

@@ -6,13 +6,14 @@ import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { type Catalog, planPath } from "../catalog/index.js";
-import { type Cluster, onlineHosts, stateFolder } from "../cluster/cluster.js";
+import { type Cluster, checkVersionInCatalog, onlineHosts, stateFolder } from "../cluster/cluster.js";
 import { DriverPool, type HostRef } from "../drivers/driver-pool.js";
 import { RefusedError, UserError } from "../errors.js";
 import { DatabaseMigrations, migrationsFor } from "../migrate/plan-migrations.js";
 import { buildPlan, clusterMembers } from "../plan/build-plan.js";
 import { type Plan, phaseSteps, planSteps } from "../plan/plan.js";
 import type { RunRecord, StateStore } from "../store/state-store.js";
+import { yamlWithoutPasswords } from "../yaml-file.js";
 import { RunEvents } from "./events.js";
 import { Executor, type RunOutcome } from "./executor.js";
 import { type Faults, faultsFromEnv } from "./faults.js";
@@ -89,6 +90,7 @@ export async function apply(
 ): Promise<OperationResult> {
   const { cluster, store, catalog } = options;
   const to = targetOf(cluster, options.to);
+  if (options.to === undefined) checkVersionInCatalog(cluster, catalog);
   return withLockAndDrivers(options, onlineHosts(cluster), async (lock, driverFor) => {
     const open = await store.unfinishedRun(cluster.name);
     if (open) throw openRunRefusal(open, to);
@@ -102,6 +104,7 @@ export async function apply(
       seen,
       cluster.name,
       "bring every member to one release by hand, then run apply again",
+      catalog,
     );
     const path = planPath(catalog, from, to);
     if (path.hops.length === 0) return nothingChanged(`${cluster.name} runs ${to} already; nothing to do`);
@@ -125,7 +128,12 @@ export async function apply(
         startedAt: Date.now(),
         startedBy: options.startedBy ?? whoStarted(),
         plan,
-        files: { cluster: cluster.text, catalog: catalog.text ?? "" },
+        // Kept to be read, never to run from: resume takes state: and database: from the live file,
+        // so no password need be kept (and none may be: the journal is shared and backed up).
+        files: {
+          cluster: yamlWithoutPasswords(cluster.text),
+          catalog: yamlWithoutPasswords(catalog.text ?? ""),
+        },
       },
       stepIds,
     );

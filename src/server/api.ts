@@ -140,7 +140,12 @@ export function createApi(ctx: ApiContext): Hono {
     let actives = new Map<string, string>();
     if (start === undefined) {
       const seen = await ctx.hosts.get();
-      start = requireOneVersion(seen.members, cluster.name, "pass ?from= to name the release yourself");
+      start = requireOneVersion(
+        seen.members,
+        cluster.name,
+        "pass ?from= to name the release yourself",
+        catalog,
+      );
       if ("error" in seen.actives) throw seen.actives.error;
       actives = seen.actives.hosts;
     }

@@ -1,6 +1,8 @@
 /** The state store: ferry's journal and run lock, in SQLite, PostgreSQL or memory. */
+
+export { maskPassword } from "../mask-password.js";
 export { MemoryStore } from "./memory-store.js";
-export { MEMORY_LOCATION, maskPassword, openStateStore, StateStoreOpenError } from "./open-store.js";
+export { MEMORY_LOCATION, openStateStore, StateStoreOpenError } from "./open-store.js";
 export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
 export {

@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import { OperationError } from "../errors.js";
+import { maskPassword, scrubSecrets, secretsIn } from "../mask-password.js";
 import { MemoryStore } from "./memory-store.js";
 import type { PostgresStore } from "./postgres-store.js";
 import type { StateStore } from "./state-store.js";
@@ -54,7 +55,7 @@ export async function openStateStore(location: string, baseDir: string): Promise
  */
 async function openPostgres(location: string): Promise<StateStore> {
   const shown = maskPassword(location);
-  const secrets = passwordsIn(location);
+  const secrets = secretsIn(location);
   let store: PostgresStore;
   try {
     const url = new URL(location);
@@ -63,50 +64,17 @@ async function openPostgres(location: string): Promise<StateStore> {
     const { PostgresStore } = await import("./postgres-store.js");
     store = new PostgresStore({ connectionString: url.toString(), schema });
   } catch (err) {
-    throw new StateStoreOpenError(shown, scrub(messageOf(err), secrets));
+    throw new StateStoreOpenError(shown, scrubSecrets(messageOf(err), secrets));
   }
   try {
     await store.init();
   } catch (err) {
     await store.close().catch(() => {});
     // The cause is kept only when it cannot carry the password (a parse error may quote the URL).
-    const reason = scrub(messageOf(err), secrets);
+    const reason = scrubSecrets(messageOf(err), secrets);
     throw new StateStoreOpenError(shown, reason, secrets.length === 0 ? { cause: err } : undefined);
   }
   return store;
-}
-
-/** `postgres://ferry:***@db/ops`: the URL with its password (in userinfo or `?password=`) masked. */
-export function maskPassword(location: string): string {
-  try {
-    const url = new URL(location);
-    if (url.password) url.password = "***";
-    if (url.searchParams.has("password")) url.searchParams.set("password", "***");
-    // URLSearchParams encodes * as %2A; keep the mask readable.
-    return url.toString().replaceAll("%2A%2A%2A", "***");
-  } catch {
-    return location.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@").replace(/([?&]password=)[^&]*/i, "$1***");
-  }
-}
-
-function passwordsIn(location: string): string[] {
-  const found: string[] = [];
-  try {
-    const url = new URL(location);
-    if (url.password) found.push(url.password, decodeURIComponent(url.password));
-    const param = url.searchParams.get("password");
-    if (param) found.push(param);
-  } catch {
-    const m = /\/\/[^:/@]*:([^@/]*)@/.exec(location);
-    if (m?.[1]) found.push(m[1]);
-  }
-  return found.filter((p) => p.length > 0);
-}
-
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) out = out.replaceAll(secret, "***");
-  return out;
 }
 
 function messageOf(err: unknown): string {
