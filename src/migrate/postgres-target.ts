@@ -220,8 +220,10 @@ export class PostgresTarget implements MigrationTarget {
    */
   async #tool(name: string, args: (url: string) => string[]): Promise<void> {
     const url = new URL(this.url);
-    const password = decodeURIComponent(url.password);
+    // libpq takes a password from the userinfo or from ?password=; searchParams has it decoded already.
+    const password = decodeURIComponent(url.password) || url.searchParams.get("password") || "";
     url.password = "";
+    url.searchParams.delete("password");
     try {
       await run(name, args(url.toString()), {
         env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
