@@ -133,7 +133,8 @@ export async function writeSampleCluster(root: string, database?: string): Promi
         pidFile: `${home}.pid`,
         stopGrace: "15s",
         health: {
-          exec: `kill -0 $(cat ${home}.pid)`,
+          // Running, and not a zombie: `kill -0` alone would pass a worker that has died but is not reaped yet.
+          exec: `case "$(ps -o stat= -p "$(cat ${home}.pid)")" in ""|Z*) echo "not running"; exit 1 ;; esac`,
           healthyFor: "300ms",
           deadline: "10s",
           interval: "100ms",
