@@ -4,22 +4,20 @@
  * verifier reads back every acknowledged write and waits for every job. Everything it started is
  * stopped again, also when it is interrupted.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { loadCatalog } from "../catalog/index.js";
 import { loadCluster } from "../cluster/cluster.js";
-import { render } from "../cluster/template.js";
 import { DriverPool } from "../drivers/driver-pool.js";
-import { OperationError } from "../errors.js";
 import { clusterMembers } from "../plan/build-plan.js";
 import { RunEvents } from "../run/events.js";
 import { observe } from "../run/observe.js";
 import { apply } from "../run/upgrade.js";
 import { openStateStore } from "../store/open-store.js";
-import { dropSchema, FIRST, NOTES, writeSampleCluster } from "./sample-cluster.js";
+import { dropSchema, FIRST, writeSampleCluster } from "./sample-cluster.js";
+import { runOnEveryMember, startGateway, waitUntilUp } from "./sample-processes.js";
 
 export interface DemoReport {
   readonly path: readonly string[];
@@ -102,8 +100,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       `the sample cluster in ${root}: a gateway, 3 API servers and 2 workers of notes ${FIRST}, over ${options.database ? "PostgreSQL" : "SQLite"}`,
     );
     gateway = startGateway(root, sample);
-    await forEachMember(cluster, pool, ["install", "activate", "start"], FIRST);
-    await waitHealthy(cluster, pool, `http://127.0.0.1:${sample.gateway.port}`);
+    await runOnEveryMember(cluster, pool, ["install", "activate", "start"], FIRST);
+    await waitUntilUp(cluster, pool, `http://127.0.0.1:${sample.gateway.port}`);
 
     const url = `http://127.0.0.1:${sample.gateway.port}`;
     say(`load before the upgrade: ${rate} requests a second for 3 s`);
@@ -152,7 +150,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     };
   } finally {
     say("stopping the sample cluster");
-    await forEachMember(cluster, pool, ["stop"], FIRST).catch(() => {});
+    await runOnEveryMember(cluster, pool, ["stop"], FIRST).catch(() => {});
     gateway?.kill("SIGTERM");
     await pool.close();
     await store.close();
@@ -177,72 +175,4 @@ function upgradeSpan(events: RunEvents): { window(): { from: number; to: number 
     window: () => (from === undefined || to === undefined ? { from: 0, to: 0 } : { from, to }),
     off,
   };
-}
-
-/** The gateway is the cluster's load balancer: ferry drains hosts in it, and does not upgrade it. */
-function startGateway(root: string, sample: Awaited<ReturnType<typeof writeSampleCluster>>): ChildProcess {
-  const dir = join(root, "gateway");
-  mkdirSync(dir, { recursive: true });
-  cpSync(join(NOTES, "app"), dir, { recursive: true });
-  cpSync(join(NOTES, "releases", FIRST), dir, { recursive: true });
-  const log = openSync(join(root, "gateway.log"), "a");
-  return spawn(process.execPath, [join(dir, "gateway.mjs")], {
-    env: {
-      ...process.env,
-      NOTES_PORT: String(sample.gateway.port),
-      NOTES_ADMIN_PORT: String(sample.gateway.adminPort),
-      NOTES_BACKENDS: sample.apiHosts.map((h) => `127.0.0.1:${sample.apiPorts[h]}`).join(","),
-    },
-    stdio: ["ignore", log, log],
-  });
-}
-
-/** Runs the cluster file's own commands on every member, as the upgrade would. */
-async function forEachMember(
-  cluster: ReturnType<typeof loadCluster>,
-  pool: DriverPool,
-  which: readonly ("install" | "activate" | "start" | "stop")[],
-  version: string,
-): Promise<void> {
-  const components = new Map(cluster.components.map((c) => [c.name, c]));
-  await Promise.all(
-    clusterMembers(cluster).map(async (m) => {
-      const c = components.get(m.component) as (typeof cluster.components)[number];
-      const values = {
-        version,
-        from: version,
-        host: m.host,
-        address: m.address,
-        component: m.component,
-        vars: m.vars,
-      };
-      for (const command of which) {
-        const r = await pool
-          .driverFor(m.host)
-          .exec(render(c.commands[command], values), { timeoutMs: 30_000 });
-        if (r.exitCode !== 0) {
-          throw new OperationError(
-            `${command} of ${m.component} on ${m.host}: exit ${r.exitCode}: ${r.output.trim()}`,
-          );
-        }
-      }
-    }),
-  );
-}
-
-async function waitHealthy(
-  cluster: ReturnType<typeof loadCluster>,
-  pool: DriverPool,
-  gateway: string,
-): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: true });
-    const up = await fetch(`${gateway}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up && seen.members.every((m) => m.healthy !== false)) return;
-    await sleep(100);
-  }
-  throw new OperationError("the sample cluster did not come up within 10 s");
 }
