@@ -57,7 +57,7 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
 export function renderReport(r: DemoReport): string[] {
   return [
     "",
-    `upgraded ${r.path.join(" → ")} in ${r.durationS} s; every member runs ${r.finalVersion ?? "(mixed)"}`,
+    `${r.finalVersion === r.path.at(-1) ? "upgraded" : "did not complete the upgrade"} ${r.path.join(" → ")} in ${r.durationS} s; ${r.finalVersion ? `every member runs ${r.finalVersion}` : "the members run mixed versions"}`,
     `  ${r.outcome}`,
     `requests: ${r.requests.sent} sent during the upgrade, ${r.requests.failed} failed`,
     `latency:  p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms (before the upgrade: p99 ${r.latencyBeforeMs.p99} ms)`,

@@ -122,7 +122,8 @@ export async function writeSampleCluster(
         stopGrace: "15s",
         health: {
           http: "http://127.0.0.1:{{vars.port}}/health",
-          timeout: "1s",
+          // A loaded machine (the demo's own load on two shared cores) may take a second to answer.
+          timeout: "3s",
           healthyFor: "500ms",
           deadline: "20s",
           interval: "100ms",
