@@ -48,29 +48,8 @@ export interface DemoOptions {
   readonly database?: string;
 }
 
-interface Load {
-  startLoad(o: {
-    url: string;
-    rate?: number;
-    concurrency?: number;
-    durationMs?: number;
-    maxRequests?: number;
-  }): {
-    done: Promise<unknown>;
-    stop(): void;
-    stats(): { sent: number };
-  };
-  verify(
-    result: unknown,
-    options?: { window?: { from: number; to: number } },
-  ): Promise<{
-    requests: { sent: number; failed: number };
-    latencyMs: { p50: number; p99: number; max: number };
-    writes: { acknowledged: number; lost: number };
-    jobs: { enqueued: number; completed: number; lost: number };
-    problems: string[];
-  }>;
-}
+/** The notes load generator and verifier (examples/notes/load.mjs), loaded when the demo runs. */
+type Load = typeof import("../../examples/notes/load.mjs");
 
 /**
  * Requests a second, and at most this many at once: a few thousand fall inside the upgrade (3,654
