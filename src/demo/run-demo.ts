@@ -53,7 +53,7 @@ type Load = typeof import("../../examples/notes/load.mjs");
 
 /**
  * Requests a second, and at most this many at once: a few thousand fall inside the upgrade (3,654
- * to 4,296 in upgrades of 18 to 27 s on two busy shared cores). A busier machine answers fewer a
+ * to 4,341 in upgrades of 16.5 to 27 s on two busy shared cores). A busier machine answers fewer a
  * second but takes longer to upgrade, so the count moves less than either.
  */
 const RATE = 300;
