@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { it } from "node:test";
+import { RunEvents, runDemo } from "../src/index.js";
 import { makeDatabase, unavailable } from "./support/databases.js";
 import { FERRY, ROOT } from "./support/run-ferry.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
@@ -47,6 +48,30 @@ it("upgrades the sample cluster through every release under load, losing nothing
   timeout: 240_000,
 }, async () => {
   assertClean(await ferryAsync(["demo", "--json"]));
+});
+
+it("counts the requests sent during the upgrade, its first step to its last, and reports the upgrade's own duration", {
+  timeout: 240_000,
+}, async () => {
+  // The upgrade's span as the run's events tell it, watched beside the demo's own count.
+  const events = new RunEvents();
+  let from: number | undefined;
+  let to: number | undefined;
+  events.on((e) => {
+    if (e.type !== "step") return;
+    if (e.state === "running") from ??= Date.now();
+    else if (e.state === "done" || e.state === "failed" || e.state === "undone") to = Date.now();
+  });
+  const report = await runDemo({ events });
+  assert.ok(from !== undefined && to !== undefined, "steps ran");
+  const spanS = (to - from) / 1000;
+  assert.ok(
+    Math.abs(report.durationS - spanS) <= 0.15,
+    `durationS ${report.durationS} for an upgrade of ${spanS.toFixed(2)} s`,
+  );
+  assert.ok(report.requests.sent >= 2000, `${report.requests.sent} requests during the upgrade`);
+  assert.equal(report.requests.failed, 0);
+  assert.deepEqual(report.problems, []);
 });
 
 it("does the same over PostgreSQL, and leaves the database it was lent empty", {

@@ -250,6 +250,68 @@ describe("waitHealthy", () => {
     }
   });
 
+  it("never counts one slow passing probe as the whole window: the window is probed to its end", async () => {
+    // Each passing answer takes longer than healthyFor; the probe after it fails. Healthy for a
+    // moment at a time, never for healthyFor.
+    let requests = 0;
+    const server = await httpServer((_req, res) => {
+      if (requests++ % 2 === 0) setTimeout(() => res.end(), 400);
+      else {
+        res.statusCode = 503;
+        res.end();
+      }
+    });
+    try {
+      const seen: boolean[] = [];
+      const r = await waitHealthy({ http: server.url }, memory, {
+        timeoutMs: 2000,
+        healthyForMs: 300,
+        deadlineMs: 2000,
+        intervalMs: 50,
+        onProbe: (p) => seen.push(p.ok),
+      });
+      assert.equal(r.healthy, false, `healthy after probes ${JSON.stringify(seen)}`);
+      assert.match(r.detail, /^never healthy within 2s: /);
+      assert.deepEqual(
+        seen.slice(0, 4),
+        [true, false, true, false],
+        "probed again after each pass, and each second probe failed",
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("is never healthy while the server flaps in time, faster than healthyFor, and fails at the deadline", async () => {
+    // Up for 300 ms, down for 300 ms, again and again; each answer takes 60 ms. Every span of
+    // healthyFor (500 ms) holds a down phase far longer than the interval.
+    const born = performance.now();
+    const up = () => Math.floor((performance.now() - born) / 300) % 2 === 0;
+    const server = await httpServer((_req, res) => {
+      const healthy = up();
+      setTimeout(() => {
+        res.statusCode = healthy ? 200 : 503;
+        res.end();
+      }, 60);
+    });
+    try {
+      const seen: boolean[] = [];
+      const r = await waitHealthy({ http: server.url }, memory, {
+        timeoutMs: 1000,
+        healthyForMs: 500,
+        deadlineMs: 3000,
+        intervalMs: 50,
+        onProbe: (p) => seen.push(p.ok),
+      });
+      assert.equal(r.healthy, false, `healthy after probes ${JSON.stringify(seen)}`);
+      assert.equal(r.aborted, false);
+      assert.match(r.detail, /^never healthy within 3s: HTTP 503 Service Unavailable/);
+      assert.ok(seen.includes(true) && seen.includes(false), JSON.stringify(seen));
+    } finally {
+      await server.close();
+    }
+  });
+
   it("gives up at the deadline with the last failure's detail", async () => {
     const port = await refusedPort();
     const started = Date.now();

@@ -1,11 +1,11 @@
 /**
  * The drain adapters against real peers on loopback: an HTTP admin API, and a real HAProxy from
  * Debian's package (its runtime API over the stats socket). Without HAProxy the HAProxy test is
- * skipped with the reason, except under CI, where .ci/run installs it.
+ * skipped with the reason, except under CI, where .ci/run installs it. Each waits for the event it
+ * needs (a request at its server, HAProxy's DRAIN state), never for a while.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MemoryDriver } from "../src/drivers/index.js";
 import { currentSessions, drainTraffic } from "../src/probes/traffic-drain.js";
+import { type Haproxy, haproxyMissing, haproxySkip, startHaproxy } from "./support/haproxy.js";
 
 const driver = new MemoryDriver({ host: "h1" });
 
@@ -65,26 +66,35 @@ describe("http drain", () => {
   });
 });
 
-const haproxy = spawnSync("haproxy", ["-v"]).status === 0;
-const why = haproxy ? undefined : "haproxy is not installed here (apt-get install haproxy)";
-
-describe("haproxy drain", { skip: !haproxy && process.env.CI !== "true" ? why : false }, () => {
+describe("haproxy drain", haproxySkip(), () => {
   const dir = mkdtempSync(join(tmpdir(), "ferry-haproxy-"));
   const servers: Server[] = [];
-  let proxy: ChildProcess | undefined;
-  after(() => {
-    proxy?.kill("SIGKILL");
+  let proxy: Haproxy | undefined;
+  after(async () => {
+    await proxy?.stop();
     for (const s of servers) s.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("sets the server to drain, waits for its sessions to end, and sets it ready again", async () => {
-    assert.ok(haproxy, why);
+    const why = haproxyMissing();
+    assert.ok(!why, why);
+    // A request to /slow is held at its server until the test lets it go; `arrived` says where it is.
+    let arrived: (name: string) => void = () => {};
+    const slowAt = new Promise<string>((resolve) => {
+      arrived = resolve;
+    });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const ports: number[] = [];
     for (const name of ["s1", "s2"]) {
       const s = createServer((req, res) => {
         res.setHeader("x-server", name);
-        setTimeout(() => res.end(name), req.url === "/slow" ? 1200 : 0);
+        if (req.url !== "/slow") return res.end(name);
+        arrived(name);
+        void released.then(() => res.end(name));
       });
       servers.push(s);
       ports.push(await listen(s));
@@ -93,29 +103,16 @@ describe("haproxy drain", { skip: !haproxy && process.env.CI !== "true" ? why : 
     const probe = createServer();
     const front = await listen(probe);
     await new Promise((r) => probe.close(r));
-    const socket = join(dir, "admin.sock");
-    writeFileSync(
-      join(dir, "haproxy.cfg"),
-      [
-        "global",
-        `  stats socket ${socket} mode 600 level admin`,
-        "defaults",
-        "  mode http",
-        "  timeout connect 1s",
-        "  timeout client 10s",
-        "  timeout server 10s",
-        "frontend web",
-        `  bind 127.0.0.1:${front}`,
-        "  default_backend api",
-        "backend api",
-        "  balance roundrobin",
-        `  server s1 127.0.0.1:${ports[0]}`,
-        `  server s2 127.0.0.1:${ports[1]}`,
-        "",
-      ].join("\n"),
-    );
-    proxy = spawn("haproxy", ["-db", "-f", join(dir, "haproxy.cfg")], { stdio: "ignore" });
-    for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
+    proxy = await startHaproxy({
+      dir,
+      port: front,
+      backend: "api",
+      servers: [
+        { name: "s1", port: ports[0] as number },
+        { name: "s2", port: ports[1] as number },
+      ],
+    });
+    const { socket } = proxy;
 
     const get = (path: string) =>
       new Promise<string>((resolve, reject) => {
@@ -127,17 +124,28 @@ describe("haproxy drain", { skip: !haproxy && process.env.CI !== "true" ? why : 
           .end();
       });
 
-    // A long request is in flight on one server; that is the one to drain.
+    // A long request is in flight on one server (it has reached it: HAProxy holds a session
+    // there); that is the one to drain.
     const slow = get("/slow");
-    await sleep(200);
-    const busy = (await currentSessions(socket, "api", "s1")) > 0 ? "s1" : "s2";
+    const busy = await slowAt;
     const other = busy === "s1" ? "s2" : "s1";
-    const spec = { haproxy: { socket, backend: "api", server: busy, timeoutMs: 5000 } };
-    const started = Date.now();
-    const drained = await drainTraffic(spec, "drain", driver);
+    assert.equal(await currentSessions(socket, "api", busy), 1);
+    const spec = { haproxy: { socket, backend: "api", server: busy, timeoutMs: 10_000 } };
+    const order: string[] = [];
+    const draining = drainTraffic(spec, "drain", driver).then((r) => {
+      order.push("drained");
+      return r;
+    });
+    for (let i = 0; i < 200 && (await proxy.stat(busy)).status !== "DRAIN"; i++) await sleep(25);
+    assert.equal((await proxy.stat(busy)).status, "DRAIN");
+    for (let i = 0; i < 4; i++) assert.equal(await get("/"), other, "a draining server gets no new request");
+    assert.equal(order.length, 0, "the drain waits while a session is open");
+    order.push("released");
+    release();
+    const drained = await draining;
     assert.equal(drained.ok, true, drained.detail);
+    assert.deepEqual(order, ["released", "drained"], "the drain ended only after the session did");
     assert.equal(await slow, busy, "the request in flight finished on its server");
-    assert.ok(Date.now() - started >= 500, "the drain waited for the session to end");
     assert.equal(await currentSessions(socket, "api", busy), 0);
     for (let i = 0; i < 4; i++) assert.equal(await get("/"), other, "a drained server gets no new request");
 

@@ -67,6 +67,11 @@ export interface VerifyOptions {
   /** How long to wait for every job to be done (default 30 000). */
   readonly jobsTimeoutMs?: number;
   readonly concurrency?: number;
+  /**
+   * Count in `requests` and `latencyMs` only the requests sent from `from` to `to` (Date.now()
+   * times); failures outside it are still problems, and every note and job is still checked.
+   */
+  readonly window?: { readonly from: number; readonly to: number };
 }
 
 export function startLoad(options: LoadOptions): LoadRun;

@@ -213,7 +213,9 @@ async function eachLimited(items, limit, task) {
 /**
  * Reads back every acknowledged note (present, same text) and waits, at most `jobsTimeoutMs`,
  * until every enqueued job is done; then reports. A job that failed counts as lost: it was
- * accepted and will never run.
+ * accepted and will never run. With `window: { from, to }` (Date.now() times, e.g. an upgrade's
+ * first step's start and last step's end), `requests` and `latencyMs` count only the requests
+ * sent within it; a failed request outside it is still a problem, and every note and job is checked.
  *
  * @returns {{requests:{sent,failed}, latencyMs:{p50,p99,max}, writes:{acknowledged,lost},
  *   jobs:{enqueued,completed,lost}, problems: string[]}}
@@ -223,6 +225,9 @@ export async function verify(result, options = {}) {
   const timeoutMs = bounded("timeoutMs", options.timeoutMs ?? 5000, 1, 60_000);
   const jobsTimeoutMs = bounded("jobsTimeoutMs", options.jobsTimeoutMs ?? 30_000, 0, MAX_DURATION_MS);
   const concurrency = bounded("concurrency", options.concurrency ?? 8, 1, 256);
+  const counted = options.window
+    ? result.records.filter((r) => r.at >= options.window.from && r.at <= options.window.to)
+    : result.records;
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const problems = [];
   const problem = (text) => {
@@ -277,9 +282,9 @@ export async function verify(result, options = {}) {
     for (const id of pending)
       problem(`job ${id} lost: not done after ${jobsTimeoutMs} ms (${lastState.get(id)})`);
 
-    const latencies = result.records.map((r) => r.ms).sort((a, b) => a - b);
+    const latencies = counted.map((r) => r.ms).sort((a, b) => a - b);
     return {
-      requests: { sent: result.records.length, failed: result.records.filter((r) => !r.ok).length },
+      requests: { sent: counted.length, failed: counted.filter((r) => !r.ok).length },
       latencyMs: {
         p50: percentile(latencies, 0.5),
         p99: percentile(latencies, 0.99),

@@ -38,7 +38,13 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
         } else {
           printLines(renderReport(report));
         }
-        const clean = report.requests.failed === 0 && report.writes.lost === 0 && report.jobs.lost === 0;
+        // A failed request before or after the upgrade's own span is not counted in `requests`,
+        // but it is still a problem.
+        const clean =
+          report.requests.failed === 0 &&
+          report.writes.lost === 0 &&
+          report.jobs.lost === 0 &&
+          report.problems.length === 0;
         if (controller.signal.aborted) setExit(ExitCode.interrupted);
         else if (!clean || report.finalVersion !== report.path.at(-1)) setExit(ExitCode.failed);
       } finally {
@@ -51,9 +57,9 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
 export function renderReport(r: DemoReport): string[] {
   return [
     "",
-    `upgraded ${r.path.join(" → ")} in ${r.durationS} s; every member runs ${r.finalVersion ?? "(mixed)"}`,
+    `${r.finalVersion === r.path.at(-1) ? "upgraded" : "did not complete the upgrade"} ${r.path.join(" → ")} in ${r.durationS} s; ${r.finalVersion ? `every member runs ${r.finalVersion}` : "the members run mixed versions"}`,
     `  ${r.outcome}`,
-    `requests: ${r.requests.sent} sent, ${r.requests.failed} failed`,
+    `requests: ${r.requests.sent} sent during the upgrade, ${r.requests.failed} failed`,
     `latency:  p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms (before the upgrade: p99 ${r.latencyBeforeMs.p99} ms)`,
     `writes:   ${r.writes.acknowledged} acknowledged, ${r.writes.lost} lost`,
     `jobs:     ${r.jobs.enqueued} enqueued, ${r.jobs.completed} completed, ${r.jobs.lost} lost`,

@@ -217,20 +217,31 @@ function sshSettings(h: ClusterData["hosts"][number], dir: string): SshSettings 
  * Stops the process in `pidFile` the way Cinder's services expect: SIGTERM, so it finishes what it
  * has in hand; SIGKILL only once `graceMs` has passed. Each is said in the step's output. A shell
  * snippet, so that it runs wherever the host's driver runs commands.
+ *
+ * `kill -0` alone would count a zombie as running: a process that has exited but whose parent has
+ * not reaped it yet (an init that reaps only now and then, a supervisor that never does). So a
+ * process whose state in /proc (or `ps`, where there is no /proc) is Z counts as stopped.
  */
 export function gracefulStop(pidFile: string, graceMs: number): string {
   const ticks = Math.max(1, Math.ceil(graceMs / 100));
   return [
+    "alive() {",
+    '  kill -0 "$1" 2>/dev/null || return 1',
+    // The state letter follows the last ") " of /proc/PID/stat (the process name may hold one too).
+    `  s=; if [ -r "/proc/$1/stat" ]; then { read -r s < "/proc/$1/stat"; } 2>/dev/null; s=\${s##*) }`,
+    '  else s=$(ps -o stat= -p "$1" 2>/dev/null); fi',
+    '  case "$s" in Z*) return 1 ;; esac',
+    "}",
     `p=$(cat ${pidFile} 2>/dev/null) || { echo "no ${pidFile}: not running"; exit 0; }`,
-    `kill -0 "$p" 2>/dev/null || { echo "pid $p: not running"; exit 0; }`,
+    `alive "$p" || { echo "pid $p: not running"; exit 0; }`,
     `kill -TERM "$p"; echo "SIGTERM to pid $p"`,
     "i=0",
-    `while kill -0 "$p" 2>/dev/null; do`,
+    `while alive "$p"; do`,
     `  if [ $i -ge ${ticks} ]; then kill -KILL "$p"; echo "pid $p still running after ${graceMs} ms: SIGKILL"; break; fi`,
     "  sleep 0.1; i=$((i+1))",
     "done",
     // After SIGKILL, wait for the process to be gone too (at most 2 s more), so the next step finds it so.
-    `j=0; while kill -0 "$p" 2>/dev/null && [ $j -lt 20 ]; do sleep 0.1; j=$((j+1)); done`,
+    `j=0; while alive "$p" && [ $j -lt 20 ]; do sleep 0.1; j=$((j+1)); done`,
     `[ $i -ge ${ticks} ] || echo "pid $p exited after $((i/10)).$((i%10)) s"`,
   ].join("\n");
 }

@@ -1,9 +1,9 @@
 /**
  * The sample cluster `ferry demo` upgrades: the notes product (examples/notes) on this machine,
- * as three API hosts and two worker hosts behind one gateway, each a folder with its releases side
- * by side and a `current` symlink (Ganeti's layout), over one database: a SQLite file of its own,
- * or an empty PostgreSQL database the caller names. Its cluster.yaml is an ordinary one: every
- * step ferry takes runs the commands written here.
+ * as three API hosts and two worker hosts behind one gateway (or an HAProxy the caller runs),
+ * each a folder with its releases side by side and a `current` symlink (Ganeti's layout), over
+ * one database: a SQLite file of its own, or an empty PostgreSQL database the caller names. Its
+ * cluster.yaml is an ordinary one: every step ferry takes runs the commands written here.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -52,11 +52,23 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+export interface SampleOptions {
+  /**
+   * The API servers sit behind this HAProxy (its admin socket, and the backend that lists them
+   * by host name: h1, h2, h3) instead of the notes gateway: ferry drains them there.
+   */
+  readonly haproxy?: { readonly socket: string; readonly backend: string };
+}
+
 /**
  * Writes the cluster file into `root`, and the first release's schema into `database` (an empty
  * PostgreSQL database's URL) or, by default, into a new SQLite file in `root`.
  */
-export async function writeSampleCluster(root: string, database?: string): Promise<SampleCluster> {
+export async function writeSampleCluster(
+  root: string,
+  database?: string,
+  options: SampleOptions = {},
+): Promise<SampleCluster> {
   mkdirSync(root, { recursive: true });
   const apiHosts = ["h1", "h2", "h3"];
   const workerHosts = ["h4", "h5"];
@@ -117,18 +129,21 @@ export async function writeSampleCluster(root: string, database?: string): Promi
         stopGrace: "15s",
         health: {
           http: "http://127.0.0.1:{{vars.port}}/health",
-          timeout: "1s",
+          // A loaded machine (the demo's own load on two shared cores) may take a second to answer.
+          timeout: "3s",
           healthyFor: "500ms",
           deadline: "20s",
           interval: "100ms",
         },
-        drain: {
-          http: {
-            url: "http://127.0.0.1:{{vars.gwadmin}}/backends/127.0.0.1:{{vars.port}}/drain",
-            undrainUrl: "http://127.0.0.1:{{vars.gwadmin}}/backends/127.0.0.1:{{vars.port}}/ready",
-            timeout: "15s",
-          },
-        },
+        drain: options.haproxy
+          ? { haproxy: { ...options.haproxy, server: "{{host}}", timeout: "15s" } }
+          : {
+              http: {
+                url: "http://127.0.0.1:{{vars.gwadmin}}/backends/127.0.0.1:{{vars.port}}/drain",
+                undrainUrl: "http://127.0.0.1:{{vars.gwadmin}}/backends/127.0.0.1:{{vars.port}}/ready",
+                timeout: "15s",
+              },
+            },
       },
       {
         name: "worker",
@@ -140,7 +155,8 @@ export async function writeSampleCluster(root: string, database?: string): Promi
         pidFile: `${home}.pid`,
         stopGrace: "15s",
         health: {
-          exec: `kill -0 $(cat ${home}.pid)`,
+          // Running, and not a zombie: `kill -0` alone would pass a worker that has died but is not reaped yet.
+          exec: `case "$(ps -o stat= -p "$(cat ${home}.pid)")" in ""|Z*) echo "not running"; exit 1 ;; esac`,
           healthyFor: "300ms",
           deadline: "10s",
           interval: "100ms",

@@ -122,11 +122,11 @@ async function probeExec(command: string, driver: Driver, options: ProbeOptions)
 export interface WaitHealthyOptions {
   /** One probe gives up after this long. */
   readonly timeoutMs: number;
-  /** The probe must pass without a single failure for this long. */
+  /** Every probe over a window this long must pass, the window's last probe included. */
   readonly healthyForMs: number;
   /** From the start of the wait: give up when the host has not been healthy by then. */
   readonly deadlineMs: number;
-  /** The pause between the end of one probe and the start of the next. */
+  /** From the start of one probe to the start of the next (at once after a probe that took longer). */
   readonly intervalMs: number;
   readonly signal?: AbortSignal;
   /** Called after each probe, for progress display and logs. */
@@ -152,9 +152,11 @@ export interface WaitHealthyResult {
 }
 
 /**
- * Probes until the check has passed continuously for `healthyForMs`, which must happen within
- * `deadlineMs`. Every probe in that span must pass: one failure starts the clock again, so a
- * server that flaps between 200 and 500 never counts as healthy.
+ * Probes every `intervalMs` until every probe over a window of `healthyForMs` has passed: the
+ * window runs from the start of its first passing probe to the start of its last, so it is
+ * probed at both ends and every interval between, and one long probe never stands for all of it.
+ * One failure starts the window again, so a server that flaps between 200 and 500 never counts as
+ * healthy. Gives up when the window cannot close by `deadlineMs`.
  *
  * @example
  * const r = await waitHealthy({ tcp: "10.0.0.2:5432" }, driver, {
@@ -174,7 +176,7 @@ export async function waitHealthy(
   const start = performance.now();
   const elapsed = () => performance.now() - start;
   let probes = 0;
-  /** When the current run of passing probes began (the start of its first probe). */
+  /** When the current window of passing probes began (the start of its first probe). */
   let passingSince: number | undefined;
   let lastFailure: string | undefined;
   let last: ProbeResult | undefined;
@@ -186,6 +188,13 @@ export async function waitHealthy(
     detail: `interrupted after ${formatMs(Math.round(elapsed()))}${lastFailure ? `; last failure: ${lastFailure}` : ""}`,
     aborted: true,
   });
+  const gaveUp = (): WaitHealthyResult => ({
+    healthy: false,
+    elapsedMs: Math.round(elapsed()),
+    probes,
+    detail: neverHealthy(),
+    aborted: false,
+  });
 
   while (true) {
     if (signal?.aborted) return interrupted();
@@ -193,15 +202,7 @@ export async function waitHealthy(
     // A probe may not run past the deadline, so the gate answers close to it; but a probe with
     // only a sliver of time left would fail for want of time and hide the real failure.
     const left = Math.round(deadlineMs - probeStart);
-    if (probes > 0 && left < Math.min(options.timeoutMs, MIN_PROBE_MS)) {
-      return {
-        healthy: false,
-        elapsedMs: Math.round(elapsed()),
-        probes,
-        detail: neverHealthy(),
-        aborted: false,
-      };
-    }
+    if (probes > 0 && left < Math.min(options.timeoutMs, MIN_PROBE_MS)) return gaveUp();
     const timeoutMs = Math.max(1, Math.min(options.timeoutMs, left));
     last = await probeOnce(check, driver, { timeoutMs, signal });
     if (signal?.aborted) return interrupted();
@@ -210,21 +211,21 @@ export async function waitHealthy(
       passingSince ??= probeStart;
     } else {
       passingSince = undefined;
-      lastFailure = last.detail;
+      // A probe cut short by the deadline says little; the failure before it says why.
+      if (timeoutMs === options.timeoutMs || lastFailure === undefined) lastFailure = last.detail;
     }
     const now = elapsed();
     options.onProbe?.({ ...last, probe: probes, elapsedMs: Math.round(now) });
 
-    if (passingSince !== undefined && now - passingSince >= healthyForMs) {
+    if (passingSince !== undefined && probeStart - passingSince >= healthyForMs) {
       return { healthy: true, elapsedMs: Math.round(now), probes, detail: last.detail, aborted: false };
     }
-    // Probe again after the interval, or sooner when the healthy span ends before it.
-    let pause = intervalMs;
-    if (passingSince !== undefined) pause = Math.min(pause, passingSince + healthyForMs - now);
-    if (now + pause >= deadlineMs) {
-      return { healthy: false, elapsedMs: Math.round(now), probes, detail: neverHealthy(), aborted: false };
-    }
-    await sleep(pause, signal);
+    // The next probe starts an interval after this one started, or when the window ends if that
+    // is sooner; never before this one has ended.
+    let next = probeStart + intervalMs;
+    if (passingSince !== undefined) next = Math.min(next, passingSince + healthyForMs);
+    if (next >= deadlineMs) return gaveUp();
+    await sleep(next - now, signal);
   }
 
   function neverHealthy(): string {

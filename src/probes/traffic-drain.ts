@@ -104,22 +104,33 @@ async function haproxyDrain(
   return { ok: true, detail: `haproxy: ${name} drained, no session left` };
 }
 
-/** `scur` of the server in `show stat` (CSV: `# pxname,svname,qcur,qmax,scur,…`): its sessions now. */
+/** `scur` of the server in `show stat`: its sessions now. */
 export async function currentSessions(socket: string, backend: string, server: string): Promise<number> {
+  return Number((await serverStat(socket, backend, server)).scur ?? 0);
+}
+
+/**
+ * The server's row of `show stat` (CSV: `# pxname,svname,qcur,qmax,scur,…`), by column name:
+ * `scur` its sessions now, `status` UP, DOWN, DRAIN, MAINT…
+ */
+export async function serverStat(
+  socket: string,
+  backend: string,
+  server: string,
+): Promise<Readonly<Record<string, string>>> {
   const csv = await haproxyCommand(socket, "show stat");
   const [header, ...rows] = csv.split("\n").filter((l) => l.trim());
   const columns = (header ?? "").replace(/^# /, "").split(",");
-  const at = (col: string) => columns.indexOf(col);
   for (const row of rows) {
     const cells = row.split(",");
-    if (cells[at("pxname")] === backend && cells[at("svname")] === server)
-      return Number(cells[at("scur")] ?? 0);
+    if (cells[columns.indexOf("pxname")] === backend && cells[columns.indexOf("svname")] === server)
+      return Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? ""]));
   }
   throw new Error(`haproxy has no server ${backend}/${server}`);
 }
 
 /** One command on HAProxy's runtime API; it answers and closes the connection. */
-function haproxyCommand(socket: string, command: string): Promise<string> {
+export function haproxyCommand(socket: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const [host, port] = socket.includes(":") && !socket.startsWith("/") ? socket.split(":") : [];
     const conn =

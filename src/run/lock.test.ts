@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RefusedError } from "../errors.js";
@@ -40,6 +44,33 @@ describe("the run lock", () => {
     const lock = await acquireLock(s, null, { localStore: true });
     assert.equal((await s.lockHolder())?.token, lock.claim.token);
     await lock.release();
+  });
+
+  it("takes over a holder whose process is a zombie: exited, its parent not reaping it", {
+    skip: existsSync("/proc/self/stat") ? false : "no /proc here to see a zombie in",
+  }, async () => {
+    // The parent, `sleep 60` once sh has exec'd it, never waits for its child: the child stays a zombie.
+    const parent = spawn("sh", ["-c", "sleep 0.2 & echo $!; exec sleep 60"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      const [line] = (await once(parent.stdout, "data")) as [Buffer];
+      const pid = Number(line.toString().trim());
+      const state = () => {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2)[0];
+      };
+      for (let i = 0; i < 250 && state() !== "Z"; i++) await sleep(20);
+      assert.equal(state(), "Z");
+      const s = await store();
+      const zombie = { host: hostname(), pid, token: "zombie", runId: "r", leaseMs: 60_000 };
+      assert.equal((await s.tryLock(zombie)).acquired, true);
+      const lock = await acquireLock(s, null, { localStore: true });
+      assert.equal(lock.tookOverFrom?.token, "zombie");
+      await lock.release();
+    } finally {
+      parent.kill("SIGKILL");
+    }
   });
 
   it("tells the holder when someone else took the lock over, and setRun then refuses", async () => {

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { RefusedError } from "../errors.js";
 import type { LockClaim, LockHolder, StateStore } from "../store/state-store.js";
+import { processAlive } from "./process-alive.js";
 
 export const LEASE_MS = 15_000;
 
@@ -41,15 +42,6 @@ export function describeHolder(h: LockHolder): string {
   return `${h.runId ? `run ${h.runId}, ` : ""}pid ${h.pid} on ${h.host}, since ${since}`;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function refusal(holder: LockHolder): RefusedError {
   return new RefusedError(
     `another ferry holds the lock of this cluster (${describeHolder(holder)})`,
@@ -72,7 +64,7 @@ export async function acquireLock(
       options.localStore &&
       holder.host === claim.host &&
       holder.pid !== process.pid &&
-      !pidAlive(holder.pid)
+      !processAlive(holder.pid)
     ) {
       result = await store.tryLock(claim, holder.token);
     }
