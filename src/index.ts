@@ -74,6 +74,7 @@ export {
 } from "./plan/plan.js";
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
+export { type Faults, faultAt } from "./run/faults.js";
 export {
   type DriverFor,
   type Observation,

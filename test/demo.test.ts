@@ -46,7 +46,8 @@ function assertClean(r: { code: number | null; stdout: string; stderr: string })
 it("upgrades the sample cluster through every release under load, losing nothing", {
   timeout: 240_000,
 }, async () => {
-  assertClean(await ferryAsync(["demo", "--json"]));
+  // A crash tests' kill point left in the environment is not the demo's business: it runs on.
+  assertClean(await ferryAsync(["demo", "--json"], { FERRY_FAULT: "journal#3" }));
 });
 
 it("does the same over PostgreSQL, and leaves the database it was lent empty", {

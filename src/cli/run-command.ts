@@ -3,7 +3,7 @@
  * tree on a terminal, plain lines elsewhere, events with --json), the per-run log, the closing
  * report, and the exit code the outcome means.
  */
-import { attachRunLog, ExitCode, type OperationResult, RunEvents } from "../index.js";
+import { attachRunLog, ExitCode, type Faults, faultAt, type OperationResult, RunEvents } from "../index.js";
 import { jsonStream } from "./json-stream.js";
 import { type ProgressSink, plainProgress } from "./progress.js";
 import { progressTree } from "./progress-tree.js";
@@ -16,12 +16,13 @@ export interface RunFlags {
 /**
  * Runs `operation` with SIGINT/SIGTERM turned into an interrupt request (the executor decides:
  * roll back before the point of no return, stop resumable after it) and reports the outcome.
- * The run's log goes to `<stateFolder>/logs/<run id>.jsonl`.
+ * The run's log goes to `<stateFolder>/logs/<run id>.jsonl`. FERRY_FAULT (the crash tests' named
+ * kill point, src/run/faults.ts) is read here, at the edge, and nowhere in the library.
  */
 export async function runWithSignals(
   flags: RunFlags,
   stateFolder: string,
-  operation: (ctx: { events: RunEvents; interrupt: AbortSignal }) => Promise<OperationResult>,
+  operation: (ctx: { events: RunEvents; interrupt: AbortSignal; faults: Faults }) => Promise<OperationResult>,
 ): Promise<ExitCode> {
   const events = new RunEvents();
   const stream = flags.json ? jsonStream() : undefined;
@@ -46,7 +47,8 @@ export async function runWithSignals(
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    const result = await operation({ events, interrupt: controller.signal });
+    const faults = faultAt(process.env.FERRY_FAULT);
+    const result = await operation({ events, interrupt: controller.signal, faults });
     const code = exitCodeOf(result);
     sink.finish();
     if (stream) {

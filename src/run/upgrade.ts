@@ -15,7 +15,7 @@ import { type Plan, phaseSteps, planSteps } from "../plan/plan.js";
 import type { RunRecord, StateStore } from "../store/state-store.js";
 import { RunEvents } from "./events.js";
 import { Executor, type RunOutcome } from "./executor.js";
-import { type Faults, faultsFromEnv } from "./faults.js";
+import { type Faults, NO_FAULTS } from "./faults.js";
 import { acquireLock, describeHolder, type HeldLock } from "./lock.js";
 import { type DriverFor, observe, observeActives, requireOneVersion } from "./observe.js";
 
@@ -25,6 +25,7 @@ export interface OperationOptions {
   /** Where commands run; defaults to the plan's hosts through their drivers. */
   readonly driverFor?: DriverFor;
   readonly events?: RunEvents;
+  /** Fault injection for the crash tests (`faultAt`); none by default. */
   readonly faults?: Faults;
   /** Asked before anything changes; false cancels. Absent: go ahead (--yes). */
   readonly confirm?: (question: string) => Promise<boolean>;
@@ -241,7 +242,7 @@ async function drive(
   go: (e: Executor) => Promise<RunOutcome>,
 ): Promise<OperationResult> {
   const { cluster } = options;
-  const faults = options.faults ?? faultsFromEnv();
+  const faults = options.faults ?? NO_FAULTS;
   const { migrations, close: closeDatabase } = databaseOf(cluster, plan, runId, faults);
   const executor = new Executor({
     store: options.store,
