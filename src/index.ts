@@ -96,5 +96,6 @@ export {
   whoStarted,
 } from "./run/upgrade.js";
 export { generateToken, type RunningServer, type ServerOptions, startServer } from "./server/index.js";
+export { DamagedStoreError } from "./store/damaged-store-error.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";
