@@ -252,6 +252,7 @@ async function drive(
     ...(migrations ? { migrations } : {}),
     events: options.events ?? new RunEvents(),
     faults,
+    lockToken: lock.claim.token,
   });
   let interrupted = false;
   const onInterrupt = () => {

@@ -19,6 +19,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { DamagedStoreError } from "./damaged-store-error.js";
+import { LockLostError } from "./lock-lost-error.js";
 import {
   type LockRow,
   type RunRow,
@@ -120,6 +121,8 @@ const NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC";
 interface QueuedWrite {
   /** Runs inside the batch's transaction; throws if this write cannot apply. */
   apply(): void;
+  /** The lock token the write is fenced with: it applies only while that token holds the lock. */
+  readonly fence: string | undefined;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -218,11 +221,11 @@ export class SqliteStore implements StateStore {
     });
   }
 
-  updateRun(id: string, patch: RunPatch): Promise<void> {
+  updateRun(id: string, patch: RunPatch, fence?: string): Promise<void> {
     const [sql, values] = updateSql("runs", RUN_COLUMNS, patch, "id = ?");
     return this.enqueue(() => {
       if (this.prepared(sql).run(...values, id).changes === 0) throw new Error(`no run ${id}`);
-    });
+    }, fence);
   }
 
   requestPause(runId: string, by: string): Promise<boolean> {
@@ -256,13 +259,13 @@ export class SqliteStore implements StateStore {
     });
   }
 
-  updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void> {
+  updateStep(runId: string, stepId: string, patch: StepPatch, fence?: string): Promise<void> {
     const [sql, values] = updateSql("steps", STEP_COLUMNS, patch, "run_id = ? AND id = ?");
     return this.enqueue(() => {
       if (this.prepared(sql).run(...values, runId, stepId).changes === 0) {
         throw new Error(`no step ${stepId} in run ${runId}`);
       }
-    });
+    }, fence);
   }
 
   steps(runId: string): Promise<StepRecord[]> {
@@ -380,7 +383,7 @@ export class SqliteStore implements StateStore {
     return stmt;
   }
 
-  private enqueue(apply: () => void): Promise<void> {
+  private enqueue(apply: () => void, fence?: string): Promise<void> {
     if (!this.database) return Promise.reject(new Error(`the SQLite state store ${this.file} is not open`));
     if (!this.checked) {
       try {
@@ -390,7 +393,7 @@ export class SqliteStore implements StateStore {
       }
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ apply, resolve, reject });
+      this.queue.push({ apply, fence, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -408,11 +411,20 @@ export class SqliteStore implements StateStore {
     const failed = new Map<QueuedWrite, unknown>();
     try {
       db.transaction(() => {
+        // Read under the batch's write lock: no takeover can commit between this read and the writes.
+        let holder: { token: string | null } | undefined;
         for (const write of batch) {
           try {
+            if (write.fence !== undefined) {
+              holder ??= this.prepared("SELECT token FROM lock WHERE id = 1").get() as {
+                token: string | null;
+              };
+              if (holder?.token !== write.fence) throw new LockLostError(write.fence);
+            }
             write.apply();
           } catch (err) {
-            // A failed statement is undone alone; an error that ended the transaction fails the batch.
+            // A failed statement is undone alone (a refused one changed nothing); an error that
+            // ended the transaction fails the batch.
             if (!db.inTransaction) throw err;
             failed.set(write, err);
           }
