@@ -22,7 +22,12 @@ export interface RunFlags {
 export async function runWithSignals(
   flags: RunFlags,
   stateFolder: string,
-  operation: (ctx: { events: RunEvents; interrupt: AbortSignal; faults: Faults }) => Promise<OperationResult>,
+  operation: (ctx: {
+    events: RunEvents;
+    interrupt: AbortSignal;
+    stop: AbortSignal;
+    faults: Faults;
+  }) => Promise<OperationResult>,
 ): Promise<ExitCode> {
   const events = new RunEvents();
   const stream = flags.json ? jsonStream() : undefined;
@@ -34,21 +39,27 @@ export async function runWithSignals(
   events.on(sink.listener);
   const log = attachRunLog(events, stateFolder);
   const controller = new AbortController();
+  const stopping = new AbortController();
+  // DESIGN.md "Crash safety": the first signal rolls back (or, past the point of no return, stops);
+  // a second finishes the steps in flight and stops, resumable, whatever was under way.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
+    if (stopping.signal.aborted) {
       sink.note(
-        `ferry: ${signal} again: still finishing; kill -9 abandons it, and \`ferry resume\` picks it up`,
+        `ferry: ${signal} again: still finishing the steps in flight; kill -9 abandons them, and \`ferry resume\` picks the run up`,
       );
-      return;
+    } else if (controller.signal.aborted) {
+      sink.note(`ferry: ${signal} again: finishing the steps in flight, then stopping, resumable`);
+      stopping.abort();
+    } else {
+      sink.note(`ferry: ${signal}: finishing the steps in flight`);
+      controller.abort();
     }
-    sink.note(`ferry: ${signal}: finishing the steps in flight`);
-    controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
     const faults = faultAt(process.env.FERRY_FAULT);
-    const result = await operation({ events, interrupt: controller.signal, faults });
+    const result = await operation({ events, interrupt: controller.signal, stop: stopping.signal, faults });
     const code = exitCodeOf(result);
     sink.finish();
     if (stream) {

@@ -101,6 +101,8 @@ export class Executor {
   #halt: Halt | undefined;
   #failed: FailedStep | undefined;
   #rollingBack = false;
+  /** A second signal came: no new step and no new undo starts. */
+  #stopping = false;
   readonly #groups = new RedundancyGroups();
   /** Who asked for the pause being carried out. */
   #pausedBy: string | undefined;
@@ -125,6 +127,16 @@ export class Executor {
   interrupt(): "rolling back" | "stopping" | "already rolling back" {
     if (this.#rollingBack) return "already rolling back";
     return this.#halting("interrupt") ? "rolling back" : "stopping";
+  }
+
+  /**
+   * A second SIGINT/SIGTERM: the steps in flight finish (an undo too), and the run stops there,
+   * resumable, without undoing anything more; a rollback it was in stays journaled as one, so
+   * `ferry resume` or `ferry rollback` finishes it.
+   */
+  stop(): void {
+    this.#halting("interrupt");
+    this.#stopping = true;
   }
 
   /** Another ferry took the lock over: stop at once, kill commands in flight, write nothing more. */
@@ -447,12 +459,23 @@ export class Executor {
       await this.#j.run({ status: "paused", error: message });
       return { status: "paused", reason, failed: f as FailedStep, message };
     }
+    if (this.#stopping) return this.#stoppedRollingBack(hop, what);
     const outcome = await this.#undoHop(hop, what);
     return {
       ...outcome,
       ...(f ? { failed: f } : {}),
       reason: outcome.status === "rolled-back" ? reason : outcome.reason,
     };
+  }
+
+  /** Stopped by a second signal before the hop was undone: the journal says rolling-back, for resume. */
+  async #stoppedRollingBack(hop: PlannedHop, why: string): Promise<RunOutcome> {
+    const left = [...this.#j.records()].filter(
+      (r) => this.#hopOf.get(r.id) === hop && r.state !== "pending" && r.state !== "undone",
+    ).length;
+    const message = `${why}. Stopped at a second signal while rolling back hop ${hop.from} → ${hop.to}, with ${left} step(s) still to undo and none in flight: \`ferry resume\` or \`ferry rollback\` finishes the rollback.`;
+    await this.#j.run({ status: "rolling-back", error: message });
+    return { status: "rolling-back", reason: "interrupted", message };
   }
 
   /** A requested pause: the steps in flight have finished; the run stays resumable, the mark is cleared. */
@@ -481,6 +504,7 @@ export class Executor {
     );
     touched.sort(reversePlanOrder);
     for (const record of touched) {
+      if (this.#stopping) return this.#stoppedRollingBack(hop, why);
       const step = this.#steps.get(record.id) as PlanStep;
       const about = aboutStep(step);
       await j.step(step.id, { state: "undoing" }, about);

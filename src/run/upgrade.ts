@@ -31,6 +31,11 @@ export interface OperationOptions {
   readonly confirm?: (question: string) => Promise<boolean>;
   /** Aborting it asks the run to stop the way SIGINT does. */
   readonly interrupt?: AbortSignal;
+  /**
+   * Aborting it (a second SIGINT) stops the run once the steps in flight finish, resumable, with
+   * nothing more undone: a rollback under way is left for `ferry resume` or `ferry rollback`.
+   */
+  readonly stop?: AbortSignal;
 }
 
 export interface OperationResult extends RunOutcome {
@@ -266,6 +271,17 @@ async function drive(
   };
   if (options.interrupt?.aborted) onInterrupt();
   options.interrupt?.addEventListener("abort", onInterrupt, { once: true });
+  const onStop = () => {
+    interrupted = true;
+    executor.stop();
+    executor.events.emit({
+      type: "note",
+      runId,
+      message: "stopping: the steps in flight finish, then the run stops, resumable, undoing nothing more",
+    });
+  };
+  if (options.stop?.aborted) onStop();
+  options.stop?.addEventListener("abort", onStop, { once: true });
   lock.onLost(() => executor.lockLost());
   // Plans journaled before hosts could be offline have no list.
   const offline = plan.offline ?? [];
@@ -296,6 +312,7 @@ async function drive(
     };
   } finally {
     options.interrupt?.removeEventListener("abort", onInterrupt);
+    options.stop?.removeEventListener("abort", onStop);
     await closeDatabase();
   }
 }
