@@ -77,6 +77,7 @@ export {
 } from "./plan/plan.js";
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
+export { type Faults, faultAt } from "./run/faults.js";
 export {
   type DriverFor,
   type Observation,
@@ -105,6 +106,7 @@ export {
   startServer,
   tokenProblem,
 } from "./server/index.js";
+export { DamagedStoreError } from "./store/damaged-store-error.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunStatus, StateStore, StepState } from "./store/state-store.js";
 export { forTerminal, jsonForTerminal } from "./terminal-text.js";

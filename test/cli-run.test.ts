@@ -3,31 +3,19 @@
  * exit codes, the lock, signals before and after the point of no return, and --json documents.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type FakeProduct, until, withProduct } from "./support/fake-product.js";
-import { FERRY, ROOT } from "./support/run-ferry.js";
-import { ferryAsync } from "./support/run-ferry-async.js";
+import { type FakeProduct, gate, reached, release, withProduct } from "./support/fake-product.js";
+import { FERRY } from "./support/run-ferry.js";
+import { ferryAsync, startFerry } from "./support/run-ferry-async.js";
 
 /** The closing `result` event of a --json event stream. */
 function lastEvent(stdout: string): Record<string, unknown> {
   const last = JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
   assert.equal(last.type, "result");
   return last;
-}
-
-function start(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
-  const child = spawn(FERRY, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
-  return { child, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, out }))) };
 }
 
 const allAt = (p: FakeProduct, active: string, running: string | null = active) =>
@@ -161,16 +149,20 @@ describe("preflight over the fleet", () => {
 describe("one run at a time", () => {
   it("a second apply while a run holds the lock exits 3 naming the holder; SIGTERM before the point of no return rolls back", async () => {
     await withProduct(
-      { hosts: 2, extra: "hooks: { before: { roll: 'touch {{vars.root}}/in-hook; sleep 1' } }" },
+      { hosts: 2, extra: `hooks: { before: { roll: '${gate("in-hook")}' } }` },
       async (p, c) => {
-        const first = start(["apply", ...c, "--to", "1.0.1", "--yes"]);
-        await until(join(p.dir, "hosts/in-hook"));
+        const first = startFerry(["apply", ...c, "--to", "1.0.1", "--yes"]);
+        await reached(p, "in-hook");
         const second = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
         assert.equal(second.code, 3);
-        assert.match(second.stderr, new RegExp(`another ferry holds the lock .*pid ${first.child.pid} on `));
+        assert.match(second.stderr, new RegExp(`another ferry holds the lock .*pid ${first.pid} on `));
 
-        first.child.kill("SIGTERM");
-        const { code, out } = await first.done;
+        process.kill(first.pid, "SIGTERM");
+        // The hook in flight ends only once ferry has taken the signal in.
+        await first.waitFor(/interrupted: rolling back/);
+        release(p, "in-hook");
+        const code = (await first.done).code;
+        const out = first.output();
         assert.equal(code, 130, out);
         assert.match(out, /SIGTERM: finishing the steps in flight/);
         assert.match(out, /done {5}1\.0\.1\/roll\/before-hook/, "the step in flight finished");
@@ -201,23 +193,23 @@ describe("one run at a time", () => {
   });
 
   it("SIGTERM after the point of no return finishes the step in flight and stops resumable; rollback is refused", async () => {
-    await withProduct(
-      { hosts: 2, extra: "unpin: 'touch {{vars.root}}/unpinning; sleep 1'" },
-      async (p, c) => {
-        const run = start(["apply", ...c, "--to", "1.0.1", "--yes"]);
-        await until(join(p.dir, "hosts/unpinning"));
-        run.child.kill("SIGTERM");
-        const { code, out } = await run.done;
-        assert.equal(code, 130, out);
-        assert.match(out, /past its point of no return.*ferry resume/);
-        const back = await ferryAsync(["rollback", ...c, "--yes"]);
-        assert.equal(back.code, 3);
-        assert.match(back.stderr, /passed its point of no return/);
-        const resumed = await ferryAsync(["resume", ...c, "--yes"]);
-        assert.equal(resumed.code, 0, resumed.stderr);
-        assert.ok(allAt(p, "1.0.1"));
-      },
-    );
+    await withProduct({ hosts: 2, extra: `unpin: '${gate("unpinning")}'` }, async (p, c) => {
+      const run = startFerry(["apply", ...c, "--to", "1.0.1", "--yes"]);
+      await reached(p, "unpinning");
+      process.kill(run.pid, "SIGTERM");
+      await run.waitFor(/interrupted: stopping/);
+      release(p, "unpinning");
+      const code = (await run.done).code;
+      const out = run.output();
+      assert.equal(code, 130, out);
+      assert.match(out, /past its point of no return.*ferry resume/);
+      const back = await ferryAsync(["rollback", ...c, "--yes"]);
+      assert.equal(back.code, 3);
+      assert.match(back.stderr, /passed its point of no return/);
+      const resumed = await ferryAsync(["resume", ...c, "--yes"]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.ok(allAt(p, "1.0.1"));
+    });
   });
 
   it("rollback undoes a paused run; resume with nothing open is refused", async () => {

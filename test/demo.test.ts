@@ -47,7 +47,8 @@ function assertClean(r: { code: number | null; stdout: string; stderr: string })
 it("upgrades the sample cluster through every release under load, losing nothing", {
   timeout: 240_000,
 }, async () => {
-  assertClean(await ferryAsync(["demo", "--json"]));
+  // A crash tests' kill point left in the environment is not the demo's business: it runs on.
+  assertClean(await ferryAsync(["demo", "--json"], { FERRY_FAULT: "journal#3" }));
 });
 
 it("counts the requests sent during the upgrade, its first step to its last, and reports the upgrade's own duration", {

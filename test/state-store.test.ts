@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import pg from "pg";
 import {
+  DamagedStoreError,
   MemoryStore,
   maskPassword,
   openStateStore,
@@ -273,6 +274,49 @@ describe("SqliteStore", () => {
     db.pragma("user_version = 99");
     db.close();
     await assert.rejects(new SqliteStore(file).init(), /version 99.*upgrade ferry/);
+  });
+
+  it("a damaged file is found on open; past checkOnOpenBytes, before its first write instead", async () => {
+    const file = freshFile();
+    const store = new SqliteStore(file);
+    await store.init();
+    await store.createRun(
+      SAMPLE_RUN,
+      Array.from({ length: 2000 }, (_, i) => `1.0.1/roll/api/h${i}/install`),
+    );
+    await store.close();
+    // The last page of the file, a leaf of the steps table that reading the run does not need.
+    const db = new Database(file);
+    const last = db.prepare("SELECT max(pageno) AS n FROM dbstat WHERE name = 'steps'").get() as {
+      n: number;
+    };
+    db.close();
+    const fd = openSync(file, "r+");
+    writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (last.n - 1) * 4096);
+    closeSync(fd);
+
+    await assert.rejects(new SqliteStore(file).init(), (err: unknown) => {
+      assert.ok(err instanceof DamagedStoreError);
+      assert.equal(err.file, file);
+      assert.equal(err.exitCode, 1);
+      return true;
+    });
+    const big = new SqliteStore(file, { checkOnOpenBytes: 0 });
+    await big.init();
+    try {
+      assert.equal((await big.getRun("r1"))?.id, "r1", "what is whole can still be read");
+      await assert.rejects(
+        big.tryLock({ host: "h", pid: 1, token: "A", runId: null, leaseMs: 1000 }),
+        DamagedStoreError,
+      );
+      await assert.rejects(
+        big.updateStep("r1", "1.0.1/roll/api/h0/install", { state: "running" }),
+        DamagedStoreError,
+      );
+      await assert.rejects(big.steps("r1"), DamagedStoreError, "a read of the damaged page says so too");
+    } finally {
+      await big.close();
+    }
   });
 
   it("calls before init() say so", async () => {

@@ -30,8 +30,10 @@ export function printLines(lines: readonly string[]): void {
 /**
  * Reports an error the way the command was asked to speak, and returns the exit code it means.
  * `json: "stream"`: as the closing `result` event of an event stream, on one line.
+ * A stack trace is for ferry's developers, not its operators: it is printed, with the error's
+ * causes, only when FERRY_DEBUG=1.
  */
-export function reportError(err: unknown, json: boolean | "stream"): number {
+export function reportError(err: unknown, json: boolean | "stream", env = process.env): number {
   const code = exitCodeOf(err);
   const known = err instanceof FerryError;
   let message = err instanceof Error ? err.message : String(err);
@@ -39,7 +41,12 @@ export function reportError(err: unknown, json: boolean | "stream"): number {
     message += `. Way out: ${err.wayOut}.`;
   const label = !known ? "internal error" : code === 3 ? "refused" : "error";
   process.stderr.write(`ferry: ${label}: ${forTerminal(message)}\n`);
-  if (!known && err instanceof Error && err.stack) process.stderr.write(`${forTerminal(err.stack)}\n`);
+  if (env.FERRY_DEBUG === "1") process.stderr.write(forTerminal(traceOf(err)));
+  else if (!known) {
+    process.stderr.write(
+      "ferry: this is a failure ferry did not foresee; FERRY_DEBUG=1 shows where it happened (please report it with that)\n",
+    );
+  }
   if (json) {
     // Raw but for passwords: a message may quote a URL (JSON escapes the rest).
     const detail: Record<string, unknown> = {
@@ -58,4 +65,14 @@ export function reportError(err: unknown, json: boolean | "stream"): number {
     }
   }
   return code;
+}
+
+/** The stack of `err` and of each of its causes, for FERRY_DEBUG=1. */
+function traceOf(err: unknown): string {
+  let text = "";
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 10; depth++) {
+    text += `${depth > 0 ? "caused by: " : ""}${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return text;
 }

@@ -3,7 +3,15 @@
  * tree on a terminal, plain lines elsewhere, events with --json), the per-run log, the closing
  * report, and the exit code the outcome means.
  */
-import { attachRunLog, ExitCode, forTerminal, type OperationResult, RunEvents } from "../index.js";
+import {
+  attachRunLog,
+  ExitCode,
+  type Faults,
+  faultAt,
+  forTerminal,
+  type OperationResult,
+  RunEvents,
+} from "../index.js";
 import { jsonStream } from "./json-stream.js";
 import { type ProgressSink, plainProgress } from "./progress.js";
 import { progressTree } from "./progress-tree.js";
@@ -16,12 +24,18 @@ export interface RunFlags {
 /**
  * Runs `operation` with SIGINT/SIGTERM turned into an interrupt request (the executor decides:
  * roll back before the point of no return, stop resumable after it) and reports the outcome.
- * The run's log goes to `<stateFolder>/logs/<run id>.jsonl`.
+ * The run's log goes to `<stateFolder>/logs/<run id>.jsonl`. FERRY_FAULT (the crash tests' named
+ * kill point, src/run/faults.ts) is read here, at the edge, and nowhere in the library.
  */
 export async function runWithSignals(
   flags: RunFlags,
   stateFolder: string,
-  operation: (ctx: { events: RunEvents; interrupt: AbortSignal }) => Promise<OperationResult>,
+  operation: (ctx: {
+    events: RunEvents;
+    interrupt: AbortSignal;
+    stop: AbortSignal;
+    faults: Faults;
+  }) => Promise<OperationResult>,
 ): Promise<ExitCode> {
   const events = new RunEvents();
   const stream = flags.json ? jsonStream() : undefined;
@@ -33,20 +47,27 @@ export async function runWithSignals(
   events.on(sink.listener);
   const log = attachRunLog(events, stateFolder);
   const controller = new AbortController();
+  const stopping = new AbortController();
+  // DESIGN.md "Crash safety": the first signal rolls back (or, past the point of no return, stops);
+  // a second finishes the steps in flight and stops, resumable, whatever was under way.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
+    if (stopping.signal.aborted) {
       sink.note(
-        `ferry: ${signal} again: still finishing; kill -9 abandons it, and \`ferry resume\` picks it up`,
+        `ferry: ${signal} again: still finishing the steps in flight; kill -9 abandons them, and \`ferry resume\` picks the run up`,
       );
-      return;
+    } else if (controller.signal.aborted) {
+      sink.note(`ferry: ${signal} again: finishing the steps in flight, then stopping, resumable`);
+      stopping.abort();
+    } else {
+      sink.note(`ferry: ${signal}: finishing the steps in flight`);
+      controller.abort();
     }
-    sink.note(`ferry: ${signal}: finishing the steps in flight`);
-    controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    const result = await operation({ events, interrupt: controller.signal });
+    const faults = faultAt(process.env.FERRY_FAULT);
+    const result = await operation({ events, interrupt: controller.signal, stop: stopping.signal, faults });
     const code = exitCodeOf(result);
     sink.finish();
     if (stream) {

@@ -24,6 +24,7 @@ import {
   type Pool,
   planSteps,
 } from "../plan/plan.js";
+import { LockLostError } from "../store/lock-lost-error.js";
 import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js";
 import { RunEvents } from "./events.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
@@ -44,6 +45,11 @@ export interface ExecutorOptions {
   readonly faults?: Faults;
   /** How often a forward run asks the state store whether a pause was requested; default 250 ms. */
   readonly pausePollMs?: number;
+  /**
+   * The token of the run lock this executor holds: the journal's writes are fenced with it, so a
+   * write after another ferry took the lock is refused, and the run stops as on lockLost().
+   */
+  readonly lockToken?: string;
 }
 
 export interface FailedStep {
@@ -92,6 +98,8 @@ export class Executor {
   #halt: Halt | undefined;
   #failed: FailedStep | undefined;
   #rollingBack = false;
+  /** A second signal came: no new step and no new undo starts. */
+  #stopping = false;
   readonly #groups = new RedundancyGroups();
   /** Who asked for the pause being carried out. */
   #pausedBy: string | undefined;
@@ -119,10 +127,34 @@ export class Executor {
     return this.#halting("interrupt") ? "rolling back" : "stopping";
   }
 
+  /**
+   * A second SIGINT/SIGTERM: the steps in flight finish (an undo too), and the run stops there,
+   * resumable, without undoing anything more; a rollback it was in stays journaled as one, so
+   * `ferry resume` or `ferry rollback` finishes it.
+   */
+  stop(): void {
+    this.#halting("interrupt");
+    this.#stopping = true;
+  }
+
   /** Another ferry took the lock over: stop at once, kill commands in flight, write nothing more. */
   lockLost(): void {
+    if (this.#halt === "lock-lost") return;
     this.#halt = "lock-lost";
     this.#abort.abort();
+    this.events.emit({
+      type: "note",
+      runId: this.#o.runId,
+      message: "lost the run lock: stopping at once, ending the commands in flight, writing nothing more",
+    });
+  }
+
+  #lockLostOutcome(status: RunStatus): RunOutcome {
+    return {
+      status,
+      reason: "lock-lost",
+      message: `ferry lost the lock of ${this.#o.plan.cluster} (another ferry took it over once its lease ran out, or it could not be renewed in time): it stopped at once, ended the commands in flight and wrote nothing more to run ${this.#o.runId}. \`ferry status\` shows who holds it now; if nobody does, \`ferry resume\` continues the run.`,
+    };
   }
 
   /** Runs every step not yet done, in plan order; on failure, rolls back or stops as the rules say. */
@@ -198,6 +230,9 @@ export class Executor {
       if (this.#journalError !== undefined) throw this.#journalError;
       return outcome;
     } catch (err) {
+      // A journal write refused because the lock is gone: the same stop as a loss seen by the lock.
+      if (err instanceof LockLostError)
+        return this.#lockLostOutcome(this.#rollingBack ? "rolling-back" : "running");
       if (err instanceof FerryError) throw err;
       throw new OperationError(
         `the journal could not be written (${(err as Error).message}); run ${this.#o.runId} is left as it was, and once the state store works again \`ferry resume\` continues it`,
@@ -264,7 +299,14 @@ export class Executor {
   }
 
   async #openJournal(): Promise<Journal> {
-    this.#journal ??= await Journal.open(this.#o.store, this.#o.runId, this.#faults, this.events);
+    const token = this.#o.lockToken;
+    this.#journal ??= await Journal.open(
+      this.#o.store,
+      this.#o.runId,
+      this.#faults,
+      this.events,
+      token === undefined ? undefined : { token, onLost: () => this.lockLost() },
+    );
     return this.#journal;
   }
 
@@ -402,13 +444,7 @@ export class Executor {
     const halt = this.#halt;
     const f = this.#failed;
     const what = f ? `${f.id} failed: ${f.error}` : "interrupted";
-    if (halt === "lock-lost") {
-      return {
-        status: "running",
-        reason: "lock-lost",
-        message: "another ferry took over the lock of this run; stopped at once without writing more",
-      };
-    }
+    if (halt === "lock-lost") return this.#lockLostOutcome("running");
     if (halt === "pause") return this.#paused(hop);
     const reason = halt === "interrupt" && !f ? "interrupted" : "step-failed";
     if (this.#pastPointOfNoReturn(hop)) {
@@ -421,12 +457,23 @@ export class Executor {
       await this.#j.run({ status: "paused", error: message });
       return { status: "paused", reason, failed: f as FailedStep, message };
     }
+    if (this.#stopping) return this.#stoppedRollingBack(hop, what);
     const outcome = await this.#undoHop(hop, what);
     return {
       ...outcome,
       ...(f ? { failed: f } : {}),
       reason: outcome.status === "rolled-back" ? reason : outcome.reason,
     };
+  }
+
+  /** Stopped by a second signal before the hop was undone: the journal says rolling-back, for resume. */
+  async #stoppedRollingBack(hop: PlannedHop, why: string): Promise<RunOutcome> {
+    const left = [...this.#j.records()].filter(
+      (r) => this.#hopOf.get(r.id) === hop && r.state !== "pending" && r.state !== "undone",
+    ).length;
+    const message = `${why}. Stopped at a second signal while rolling back hop ${hop.from} → ${hop.to}, with ${left} step(s) still to undo and none in flight: \`ferry resume\` or \`ferry rollback\` finishes the rollback.`;
+    await this.#j.run({ status: "rolling-back", error: message });
+    return { status: "rolling-back", reason: "interrupted", message };
   }
 
   /** A requested pause: the steps in flight have finished; the run stays resumable, the mark is cleared. */
@@ -455,14 +502,14 @@ export class Executor {
     );
     touched.sort(reversePlanOrder);
     for (const record of touched) {
+      if (this.#stopping) return this.#stoppedRollingBack(hop, why);
       const step = this.#steps.get(record.id) as PlanStep;
       const about = aboutStep(step);
       await j.step(step.id, { state: "undoing" }, about);
       const result = step.undo
         ? await this.#perform(step, step.undo)
         : ({ ok: true, exitCode: null, output: "" } as const);
-      if (this.#halt === "lock-lost")
-        return { status: "rolling-back", reason: "lock-lost", message: "another ferry took over the lock" };
+      if (this.#halt === "lock-lost") return this.#lockLostOutcome("rolling-back");
       if (!result.ok) {
         const message = `${why}. Rolling back, undoing ${step.id} failed: ${result.error}. Fix the cause and run \`ferry rollback\` again.`;
         await j.step(

@@ -1,11 +1,15 @@
 /**
- * Fault injection at named points, for the crash tests: when FERRY_FAULT names a point that the
- * run reaches, ferry kills itself with SIGKILL right there, as `kill -9` would.
+ * Fault injection at named points, for the crash tests: a `Faults` made by `faultAt(point)` kills
+ * the process with SIGKILL when the run reaches that point, as `kill -9` would there.
  *
  * Points: `journal#N` (right after the N-th journal write of this process is durable),
  * `STEP_ID:started` (journal says running, the action has not begun), `STEP_ID:finished`,
  * `STEP_ID:failed`, `STEP_ID:undone`, and `data-batch#N` (right after a data migration's N-th
  * batch committed). A test first counts the journal writes of a run, then crashes at each.
+ *
+ * The library never reads the environment for it: only the CLI's apply, resume and rollback turn
+ * FERRY_FAULT into a `Faults` and pass it in, so a server or the demo, which run upgrades in a
+ * long-lived process, cannot be killed by a variable left in their environment.
  */
 
 export interface Faults {
@@ -14,12 +18,12 @@ export interface Faults {
 
 export const NO_FAULTS: Faults = { hit() {} };
 
-export function faultsFromEnv(env: NodeJS.ProcessEnv = process.env): Faults {
-  const wanted = env.FERRY_FAULT;
-  if (!wanted) return NO_FAULTS;
+/** Faults that SIGKILL this process at `point`; no faults for an empty or absent point. */
+export function faultAt(point: string | undefined): Faults {
+  if (!point) return NO_FAULTS;
   return {
-    hit(point) {
-      if (point === wanted) process.kill(process.pid, "SIGKILL");
+    hit(reached) {
+      if (reached === point) process.kill(process.pid, "SIGKILL");
     },
   };
 }

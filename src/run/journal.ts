@@ -2,12 +2,22 @@
  * The journal of one run: every step's record, kept in memory and written through to the state
  * store before the executor moves on (DESIGN.md "Crash safety": before a step starts the journal
  * records it; after it ends, the journal records how).
+ *
+ * Its writes are fenced with the token of the run lock: once another ferry has taken the lock,
+ * the store refuses them (LockLostError), and the journal says so to `fence.onLost` at once.
  */
 
 import { lastLineOf } from "../drivers/driver.js";
+import { LockLostError } from "../store/lock-lost-error.js";
 import type { RunPatch, StateStore, StepPatch, StepRecord } from "../store/state-store.js";
 import type { RunEvents } from "./events.js";
 import type { Faults } from "./faults.js";
+
+/** The lock a journal's writes are fenced with, and who to tell when a write finds it lost. */
+export interface JournalFence {
+  readonly token: string;
+  onLost(): void;
+}
 
 export class Journal {
   readonly #records = new Map<string, StepRecord>();
@@ -19,12 +29,19 @@ export class Journal {
     records: readonly StepRecord[],
     private readonly faults: Faults,
     private readonly events: RunEvents,
+    private readonly fence?: JournalFence,
   ) {
     for (const r of records) this.#records.set(r.id, r);
   }
 
-  static async open(store: StateStore, runId: string, faults: Faults, events: RunEvents): Promise<Journal> {
-    return new Journal(store, runId, await store.steps(runId), faults, events);
+  static async open(
+    store: StateStore,
+    runId: string,
+    faults: Faults,
+    events: RunEvents,
+    fence?: JournalFence,
+  ): Promise<Journal> {
+    return new Journal(store, runId, await store.steps(runId), faults, events, fence);
   }
 
   record(id: string): StepRecord {
@@ -45,7 +62,7 @@ export class Journal {
   ): Promise<StepRecord> {
     const previous = this.record(id);
     const next = { ...previous, ...patch };
-    await this.store.updateStep(this.runId, id, patch);
+    await this.#fenced(this.store.updateStep(this.runId, id, patch, this.fence?.token));
     this.#records.set(id, next);
     this.#wrote();
     // A duration only for a step that ends a run of it; an undo's span is not the step's.
@@ -70,7 +87,7 @@ export class Journal {
   }
 
   async run(patch: RunPatch): Promise<void> {
-    await this.store.updateRun(this.runId, patch);
+    await this.#fenced(this.store.updateRun(this.runId, patch, this.fence?.token));
     this.#wrote();
     if (patch.status) {
       this.events.emit({
@@ -79,6 +96,15 @@ export class Journal {
         status: patch.status,
         ...(patch.error ? { message: patch.error } : {}),
       });
+    }
+  }
+
+  async #fenced(write: Promise<void>): Promise<void> {
+    try {
+      await write;
+    } catch (err) {
+      if (err instanceof LockLostError) this.fence?.onLost();
+      throw err;
     }
   }
 

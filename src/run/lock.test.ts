@@ -8,7 +8,24 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { RefusedError } from "../errors.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { StateStore } from "../store/state-store.js";
-import { acquireLock } from "./lock.js";
+import { acquireLock, type HeldLock } from "./lock.js";
+
+/**
+ * Resolves when the lock hears it is lost. The renewal timer does not hold the process open, so
+ * this does, for at most `ms` (a failure, never a wait that decides the outcome).
+ */
+function heardLost(lock: HeldLock, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`the lock did not hear it was lost within ${ms} ms`)),
+      ms,
+    );
+    lock.onLost(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 async function store(): Promise<MemoryStore> {
   const s = new MemoryStore();
@@ -76,16 +93,11 @@ describe("the run lock", () => {
   it("tells the holder when someone else took the lock over, and setRun then refuses", async () => {
     const s = await store();
     const lock = await acquireLock(s, null, { leaseMs: 90 });
-    let heard = false;
-    lock.onLost(() => {
-      heard = true;
-    });
+    const lost = heardLost(lock);
     const holder = await s.lockHolder();
     const other = { host: "elsewhere", pid: 1, token: "other", runId: null, leaseMs: 60_000 };
     assert.equal((await s.tryLock(other, holder?.token)).acquired, true);
-    // The renewal timer does not hold the process open, so the test does, for a few leases at most.
-    for (let i = 0; i < 20 && !heard; i++) await sleep(30);
-    assert.equal(heard, true);
+    await lost;
     assert.equal(lock.lost, true);
     let late = false;
     lock.onLost(() => {
@@ -104,8 +116,9 @@ describe("the run lock", () => {
     failing.renewLock = (claim) =>
       broken ? Promise.reject(new Error("connection lost")) : s.renewLock(claim);
     const lock = await acquireLock(failing, null, { leaseMs: 90 });
+    const lost = heardLost(lock);
     broken = true;
-    await sleep(250);
+    await lost;
     assert.equal(lock.lost, true);
     await lock.release();
   });

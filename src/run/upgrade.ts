@@ -16,7 +16,7 @@ import type { RunRecord, StateStore } from "../store/state-store.js";
 import { yamlWithoutPasswords } from "../yaml-file.js";
 import { RunEvents } from "./events.js";
 import { Executor, type RunOutcome } from "./executor.js";
-import { type Faults, faultsFromEnv } from "./faults.js";
+import { type Faults, NO_FAULTS } from "./faults.js";
 import { acquireLock, describeHolder, type HeldLock } from "./lock.js";
 import { type DriverFor, observe, observeActives, requireOneVersion } from "./observe.js";
 
@@ -26,11 +26,17 @@ export interface OperationOptions {
   /** Where commands run; defaults to the plan's hosts through their drivers. */
   readonly driverFor?: DriverFor;
   readonly events?: RunEvents;
+  /** Fault injection for the crash tests (`faultAt`); none by default. */
   readonly faults?: Faults;
   /** Asked before anything changes; false cancels. Absent: go ahead (--yes). */
   readonly confirm?: (question: string) => Promise<boolean>;
   /** Aborting it asks the run to stop the way SIGINT does. */
   readonly interrupt?: AbortSignal;
+  /**
+   * Aborting it (a second SIGINT) stops the run once the steps in flight finish, resumable, with
+   * nothing more undone: a rollback under way is left for `ferry resume` or `ferry rollback`.
+   */
+  readonly stop?: AbortSignal;
 }
 
 export interface OperationResult extends RunOutcome {
@@ -249,7 +255,7 @@ async function drive(
   go: (e: Executor) => Promise<RunOutcome>,
 ): Promise<OperationResult> {
   const { cluster } = options;
-  const faults = options.faults ?? faultsFromEnv();
+  const faults = options.faults ?? NO_FAULTS;
   const { migrations, close: closeDatabase } = databaseOf(cluster, plan, runId, faults);
   const executor = new Executor({
     store: options.store,
@@ -259,6 +265,7 @@ async function drive(
     ...(migrations ? { migrations } : {}),
     events: options.events ?? new RunEvents(),
     faults,
+    lockToken: lock.claim.token,
   });
   let interrupted = false;
   const onInterrupt = () => {
@@ -272,6 +279,17 @@ async function drive(
   };
   if (options.interrupt?.aborted) onInterrupt();
   options.interrupt?.addEventListener("abort", onInterrupt, { once: true });
+  const onStop = () => {
+    interrupted = true;
+    executor.stop();
+    executor.events.emit({
+      type: "note",
+      runId,
+      message: "stopping: the steps in flight finish, then the run stops, resumable, undoing nothing more",
+    });
+  };
+  if (options.stop?.aborted) onStop();
+  options.stop?.addEventListener("abort", onStop, { once: true });
   lock.onLost(() => executor.lockLost());
   // Plans journaled before hosts could be offline have no list.
   const offline = plan.offline ?? [];
@@ -302,6 +320,7 @@ async function drive(
     };
   } finally {
     options.interrupt?.removeEventListener("abort", onInterrupt);
+    options.stop?.removeEventListener("abort", onStop);
     await closeDatabase();
   }
 }

@@ -1,6 +1,8 @@
 /** The state store: ferry's journal and run lock, in SQLite, PostgreSQL or memory. */
 
 export { maskPassword } from "../mask-password.js";
+export { DamagedStoreError } from "./damaged-store-error.js";
+export { LockLostError } from "./lock-lost-error.js";
 export { MemoryStore } from "./memory-store.js";
 export { MEMORY_LOCATION, openStateStore, StateStoreOpenError } from "./open-store.js";
 export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";

@@ -4,6 +4,7 @@
  * cannot change stored state behind its back and a plan that would not survive a real store's JSON
  * column (a Date, a Map, undefined) does not survive here either.
  */
+import { LockLostError } from "./lock-lost-error.js";
 import {
   FINISHED_STATUSES,
   type LockClaim,
@@ -66,8 +67,9 @@ export class MemoryStore implements StateStore {
     return this.newestFirst(cluster).map((r) => jsonCopy(summaryOf(r.record)));
   }
 
-  async updateRun(id: string, patch: RunPatch): Promise<void> {
+  async updateRun(id: string, patch: RunPatch, fence?: string): Promise<void> {
     this.assertOpen();
+    this.assertHeld(fence);
     const run = this.runs.get(id);
     if (!run) throw new Error(`no run ${id}`);
     run.record = { ...run.record, ...jsonCopy(definedFields(patch, ["status", "endedAt", "error"])) };
@@ -93,8 +95,9 @@ export class MemoryStore implements StateStore {
     run.pauseRequestedBy = null;
   }
 
-  async updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void> {
+  async updateStep(runId: string, stepId: string, patch: StepPatch, fence?: string): Promise<void> {
     this.assertOpen();
+    this.assertHeld(fence);
     const step = this.runs.get(runId)?.steps.get(stepId);
     if (!step) throw new Error(`no step ${stepId} in run ${runId}`);
     const fields = definedFields(patch, [
@@ -165,6 +168,11 @@ export class MemoryStore implements StateStore {
 
   private assertOpen(): void {
     if (this.closed) throw new Error("the memory state store is closed");
+  }
+
+  /** A fenced write goes ahead only while its token holds the lock. */
+  private assertHeld(fence: string | undefined): void {
+    if (fence !== undefined && this.lock?.token !== fence) throw new LockLostError(fence);
   }
 }
 

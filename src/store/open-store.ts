@@ -6,6 +6,7 @@
 import { resolve } from "node:path";
 import { OperationError } from "../errors.js";
 import { maskPassword, scrubSecrets, secretsIn } from "../mask-password.js";
+import { DamagedStoreError } from "./damaged-store-error.js";
 import { MemoryStore } from "./memory-store.js";
 import type { PostgresStore } from "./postgres-store.js";
 import type { StateStore } from "./state-store.js";
@@ -44,6 +45,8 @@ export async function openStateStore(location: string, baseDir: string): Promise
   try {
     await store.init();
   } catch (err) {
+    // A damaged file was opened: its error says so, and what to do, better than "cannot open".
+    if (err instanceof DamagedStoreError) throw err;
     throw new StateStoreOpenError(file, messageOf(err), { cause: err });
   }
   return store;

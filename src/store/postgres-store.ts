@@ -8,6 +8,7 @@
  * were issued; each promise resolves once its batch has committed.
  */
 import pg from "pg";
+import { LockLostError } from "./lock-lost-error.js";
 import {
   type LockRow,
   type RunRow,
@@ -121,9 +122,13 @@ const NEWEST_FIRST = "ORDER BY started_at DESC, ord DESC";
 /** pg returns bigint as a string, since it may not fit a double; epoch milliseconds do. */
 type Int8 = string;
 
-type WriteRequest =
+type WriteRequest = (
   | { readonly kind: "step"; readonly runId: string; readonly stepId: string; readonly patch: StepPatch }
-  | { readonly kind: "run"; readonly runId: string; readonly patch: RunPatch };
+  | { readonly kind: "run"; readonly runId: string; readonly patch: RunPatch }
+) & {
+  /** The lock token the write is fenced with: it applies only while that token holds the lock. */
+  readonly fence: string | undefined;
+};
 
 /** A write waiting for the next group commit. */
 type QueuedWrite = WriteRequest & {
@@ -232,8 +237,8 @@ export class PostgresStore implements StateStore {
     return rows.map(toSummary);
   }
 
-  updateRun(id: string, patch: RunPatch): Promise<void> {
-    return this.enqueue({ kind: "run", runId: id, patch });
+  updateRun(id: string, patch: RunPatch, fence?: string): Promise<void> {
+    return this.enqueue({ kind: "run", runId: id, patch, fence });
   }
 
   async requestPause(runId: string, by: string): Promise<boolean> {
@@ -264,8 +269,8 @@ export class PostgresStore implements StateStore {
     if (rowCount !== 1) throw new Error(`no run ${runId}`);
   }
 
-  updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void> {
-    return this.enqueue({ kind: "step", runId, stepId, patch });
+  updateStep(runId: string, stepId: string, patch: StepPatch, fence?: string): Promise<void> {
+    return this.enqueue({ kind: "step", runId, stepId, patch, fence });
   }
 
   async steps(runId: string): Promise<StepRecord[]> {
@@ -364,8 +369,9 @@ export class PostgresStore implements StateStore {
 
   private async writeBatch(batch: QueuedWrite[]): Promise<void> {
     let missing: Set<QueuedWrite>;
+    let fenced: Set<QueuedWrite>;
     try {
-      missing = await this.applyBatch(batch);
+      ({ missing, fenced } = await this.applyBatch(batch));
     } catch (err) {
       if (batch.length === 1) {
         batch[0]?.reject(err);
@@ -376,33 +382,62 @@ export class PostgresStore implements StateStore {
       return;
     }
     for (const write of batch) {
-      if (!missing.has(write)) write.resolve();
+      if (fenced.has(write)) write.reject(new LockLostError(write.fence ?? ""));
+      else if (!missing.has(write)) write.resolve();
       else if (write.kind === "step")
         write.reject(new Error(`no step ${write.stepId} in run ${write.runId}`));
       else write.reject(new Error(`no run ${write.runId}`));
     }
   }
 
-  /** Commits the batch; returns the writes whose row does not exist (they changed nothing). */
-  private async applyBatch(batch: QueuedWrite[]): Promise<Set<QueuedWrite>> {
+  /**
+   * Commits the batch; returns the writes whose row does not exist and those whose fence no longer
+   * holds the lock (both changed nothing).
+   */
+  private async applyBatch(
+    batch: QueuedWrite[],
+  ): Promise<{ missing: Set<QueuedWrite>; fenced: Set<QueuedWrite> }> {
+    const fences = new Set(batch.map((w) => w.fence));
     const steps = batch.filter((w) => w.kind === "step");
-    if (steps.length === batch.length) return this.applyStepWrites(this.pool, steps);
+    if (steps.length === batch.length && fences.size === 1) {
+      // The common case, a run's step updates: one statement, which checks the fence itself.
+      const [fence] = fences;
+      const missing = await this.applyStepWrites(this.pool, steps, fence);
+      if (fence === undefined || missing.size === 0) return { missing, fenced: new Set() };
+      const { rows } = await this.pool.query<{ token: string | null }>(
+        `SELECT token FROM ${this.s}.lock WHERE id = 1`,
+      );
+      // A fence that failed changed no row at all: every write of the batch was refused.
+      return rows[0]?.token === fence
+        ? { missing, fenced: new Set() }
+        : { missing: new Set(), fenced: missing };
+    }
     return this.transaction(async (c) => {
       const missing = new Set<QueuedWrite>();
+      const fenced = new Set<QueuedWrite>();
+      if (batch.some((w) => w.fence !== undefined)) {
+        // FOR SHARE, as in applyStepWrites: no fenced write commits after a takeover.
+        const { rows } = await c.query<{ token: string | null }>(
+          `SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE`,
+        );
+        const token = rows[0]?.token ?? null;
+        for (const w of batch) if (w.fence !== undefined && w.fence !== token) fenced.add(w);
+      }
+      const writes = batch.filter((w) => !fenced.has(w));
       // Issue order, so a run update and a step update of one batch land as they were called.
       let i = 0;
-      while (i < batch.length) {
-        const write = batch[i] as QueuedWrite;
+      while (i < writes.length) {
+        const write = writes[i] as QueuedWrite;
         if (write.kind === "run") {
           if (!(await this.applyRunWrite(c, write.runId, write.patch))) missing.add(write);
           i++;
           continue;
         }
         const run: QueuedWrite[] = [];
-        while (i < batch.length && batch[i]?.kind === "step") run.push(batch[i++] as QueuedWrite);
+        while (i < writes.length && writes[i]?.kind === "step") run.push(writes[i++] as QueuedWrite);
         for (const w of await this.applyStepWrites(c, run)) missing.add(w);
       }
-      return missing;
+      return { missing, fenced };
     });
   }
 
@@ -414,7 +449,13 @@ export class PostgresStore implements StateStore {
   private async applyStepWrites(
     c: pg.Pool | pg.PoolClient,
     writes: QueuedWrite[],
+    fence?: string,
   ): Promise<Set<QueuedWrite>> {
+    // The lock row read FOR SHARE: a takeover (tryLock's FOR UPDATE) waits for this statement's
+    // transaction to commit, and one after it sees the new holder; so no fenced write commits
+    // after a takeover.
+    const held = (n: number) =>
+      fence === undefined ? "" : ` AND (SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE) = $${n}`;
     const merged = new Map<string, { runId: string; stepId: string; patch: Record<string, unknown> }>();
     for (const w of writes) {
       if (w.kind !== "step") continue;
@@ -434,8 +475,9 @@ export class PostgresStore implements StateStore {
         values.push(only.patch[field]);
         sets.push(`${column} = $${values.length}`);
       }
+      if (fence !== undefined) values.push(fence);
       const { rowCount } = await c.query(
-        `UPDATE ${this.s}.steps SET ${sets.length > 0 ? sets.join(", ") : "state = state"} WHERE run_id = $1 AND id = $2`,
+        `UPDATE ${this.s}.steps SET ${sets.length > 0 ? sets.join(", ") : "state = state"} WHERE run_id = $1 AND id = $2${held(values.length)}`,
         values,
       );
       return rowCount === 1 ? new Set() : new Set(writes);
@@ -447,12 +489,13 @@ export class PostgresStore implements StateStore {
     const { rows } = await c.query<{ run_id: string; id: string }>(
       `UPDATE ${this.s}.steps AS s SET ${sets.join(", ")}
        FROM jsonb_to_recordset($1::jsonb) AS p(run_id text, step_id text, patch jsonb)
-       WHERE s.run_id = p.run_id AND s.id = p.step_id
+       WHERE s.run_id = p.run_id AND s.id = p.step_id${held(2)}
        RETURNING s.run_id, s.id`,
       [
         JSON.stringify(
           [...merged.values()].map((m) => ({ run_id: m.runId, step_id: m.stepId, patch: m.patch })),
         ),
+        ...(fence === undefined ? [] : [fence]),
       ],
     );
     const found = new Set(rows.map((r) => JSON.stringify([r.run_id, r.id])));

@@ -6,6 +6,11 @@
  * Durability: every write's promise resolves only once the write is durable (committed, synced),
  * because the executor relies on "the journal records a step before it starts". Implementations
  * may group writes that arrive together into one commit, as long as each promise waits for it.
+ *
+ * Fencing: the executor's writes carry the token of the lock it holds (`fence`). The store checks,
+ * in the same transaction as the write, that the token still holds the lock, and otherwise refuses
+ * the write with a LockLostError: a ferry that lost its lock (frozen past its lease, cut off from
+ * the store) and comes back writes nothing into a run another ferry has taken over.
  */
 
 /** pending → running → done | failed; during a rollback done → undoing → undone (or failed). */
@@ -105,7 +110,8 @@ export interface StateStore {
   unfinishedRun(cluster: string): Promise<RunRecord | undefined>;
   /** Newest first, without plan and files. */
   listRuns(cluster: string): Promise<RunSummary[]>;
-  updateRun(id: string, patch: RunPatch): Promise<void>;
+  /** With `fence`: only while that token holds the lock, else a LockLostError and nothing written. */
+  updateRun(id: string, patch: RunPatch, fence?: string): Promise<void>;
 
   /**
    * Marks the run for a pause and records who asked (`user@host`), atomically and only while its
@@ -118,7 +124,8 @@ export interface StateStore {
   /** Clears the mark (once the run has paused, and before it resumes); an unknown run is an error. */
   clearPause(runId: string): Promise<void>;
 
-  updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void>;
+  /** With `fence`: only while that token holds the lock, else a LockLostError and nothing written. */
+  updateStep(runId: string, stepId: string, patch: StepPatch, fence?: string): Promise<void>;
   /** In plan order. */
   steps(runId: string): Promise<StepRecord[]>;
 

@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import type { LockClaim, NewRun, StateStore, StepRecord } from "../../src/store/index.js";
+import {
+  type LockClaim,
+  LockLostError,
+  type NewRun,
+  type StateStore,
+  type StepRecord,
+} from "../../src/store/index.js";
 
 export interface StoreFixture {
   readonly store: StateStore;
@@ -493,9 +499,9 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       });
 
       it("tryLock takes over once the lease has expired, reporting the former holder", async () => {
-        await store().tryLock(claim("A", { leaseMs: 50 }));
+        // A lease of 0 ms has run out by the time anyone asks: no waiting on the clock.
+        await store().tryLock(claim("A", { leaseMs: 0 }));
         const old = await store().lockHolder();
-        await delay(150);
         const r = await store().tryLock(claim("B"));
         assert.deepEqual(r, { acquired: true, tookOverFrom: old });
         assert.equal((await store().lockHolder())?.token, "B");
@@ -549,6 +555,61 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         const holder = await store().lockHolder();
         assert.equal(holder?.token, winners[0]);
         for (const r of results) if (!r.acquired) assert.equal(r.holder.token, winners[0]);
+      });
+    });
+
+    describe("fenced writes", () => {
+      it("apply while their token holds the lock; otherwise are refused with LockLostError, changing nothing", async () => {
+        await store().createRun(newRun(), ["a", "b"]);
+        await store().tryLock(claim("A"));
+        await store().updateStep("r1", "a", { state: "running", attempts: 1 }, "A");
+        await store().updateRun("r1", { status: "rolling-back" }, "A");
+
+        await assert.rejects(store().updateStep("r1", "a", { state: "done" }, "B"), LockLostError);
+        await assert.rejects(store().updateRun("r1", { status: "done" }, "B"), LockLostError);
+        assert.equal((await store().steps("r1"))[0]?.state, "running");
+        assert.equal((await store().getRun("r1"))?.status, "rolling-back");
+      });
+
+      it("after a takeover, the former holder's writes are refused, beside others that apply", async () => {
+        await store().createRun(newRun(), ["a", "b"]);
+        await store().tryLock(claim("A"));
+        await store().tryLock(claim("B"), "A");
+        // Issued together, so a store that groups writes commits them in one batch.
+        const results = await Promise.allSettled([
+          store().updateStep("r1", "a", { state: "done" }, "A"),
+          store().updateStep("r1", "b", { state: "running" }, "B"),
+          store().updateRun("r1", { status: "paused" }, "A"),
+          store().updateRun("r1", { error: "noted" }),
+        ]);
+        assert.deepEqual(
+          results.map((r) => (r.status === "rejected" ? (r.reason as Error).name : "ok")),
+          ["LockLostError", "ok", "LockLostError", "ok"],
+        );
+        assert.deepEqual(
+          (await store().steps("r1")).map((s) => s.state),
+          ["pending", "running"],
+        );
+        const run = await store().getRun("r1");
+        assert.deepEqual([run?.status, run?.error], ["running", "noted"]);
+      });
+
+      it("a released lock fences its former holder too", async () => {
+        await store().createRun(newRun(), ["a"]);
+        await store().tryLock(claim("A"));
+        await store().releaseLock("A");
+        await assert.rejects(store().updateStep("r1", "a", { state: "done" }, "A"), LockLostError);
+        assert.equal((await store().steps("r1"))[0]?.state, "pending");
+      });
+
+      itShared("a takeover through another instance fences the first", async () => {
+        const other = await twin();
+        await store().createRun(newRun(), ["a"]);
+        await store().tryLock(claim("A"));
+        await other.tryLock(claim("B"), "A");
+        await assert.rejects(store().updateStep("r1", "a", { state: "done" }, "A"), LockLostError);
+        await other.updateStep("r1", "a", { state: "done" }, "B");
+        assert.equal((await store().steps("r1"))[0]?.state, "done");
       });
     });
 

@@ -9,11 +9,21 @@ export interface AsyncResult {
   readonly stderr: string;
 }
 
+export interface StartedFerry {
+  readonly pid: number;
+  /** Settles when it has exited. */
+  readonly done: Promise<AsyncResult>;
+  /** What it printed so far, stdout and stderr together. */
+  output(): string;
+  /**
+   * Resolves once its output (either stream) matches `pattern`: the named point where a test acts
+   * on a run in progress. Rejects if it exits first, or after `ms`.
+   */
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
+}
+
 /** bin/ferry started, with its pid, so a test can signal it mid-run; `done` when it has exited. */
-export function startFerry(
-  args: readonly string[],
-  env: Record<string, string> = {},
-): { pid: number; done: Promise<AsyncResult> } {
+export function startFerry(args: readonly string[], env: Record<string, string> = {}): StartedFerry {
   const child = spawn(FERRY, args, {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: "1", ...env },
@@ -21,17 +31,55 @@ export function startFerry(
   });
   let stdout = "";
   let stderr = "";
+  let both = "";
+  const waiters = new Set<() => void>();
+  const heard = () => {
+    for (const w of waiters) w();
+  };
   child.stdout.on("data", (d) => {
     stdout += d;
+    both += d;
+    heard();
   });
   child.stderr.on("data", (d) => {
     stderr += d;
+    both += d;
+    heard();
   });
+  let exited = false;
   const done = new Promise<AsyncResult>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on("close", (code, signal) => {
+      exited = true;
+      heard();
+      resolve({ code, signal, stdout, stderr });
+    });
   });
-  return { pid: child.pid as number, done };
+  return {
+    pid: child.pid as number,
+    done,
+    output: () => both,
+    waitFor(pattern, ms = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => finish(new Error(`no output matching ${pattern} within ${ms} ms:\n${both}`)),
+          ms,
+        );
+        const finish = (err?: Error) => {
+          waiters.delete(check);
+          clearTimeout(timer);
+          if (err) reject(err);
+          else resolve();
+        };
+        const check = () => {
+          if (pattern.test(both)) finish();
+          else if (exited) finish(new Error(`ferry exited before printing ${pattern}:\n${both}`));
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
 }
 
 export function ferryAsync(args: readonly string[], env: Record<string, string> = {}): Promise<AsyncResult> {
