@@ -22,9 +22,12 @@ export {
   type VersionPath,
 } from "./catalog/index.js";
 export {
+  type ActionSpec,
   type Cluster,
+  type ClusterAction,
   type Component,
   type Host,
+  type HostAction,
   loadCluster,
   onlineHosts,
   parseCluster,
@@ -70,7 +73,9 @@ export {
   type Plan,
   type PlannedHop,
   type PlanStep,
+  POINT_OF_NO_RETURN,
   planSteps,
+  type Stage,
 } from "./plan/plan.js";
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
