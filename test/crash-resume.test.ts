@@ -53,6 +53,29 @@ const SCENARIOS: Scenario[] = [
     end: { active: "1.0.0", running: "1.0.0" },
     status: "rolled-back",
   },
+  {
+    // The operator's own steps (a host action and a cluster action, each with check and undo) and a
+    // point of no return placed after them: crashed while one runs or is undone, the same end.
+    name: "a rolling hop with actions that fails and rolls back",
+    product: {
+      hosts: 2,
+      releases: ["1.0.0", "1.0.1"],
+      componentExtra:
+        '    actions: [{ name: dirs, at: after-activate, run: "mkdir -p {{vars.root}}/{{host}}/dirs", check: "test -d {{vars.root}}/{{host}}/dirs", undo: "rm -rf {{vars.root}}/{{host}}/dirs" }]',
+      extra: [
+        "actions:",
+        '  - { name: schema, at: expand, on: { component: api, host: last }, run: "touch {{vars.root}}/schema", check: "test -f {{vars.root}}/schema", undo: "rm -f {{vars.root}}/schema" }',
+        '  - { name: announce, at: verify, run: "true", undo: "true" }',
+        "pointOfNoReturn: { before: { action: announce } }",
+      ].join("\n"),
+      commands: {
+        start: `test "{{host}}-$(cat {{vars.root}}/{{host}}/{{component}}/current/VERSION)" != h2-1.0.1 && cat {{vars.root}}/{{host}}/{{component}}/current/VERSION > {{vars.root}}/{{host}}/{{component}}/running`,
+      },
+    },
+    to: "1.0.1",
+    end: { active: "1.0.0", running: "1.0.0" },
+    status: "rolled-back",
+  },
 ];
 
 async function crashAndResume(scenario: Scenario, k: number): Promise<"crashed" | "ran-to-end"> {
