@@ -1,7 +1,9 @@
 /**
  * The plan builder: a pure function from the cluster, the version path and (for ids) nothing else
  * to the full plan. Each phase of a hop is a named builder; the two lists below are the whole
- * procedure, in the order it runs (DESIGN.md "How an upgrade runs").
+ * procedure, in the order it runs (DESIGN.md "How an upgrade runs"). The operator's own actions
+ * are inserted into them where they run (plan-actions.ts: a host's lane at its points, a phase's
+ * end), and the point of no return moves where the cluster file puts it (point-of-no-return.ts).
  */
 import type { VersionPath } from "../catalog/index.js";
 import { type Cluster, type Component, offlineHosts, onlineHosts } from "../cluster/cluster.js";

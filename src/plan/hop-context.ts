@@ -182,7 +182,7 @@ export function directionOf(kind: HopKind): Direction {
 }
 
 /** The way back of a step goes the other way: undoing an upgrade's step is a downgrade. */
-function opposite(d: Direction): Direction {
+export function opposite(d: Direction): Direction {
   return d === "upgrade" ? "downgrade" : "upgrade";
 }
 

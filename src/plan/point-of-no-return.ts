@@ -16,7 +16,7 @@
  * offline) keeps the default. Wherever it sits, the step's id is `V/point-of-no-return`.
  */
 import type { PhaseName } from "../cluster/cluster-schema.js";
-import { type HopContext, localStep, rollOrder, single } from "./hop-context.js";
+import { type HopContext, localStep, phase, rollOrder, single } from "./hop-context.js";
 import { type Phase, POINT_OF_NO_RETURN, type Pool, type Stage } from "./plan.js";
 import { clusterActionPlace } from "./plan-actions.js";
 
@@ -26,7 +26,7 @@ type Place =
 
 /** Past this step ferry never goes back by itself (StarlingX's point of no return, Ganeti's config change). */
 export function pointOfNoReturn(ctx: HopContext): Phase {
-  return { id: `${ctx.hop.id}/${POINT_OF_NO_RETURN}`, name: POINT_OF_NO_RETURN, stages: [markStage(ctx)] };
+  return phase(ctx, POINT_OF_NO_RETURN, [markStage(ctx)]);
 }
 
 function markStage(ctx: HopContext): Stage {

@@ -5,7 +5,7 @@
  */
 import { templateEnv } from "../../cluster/template.js";
 import { memberKey } from "../../plan/build-plan.js";
-import { directionOf } from "../../plan/hop-context.js";
+import { directionOf, opposite } from "../../plan/hop-context.js";
 import type { Member, Plan, PlannedHop } from "../../plan/plan.js";
 
 export class CommandEnvs {
@@ -29,7 +29,7 @@ export class CommandEnvs {
           version: back ? hop.from : hop.to,
           from: back ? hop.to : hop.from,
           kind: hop.kind,
-          direction: back ? (direction === "upgrade" ? "downgrade" : "upgrade") : direction,
+          direction: back ? opposite(direction) : direction,
           ...(member ? { host: member.host, address: member.address, component: member.component } : {}),
           vars: member ? member.vars : this.#plan.vars,
         }),
