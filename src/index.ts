@@ -22,10 +22,13 @@ export {
   type VersionPath,
 } from "./catalog/index.js";
 export {
+  type ActionSpec,
   type Cluster,
+  type ClusterAction,
   type Component,
   checkVersionInCatalog,
   type Host,
+  type HostAction,
   loadCluster,
   onlineHosts,
   parseCluster,
@@ -73,7 +76,9 @@ export {
   type Plan,
   type PlannedHop,
   type PlanStep,
+  POINT_OF_NO_RETURN,
   planSteps,
+  type Stage,
 } from "./plan/plan.js";
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";

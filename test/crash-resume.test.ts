@@ -70,6 +70,28 @@ const FAILING: Scenario = {
   status: "rolled-back",
 };
 
+/**
+ * The operator's own steps (a host action and a cluster action, each with check and undo) and a
+ * point of no return placed after them: crashed while one runs or is undone, the same end.
+ */
+const ACTIONS: Scenario = {
+  name: "a rolling hop with actions that fails and rolls back",
+  product: {
+    ...FAILING.product,
+    componentExtra:
+      '    actions: [{ name: dirs, at: after-activate, run: "mkdir -p {{vars.root}}/{{host}}/dirs", check: "test -d {{vars.root}}/{{host}}/dirs", undo: "rm -rf {{vars.root}}/{{host}}/dirs" }]',
+    extra: [
+      "actions:",
+      '  - { name: schema, at: expand, on: { component: api, host: last }, run: "touch {{vars.root}}/schema", check: "test -f {{vars.root}}/schema", undo: "rm -f {{vars.root}}/schema" }',
+      '  - { name: announce, at: verify, run: "true", undo: "true" }',
+      "pointOfNoReturn: { before: { action: announce } }",
+    ].join("\n"),
+  },
+  to: "1.0.1",
+  end: { active: "1.0.0", running: "1.0.0" },
+  status: "rolled-back",
+};
+
 /** A run that paused on a failure (onFailure: pause), for `ferry rollback` to undo. */
 const PAUSED: Scenario = {
   ...FAILING,
@@ -298,7 +320,7 @@ function report(what: string, covered: number, started: number): void {
   );
 }
 
-for (const scenario of [ROLLING, OFFLINE, FAILING]) {
+for (const scenario of [ROLLING, OFFLINE, FAILING, ACTIONS]) {
   it(`kill -9 of apply at every journal transition of ${scenario.name}, then resume: the same end`, async () => {
     const started = performance.now();
     const covered = await everyTransition(applyKilled(scenario, SQLITE));

@@ -43,7 +43,13 @@ describe("the dashboard in Chromium", () => {
     const p = makeFakeProduct({
       hosts: 3,
       components: [{ name: "api" }, { name: "worker", order: 2 }],
-      extra: "hooks: { before: { roll: 'echo rolling to {{version}}; sleep 0.5' } }",
+      extra: [
+        "hooks: { before: { roll: 'echo rolling to {{version}}; sleep 0.5' } }",
+        // The operator's own steps and a point of no return inside the roll are steps like any other.
+        "pointOfNoReturn: { before: { component: worker, host: last } }",
+      ].join("\n"),
+      componentExtra:
+        '    actions: [{ name: warm, at: after-healthy, run: "echo warm {{host}}", undo: "true" }]',
     });
     const profile = mkdtempSync(join(tmpdir(), "ferry-chromium-"));
     const served = await serveCluster(["-c", p.clusterFile], { FERRY_TOKEN: TOKEN });
@@ -92,6 +98,16 @@ describe("the dashboard in Chromium", () => {
       assert.match((await page.textContent("#log-output")) ?? "", /rolling to 1\.0\.2/);
       await page.click('[data-step="1.0.2/roll/worker/h3/activate"]');
       assert.match((await page.textContent("#log-meta")) ?? "", /worker on h3/);
+      assert.match(
+        (await page.textContent('[data-step="1.0.2/point-of-no-return"]')) ?? "",
+        /1\.0\.2\/point-of-no-return/,
+      );
+      await page.click('[data-step="1.0.2/roll/api/h2/action/warm"]');
+      assert.match(
+        (await page.textContent('[data-step="1.0.2/roll/api/h2/action/warm"]')) ?? "",
+        /api\/h2\/action\/warm/,
+      );
+      assert.match((await page.textContent("#log-output")) ?? "", /warm h2/);
 
       mkdirSync(join(ROOT, "test/artifacts"), { recursive: true });
       await page.screenshot({ path: join(ROOT, "test/artifacts/dashboard.png"), fullPage: true });

@@ -123,6 +123,35 @@ describe("faults on lab hosts over SSH", skip, () => {
     }
   });
 
+  it("the operator's actions run on the hosts they name, through the SSH driver", async () => {
+    const l = lab as Lab;
+    const event = (what: string) => `echo "$(date +%s%N) ${what}" >> {{vars.root}}/events`;
+    const product = makeLabProduct(l, {
+      extra: [
+        `    actions: [{ name: dirs, at: after-activate, run: '${event("action dirs {{version}} {{direction}}")}', undo: "true" }]`,
+        "actions:",
+        `  - { name: schema, at: expand, on: { component: api, host: last }, run: '${event("action schema {{kind}}")}', check: "false" }`,
+      ].join("\n"),
+    });
+    try {
+      const r = await ferryAsync(["apply", "-c", product.clusterFile, "--to", "1.0.1", "--yes"]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.deepEqual(product.state(), all(l, "1.0.1"));
+      const seen = product.events();
+      for (const h of l.hosts) {
+        const what = (seen[h.name] ?? []).map(([, w]) => w).filter((w) => w !== "version");
+        assert.deepEqual(
+          what.slice(what.indexOf("stop")),
+          ["stop", "install 1.0.1", "activate 1.0.1", "action dirs 1.0.1 upgrade", "start"],
+          h.name,
+        );
+        assert.equal(what.includes("action schema patch"), h.name === "h3", `schema on ${h.name}`);
+      }
+    } finally {
+      product.cleanup();
+    }
+  });
+
   it("ferry killed while commands run on remote hosts: resume reaches the same end, and no secret is written anywhere", async () => {
     const l = lab as Lab;
     const product = makeLabProduct(l, {

@@ -1,6 +1,15 @@
 /** `ferry plan [-c cluster.yaml] --to V [--from V] [--json]`: every step of every hop, nothing run. */
 import type { Command } from "commander";
-import { buildPlan, migrationsFor, type Plan, type PlanStep, planPath, targetOf } from "../index.js";
+import {
+  buildPlan,
+  migrationsFor,
+  type Plan,
+  type PlanStep,
+  POINT_OF_NO_RETURN,
+  planPath,
+  type Stage,
+  targetOf,
+} from "../index.js";
 import { loadClusterAndCatalog, observedStart } from "./context.js";
 import { printJson, printLines } from "./output.js";
 
@@ -37,7 +46,10 @@ export function registerPlanCommand(program: Command): void {
     });
 }
 
-/** The plan as a tree: hops, phases, and per host the steps it takes, in order. */
+/**
+ * The plan as a tree: hops, phases, and per host the steps it takes, in order. A component whose
+ * roll the point of no return cuts in two shows its hosts before it, then `continued` after it.
+ */
 export function renderPlan(plan: Plan): string[] {
   let steps = 0;
   const lines: string[] = [];
@@ -45,12 +57,15 @@ export function renderPlan(plan: Plan): string[] {
     lines.push(`hop ${hop.from} → ${hop.to}  ${hop.kind}, ${hop.mode}`);
     for (const phase of hop.phases) {
       lines.push(`  ${phase.name}`);
-      for (const stage of phase.stages) {
+      for (const [i, stage] of phase.stages.entries()) {
+        // A component's roll that the point of no return cuts in two: its pool before the mark and after it.
+        const cut = isMark(phase.stages[i - 1]) ? phase.stages[i - 2] : undefined;
         for (const pool of stage.pools) {
           const side = stage.pools.length > 1 ? " (side by side)" : "";
           if (pool.component) {
+            const again = cut?.pools.some((p) => p.component === pool.component) ? ", continued" : "";
             lines.push(
-              `    ${pool.component}: ${pool.lanes.length} hosts, at most ${pool.limit} at once${side}`,
+              `    ${pool.component}${again}: ${pool.lanes.length} hosts, at most ${pool.limit} at once${side}`,
             );
           }
           for (const lane of pool.lanes) {
@@ -59,7 +74,7 @@ export function renderPlan(plan: Plan): string[] {
               const groups = lane.groups ? ` [${lane.groups.join(", ")}]` : "";
               lines.push(`      ${lane.host}${groups}: ${lane.steps.map((s) => s.name).join(" → ")}`);
             } else {
-              for (const s of lane.steps) lines.push(`    ${s.id}${describeRun(s.run)}`);
+              for (const s of lane.steps) lines.push(`    ${s.id}${describeStep(s)}`);
             }
           }
         }
@@ -74,7 +89,13 @@ export function renderPlan(plan: Plan): string[] {
   ];
 }
 
-function describeRun(run: PlanStep["run"]): string {
-  const first = run[0];
-  return first?.type === "exec" ? `  $ ${first.command}` : "";
+function isMark(stage: Stage | undefined): boolean {
+  return stage?.pools[0]?.lanes[0]?.steps[0]?.name === POINT_OF_NO_RETURN;
+}
+
+function describeStep(step: PlanStep): string {
+  if (step.name === POINT_OF_NO_RETURN) return "  (from here on, ferry never undoes this hop by itself)";
+  const first = step.run[0];
+  const where = step.host ? ` on ${step.host}` : "";
+  return `${where}${first?.type === "exec" ? `  $ ${first.command}` : ""}`;
 }

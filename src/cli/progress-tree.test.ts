@@ -101,6 +101,39 @@ describe("the progress tree", () => {
     assert.match(text, /· 19 more hops to 1\.0\.39/);
   });
 
+  it("counts a component's hosts once in a phase that holds several pools of it (a roll cut by the point of no return, an action on every host)", () => {
+    const cluster = parseCluster(
+      "/tmp/cluster.yaml",
+      `name: cut
+catalog: releases.yaml
+hosts: [{ name: h1, address: a }, { name: h2, address: b }, { name: h3, address: c }]
+components:
+  - { name: api, hosts: [h1, h2, h3], commands: { version: v, install: i, stop: s, activate: a, start: s } }
+actions: [{ name: warm, at: roll, on: { component: api, host: all }, run: w }]
+pointOfNoReturn: { before: { component: api, host: last } }`,
+    );
+    const catalog = defineCatalog({ product: "cut", scheme: "semver", releases: ["1.0.0", "1.0.1"] });
+    const plan = buildPlan(cluster, planPath(catalog, "1.0.0", "1.0.1"));
+    const model = started(plan);
+    let t = 0;
+    for (const { step } of planSteps(plan)) {
+      if (step.host === "h3") break;
+      model.apply({ type: "step", runId: "r", id: step.id, state: "running" }, t++);
+      model.apply({ type: "step", runId: "r", id: step.id, state: "done" }, t++);
+    }
+    const text = model.frame(t, 120, 40, plain).join("\n");
+    assert.match(
+      text,
+      /roll {2}api 0\/3 hosts {2}9\/16 steps/,
+      "no host has all its steps of the roll done yet",
+    );
+    for (const { step } of planSteps(plan)) {
+      if (step.host === "h1" || step.host === "h2")
+        model.apply({ type: "step", runId: "r", id: step.id, state: "done" }, t);
+    }
+    assert.match(model.frame(t, 120, 40, plain).join("\n"), /roll {2}api 2\/3 hosts/);
+  });
+
   it("counts a resumed run's finished steps as done from the start", () => {
     const plan = bigPlan(3, 2);
     const ids = [...planSteps(plan)].map(({ step }) => step.id);

@@ -27,7 +27,8 @@ interface Tally {
 
 interface PoolTally {
   readonly component: string;
-  readonly lanes: number;
+  /** Its hosts in the phase. */
+  lanes: number;
   lanesDone: number;
 }
 
@@ -122,6 +123,10 @@ export class ProgressModel {
       };
       for (const phase of hop.phases) {
         const pools: PoolTally[] = [];
+        // One tally per component and per host of it in the phase, however many pools and lanes
+        // hold them: a roll cut by the point of no return, an action on every host.
+        const poolOf = new Map<string, PoolTally>();
+        const laneOf = new Map<string, { notDone: number; readonly pool: PoolTally }>();
         const entries: [string, StepTally][] = [];
         const tally: PhaseTally = {
           name: phase.name,
@@ -134,21 +139,30 @@ export class ProgressModel {
         };
         for (const stage of phase.stages) {
           for (const pool of stage.pools) {
-            const poolTally = pool.component
-              ? { component: pool.component, lanes: pool.lanes.length, lanesDone: 0 }
-              : undefined;
-            if (poolTally) pools.push(poolTally);
+            const component = pool.component;
+            let poolTally = component === undefined ? undefined : poolOf.get(component);
+            if (component !== undefined && !poolTally) {
+              poolTally = { component, lanes: 0, lanesDone: 0 };
+              poolOf.set(component, poolTally);
+              pools.push(poolTally);
+            }
             for (const lane of pool.lanes) {
-              const laneTally = poolTally && lane.host ? { notDone: 0, pool: poolTally } : undefined;
+              const key = `${component}@${lane.host}`;
+              let laneTally = poolTally && lane.host ? laneOf.get(key) : undefined;
+              if (poolTally && lane.host && !laneTally) {
+                laneTally = { notDone: 0, pool: poolTally };
+                laneOf.set(key, laneTally);
+                poolTally.lanes++;
+              }
               for (const step of lane.steps) {
                 const state = states.get(step.id) ?? "pending";
                 if (laneTally && state !== "done") laneTally.notDone++;
                 entries.push([step.id, { phase: tally, ...(laneTally ? { lane: laneTally } : {}), state }]);
               }
-              if (laneTally && laneTally.notDone === 0) laneTally.pool.lanesDone++;
             }
           }
         }
+        for (const lane of laneOf.values()) if (lane.notDone === 0) lane.pool.lanesDone++;
         (tally as { total: number }).total = entries.length;
         for (const [id, step] of entries) {
           this.#steps.set(id, step);

@@ -177,6 +177,47 @@ export const CommandsSchema = z.strictObject({
   ),
 });
 
+/** The points of a host's roll where a component's own actions run (DESIGN.md "Your own steps"). */
+export const HOST_POINTS = [
+  "before-drain",
+  "after-stop",
+  "after-install",
+  "after-activate",
+  "after-start",
+  "after-healthy",
+  "after-unpin",
+] as const;
+
+/** What every action has, wherever it runs. */
+const ActionFields = {
+  name: name("action"),
+  run: Command.describe("The action: a shell command, with the same templates as the component's commands."),
+  check: Command.optional().describe(
+    "Exits 0 when the action's effect is already there: a resumed run skips the action, a rollback that cannot undo it asks it whether there is anything to undo.",
+  ),
+  undo: Command.optional().describe(
+    "Reverses it, with the way back's values ({{version}} is the hop's from). Without undo the action cannot be undone: a rollback that needs it stops and names it. `undo: \"true\"` says there is nothing to reverse.",
+  ),
+  when: z
+    .enum(["upgrade", "downgrade", "always"])
+    .default("upgrade")
+    .describe("Which hops plan it: upgrade (every hop to a newer release), downgrade, or always."),
+  timeout: DurationSchema.optional().describe(
+    "How long it may run; default the component's timeout, or 10m on this machine.",
+  ),
+};
+
+export const HostActionSchema = z
+  .strictObject({
+    ...ActionFields,
+    at: z
+      .enum(HOST_POINTS)
+      .describe(
+        "The point of each host's roll: before-drain, after-stop, after-install, after-activate, after-start (before the health gate), after-healthy (before undrain), after-unpin (once the hop is unpinned).",
+      ),
+  })
+  .describe("An action of your own on every host of the component, at a point of its roll.");
+
 export const ComponentSchema = z.strictObject({
   name: name("component"),
   hosts: z.array(z.string()).min(1, "a component runs on at least one host"),
@@ -214,9 +255,13 @@ export const ComponentSchema = z.strictObject({
   health: HealthSchema.optional(),
   drain: DrainSchema.optional(),
   vars: VarsSchema.optional(),
+  actions: z
+    .array(HostActionSchema)
+    .optional()
+    .describe("Your own steps, on every host of it, at points of its roll."),
 });
 
-const PHASES = [
+export const PHASES = [
   "preflight",
   "backup",
   "expand",
@@ -233,6 +278,56 @@ const PHASES = [
   "undrain",
 ] as const;
 const HookMap = z.partialRecord(z.enum(PHASES), Command);
+
+/** `first`, `last` and `active` are words, not host names: they are resolved in each hop's roll order. */
+export const ACTION_HOSTS = ["active", "first", "last", "all"] as const;
+
+export const ClusterActionSchema = z
+  .strictObject({
+    ...ActionFields,
+    at: z
+      .enum(PHASES)
+      .describe(
+        "The phase of the hop at whose end it runs; a phase the hop does not have maps to its counterpart (README).",
+      ),
+    on: z
+      .strictObject({
+        component: name("component"),
+        host: z
+          .string()
+          .min(1)
+          .default("first")
+          .describe(
+            "active | first | last (in the hop's roll order) | all (every host, in the component's window) | a host's name; default first.",
+          ),
+      })
+      .optional()
+      .describe("Where it runs: a host of a component, through that host's driver; absent, this machine."),
+  })
+  .describe("An action of your own, once per hop, at the end of a phase.");
+
+export const PointOfNoReturnSchema = z
+  .strictObject({
+    before: z.union(
+      [
+        z.strictObject({ action: name("action").describe("A cluster action (top-level actions:).") }),
+        z.strictObject({
+          component: name("component"),
+          host: z
+            .string()
+            .min(1)
+            .describe("first | last (in the hop's roll order) | a host's name: before that host's roll."),
+        }),
+      ],
+      {
+        error: () =>
+          "before is exactly one of { action: NAME } or { component: NAME, host: first | last | HOST }",
+      },
+    ),
+  })
+  .describe(
+    "Where a hop stops being undoable; default after the roll (rolling hops), just before start (offline hops).",
+  );
 
 export const ClusterSchema = z
   .strictObject({
@@ -303,6 +398,13 @@ export const ClusterSchema = z
       .strictObject({ before: HookMap.optional(), after: HookMap.optional() })
       .optional()
       .describe("Commands before and after a phase, by phase name; run on this machine."),
+    actions: z
+      .array(ClusterActionSchema)
+      .optional()
+      .describe(
+        "Your own steps, once per hop, at the end of a phase, on this machine or on a host you choose.",
+      ),
+    pointOfNoReturn: PointOfNoReturnSchema.optional(),
   })
   .describe("ferry cluster file (cluster.yaml): the hosts, the components on them, and how to upgrade them.");
 
@@ -312,3 +414,4 @@ export type ComponentData = ClusterData["components"][number];
 export type HostData = ClusterData["hosts"][number];
 export type HealthData = z.output<typeof HealthSchema>;
 export type PhaseName = (typeof PHASES)[number];
+export type HostPoint = (typeof HOST_POINTS)[number];

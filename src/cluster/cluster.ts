@@ -10,8 +10,19 @@ import { type SourceProblem, UserError } from "../errors.js";
 import { parseDuration } from "../probes/health-probe.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
 import { type FieldPath, problemAt, readYamlFile, validateWith, YamlFile } from "../yaml-file.js";
+import {
+  type ClusterAction,
+  checkActions,
+  clusterActions,
+  type HostAction,
+  hostActions,
+  type PointOfNoReturnPlace,
+  pointOfNoReturnPlace,
+} from "./cluster-actions.js";
 import { type ClusterData, ClusterSchema, type HealthData, type PhaseName } from "./cluster-schema.js";
-import { placeholders, VALUE_NAMES } from "./template.js";
+import { HOP_NAMES, placeholders, VALUE_NAMES } from "./template.js";
+
+export type { ActionSpec, ClusterAction, HostAction, PointOfNoReturnPlace } from "./cluster-actions.js";
 
 export type HealthCheck = { readonly http: string } | { readonly tcp: string } | { readonly exec: string };
 
@@ -51,6 +62,8 @@ export interface Component {
   readonly vars: Readonly<Record<string, string>>;
   /** active-passive (StarlingX controllers, Cinder's volume service): its role probe and switchover. */
   readonly activePassive?: { readonly role: string; readonly switchover: string };
+  /** The operator's own steps on each of its hosts, at points of the host's roll. */
+  readonly actions: readonly HostAction[];
 }
 
 export interface Cluster {
@@ -85,6 +98,10 @@ export interface Cluster {
     readonly before: Partial<Record<PhaseName, string>>;
     readonly after: Partial<Record<PhaseName, string>>;
   };
+  /** The operator's own steps, once per hop, at the end of a phase. */
+  readonly actions: readonly ClusterAction[];
+  /** Absent: the default place (after the roll; just before start in an offline hop). */
+  readonly pointOfNoReturn?: PointOfNoReturnPlace;
 }
 
 /**
@@ -137,6 +154,7 @@ function clusterFrom(yaml: YamlFile): Cluster {
   const dir = dirname(resolve(file));
   const stringVars = (vars: ClusterData["vars"]) =>
     Object.fromEntries(Object.entries(vars ?? {}).map(([k, v]) => [k, String(v)]));
+  const ponr = pointOfNoReturnPlace(data);
 
   return {
     name: data.name,
@@ -175,6 +193,7 @@ function clusterFrom(yaml: YamlFile): Cluster {
         ? { activePassive: { role: c.role as string, switchover: c.switchover as string } }
         : {}),
       vars: stringVars(c.vars),
+      actions: hostActions(c.actions),
     })),
     preflight: data.preflight ?? [],
     ...(data.backup ? { backup: data.backup } : {}),
@@ -191,6 +210,8 @@ function clusterFrom(yaml: YamlFile): Cluster {
         }
       : {}),
     hooks: { before: data.hooks?.before ?? {}, after: data.hooks?.after ?? {} },
+    actions: clusterActions(data.actions),
+    ...(ponr ? { pointOfNoReturn: ponr } : {}),
   };
 }
 
@@ -357,7 +378,7 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
     ),
   ];
   for (const [path, template] of clusterLevel) {
-    if (template) checkTemplate(template, ["version", "from"], [clusterVars], path, at);
+    if (template) checkTemplate(template, HOP_NAMES, [clusterVars], path, at);
   }
 
   // Component templates run per host: every var must resolve for every one of its hosts.
@@ -406,6 +427,7 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       checkTemplate(template, probe ? MEMBER_NAMES : VALUE_NAMES, scopes, path, at);
     }
   });
+  checkActions(data, at, checkTemplate);
   return problems;
 }
 
@@ -426,7 +448,7 @@ function sample(names: readonly string[]): string {
   return names.length <= 8 ? names.join(", ") : `${names.slice(0, 8).join(", ")}, … (${names.length} in all)`;
 }
 
-const MEMBER_NAMES = VALUE_NAMES.filter((n) => n !== "version" && n !== "from");
+const MEMBER_NAMES = VALUE_NAMES.filter((n) => !(HOP_NAMES as readonly string[]).includes(n));
 
 function checkTemplate(
   template: string,

@@ -133,8 +133,9 @@ function clusterText(a: StarterAnswers, hosts: readonly { name: string; address:
     # stopGrace: 10s
     # vars: { port: 8080 }  # override the cluster's vars for this component
     # Shell snippets, run with sh -c on each host through its driver. Templates: {{version}} (the
-    # hop's target), {{from}}, {{host}}, {{address}}, {{component}}, {{vars.NAME}}; the same values
-    # reach the commands as FERRY_* environment variables. Replace these with your product's.
+    # hop's target), {{from}}, {{kind}} (patch, series, major or downgrade), {{direction}} (upgrade or
+    # downgrade), {{host}}, {{address}}, {{component}}, {{vars.NAME}}; the same values reach the
+    # commands as FERRY_* environment variables. Replace these with your product's.
     commands:
       version: cat {{vars.root}}/{{component}}/current/VERSION   # prints the version running there
       install: test -d {{vars.root}}/{{component}}/{{version}}    # makes {{version}} present beside the others; idempotent
@@ -147,7 +148,12 @@ function clusterText(a: StarterAnswers, hosts: readonly { name: string; address:
     # Take a host out of its load balancer before it stops, back in once healthy:
     # drain: { exec: "lb-ctl drain {{host}}", undrain: "lb-ctl undrain {{host}}" }
     # drain: { http: { url: "http://lb:9000/drain/{{host}}", undrainUrl: "http://lb:9000/undrain/{{host}}" } }
-    # drain: { haproxy: { socket: /run/haproxy/admin.sock, backend: ${name}, server: "{{host}}" } }`;
+    # drain: { haproxy: { socket: /run/haproxy/admin.sock, backend: ${name}, server: "{{host}}" } }
+    # Your own steps on each host, at a point of its roll: before-drain, after-stop, after-install,
+    # after-activate, after-start, after-healthy or after-unpin. check: exits 0 when already done;
+    # without undo, a rollback stops there and names it; when: upgrade (default), downgrade, always.
+    # actions:
+    #   - { name: reload, at: after-unpin, run: "systemctl reload ${name}", undo: "true" }`;
 
   return `# The cluster ferry upgrades: its hosts, the components on them, and how to handle each one.
 # Written by \`ferry init\`. \`ferry check\` validates it, \`ferry plan --to VERSION\` shows every
@@ -187,5 +193,18 @@ ${a.components.map(component).join("\n")}
 # unpin: ${a.product}-ctl unpin
 # queue: { drain: ${a.product}-ctl queue drain, undrain: ${a.product}-ctl queue undrain, empty: ${a.product}-ctl queue empty, deadline: 5m }   # around offline hops
 # hooks: { before: { roll: "notify start {{version}}" }, after: { verify: "notify done {{version}}" } }
+# Your own steps, once per hop at the end of a phase: on this machine, or on a component's host
+# (on: { component, host: active | first | last | all | a host's name }):
+# actions:
+#   - name: schema
+#     at: expand
+#     on: { component: ${a.components[0]}, host: first }
+#     run: ${a.product}-migrate up {{version}}
+#     check: ${a.product}-migrate is-at {{version}}   # exits 0 when already done: a resumed run skips it
+#     undo: ${a.product}-migrate down {{from}}
+#     when: upgrade           # upgrade | downgrade | always
+#     timeout: 10m
+# Where a hop stops being undoable; default after the roll (offline hops: just before start):
+# pointOfNoReturn: { before: { action: schema } }   # or { before: { component: ${a.components[0]}, host: last } }
 `;
 }

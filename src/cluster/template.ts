@@ -1,12 +1,17 @@
 /**
- * Templates in the cluster file's commands: `{{version}}`, `{{from}}`, `{{host}}`, `{{address}}`,
- * `{{component}}`, `{{vars.NAME}}`. Values are substituted as they are, like any template language
- * for shell snippets: quote them in the command where a value may hold spaces.
+ * Templates in the cluster file's commands: `{{version}}`, `{{from}}`, `{{kind}}`, `{{direction}}`,
+ * `{{host}}`, `{{address}}`, `{{component}}`, `{{vars.NAME}}`. Values are substituted as they are,
+ * like any template language for shell snippets: quote them in the command where a value may hold
+ * spaces.
  */
 
 export interface TemplateValues {
   readonly version?: string;
   readonly from?: string;
+  /** The hop's kind: patch | series | major | downgrade. */
+  readonly kind?: string;
+  /** Which way the command moves the cluster: upgrade | downgrade (flipped on the way back). */
+  readonly direction?: string;
   readonly host?: string;
   readonly address?: string;
   readonly component?: string;
@@ -14,7 +19,9 @@ export interface TemplateValues {
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}/g;
-export const VALUE_NAMES = ["version", "from", "host", "address", "component"] as const;
+export const VALUE_NAMES = ["version", "from", "kind", "direction", "host", "address", "component"] as const;
+/** The values that belong to a hop, not to a member: probes, which describe a member whatever the hop, cannot use them. */
+export const HOP_NAMES = ["version", "from", "kind", "direction"] as const;
 
 /** The placeholder names a template uses, in order, e.g. ["version", "vars.root"]. */
 export function placeholders(template: string): string[] {

@@ -1,7 +1,9 @@
 /**
  * The plan builder: a pure function from the cluster, the version path and (for ids) nothing else
  * to the full plan. Each phase of a hop is a named builder; the two lists below are the whole
- * procedure, in the order it runs (DESIGN.md "How an upgrade runs").
+ * procedure, in the order it runs (DESIGN.md "How an upgrade runs"). The operator's own actions
+ * are inserted into them where they run (plan-actions.ts: a host's lane at its points, a phase's
+ * end), and the point of no return moves where the cluster file puts it (point-of-no-return.ts).
  */
 import type { VersionPath } from "../catalog/index.js";
 import { type Cluster, type Component, offlineHosts, onlineHosts } from "../cluster/cluster.js";
@@ -11,8 +13,22 @@ import { RefusedError } from "../errors.js";
 import { fileKey, type MigrationFile, type MigrationPhase } from "../migrate/migration-files.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
 import {
+  byOrder,
+  exec,
+  type HopContext,
+  hostStep,
+  localStep,
+  memberKey,
+  nextActive,
+  onlineHostsOf,
+  perHost,
+  phase,
+  renderHere,
+  single,
+  switchoverOf,
+} from "./hop-context.js";
+import {
   type Action,
-  type Lane,
   type Member,
   type Phase,
   type Plan,
@@ -22,25 +38,15 @@ import {
   type Pool,
   type Stage,
 } from "./plan.js";
+import { afterUnpinStages, clusterActionStages, hostActionSteps } from "./plan-actions.js";
+import { placePointOfNoReturn, pointOfNoReturn } from "./point-of-no-return.js";
+
+export { memberKey };
 
 /** The database side of a plan: the catalog's release order and its migrations for this database. */
 export interface PlanMigrations {
   readonly releases: readonly string[];
   readonly files: readonly MigrationFile[];
-}
-
-interface HopContext {
-  readonly cluster: Cluster;
-  /** The migration files of the releases this hop passes into, (from, to]; none for a downgrade. */
-  readonly files: readonly MigrationFile[];
-  /** The plan's run id is not known yet; backups are named after the hop, and the executor adds the run. */
-  readonly hasDatabase: boolean;
-  /** Per active-passive component, the host that is active when the hop starts. */
-  readonly actives: ReadonlyMap<string, string>;
-  readonly hop: Omit<PlannedHop, "phases">;
-  readonly members: ReadonlyMap<string, Member>;
-  /** Template values per member (and for this machine: undefined), forward and back; made once per hop. */
-  readonly values: Map<Member | undefined, readonly [TemplateValues, TemplateValues]>;
 }
 
 /** A phase with no stages is left out of the plan, unless the operator hooked a command to it. */
@@ -113,7 +119,8 @@ export function buildPlan(
       actives: new Map(active),
     };
     const builders = h.mode === "rolling" ? ROLLING : OFFLINE;
-    const phases = builders.map((build) => withHooks(ctx, build(ctx))).filter((p) => p.stages.length > 0);
+    const built = builders.map((build) => withHooks(ctx, withActions(ctx, build(ctx))));
+    const phases = placePointOfNoReturn(ctx, built).filter((p) => p.stages.length > 0);
     // A rolling hop switches each active-passive component over to its first standby.
     if (h.mode === "rolling") {
       for (const c of cluster.components) {
@@ -184,10 +191,6 @@ function renderDrain(d: DrainSpec, values: TemplateValues): DrainSpec {
   };
 }
 
-export function memberKey(host: string, component: string): string {
-  return `${component}@${host}`;
-}
-
 /** Every component on every online host of the cluster, with its probes rendered. */
 export function clusterMembers(cluster: Cluster): Member[] {
   const hosts = new Map(cluster.hosts.map((h) => [h.name, h]));
@@ -225,136 +228,6 @@ export function clusterMembers(cluster: Cluster): Member[] {
   );
 }
 
-// ---- helpers that make steps -------------------------------------------------------------
-
-const LOCAL_TIMEOUT_MS = 10 * 60_000;
-
-/** Commands are rendered into the plan, so the journal shows exactly what ran. */
-function exec(ctx: HopContext, template: string, member?: Member, back = false): Action {
-  const command = render(template, valuesOf(ctx, member)[back ? 1 : 0]);
-  return back ? { type: "exec", command, back: true } : { type: "exec", command };
-}
-
-/** A command for this machine, rendered with the hop's values. */
-function renderHere(ctx: HopContext, template: string): string {
-  return render(template, valuesOf(ctx, undefined)[0]);
-}
-
-function valuesOf(ctx: HopContext, member: Member | undefined): readonly [TemplateValues, TemplateValues] {
-  let values = ctx.values.get(member);
-  if (!values) {
-    const { hop } = ctx;
-    const where = member
-      ? { host: member.host, address: member.address, component: member.component, vars: member.vars }
-      : { vars: ctx.cluster.vars };
-    values = [
-      { version: hop.to, from: hop.from, ...where },
-      { version: hop.from, from: hop.to, ...where },
-    ];
-    ctx.values.set(member, values);
-  }
-  return values;
-}
-
-/** A step on this machine, in a phase of its own. */
-function localStep(
-  ctx: HopContext,
-  id: string,
-  run: readonly Action[],
-  undo?: readonly Action[],
-  check?: Action,
-): PlanStep {
-  const name = id.slice(id.lastIndexOf("/") + 1);
-  return {
-    id: `${ctx.hop.id}/${id}`,
-    name,
-    run,
-    ...(check ? { check } : {}),
-    ...(undo ? { undo } : {}),
-    timeoutMs: LOCAL_TIMEOUT_MS,
-  };
-}
-
-function single(step: PlanStep): Stage {
-  return { pools: [{ limit: 1, lanes: [{ steps: [step] }] }] };
-}
-
-function phase(ctx: HopContext, name: Phase["name"], stages: readonly Stage[]): Phase {
-  return { id: `${ctx.hop.id}/${name}`, name, stages };
-}
-
-/** Components grouped by `order`, lowest first: each group rolls side by side. */
-function byOrder(components: readonly Component[]): Component[][] {
-  const groups = new Map<number, Component[]>();
-  for (const c of components) groups.set(c.order, [...(groups.get(c.order) ?? []), c]);
-  return [...groups.entries()].sort(([a], [b]) => a - b).map(([, cs]) => cs);
-}
-
-/** The component's hosts that are online, in the cluster file's order. */
-function onlineHostsOf(c: Component, members: ReadonlyMap<string, Member>): string[] {
-  return c.hosts.filter((h) => members.has(memberKey(h, c.name)));
-}
-
-/** The labels of the component's redundancy groups that hold `host`. */
-function groupsOf(c: Component, host: string): string[] {
-  return Object.entries(c.groups)
-    .filter(([, hosts]) => hosts.includes(host))
-    .map(([label]) => label);
-}
-
-/**
- * One stage per order; per component a pool of per-host lanes (online hosts only), at most
- * `limit(c)` at once. `steps` makes a host's steps for the component. Lanes that take their host
- * out of service carry its redundancy groups, which the executor never has two hosts of out at once.
- */
-function perHost(
-  ctx: HopContext,
-  phaseName: string,
-  orders: Component[][],
-  limit: (c: Component) => number,
-  steps: (c: Component, m: Member, id: (action: string) => string) => PlanStep[],
-  outOfService = false,
-): Stage[] {
-  const stages = orders.map((group) => ({
-    pools: group
-      .map((c): Pool => {
-        const hosts = onlineHostsOf(c, ctx.members);
-        return {
-          component: c.name,
-          limit: Math.min(limit(c), hosts.length),
-          lanes: hosts.map((h): Lane => {
-            const m = ctx.members.get(memberKey(h, c.name)) as Member;
-            const groups = outOfService ? groupsOf(c, h) : [];
-            return {
-              host: h,
-              ...(groups.length > 0 ? { groups } : {}),
-              steps: steps(c, m, (action) => `${ctx.hop.id}/${phaseName}/${c.name}/${h}/${action}`),
-            };
-          }),
-        };
-      })
-      .filter((pool) => pool.lanes.length > 0),
-  }));
-  return stages.filter((stage) => stage.pools.length > 0);
-}
-
-function hostStep(
-  id: string,
-  m: Member,
-  run: readonly Action[],
-  extra: { check?: Action; undo?: readonly Action[] } = {},
-): PlanStep {
-  return {
-    id,
-    name: id.slice(id.lastIndexOf("/") + 1),
-    host: m.host,
-    component: m.component,
-    run,
-    ...extra,
-    timeoutMs: m.timeoutMs,
-  };
-}
-
 /** The host steps of taking a member down, switching it to the hop's version, and bringing it back. */
 function stopStep(ctx: HopContext, c: Component, m: Member, id: string): PlanStep {
   return hostStep(id, m, [exec(ctx, c.commands.stop, m)], {
@@ -362,21 +235,36 @@ function stopStep(ctx: HopContext, c: Component, m: Member, id: string): PlanSte
   });
 }
 
+/** Stop, with the component's own actions before and after it (in a rolling hop, before-drain comes before the drain). */
+function stopSteps(ctx: HopContext, c: Component, m: Member, id: (a: string) => string): PlanStep[] {
+  return [stopStep(ctx, c, m, id("stop")), ...hostActionSteps(ctx, c, m, "after-stop", id)];
+}
+
 function switchSteps(ctx: HopContext, c: Component, m: Member, id: (a: string) => string): PlanStep[] {
   return [
     hostStep(id("install"), m, [exec(ctx, c.commands.install, m)]),
+    ...hostActionSteps(ctx, c, m, "after-install", id),
     hostStep(id("activate"), m, [exec(ctx, c.commands.activate, m)], {
       check: { type: "version-is", version: ctx.hop.to },
       undo: [exec(ctx, c.commands.activate, m, true)],
     }),
+    ...hostActionSteps(ctx, c, m, "after-activate", id),
   ];
 }
 
 function startSteps(ctx: HopContext, c: Component, m: Member, id: (a: string) => string): PlanStep[] {
   return [
     hostStep(id("start"), m, [exec(ctx, c.commands.start, m)], { undo: [exec(ctx, c.commands.stop, m)] }),
+    ...hostActionSteps(ctx, c, m, "after-start", id),
     ...(m.health ? [hostStep(id("health"), m, [{ type: "health" }])] : []),
+    ...hostActionSteps(ctx, c, m, "after-healthy", id),
   ];
+}
+
+/** The operator's cluster actions at the end of the phase (before its after-hook). */
+function withActions(ctx: HopContext, p: Phase): Phase {
+  if (p.name === POINT_OF_NO_RETURN) return p;
+  return { ...p, stages: [...p.stages, ...clusterActionStages(ctx, p.name as PhaseName)] };
 }
 
 function withHooks(ctx: HopContext, p: Phase): Phase {
@@ -502,8 +390,9 @@ function roll(ctx: HopContext): Phase {
     byOrder(ctx.cluster.components),
     (c) => c.maxUnavailable,
     (c, m, id) => [
+      ...hostActionSteps(ctx, c, m, "before-drain", id),
       ...(m.drain ? [hostStep(id("drain"), m, [DRAIN], { undo: [UNDRAIN] })] : []),
-      stopStep(ctx, c, m, id("stop")),
+      ...stopSteps(ctx, c, m, id),
       ...switchSteps(ctx, c, m, id),
       ...startSteps(ctx, c, m, id),
       ...(m.drain ? [hostStep(id("undrain"), m, [UNDRAIN], { undo: [DRAIN] })] : []),
@@ -517,27 +406,15 @@ function roll(ctx: HopContext): Phase {
   );
 }
 
-function activeOf(c: Component, actives: ReadonlyMap<string, string>, online: readonly string[]): string {
-  return actives.get(c.name) ?? (online[0] as string);
-}
-
-/** The standby that takes over: the first online host after the active one. */
-function nextActive(active: string | undefined, online: readonly string[]): string {
-  const now = active ?? (online[0] as string);
-  return online.find((h) => h !== now) as string;
-}
-
 /**
  * An active-passive component (StarlingX's controllers, Cinder's volume service): its standbys
  * first, one at a time, then a switchover to the first of them, then the former active one.
  */
 function activePassive(ctx: HopContext, pool: Pool): Pool {
   const c = ctx.cluster.components.find((x) => x.name === pool.component);
-  if (!c?.activePassive) return pool;
-  const online = onlineHostsOf(c, ctx.members);
-  if (online.length < 2) return pool; // no standby online: the one host rolls as any other
-  const was = activeOf(c, ctx.actives, online);
-  const next = nextActive(was, online);
+  const turn = c && switchoverOf(ctx, c);
+  if (!c?.activePassive || !turn) return pool;
+  const { was, next } = turn;
   const member = (h: string) => ctx.members.get(memberKey(h, c.name)) as Member;
   const switchover = hostStep(
     `${ctx.hop.id}/roll/${c.name}/${next}/switchover`,
@@ -556,15 +433,13 @@ function activePassive(ctx: HopContext, pool: Pool): Pool {
   };
 }
 
-/** Past this step ferry never goes back by itself (StarlingX's point of no return, Ganeti's config change). */
-function pointOfNoReturn(ctx: HopContext): Phase {
-  return phase(ctx, POINT_OF_NO_RETURN, [single(localStep(ctx, POINT_OF_NO_RETURN, [{ type: "mark" }]))]);
-}
-
-/** Compatibility mode off: every member runs the new release now. */
+/** Compatibility mode off: every member runs the new release now; then the components' after-unpin actions. */
 function activate(ctx: HopContext): Phase {
   const off = ctx.cluster.unpin;
-  return phase(ctx, "activate", off ? [single(localStep(ctx, "activate/unpin", [exec(ctx, off)]))] : []);
+  return phase(ctx, "activate", [
+    ...(off ? [single(localStep(ctx, "activate/unpin", [exec(ctx, off)]))] : []),
+    ...afterUnpinStages(ctx, "activate"),
+  ]);
 }
 
 /**
@@ -623,7 +498,10 @@ function undrainQueue(ctx: HopContext): Phase {
   return phase(ctx, "undrain", q ? [single(localStep(ctx, "undrain/queue", [exec(ctx, q.undrain)]))] : []);
 }
 
-/** Everything stops, the highest order first, all hosts of a component at once. */
+/**
+ * Everything stops, the highest order first, all hosts of a component at once. A component's
+ * before-drain actions run here, just before its stop: an offline hop drains no host's traffic.
+ */
 function stopAll(ctx: HopContext): Phase {
   const orders = byOrder(ctx.cluster.components).reverse();
   return phase(
@@ -634,7 +512,7 @@ function stopAll(ctx: HopContext): Phase {
       "stop",
       orders,
       (c) => c.hosts.length,
-      (c, m, id) => [stopStep(ctx, c, m, id("stop"))],
+      (c, m, id) => [...hostActionSteps(ctx, c, m, "before-drain", id), ...stopSteps(ctx, c, m, id)],
     ),
   );
 }
@@ -654,18 +532,20 @@ function installAll(ctx: HopContext): Phase {
   );
 }
 
-/** Everything starts, the lowest order first, each member healthy before the next order starts. */
+/**
+ * Everything starts, the lowest order first, each member healthy before the next order starts.
+ * Then every member runs the new release, as after a rolling hop's unpin: the after-unpin actions.
+ */
 function startAll(ctx: HopContext): Phase {
   const orders = byOrder(ctx.cluster.components);
-  return phase(
-    ctx,
-    "start",
-    perHost(
+  return phase(ctx, "start", [
+    ...perHost(
       ctx,
       "start",
       orders,
       (c) => c.hosts.length,
       (c, m, id) => startSteps(ctx, c, m, id),
     ),
-  );
+    ...afterUnpinStages(ctx, "start"),
+  ]);
 }

@@ -40,6 +40,12 @@ export type Action =
     }
   /** Records a moment, such as the point of no return. */
   | { readonly type: "mark" }
+  /**
+   * The undo of an operator's action that has none (`action`: its name): it cannot be done, so a
+   * rollback that reaches it stops there, unless the action's `check` (rendered) says its effect
+   * is not there, in which case there is nothing to undo.
+   */
+  | { readonly type: "irreversible"; readonly action: string; readonly check?: string }
   /** Preflight: the ledger's checksums hold and every data migration up to `release` is complete. */
   | { readonly type: "migrations-ready"; readonly release: string }
   /** Runs one migration file (`1.1.0/expand/0001-add.sql`); a data migration until no row is left. */
@@ -55,7 +61,7 @@ export type Action =
 export interface PlanStep {
   /** The path id: `1.0.1/roll/api/h2/activate`. Keys the journal, the log and the API. */
   readonly id: string;
-  /** The action's name, the id's last part: `activate`. */
+  /** What it is within its lane, as `plan` shows it: the id's last part (`activate`), `action/NAME` for an action. */
   readonly name: string;
   /** The host it runs on; absent: this machine. */
   readonly host?: string;

@@ -71,6 +71,7 @@ export interface RunOutcome {
     | "paused"
     | "lock-lost"
     | "rollback-failed"
+    | "cannot-undo"
     | "rolled-back";
   readonly failed?: FailedStep;
   /** What happened, what state it left, and what to run next. */
@@ -510,6 +511,7 @@ export class Executor {
         ? await this.#perform(step, step.undo)
         : ({ ok: true, exitCode: null, output: "" } as const);
       if (this.#halt === "lock-lost") return this.#lockLostOutcome("rolling-back");
+      if (!result.ok && result.irreversible) return this.#cannotUndo(hop, step, record, why, result.error);
       if (!result.ok) {
         const message = `${why}. Rolling back, undoing ${step.id} failed: ${result.error}. Fix the cause and run \`ferry rollback\` again.`;
         await j.step(
@@ -531,6 +533,28 @@ export class Executor {
     const message = `${why}. Rolled back: ${this.#o.plan.cluster} is back at ${hop.from}.`;
     await j.run({ status: "rolled-back", endedAt: Date.now(), error: message });
     return { status: "rolled-back", reason: "rolled-back", message };
+  }
+
+  /**
+   * A step whose undo cannot be done (an operator's action without `undo`): the rollback stops
+   * there, the step keeps the state it had, and the run is left stopped, which `resume` carries
+   * forward and `rollback` tries again from this step.
+   */
+  async #cannotUndo(
+    hop: PlannedHop,
+    step: PlanStep,
+    record: StepRecord,
+    why: string,
+    error: string,
+  ): Promise<RunOutcome> {
+    await this.#j.step(
+      step.id,
+      { state: record.state, error: `cannot be undone: ${error}` },
+      aboutStep(step),
+    );
+    const message = `${why}. Rolling back hop ${hop.from} → ${hop.to} stopped at ${step.id}, which cannot be undone: ${error}. The steps after it are undone; the ones before it are not.`;
+    await this.#j.run({ status: "stopped", error: message });
+    return { status: "stopped", reason: "cannot-undo", message };
   }
 
   async #perform(step: PlanStep, actions: readonly Action[]): Promise<StepResult> {

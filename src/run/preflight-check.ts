@@ -2,10 +2,11 @@
  * `ferry check --to V`: the first hop's preflight, run as `apply` would run it — every member on
  * the hop's start release and healthy, the migration ledger, the target installable on every
  * online host, the operator's own checks — but journaled nowhere and changing nothing. Its steps
- * only look; the phase's hooks, which may act, are left out.
+ * only look; the phase's hooks and actions, which may act, are left out, and so is a point of no
+ * return placed before such an action.
  */
 import type { Cluster } from "../cluster/cluster.js";
-import { type Plan, POINT_OF_NO_RETURN, phaseSteps } from "../plan/plan.js";
+import { type Plan, type PlanStep, POINT_OF_NO_RETURN, phaseSteps } from "../plan/plan.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { RunEvents } from "./events.js";
 import { Executor, type FailedStep } from "./executor.js";
@@ -35,7 +36,7 @@ export async function checkPreflight(options: {
     .filter((p) => p.name === "preflight")
     .map((p) => ({
       ...p,
-      stages: p.stages.filter((s) => !s.pools.some((pool) => pool.lanes.some((l) => isHook(l.steps)))),
+      stages: p.stages.filter((s) => !s.pools.some((pool) => pool.lanes.some((l) => mayAct(l.steps)))),
     }));
   // One hop, nothing after its preflight: nothing the executor could reach changes anything.
   const plan: Plan = { ...options.plan, onFailure: "rollback", hops: [{ ...first, phases }] };
@@ -75,6 +76,13 @@ export async function checkPreflight(options: {
   }
 }
 
-function isHook(steps: readonly { readonly id: string }[]): boolean {
-  return steps.some((s) => /\/(before|after)-hook$/.test(s.id));
+/** Hooks and actions, which may change things, and the point of no return, which only they can follow. */
+function mayAct(steps: readonly PlanStep[]): boolean {
+  return steps.some(
+    (s) =>
+      s.name === "before-hook" ||
+      s.name === "after-hook" ||
+      s.name.startsWith("action/") ||
+      s.name === POINT_OF_NO_RETURN,
+  );
 }

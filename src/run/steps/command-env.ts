@@ -5,6 +5,7 @@
  */
 import { templateEnv } from "../../cluster/template.js";
 import { memberKey } from "../../plan/build-plan.js";
+import { directionOf, opposite } from "../../plan/hop-context.js";
 import type { Member, Plan, PlannedHop } from "../../plan/plan.js";
 
 export class CommandEnvs {
@@ -17,15 +18,18 @@ export class CommandEnvs {
     this.#runId = runId;
   }
 
-  /** `back`: the way back's values: {{version}} is the hop's from, {{from}} its to. */
+  /** `back`: the way back's values: {{version}} is the hop's from, {{from}} its to, {{direction}} the other way. */
   of(hop: PlannedHop, member: Member | undefined, back: boolean): Readonly<Record<string, string>> {
     const key = `${hop.id}|${member ? memberKey(member.host, member.component) : ""}|${back}`;
     let env = this.#made.get(key);
     if (!env) {
+      const direction = directionOf(hop.kind);
       env = {
         ...templateEnv({
           version: back ? hop.from : hop.to,
           from: back ? hop.to : hop.from,
+          kind: hop.kind,
+          direction: back ? opposite(direction) : direction,
           ...(member ? { host: member.host, address: member.address, component: member.component } : {}),
           vars: member ? member.vars : this.#plan.vars,
         }),

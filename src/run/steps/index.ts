@@ -11,6 +11,7 @@ import type { Action } from "../../plan/plan.js";
 import { clusterIs } from "./cluster-is.js";
 import { dbBackup, dbRestore, migrate, migrated, migrationsReady, schemaMark } from "./database-steps.js";
 import { healthGate } from "./health-gate.js";
+import { irreversible } from "./irreversible.js";
 import { mark } from "./mark.js";
 import { memberTraffic } from "./member-traffic.js";
 import { runCommand } from "./run-command.js";
@@ -29,6 +30,7 @@ const STEP_KINDS = {
   "cluster-is": clusterIs,
   "wait-until": waitUntil,
   mark,
+  irreversible,
   "migrations-ready": migrationsReady,
   migrate,
   migrated,

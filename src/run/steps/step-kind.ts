@@ -36,7 +36,14 @@ export interface StepContext {
 /** How an action went: its exit code (when a command had one) and output; an error when it failed. */
 export type StepResult =
   | { readonly ok: true; readonly exitCode: number | null; readonly output: string }
-  | { readonly ok: false; readonly error: string; readonly exitCode: number | null; readonly output: string };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly exitCode: number | null;
+      readonly output: string;
+      /** An undo that cannot be done at all: trying again cannot help, so the rollback stops there. */
+      readonly irreversible?: true;
+    };
 
 export interface StepKind<A extends Action> {
   /** Carries out `action`. Throwing fails the step as a returned error does, naming its host. */

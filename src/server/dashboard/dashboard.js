@@ -334,7 +334,8 @@ function renderRun() {
                   },
                 },
                 stateLabel(s.state),
-                el("span", {}, s.id.slice(phase.id.length + 1) || s.id),
+                // A step outside its phase's path (the point of no return inside the roll) keeps its whole id.
+                el("span", {}, s.id.startsWith(`${phase.id}/`) ? s.id.slice(phase.id.length + 1) : s.id),
                 el("span", { className: "took" }, seconds(s.durationMs)),
               ),
             ),

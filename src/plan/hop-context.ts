@@ -1,0 +1,210 @@
+/**
+ * What the phase builders of a hop share: the hop's context, and the helpers that make its steps,
+ * stages and phases. build-plan.ts lists the phases; plan-actions.ts and point-of-no-return.ts
+ * add the operator's own steps to them with the same helpers, so every step is made one way.
+ */
+import type { HopKind } from "../catalog/index.js";
+import type { Cluster, Component } from "../cluster/cluster.js";
+import { render, type TemplateValues } from "../cluster/template.js";
+import type { MigrationFile } from "../migrate/migration-files.js";
+import type { Action, Lane, Member, Phase, PlannedHop, PlanStep, Pool, Stage } from "./plan.js";
+
+/** What every phase builder of one hop gets: the cluster, the hop, and values made once per hop. */
+export interface HopContext {
+  readonly cluster: Cluster;
+  /** The migration files of the releases this hop passes into, (from, to]; none for a downgrade. */
+  readonly files: readonly MigrationFile[];
+  /** The plan's run id is not known yet; backups are named after the hop, and the executor adds the run. */
+  readonly hasDatabase: boolean;
+  /** Per active-passive component, the host that is active when the hop starts. */
+  readonly actives: ReadonlyMap<string, string>;
+  readonly hop: Omit<PlannedHop, "phases">;
+  readonly members: ReadonlyMap<string, Member>;
+  /** Template values per member (and for this machine: undefined), forward and back; made once per hop. */
+  readonly values: Map<Member | undefined, readonly [TemplateValues, TemplateValues]>;
+}
+
+export function memberKey(host: string, component: string): string {
+  return `${component}@${host}`;
+}
+
+export const LOCAL_TIMEOUT_MS = 10 * 60_000;
+
+/** Commands are rendered into the plan, so the journal shows exactly what ran. */
+export function exec(ctx: HopContext, template: string, member?: Member, back = false): Action {
+  const command = render(template, valuesOf(ctx, member)[back ? 1 : 0]);
+  return back ? { type: "exec", command, back: true } : { type: "exec", command };
+}
+
+/** A command for this machine, rendered with the hop's values. */
+export function renderHere(ctx: HopContext, template: string): string {
+  return render(template, valuesOf(ctx, undefined)[0]);
+}
+
+export function valuesOf(
+  ctx: HopContext,
+  member: Member | undefined,
+): readonly [TemplateValues, TemplateValues] {
+  let values = ctx.values.get(member);
+  if (!values) {
+    const { hop } = ctx;
+    const where = member
+      ? { host: member.host, address: member.address, component: member.component, vars: member.vars }
+      : { vars: ctx.cluster.vars };
+    const direction = directionOf(hop.kind);
+    values = [
+      { version: hop.to, from: hop.from, kind: hop.kind, direction, ...where },
+      { version: hop.from, from: hop.to, kind: hop.kind, direction: opposite(direction), ...where },
+    ];
+    ctx.values.set(member, values);
+  }
+  return values;
+}
+
+/** A step on this machine, in a phase of its own. */
+export function localStep(
+  ctx: HopContext,
+  id: string,
+  run: readonly Action[],
+  undo?: readonly Action[],
+  check?: Action,
+): PlanStep {
+  const name = id.slice(id.lastIndexOf("/") + 1);
+  return {
+    id: `${ctx.hop.id}/${id}`,
+    name,
+    run,
+    ...(check ? { check } : {}),
+    ...(undo ? { undo } : {}),
+    timeoutMs: LOCAL_TIMEOUT_MS,
+  };
+}
+
+export function single(step: PlanStep): Stage {
+  return { pools: [{ limit: 1, lanes: [{ steps: [step] }] }] };
+}
+
+export function phase(ctx: HopContext, name: Phase["name"], stages: readonly Stage[]): Phase {
+  return { id: `${ctx.hop.id}/${name}`, name, stages };
+}
+
+/** Components grouped by `order`, lowest first: each group rolls side by side. */
+export function byOrder(components: readonly Component[]): Component[][] {
+  const groups = new Map<number, Component[]>();
+  for (const c of components) groups.set(c.order, [...(groups.get(c.order) ?? []), c]);
+  return [...groups.entries()].sort(([a], [b]) => a - b).map(([, cs]) => cs);
+}
+
+/** The component's hosts that are online, in the cluster file's order. */
+export function onlineHostsOf(c: Component, members: ReadonlyMap<string, Member>): string[] {
+  return c.hosts.filter((h) => members.has(memberKey(h, c.name)));
+}
+
+/** The labels of the component's redundancy groups that hold `host`. */
+export function groupsOf(c: Component, host: string): string[] {
+  return Object.entries(c.groups)
+    .filter(([, hosts]) => hosts.includes(host))
+    .map(([label]) => label);
+}
+
+/**
+ * One stage per order; per component a pool of per-host lanes (online hosts only), at most
+ * `limit(c)` at once. `steps` makes a host's steps for the component. Lanes that take their host
+ * out of service carry its redundancy groups, which the executor never has two hosts of out at once.
+ */
+export function perHost(
+  ctx: HopContext,
+  phaseName: string,
+  orders: Component[][],
+  limit: (c: Component) => number,
+  steps: (c: Component, m: Member, id: (action: string) => string) => PlanStep[],
+  outOfService = false,
+): Stage[] {
+  const stages = orders.map((group) => ({
+    pools: group
+      .map((c): Pool => {
+        const hosts = onlineHostsOf(c, ctx.members);
+        return {
+          component: c.name,
+          limit: Math.min(limit(c), hosts.length),
+          lanes: hosts.map((h): Lane => {
+            const m = ctx.members.get(memberKey(h, c.name)) as Member;
+            const groups = outOfService ? groupsOf(c, h) : [];
+            return {
+              host: h,
+              ...(groups.length > 0 ? { groups } : {}),
+              steps: steps(c, m, (action) => `${ctx.hop.id}/${phaseName}/${c.name}/${h}/${action}`),
+            };
+          }),
+        };
+      })
+      .filter((pool) => pool.lanes.length > 0),
+  }));
+  return stages.filter((stage) => stage.pools.length > 0);
+}
+
+export function hostStep(
+  id: string,
+  m: Member,
+  run: readonly Action[],
+  extra: { check?: Action; undo?: readonly Action[] } = {},
+): PlanStep {
+  return {
+    id,
+    name: id.slice(id.lastIndexOf("/") + 1),
+    host: m.host,
+    component: m.component,
+    run,
+    ...extra,
+    timeoutMs: m.timeoutMs,
+  };
+}
+
+export function activeOf(
+  c: Component,
+  actives: ReadonlyMap<string, string>,
+  online: readonly string[],
+): string {
+  return actives.get(c.name) ?? (online[0] as string);
+}
+
+/** The standby that takes over: the first online host after the active one. */
+export function nextActive(active: string | undefined, online: readonly string[]): string {
+  const now = active ?? (online[0] as string);
+  return online.find((h) => h !== now) as string;
+}
+
+export type Direction = "upgrade" | "downgrade";
+
+/** A hop to an older release goes down; every other hop goes up. */
+export function directionOf(kind: HopKind): Direction {
+  return kind === "downgrade" ? "downgrade" : "upgrade";
+}
+
+/** The way back of a step goes the other way: undoing an upgrade's step is a downgrade. */
+export function opposite(d: Direction): Direction {
+  return d === "upgrade" ? "downgrade" : "upgrade";
+}
+
+/**
+ * The component's online hosts in the order this hop rolls them (DESIGN.md's `first` and `last`):
+ * the cluster file's order, except that an active-passive component in a rolling hop rolls its
+ * standbys first and the host active when the hop starts last (see build-plan's activePassive).
+ */
+export function rollOrder(ctx: HopContext, c: Component): string[] {
+  const online = onlineHostsOf(c, ctx.members);
+  const turn = switchoverOf(ctx, c);
+  return turn ? [...online.filter((h) => h !== turn.was), turn.was] : online;
+}
+
+/**
+ * The switchover a rolling hop makes in an active-passive component with a standby online: from
+ * the host active when the hop starts to the first standby. Undefined when the hop makes none.
+ */
+export function switchoverOf(ctx: HopContext, c: Component): { was: string; next: string } | undefined {
+  if (!c.activePassive || ctx.hop.mode !== "rolling") return undefined;
+  const online = onlineHostsOf(c, ctx.members);
+  if (online.length < 2) return undefined; // no standby online: the one host rolls as any other
+  const was = activeOf(c, ctx.actives, online);
+  return { was, next: nextActive(was, online) };
+}

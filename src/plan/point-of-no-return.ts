@@ -1,0 +1,120 @@
+/**
+ * Where a hop's point of no return sits (DESIGN.md "Your own steps"). The phase lists put it at
+ * its default place, a phase of its own: after the roll of a rolling hop, just before `start` in
+ * an offline one. `pointOfNoReturn.before` in the cluster file moves it, in each hop that plans
+ * the place it names:
+ *
+ * - `{ action: NAME }` (Ganeti's `cfgupgrade`): the stage just before the action's;
+ * - `{ component: C, host: first | last | NAME }` (StarlingX: before the second controller): inside
+ *   the roll, between two hosts of C. C's pool is split into a stage before and a stage after the
+ *   point of no return, so the walker still walks stages; the components that roll side by side
+ *   with C finish before it. `first` and `last` are in the hop's roll order (active-passive: the
+ *   standby first, the former active last). An offline hop stops and starts every host at once,
+ *   so it has no host to put it before: it keeps the default.
+ *
+ * A hop that does not plan the place (a `when: upgrade` action in a downgrade hop, a host marked
+ * offline) keeps the default. Wherever it sits, the step's id is `V/point-of-no-return`.
+ */
+import type { PhaseName } from "../cluster/cluster-schema.js";
+import { type HopContext, localStep, phase, rollOrder, single } from "./hop-context.js";
+import { type Phase, POINT_OF_NO_RETURN, type Pool, type Stage } from "./plan.js";
+import { clusterActionPlace } from "./plan-actions.js";
+
+type Place =
+  | { readonly phase: PhaseName; readonly ids: ReadonlySet<string> }
+  | { readonly component: string; readonly host: string };
+
+/** Past this step ferry never goes back by itself (StarlingX's point of no return, Ganeti's config change). */
+export function pointOfNoReturn(ctx: HopContext): Phase {
+  return phase(ctx, POINT_OF_NO_RETURN, [markStage(ctx)]);
+}
+
+function markStage(ctx: HopContext): Stage {
+  return single(localStep(ctx, POINT_OF_NO_RETURN, [{ type: "mark" }]));
+}
+
+/** The hop's phases with the point of no return moved where the cluster file puts it, if this hop plans that place. */
+export function placePointOfNoReturn(ctx: HopContext, phases: readonly Phase[]): readonly Phase[] {
+  const place = placeIn(ctx);
+  if (!place) return phases;
+  let placed = false;
+  const moved = phases.map((p): Phase => {
+    if (placed) return p;
+    const stages = "ids" in place ? beforeAction(ctx, p, place) : beforeHost(ctx, p, place);
+    if (!stages) return p;
+    placed = true;
+    return { ...p, stages };
+  });
+  return placed ? moved.filter((p) => p.name !== POINT_OF_NO_RETURN) : phases;
+}
+
+/** Where the file puts the point of no return, resolved in this hop; undefined: the default place. */
+function placeIn(ctx: HopContext): Place | undefined {
+  const wanted = ctx.cluster.pointOfNoReturn;
+  if (!wanted) return undefined;
+  if ("action" in wanted) {
+    const a = ctx.cluster.actions.find((x) => x.name === wanted.action);
+    if (!a) return undefined;
+    const { phase, ids } = clusterActionPlace(ctx, a);
+    return ids.length > 0 ? { phase, ids: new Set(ids) } : undefined;
+  }
+  if (ctx.hop.mode !== "rolling") return undefined;
+  const c = ctx.cluster.components.find((x) => x.name === wanted.component);
+  if (!c) return undefined;
+  const order = rollOrder(ctx, c);
+  const host =
+    wanted.host === "first"
+      ? order[0]
+      : wanted.host === "last"
+        ? order.at(-1)
+        : order.find((h) => h === wanted.host);
+  return host ? { component: c.name, host } : undefined;
+}
+
+/** The phase's stages with the mark just before the action's stage; undefined when the action is not in this phase. */
+function beforeAction(
+  ctx: HopContext,
+  p: Phase,
+  place: { phase: PhaseName; ids: ReadonlySet<string> },
+): Stage[] | undefined {
+  if (p.name !== place.phase) return undefined;
+  const at = p.stages.findIndex((st) =>
+    st.pools.some((pool) => pool.lanes.some((l) => l.steps.some((s) => place.ids.has(s.id)))),
+  );
+  if (at < 0) return undefined;
+  return [...p.stages.slice(0, at), markStage(ctx), ...p.stages.slice(at)];
+}
+
+/**
+ * The roll's stages with the component's pool split before the host's lane: the stage that holds
+ * it runs its other pools and the lanes before the host, then the mark, then the rest of the pool.
+ */
+function beforeHost(
+  ctx: HopContext,
+  p: Phase,
+  place: { component: string; host: string },
+): Stage[] | undefined {
+  if (p.name !== "roll") return undefined;
+  for (const [i, stage] of p.stages.entries()) {
+    const pool = stage.pools.find((x) => x.component === place.component);
+    const cut = pool?.lanes.findIndex((l) => l.host === place.host) ?? -1;
+    if (!pool || cut < 0) continue;
+    const part = (lanes: Pool["lanes"]): Pool => ({
+      ...pool,
+      limit: Math.min(pool.limit, lanes.length),
+      lanes,
+    });
+    const before = part(pool.lanes.slice(0, cut));
+    const first: Stage = {
+      pools: stage.pools.flatMap((x) => (x !== pool ? [x] : before.lanes.length > 0 ? [before] : [])),
+    };
+    return [
+      ...p.stages.slice(0, i),
+      ...(first.pools.length > 0 ? [first] : []),
+      markStage(ctx),
+      { pools: [part(pool.lanes.slice(cut))] },
+      ...p.stages.slice(i + 1),
+    ];
+  }
+  return undefined;
+}
