@@ -17,4 +17,5 @@ export {
   type StepPatch,
   type StepRecord,
   type StepState,
+  type WarningAcceptance,
 } from "./state-store.js";
