@@ -3,7 +3,14 @@
  * rollback: one JSON event per line, the last a `result`); everything meant for a person goes to
  * stdout as text, and errors to stderr.
  */
-import { exitCodeOf, FerryError, PathRefusedError, RefusedError, UserError } from "../index.js";
+import {
+  exitCodeOf,
+  FerryError,
+  PathRefusedError,
+  RefusedError,
+  UnacceptedWarningsError,
+  UserError,
+} from "../index.js";
 
 /** Pretty for a document a person may read; compact past a megabyte (a 10,000-host plan), where indentation would triple it. */
 const PRETTY_LIMIT = 1 << 20;
@@ -33,6 +40,7 @@ export function reportError(err: unknown, json: boolean | "stream"): number {
   if (json) {
     const detail: Record<string, unknown> = { kind: known ? err.kind : "internal", exitCode: code, message };
     if (err instanceof PathRefusedError) detail.refusal = err.refusal;
+    if (err instanceof UnacceptedWarningsError) detail.warnings = err.warnings;
     if (err instanceof UserError && err.problems.length > 0) detail.problems = err.problems;
     if (json === "stream") {
       process.stdout.write(

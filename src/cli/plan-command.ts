@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { buildPlan, migrationsFor, type Plan, type PlanStep, planPath, targetOf } from "../index.js";
 import { loadClusterAndCatalog, observedStart } from "./context.js";
 import { printJson, printLines } from "./output.js";
+import { releaseNoteLines } from "./release-notes.js";
 
 interface PlanFlags {
   config: string;
@@ -42,7 +43,7 @@ export function renderPlan(plan: Plan): string[] {
   let steps = 0;
   const lines: string[] = [];
   for (const hop of plan.hops) {
-    lines.push(`hop ${hop.from} → ${hop.to}  ${hop.kind}, ${hop.mode}`);
+    lines.push(`hop ${hop.from} → ${hop.to}  ${hop.kind}, ${hop.mode}`, ...releaseNoteLines(hop, "  "));
     for (const phase of hop.phases) {
       lines.push(`  ${phase.name}`);
       for (const stage of phase.stages) {
