@@ -9,7 +9,10 @@ export {
   type Hop,
   type HopKind,
   type HopMode,
+  type HopNote,
+  type HopWarning,
   loadCatalog,
+  type PathHop,
   type PathOptions,
   PathRefusedError,
   type Policy,
@@ -17,9 +20,12 @@ export {
   planPath,
   type Refusal,
   type Release,
+  type ReleaseNotes,
+  type ReleaseWarning,
   releaseIndex,
   type SchemeName,
   type VersionPath,
+  warningsToAccept,
 } from "./catalog/index.js";
 export {
   type ActionSpec,
@@ -92,6 +98,12 @@ export {
 } from "./run/observe.js";
 export { type PauseOptions, type PauseRequest, pause, waitUntilStopped } from "./run/pause.js";
 export { checkPreflight, type PreflightResult } from "./run/preflight-check.js";
+export {
+  acceptReleaseWarnings,
+  type PendingWarning,
+  UnacceptedWarningsError,
+  type WarningOptions,
+} from "./run/release-warnings.js";
 export { attachRunLog, type RunLog, runLogFile } from "./run/run-log.js";
 export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
 export {
@@ -113,5 +125,5 @@ export {
 } from "./server/index.js";
 export { DamagedStoreError } from "./store/damaged-store-error.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
-export type { RunStatus, StateStore, StepState } from "./store/state-store.js";
+export type { RunStatus, StateStore, StepState, WarningAcceptance } from "./store/state-store.js";
 export { forTerminal, jsonForTerminal } from "./terminal-text.js";

@@ -132,6 +132,18 @@ export function zodProblems(
   const out: SourceProblem[] = [];
   for (const issue of issues) {
     const path = issue.path as FieldPath;
+    // A value of one branch's type that fails inside it (a release object whose warning lacks its
+    // text) is that branch's problem, on its own line: not "a release is a string or an object".
+    if (issue.code === "invalid_union") {
+      const typed = issue.errors.filter(
+        (b) => !b.some((i) => i.path.length === 0 && i.code === "invalid_type"),
+      );
+      if (typed.length === 1) {
+        const inner = (typed[0] ?? []).map((i) => ({ ...i, path: [...path, ...i.path] }));
+        out.push(...zodProblems(yaml, inner, data));
+        continue;
+      }
+    }
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys)
         out.push(problemAt(yaml, [...path, key], "unknown field (check its spelling)"));

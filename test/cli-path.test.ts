@@ -30,7 +30,7 @@ describe("ferry path", () => {
       from: "2.10.3",
       to: "2.9.1",
       path: ["2.10.3", "2.9.1"],
-      hops: [{ from: "2.10.3", to: "2.9.1", kind: "downgrade", mode: "offline" }],
+      hops: [{ from: "2.10.3", to: "2.9.1", kind: "downgrade", mode: "offline", notes: [], warnings: [] }],
     });
   });
 

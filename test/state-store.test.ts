@@ -50,6 +50,13 @@ const SAMPLE_RUN = {
   files: {},
 } as const;
 
+const ACCEPTED = {
+  by: "ops@here",
+  at: "2026-11-21T03:00:00.000Z",
+  how: "flag",
+  warnings: [{ hop: "1.0.0 → 1.0.1", release: "1.0.1", from: "<1.0.1", text: "read this" }],
+} as const;
+
 after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
@@ -129,6 +136,34 @@ if ("url" in postgres) {
         const serverNow = Number(rows[0]?.now);
         assert.ok(holder && Math.abs(holder.acquiredAt - serverNow) < 5000);
         assert.equal((holder?.leaseUntil ?? 0) - (holder?.acquiredAt ?? 0), 10_000);
+      } finally {
+        await store.close();
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      }
+    });
+
+    it("brings a schema of version 2 up to date: its runs kept, with no accepted warnings", async () => {
+      const schema = `${prefix}_v2`;
+      const store = new PostgresStore({ connectionString: url, schema });
+      try {
+        await store.init();
+        await store.createRun(SAMPLE_RUN, ["a"]);
+        await store.close();
+        // What schema version 2 looked like: no accepted release warnings.
+        await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN accepted_warnings`);
+        await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
+
+        const upgraded = new PostgresStore({ connectionString: url, schema });
+        try {
+          await upgraded.init();
+          assert.equal((await upgraded.getRun("r1"))?.acceptedWarnings, null);
+          await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
+          assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
+          const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
+          assert.deepEqual(rows, [{ version: 3 }]);
+        } finally {
+          await upgraded.close();
+        }
       } finally {
         await store.close();
         await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -236,7 +271,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 2);
+      assert.equal(db.pragma("user_version", { simple: true }), 3);
     } finally {
       db.close();
     }
@@ -248,9 +283,10 @@ describe("SqliteStore", () => {
     await store.init();
     await store.createRun(SAMPLE_RUN, ["a"]);
     await store.close();
-    // What schema version 1 looked like: no pause mark.
+    // What schema version 1 looked like: no pause mark (nor the columns of later versions).
     const db = new Database(file);
     db.exec("ALTER TABLE runs DROP COLUMN pause_requested_by");
+    db.exec("ALTER TABLE runs DROP COLUMN accepted_warnings");
     db.pragma("user_version = 1");
     db.close();
 
@@ -260,6 +296,33 @@ describe("SqliteStore", () => {
       assert.equal((await upgraded.getRun("r1"))?.startedBy, "ops@here");
       assert.equal(await upgraded.requestPause("r1", "ops@there"), true);
       assert.equal(await upgraded.pauseRequest("r1"), "ops@there");
+    } finally {
+      await upgraded.close();
+    }
+  });
+
+  it("brings a file of schema version 2 up to date: its runs kept, with no accepted warnings", async () => {
+    const file = freshFile();
+    const store = new SqliteStore(file);
+    await store.init();
+    await store.createRun(SAMPLE_RUN, ["a"]);
+    await store.close();
+    // What schema version 2 looked like: no accepted release warnings.
+    const db = new Database(file);
+    db.exec("ALTER TABLE runs DROP COLUMN accepted_warnings");
+    db.pragma("user_version = 2");
+    db.close();
+
+    const upgraded = new SqliteStore(file);
+    await upgraded.init();
+    try {
+      assert.equal((await upgraded.getRun("r1"))?.acceptedWarnings, null);
+      assert.deepEqual(
+        (await upgraded.steps("r1")).map((s) => s.id),
+        ["a"],
+      );
+      await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
+      assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
     } finally {
       await upgraded.close();
     }

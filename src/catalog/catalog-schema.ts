@@ -33,6 +33,24 @@ export const PolicySchema = z
 
 export type Policy = z.output<typeof PolicySchema>;
 
+export const ReleaseWarningSchema = z.strictObject({
+  from: z
+    .string()
+    .optional()
+    .describe(
+      'The hops the warning is for: a range in node-semver\'s syntax ("<1.9.0", ">=23.03 <23.09", "~2.10"), matched against the release a hop into this release starts from, in the catalog\'s own order (calver too). Absent: every hop into this release.',
+    ),
+  text: z.string().min(1, "write what the operator must know").describe("What the operator must know."),
+  acknowledge: z
+    .boolean()
+    .default(false)
+    .describe(
+      "true: `ferry apply` refuses (exit 3) until the warning is accepted, at the prompt or with --accept-warnings; `--yes` does not accept it.",
+    ),
+});
+
+export type ReleaseWarningInput = z.input<typeof ReleaseWarningSchema>;
+
 export const ReleaseObjectSchema = z.strictObject({
   version: z.string().describe("The release's version, written as a quoted string."),
   migrations: z
@@ -42,7 +60,16 @@ export const ReleaseObjectSchema = z.strictObject({
     .describe(
       "Folder of this release's database migrations (expand/, contract/, data/), relative to this file.",
     ),
-  notes: z.string().optional().describe("Free text shown with the release."),
+  notes: z
+    .string()
+    .optional()
+    .describe("What the release changes, shown by `ferry path`, `plan` and `apply` for every hop into it."),
+  warnings: z
+    .array(ReleaseWarningSchema)
+    .optional()
+    .describe(
+      "What an operator must know before a hop into this release (KubeFATE's from/to matrix), shown by `ferry path`, `plan` and `apply`.",
+    ),
 });
 
 export const ReleaseEntrySchema = z.union([z.string(), ReleaseObjectSchema], {

@@ -84,6 +84,21 @@ describe("loadCatalog", () => {
       "product: n\nscheme: calver\nreleases: []\n",
       ["3: releases: a catalog lists at least one release"],
     ],
+    [
+      "a warning's range that is not one",
+      "product: n\nscheme: semver\nreleases:\n  - '1.8.0'\n  - version: '1.9.0'\n    warnings:\n      - { text: ok }\n      - from: before 1.9\n        text: volumes are lost\n",
+      ['8: releases[1].warnings[1].from: "before 1.9" is not a version range'],
+    ],
+    [
+      "a calver warning's range with a month that is not one",
+      "product: n\nscheme: calver\nreleases:\n  - version: '24.03.0'\n    warnings: [{ from: '<23.13', text: t }]\n",
+      ['5: releases[0].warnings[0].from: "23.13" in "<23.13" is not a calver version'],
+    ],
+    [
+      "a warning without its text",
+      "product: n\nscheme: semver\nreleases:\n  - version: '1.9.0'\n    warnings:\n      - from: '<1.9.0'\n        acknowledge: yes\n",
+      ["6: releases[0].warnings[0].text: missing", "7: releases[0].warnings[0].acknowledge: "],
+    ],
     ["a YAML syntax error", "product: n\nscheme: [calver\n", ["3: : "]],
     [
       "a duplicated key",
@@ -99,6 +114,24 @@ describe("loadCatalog", () => {
       }
     });
   }
+
+  it("reads a release's notes and warnings, `acknowledge` false unless given", () => {
+    const catalog = loadCatalog(
+      catalogFile(
+        "product: n\nscheme: semver\nreleases:\n  - '1.8.0'\n  - version: '1.9.0'\n    notes: StatefulSets.\n    warnings:\n      - { from: '<1.9.0', text: volumes are lost, acknowledge: true }\n      - { text: read the notes }\n",
+      ),
+    );
+    assert.deepEqual(catalog.releases[1], {
+      version: "1.9.0",
+      series: "1.9",
+      major: 1,
+      notes: "StatefulSets.",
+      warnings: [
+        { from: "<1.9.0", text: "volumes are lost", acknowledge: true },
+        { text: "read the notes", acknowledge: false },
+      ],
+    });
+  });
 
   it("reports every problem at once", () => {
     const problems = problemsOf(

@@ -15,6 +15,16 @@ export interface Release {
   /** Absolute path of the release's migrations folder, when it has one. */
   readonly migrations?: string;
   readonly notes?: string;
+  /** What an operator must know before a hop into this release; see release-notes.ts. */
+  readonly warnings?: readonly ReleaseWarning[];
+}
+
+export interface ReleaseWarning {
+  /** The hops it is for: a range of the scheme's versions that a hop's start must be in; absent: every hop. */
+  readonly from?: string;
+  readonly text: string;
+  /** Must be accepted before `apply` runs a hop it is shown for. */
+  readonly acknowledge: boolean;
 }
 
 export interface Catalog {
@@ -72,6 +82,11 @@ export function defineCatalog(input: CatalogInput | unknown, source: CatalogSour
       return;
     }
     seen.set(parsed.key, i);
+    const warnings = "warnings" in obj ? (obj.warnings ?? []) : [];
+    warnings.forEach((w, j) => {
+      const problem = w.from === undefined ? undefined : scheme.rangeProblem(w.from);
+      if (problem) problems.push(problemAt(source.yaml, ["releases", i, "warnings", j, "from"], problem));
+    });
     releases.push({
       version: obj.version,
       series: parsed.series,
@@ -80,6 +95,15 @@ export function defineCatalog(input: CatalogInput | unknown, source: CatalogSour
         ? { migrations: resolve(source.dir ?? ".", obj.migrations) }
         : {}),
       ...("notes" in obj && obj.notes ? { notes: obj.notes } : {}),
+      ...(warnings.length > 0
+        ? {
+            warnings: warnings.map((w) => ({
+              ...(w.from === undefined ? {} : { from: w.from }),
+              text: w.text,
+              acknowledge: w.acknowledge,
+            })),
+          }
+        : {}),
     });
   });
   if (problems.length > 0) throw UserError.fromProblems(problems);

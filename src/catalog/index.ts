@@ -1,5 +1,12 @@
 /** Versions, schemes, policy and the path planner: everything about which upgrades are allowed. */
-export { type Catalog, type CatalogSource, defineCatalog, loadCatalog, type Release } from "./catalog.js";
+export {
+  type Catalog,
+  type CatalogSource,
+  defineCatalog,
+  loadCatalog,
+  type Release,
+  type ReleaseWarning,
+} from "./catalog.js";
 export { lookupRelease, releaseIndex } from "./catalog-index.js";
 export { type CatalogInput, CatalogSchema, type Policy, PolicySchema } from "./catalog-schema.js";
 export {
@@ -11,4 +18,12 @@ export {
   type Refusal,
 } from "./hop-rules.js";
 export { type PathOptions, PathRefusedError, planPath, type VersionPath } from "./path-planner.js";
+export {
+  type HopNote,
+  type HopWarning,
+  hopReleaseNotes,
+  type PathHop,
+  type ReleaseNotes,
+  warningsToAccept,
+} from "./release-notes.js";
 export { SCHEMES, type SchemeName, type VersionScheme } from "./version-scheme.js";

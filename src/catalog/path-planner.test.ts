@@ -67,8 +67,8 @@ describe("Backend.AI rules (DESIGN.md examples)", () => {
 
   it("marks patch hops rolling and series hops offline", () => {
     assert.deepEqual(planPath(catalog, "23.09.9", "24.03.0").hops, [
-      { from: "23.09.9", to: "23.09.10", kind: "patch", mode: "rolling" },
-      { from: "23.09.10", to: "24.03.0", kind: "series", mode: "offline" },
+      { from: "23.09.9", to: "23.09.10", kind: "patch", mode: "rolling", notes: [], warnings: [] },
+      { from: "23.09.10", to: "24.03.0", kind: "series", mode: "offline", notes: [], warnings: [] },
     ]);
   });
 
@@ -113,6 +113,16 @@ describe("Ganeti rules (DESIGN.md examples)", () => {
           (err as Error).message,
         ),
     );
+  });
+
+  it("runs every hop offline, a patch hop too: one version on every node (rolling: never)", () => {
+    for (const [from, to] of [
+      ["2.10.0", "2.10.8"],
+      ["2.10.3", "2.12.4"],
+      ["2.10.3", "2.9.1"],
+    ] as const) {
+      assert.equal(planPath(catalog, from, to, { direct: true }).hops[0]?.mode, "offline", `${from} → ${to}`);
+    }
   });
 
   it("goes back two series one series at a time, each hop allowed", () => {

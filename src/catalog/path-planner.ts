@@ -17,18 +17,19 @@ import {
   describeHop,
   explainRefusal,
   formatRefusal,
-  type Hop,
   isRolling,
   type Refusal,
   violatedRule,
 } from "./hop-rules.js";
+import { hopReleaseNotes, type PathHop } from "./release-notes.js";
 
 export interface VersionPath {
   readonly from: string;
   readonly to: string;
   /** Every release the cluster runs along the way, `from` first and `to` last. */
   readonly path: readonly string[];
-  readonly hops: readonly Hop[];
+  /** Each hop with the notes and warnings of the releases it enters. */
+  readonly hops: readonly PathHop[];
 }
 
 export interface PathOptions {
@@ -76,7 +77,10 @@ export function planPath(catalog: Catalog, from: string, to: string, options: Pa
     if (!chain) throw unreachable(ix, s, t);
   }
 
-  const hops = chain.slice(1).map((b, k) => describeHop(ix, chain[k] as number, b));
+  const hops = chain.slice(1).map((b, k): PathHop => {
+    const a = chain[k] as number;
+    return { ...describeHop(ix, a, b), ...hopReleaseNotes(catalog, a, b) };
+  });
   return Object.freeze({
     from: versionAt(ix, s),
     to: versionAt(ix, t),

@@ -52,3 +52,53 @@ describe("semver", () => {
     ]);
   });
 });
+
+describe("ranges (a release warning's `from`)", () => {
+  // [scheme, range, version, in it?]: each row a reading a vendor relies on.
+  const rows: [keyof typeof SCHEMES, string, string, boolean][] = [
+    // calver: numbers, not text: 23.09.9 comes before 23.09.10.
+    ["calver", "<23.09.10", "23.09.9", true],
+    ["calver", "<23.09.10", "23.09.10", false],
+    ["calver", "<23.09.9", "23.09.10", false],
+    ["calver", ">=23.09.10", "23.09.10", true],
+    ["calver", "~23.09", "23.09.10", true],
+    ["calver", "~23.09", "24.03.0", false],
+    ["calver", "23.03.x || 23.09.0", "23.03.11", true],
+    ["calver", "23.03.x || 23.09.0", "23.09.1", false],
+    ["calver", "<24", "23.09.10", true],
+    ["calver", "<24", "24.03.0", false],
+    ["calver", "23.9.1 - 23.9.3", "23.09.2", true],
+    ["calver", "<2024.03", "2023.09.1", true],
+    // semver: pre-releases where the catalog orders them, before their release.
+    ["semver", "<1.9.0", "1.8.0", true],
+    ["semver", "<1.9.0", "1.9.0", false],
+    ["semver", "<1.9.0", "1.10.0", false],
+    ["semver", "<1.9.0", "1.9.0-rc.1", true],
+    ["semver", "<2.13.0", "2.13.0-beta.2", true],
+    ["semver", ">=2.13.0-rc.1", "2.13.0-beta.2", false],
+    ["semver", "~2.10", "2.10.8", true],
+    ["semver", "1.7.x || >=1.10.0", "1.8.0", false],
+    ["semver", "*", "0.1.0", true],
+  ];
+  for (const [scheme, range, version, expected] of rows) {
+    it(`${scheme}: ${version} is ${expected ? "" : "not "}in ${range}`, () => {
+      assert.equal(SCHEMES[scheme].rangeProblem(range), undefined);
+      assert.equal(SCHEMES[scheme].inRange(version, range), expected);
+    });
+  }
+
+  for (const [scheme, range, pattern] of [
+    ["semver", "<1.9.0 garbage", /not a version range/],
+    ["semver", "before 1.9", /not a version range/],
+    ["semver", "", /empty range/],
+    ["semver", "  ", /empty range/],
+    ["calver", "<23.13.0", /"23\.13\.0" in "<23\.13\.0" is not a calver version/],
+    ["calver", "~23.00", /is not a calver version/],
+    ["calver", "<24.03.1-rc.1", /no pre-releases/],
+    ["calver", "<=>23.09", /not a version range/],
+  ] as const) {
+    it(`${scheme}: ${JSON.stringify(range)} is refused`, () => {
+      assert.match(SCHEMES[scheme].rangeProblem(range) ?? "(accepted)", pattern);
+    });
+  }
+});

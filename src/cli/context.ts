@@ -16,10 +16,12 @@ import {
   observeActives,
   onlineHosts,
   openStateStore,
+  type PendingWarning,
   requireOneVersion,
   type StateStore,
   UserError,
 } from "../index.js";
+import { acceptanceQuestion } from "./release-notes.js";
 
 export interface ClusterFlags {
   readonly config: string;
@@ -55,20 +57,34 @@ export function confirmer(yes: boolean | undefined): ((question: string) => Prom
         `${question}\nstandard input is not a terminal, so ferry cannot ask: pass --yes to go ahead`,
       );
     }
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      return await new Promise<boolean>((resolve) => {
-        // Ctrl-C at the prompt is a no, not a hang.
-        rl.on("SIGINT", () => resolve(false));
-        rl.question(`${question} [y/N] `).then(
-          (answer) => resolve(/^y(es)?$/i.test(answer.trim())),
-          () => resolve(false),
-        );
-      });
-    } finally {
-      rl.close();
-    }
+    return askYesNo(question);
   };
+}
+
+/**
+ * Asks for the release warnings to be accepted, on a terminal only: --yes does not answer it
+ * (DESIGN.md), and off a terminal nothing can, so `apply` refuses unless --accept-warnings.
+ */
+export function warningAsker(): ((warnings: readonly PendingWarning[]) => Promise<boolean>) | undefined {
+  if (!process.stdin.isTTY) return undefined;
+  return (warnings) => askYesNo(acceptanceQuestion(warnings));
+}
+
+/** A yes/no question on the terminal; anything but y or yes, and Ctrl-C, is a no. */
+async function askYesNo(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await new Promise<boolean>((resolve) => {
+      // Ctrl-C at the prompt is a no, not a hang.
+      rl.on("SIGINT", () => resolve(false));
+      rl.question(`${question} [y/N] `).then(
+        (answer) => resolve(/^y(es)?$/i.test(answer.trim())),
+        () => resolve(false),
+      );
+    });
+  } finally {
+    rl.close();
+  }
 }
 
 /** One driver per online host for the length of `body`: every host reached, every key checked, first. */

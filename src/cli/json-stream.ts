@@ -2,8 +2,9 @@
  * `--json` for `apply`, `resume` and `rollback`: one JSON event per line on stdout (NDJSON) and
  * nothing else there, ending with a `result` event that carries the outcome and the exit code.
  * Every event has `type`, `time` and `runId`; the others are the run's events as the library
- * types them (RunEvent), except `start`, which carries a summary of the plan (its hops and
- * phases) rather than the whole plan: `ferry plan --json` prints that.
+ * types them (RunEvent), except `start`, which carries a summary of the plan (its hops, with
+ * their release notes and warnings, and phases) rather than the whole plan: `ferry plan --json`
+ * prints that.
  *
  * Lines are gathered and written together once the current burst of events is over, so a command
  * that prints a lot costs the executor one write per burst rather than one per line.
@@ -55,8 +56,11 @@ function jsonEvent(event: RunEvent): Record<string, unknown> {
     to: plan.to,
     path: plan.path,
     steps: { total: event.states.size, done: stepsDone(event) },
-    hops: hopOutlines(plan).map((hop) => ({
+    hops: hopOutlines(plan).map((hop, i) => ({
       ...hop,
+      // Plans journaled before release notes were kept have none.
+      notes: plan.hops[i]?.notes ?? [],
+      warnings: plan.hops[i]?.warnings ?? [],
       phases: hop.phases.map((phase) => ({ ...phase, steps: phase.steps.length })),
     })),
   };

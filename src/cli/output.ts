@@ -12,6 +12,7 @@ import {
   maskPasswordsIn,
   PathRefusedError,
   RefusedError,
+  UnacceptedWarningsError,
   UserError,
 } from "../index.js";
 
@@ -55,6 +56,7 @@ export function reportError(err: unknown, json: boolean | "stream", env = proces
       message: maskPasswordsIn(message),
     };
     if (err instanceof PathRefusedError) detail.refusal = err.refusal;
+    if (err instanceof UnacceptedWarningsError) detail.warnings = err.warnings;
     if (err instanceof UserError && err.problems.length > 0) detail.problems = err.problems;
     if (json === "stream") {
       process.stdout.write(

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { loadCatalog, planPath, type VersionPath } from "../index.js";
 import { printJson, printLines } from "./output.js";
+import { releaseNoteLines } from "./release-notes.js";
 
 interface PathFlags {
   catalog: string;
@@ -34,8 +35,9 @@ export function renderPath(product: string, p: VersionPath): string[] {
   const toWidth = Math.max(...p.hops.map((h) => h.to.length));
   return [
     `${product} ${p.from} → ${p.to}: ${p.hops.length} hop${p.hops.length === 1 ? "" : "s"}`,
-    ...p.hops.map((h) =>
+    ...p.hops.flatMap((h) => [
       `  ${h.from.padEnd(fromWidth)} → ${h.to.padEnd(toWidth)}  ${h.kind.padEnd(9)} ${h.mode}`.trimEnd(),
-    ),
+      ...releaseNoteLines(h, "    "),
+    ]),
   ];
 }

@@ -12,6 +12,7 @@ import {
 } from "../index.js";
 import { loadClusterAndCatalog, observedStart } from "./context.js";
 import { printJson, printLines } from "./output.js";
+import { releaseNoteLines } from "./release-notes.js";
 
 interface PlanFlags {
   config: string;
@@ -54,7 +55,7 @@ export function renderPlan(plan: Plan): string[] {
   let steps = 0;
   const lines: string[] = [];
   for (const hop of plan.hops) {
-    lines.push(`hop ${hop.from} → ${hop.to}  ${hop.kind}, ${hop.mode}`);
+    lines.push(`hop ${hop.from} → ${hop.to}  ${hop.kind}, ${hop.mode}`, ...releaseNoteLines(hop, "  "));
     for (const phase of hop.phases) {
       lines.push(`  ${phase.name}`);
       for (const [i, stage] of phase.stages.entries()) {

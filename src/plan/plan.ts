@@ -7,7 +7,7 @@
  * per component of an `order`); a pool runs its lanes (one per host) in a sliding window of at
  * most `limit` at once; a lane's steps run in sequence.
  */
-import type { HopKind, HopMode } from "../catalog/index.js";
+import type { HopKind, HopMode, HopNote, HopWarning } from "../catalog/index.js";
 import type { HealthCheck, HealthGate } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import type { HostRef } from "../drivers/ssh-settings.js";
@@ -106,6 +106,9 @@ export interface PlannedHop {
   readonly to: string;
   readonly kind: HopKind;
   readonly mode: HopMode;
+  /** The notes and warnings of the releases it enters, from its path (absent in plans journaled before). */
+  readonly notes?: readonly HopNote[];
+  readonly warnings?: readonly HopWarning[];
   readonly phases: readonly Phase[];
 }
 

@@ -4,7 +4,13 @@
 import { type Cluster, onlineHosts } from "../cluster/cluster.js";
 import { DriverPool } from "../drivers/driver-pool.js";
 import { clusterMembers } from "../plan/build-plan.js";
-import type { RunStatus, RunSummary, StateStore, StepRecord } from "../store/state-store.js";
+import type {
+  RunStatus,
+  RunSummary,
+  StateStore,
+  StepRecord,
+  WarningAcceptance,
+} from "../store/state-store.js";
 import { describeHolder } from "./lock.js";
 import { type Observation, observe } from "./observe.js";
 
@@ -22,6 +28,8 @@ export interface RunProgress {
   /** Who holds the lock, when someone does. */
   readonly heldBy: string | null;
   readonly error: string | null;
+  /** The release warnings accepted to start it: who, when, how, which. */
+  readonly acceptedWarnings: WarningAcceptance | null;
 }
 
 /** The document `ferry status --json` prints (DESIGN.md). */
@@ -74,6 +82,7 @@ export async function clusterStatus(
           .map((s) => s.id),
         heldBy: live ? describeHolder(live) : null,
         error: open.error,
+        acceptedWarnings: open.acceptedWarnings,
       };
     }
     return { cluster: cluster.name, version: seen.version, mixed: seen.mixed, members: seen.members, run };

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { type Catalog, planPath } from "../catalog/index.js";
+import { type Catalog, type PathHop, planPath } from "../catalog/index.js";
 import { type Cluster, checkVersionInCatalog, onlineHosts, stateFolder } from "../cluster/cluster.js";
 import { DriverPool, type HostRef } from "../drivers/driver-pool.js";
 import { RefusedError, UserError } from "../errors.js";
@@ -19,6 +19,7 @@ import { Executor, type RunOutcome } from "./executor.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
 import { acquireLock, describeHolder, type HeldLock } from "./lock.js";
 import { type DriverFor, observe, observeActives, requireOneVersion } from "./observe.js";
+import { acceptReleaseWarnings, describeAcceptance, type WarningOptions } from "./release-warnings.js";
 
 export interface OperationOptions {
   readonly cluster: Cluster;
@@ -85,14 +86,20 @@ export function whoStarted(env: NodeJS.ProcessEnv = process.env): string {
   return `${user}@${hostname()}`;
 }
 
-/** `ferry apply`: observe, plan, confirm, and run an upgrade to `to` (or the file's `version`). */
+/**
+ * `ferry apply`: observe, plan, show the release notes, have the warnings accepted, confirm, and
+ * run an upgrade to `to` (or the file's `version`).
+ */
 export async function apply(
-  options: OperationOptions & {
-    readonly catalog: Catalog;
-    readonly to?: string;
-    /** Recorded with the run; default whoStarted(). */
-    readonly startedBy?: string;
-  },
+  options: OperationOptions &
+    WarningOptions & {
+      readonly catalog: Catalog;
+      readonly to?: string;
+      /** Recorded with the run; default whoStarted(). */
+      readonly startedBy?: string;
+      /** Shown the path's hops, with their release notes and warnings, before anything is asked. */
+      readonly showReleaseNotes?: (hops: readonly PathHop[]) => void;
+    },
 ): Promise<OperationResult> {
   const { cluster, store, catalog } = options;
   const to = targetOf(cluster, options.to);
@@ -119,6 +126,10 @@ export async function apply(
     const stepIds = [...planSteps(plan)].map(({ step }) => step.id);
     const left = plan.offline.length > 0 ? `; left out, offline: ${plan.offline.join(", ")}` : "";
     const question = `Upgrade ${cluster.name} from ${path.from} to ${path.to} through ${path.path.join(" → ")} (${stepIds.length} steps${left})?`;
+    const startedBy = options.startedBy ?? whoStarted();
+    options.showReleaseNotes?.(path.hops);
+    const acceptedWarnings = await acceptReleaseWarnings(path.hops, options, startedBy);
+    if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
     if (options.confirm && !(await options.confirm(question))) return cancelled();
     if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
 
@@ -132,7 +143,8 @@ export async function apply(
         path: path.path,
         status: "running",
         startedAt: Date.now(),
-        startedBy: options.startedBy ?? whoStarted(),
+        startedBy,
+        acceptedWarnings,
         plan,
         // Kept to be read, never to run from: resume takes state: and database: from the live file,
         // so no password need be kept (and none may be: the journal is shared and backed up).
@@ -158,6 +170,13 @@ export async function resume(options: OperationOptions): Promise<OperationResult
       ? `Run ${run.id} was rolling back (${run.status}). Finish the rollback?`
       : `Resume run ${run.id} (${run.from} → ${run.to}, ${run.status}, ${done} of ${steps.length} steps done)?`;
     if (options.confirm && !(await options.confirm(question))) return cancelled();
+    // The warnings were accepted when the run started: say so, and do not ask again.
+    if (run.acceptedWarnings)
+      options.events?.emit({
+        type: "note",
+        runId: run.id,
+        message: describeAcceptance(run.acceptedWarnings),
+      });
     const plan = run.plan as Plan;
     return rollingBack
       ? drive(options, lock, run.id, plan, driverFor, "rolled-back", (e) => e.rollback("rollback resumed"))

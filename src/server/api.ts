@@ -8,7 +8,9 @@
  *   GET  /api/plan?to=V         as `ferry plan --json`
  *   GET  /api/runs              as `ferry history --json`
  *   GET  /api/runs/:id          a run, its plan's shape and every step
- *   POST /api/runs {"to":V}     starts an upgrade in this process: 202 {"runId"}
+ *   POST /api/runs {"to":V}     starts an upgrade in this process: 202 {"runId"}; a path with release
+ *                               warnings to accept is refused (409, the warnings listed) unless
+ *                               the body says {"acceptWarnings": true}
  *   POST /api/runs/:id/pause | resume | rollback
  *   GET  /api/events            Server-Sent Events: every run event
  *   GET  /metrics               Prometheus text format
@@ -170,8 +172,17 @@ export function createApi(ctx: ApiContext): Hono {
     if (!to) {
       return c.json({ error: `to: missing, and ${cluster.file} sets no version`, field: "to" }, 400);
     }
+    if (body.acceptWarnings !== undefined && typeof body.acceptWarnings !== "boolean") {
+      return c.json(
+        {
+          error: "acceptWarnings: true accepts the path's release warnings; give a boolean",
+          field: "acceptWarnings",
+        },
+        400,
+      );
+    }
     releaseIndex(catalog, to, "to");
-    return launch(c, { op: "apply", to });
+    return launch(c, { op: "apply", to, acceptWarnings: body.acceptWarnings === true });
   });
 
   app.post("/api/runs/:id/pause", async (c) => {

@@ -26,7 +26,8 @@ export type Launch =
   | { readonly started: false; readonly result: OperationResult };
 
 export type LaunchRequest =
-  | { readonly op: "apply"; readonly to: string }
+  /** acceptWarnings: the client accepts the path's release warnings (without it, they refuse the run). */
+  | { readonly op: "apply"; readonly to: string; readonly acceptWarnings?: boolean }
   | { readonly op: "resume" }
   | { readonly op: "rollback" };
 
@@ -61,7 +62,7 @@ export class RunLauncher {
     const options = { cluster, store, events, interrupt: abort.signal };
     const operation =
       request.op === "apply"
-        ? apply({ ...options, catalog, to: request.to })
+        ? apply({ ...options, catalog, to: request.to, acceptWarnings: request.acceptWarnings === true })
         : request.op === "resume"
           ? resume(options)
           : rollback(options);

@@ -21,4 +21,5 @@ export {
   type StepPatch,
   type StepRecord,
   type StepState,
+  type WarningAcceptance,
 } from "./state-store.js";

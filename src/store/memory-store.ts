@@ -45,7 +45,12 @@ export class MemoryStore implements StateStore {
       if (steps.has(id)) throw new Error(`run ${run.id}: step ${id} appears twice`);
       steps.set(id, pendingStep(id, seq));
     });
-    const summary = summaryOf({ ...run, endedAt: null, error: null });
+    const summary = summaryOf({
+      ...run,
+      endedAt: null,
+      error: null,
+      acceptedWarnings: run.acceptedWarnings ?? null,
+    });
     const record: RunRecord = jsonCopy({ ...summary, plan: run.plan ?? null, files: run.files });
     this.runs.set(run.id, { record, order: this.nextOrder++, steps, pauseRequestedBy: null });
   }
@@ -191,8 +196,8 @@ function pendingStep(id: string, seq: number): StepRecord {
 }
 
 function summaryOf(run: RunSummary): RunSummary {
-  const { id, cluster, from, to, path, status, startedAt, endedAt, startedBy, error } = run;
-  return { id, cluster, from, to, path, status, startedAt, endedAt, startedBy, error };
+  const { id, cluster, from, to, path, status, startedAt, endedAt, startedBy, error, acceptedWarnings } = run;
+  return { id, cluster, from, to, path, status, startedAt, endedAt, startedBy, error, acceptedWarnings };
 }
 
 /** The listed fields the patch sets; a field given as undefined counts as not given, as in SQL stores. */

@@ -97,6 +97,8 @@ function migrations(s: string): string[] {
     `,
     // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
     `ALTER TABLE ${s}.runs ADD COLUMN pause_requested_by text;`,
+    // The release warnings accepted to start the run, so that resume does not ask again.
+    `ALTER TABLE ${s}.runs ADD COLUMN accepted_warnings json;`,
   ];
 }
 
@@ -116,7 +118,7 @@ const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as
 >;
 
 const SUMMARY_COLUMNS =
-  "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error";
+  "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, accepted_warnings";
 const NEWEST_FIRST = "ORDER BY started_at DESC, ord DESC";
 
 /** pg returns bigint as a string, since it may not fit a double; epoch milliseconds do. */
@@ -191,8 +193,8 @@ export class PostgresStore implements StateStore {
     // One statement, so one implicit transaction; the steps go over as one array, not 100,000 rows of parameters.
     await this.pool.query(
       `WITH r AS (
-         INSERT INTO ${this.s}.runs (id, cluster, from_version, to_version, path, status, started_at, started_by, plan, files)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         INSERT INTO ${this.s}.runs (id, cluster, from_version, to_version, path, status, started_at, started_by, plan, files, accepted_warnings)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12)
          RETURNING id
        )
        INSERT INTO ${this.s}.steps (run_id, seq, id)
@@ -209,6 +211,7 @@ export class PostgresStore implements StateStore {
         JSON.stringify(run.plan ?? null),
         JSON.stringify(run.files),
         stepIds,
+        run.acceptedWarnings ? JSON.stringify(run.acceptedWarnings) : null,
       ],
     );
   }

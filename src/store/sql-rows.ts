@@ -3,7 +3,15 @@
  * same columns in slightly different types: PostgreSQL gives BIGINT as a string and json as
  * values, SQLite gives numbers and json as text. The mapping takes either.
  */
-import type { LockHolder, RunRecord, RunStatus, RunSummary, StepRecord, StepState } from "./state-store.js";
+import type {
+  LockHolder,
+  RunRecord,
+  RunStatus,
+  RunSummary,
+  StepRecord,
+  StepState,
+  WarningAcceptance,
+} from "./state-store.js";
 
 /** A BIGINT: a number from SQLite, a string from PostgreSQL. */
 type Int8 = number | string;
@@ -21,6 +29,8 @@ export interface RunRow {
   ended_at: Int8 | null;
   started_by: string;
   error: string | null;
+  /** Absent in a row read before the column existed. */
+  accepted_warnings?: Json<WarningAcceptance> | null;
   plan?: Json<unknown> | null;
   files?: Json<Record<string, string>> | null;
 }
@@ -65,6 +75,7 @@ export function toSummary(row: RunRow): RunSummary {
     endedAt: int(row.ended_at),
     startedBy: row.started_by,
     error: row.error,
+    acceptedWarnings: json<WarningAcceptance | null>(row.accepted_warnings, null),
   };
 }
 

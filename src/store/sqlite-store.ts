@@ -96,6 +96,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
   "ALTER TABLE runs ADD COLUMN pause_requested_by TEXT;",
+  // The release warnings accepted to start the run (JSON), so that resume does not ask again.
+  "ALTER TABLE runs ADD COLUMN accepted_warnings TEXT;",
 ];
 
 const STEP_COLUMNS = {
@@ -114,7 +116,7 @@ const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as
 >;
 
 const SUMMARY_COLUMNS =
-  "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error";
+  "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, accepted_warnings";
 const NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC";
 
 /** A write waiting for the next group commit. */
@@ -170,8 +172,8 @@ export class SqliteStore implements StateStore {
     return this.guard(() => {
       const db = this.writable();
       const insertRun = this.prepared(
-        `INSERT INTO runs (id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, plan, files)
-         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?)`,
+        `INSERT INTO runs (id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, plan, files, accepted_warnings)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, ?)`,
       );
       const insertStep = this.prepared("INSERT INTO steps (run_id, seq, id) VALUES (?, ?, ?)");
       db.transaction(() => {
@@ -186,6 +188,7 @@ export class SqliteStore implements StateStore {
           run.startedBy,
           JSON.stringify(run.plan ?? null),
           JSON.stringify(run.files),
+          run.acceptedWarnings ? JSON.stringify(run.acceptedWarnings) : null,
         );
         for (let seq = 0; seq < stepIds.length; seq++) insertStep.run(run.id, seq, stepIds[seq]);
       }).immediate();

@@ -58,6 +58,25 @@ export interface RunSummary {
   /** `user@host`. */
   readonly startedBy: string;
   readonly error: string | null;
+  /** The release warnings accepted to start the run, so that resuming it does not ask again; null: none had to be. */
+  readonly acceptedWarnings: WarningAcceptance | null;
+}
+
+/** Release warnings that had to be accepted (`acknowledge: true`), who accepted them, when and how. */
+export interface WarningAcceptance {
+  /** `user@host`, or FERRY_USER: who started the run. */
+  readonly by: string;
+  /** ISO 8601. */
+  readonly at: string;
+  /** At the terminal's prompt, or with a flag (`--accept-warnings`, the API's `acceptWarnings`). */
+  readonly how: "prompt" | "flag";
+  readonly warnings: readonly {
+    /** The hop it was shown for: `1.8.0 → 1.9.0`. */
+    readonly hop: string;
+    readonly release: string;
+    readonly from?: string;
+    readonly text: string;
+  }[];
 }
 
 export interface RunRecord extends RunSummary {
@@ -67,7 +86,9 @@ export interface RunRecord extends RunSummary {
   readonly files: Readonly<Record<string, string>>;
 }
 
-export type NewRun = Omit<RunRecord, "endedAt" | "error">;
+export type NewRun = Omit<RunRecord, "endedAt" | "error" | "acceptedWarnings"> & {
+  readonly acceptedWarnings?: WarningAcceptance | null;
+};
 
 export interface RunPatch {
   readonly status?: RunStatus;

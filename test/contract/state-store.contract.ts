@@ -211,6 +211,32 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         );
       });
 
+      it("keeps the release warnings accepted to start a run, in getRun, unfinishedRun and listRuns", async () => {
+        const acceptedWarnings = {
+          by: "tom@bastion",
+          at: "2026-11-21T03:00:00.000Z",
+          how: "prompt",
+          warnings: [
+            { hop: "1.8.0 → 1.9.0", release: "1.9.0", from: "<1.9.0", text: "Volumes are lost; 'quotes' ✓" },
+            { hop: "1.8.0 → 1.9.0", release: "1.9.0", text: "no range" },
+          ],
+        } as const;
+        await store().createRun(newRun({ id: "a", acceptedWarnings }), []);
+        // A run created without the field has none, as one created before stores kept it.
+        const { acceptedWarnings: _none, ...older } = newRun({ id: "b", startedAt: 1 });
+        await store().createRun(older, []);
+        assert.deepEqual((await store().getRun("a"))?.acceptedWarnings, acceptedWarnings);
+        assert.deepEqual((await store().unfinishedRun("demo"))?.acceptedWarnings, acceptedWarnings);
+        assert.deepEqual(
+          (await store().listRuns("demo")).map((r) => [r.id, r.acceptedWarnings]),
+          [
+            ["a", acceptedWarnings],
+            ["b", null],
+          ],
+        );
+        assert.equal((await store().getRun("b"))?.acceptedWarnings, null);
+      });
+
       it("runs started in the same millisecond: the later created counts as newer", async () => {
         await store().createRun(newRun({ id: "first" }), []);
         await store().createRun(newRun({ id: "second" }), []);
@@ -677,6 +703,7 @@ function newRun(overrides: Partial<NewRun> = {}): NewRun {
     startedBy: "ops@bastion",
     plan: { hops: [] },
     files: { cluster: "name: demo\n", catalog: "product: notes\n" },
+    acceptedWarnings: null,
     ...overrides,
   };
 }
