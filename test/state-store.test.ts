@@ -235,7 +235,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 2);
+      assert.equal(db.pragma("user_version", { simple: true }), 3);
     } finally {
       db.close();
     }
@@ -247,9 +247,9 @@ describe("SqliteStore", () => {
     await store.init();
     await store.createRun(SAMPLE_RUN, ["a"]);
     await store.close();
-    // What schema version 1 looked like: no pause mark.
+    // What schema version 1 looked like: no pause mark, no notification outbox.
     const db = new Database(file);
-    db.exec("ALTER TABLE runs DROP COLUMN pause_requested_by");
+    db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN pause_requested_by");
     db.pragma("user_version = 1");
     db.close();
 
@@ -259,6 +259,8 @@ describe("SqliteStore", () => {
       assert.equal((await upgraded.getRun("r1"))?.startedBy, "ops@here");
       assert.equal(await upgraded.requestPause("r1", "ops@there"), true);
       assert.equal(await upgraded.pauseRequest("r1"), "ops@there");
+      const started = { condition: "running", event: "started", body: {}, createdAt: 1, deliveries: [] };
+      assert.equal(await upgraded.appendNotice("r1", () => started), 1);
     } finally {
       await upgraded.close();
     }
