@@ -216,6 +216,38 @@ export const ComponentSchema = z.strictObject({
   vars: VarsSchema.optional(),
 });
 
+/** The events a run sends to its `notify` receivers (DESIGN.md "Gates"). */
+export const NOTIFY_EVENTS = [
+  "started",
+  "awaiting-approval",
+  "paused",
+  "failed",
+  "rolled-back",
+  "done",
+] as const;
+
+export const NotifySchema = z
+  .strictObject({
+    webhook: z
+      .string()
+      .min(1)
+      .describe(
+        `The http(s) URL each event is POSTed to as JSON. \${env:NAME} takes all or part of it from ferry's environment when sending: a URL that is itself a secret (Slack's incoming webhooks) belongs there.`,
+      ),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1, "name at least one event, or leave events out for all of them")
+      .optional()
+      .describe(`The events this receiver gets; default all: ${NOTIFY_EVENTS.join(", ")}.`),
+    headers: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe(
+        `Extra HTTP headers. A secret (Authorization, a token, a key) must come from the environment: "Bearer \${env:HOOK_TOKEN}"; it is read when sending, never kept.`,
+      ),
+  })
+  .describe("A webhook that gets the run's events: a JSON body, Slack-compatible text, an Idempotency-Key.");
+
 const PHASES = [
   "preflight",
   "backup",
@@ -303,6 +335,12 @@ export const ClusterSchema = z
       .strictObject({ before: HookMap.optional(), after: HookMap.optional() })
       .optional()
       .describe("Commands before and after a phase, by phase name; run on this machine."),
+    notify: z
+      .array(NotifySchema)
+      .optional()
+      .describe(
+        "Webhooks told of each run's events, through an outbox in the journal: at least once each, retried with backoff, never holding up the run.",
+      ),
   })
   .describe("ferry cluster file (cluster.yaml): the hosts, the components on them, and how to upgrade them.");
 
@@ -312,3 +350,4 @@ export type ComponentData = ClusterData["components"][number];
 export type HostData = ClusterData["hosts"][number];
 export type HealthData = z.output<typeof HealthSchema>;
 export type PhaseName = (typeof PHASES)[number];
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
