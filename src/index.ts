@@ -27,6 +27,8 @@ export {
   checkVersionInCatalog,
   type Host,
   loadCluster,
+  type NotifyEvent,
+  type NotifyReceiver,
   onlineHosts,
   parseCluster,
   stateFolder,
@@ -64,6 +66,12 @@ export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.
 export { checkIdentifier } from "./migrate/migration-target.js";
 export type { DbStatus, OnlineResult, PurgeResult } from "./migrate/migrator.js";
 export { migrationsFor } from "./migrate/plan-migrations.js";
+export {
+  EXIT_BUDGET_MS,
+  Notifier,
+  type NotifierOptions,
+  type NotifySummary,
+} from "./notify/index.js";
 export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-plan.js";
 export {
   type Action,
@@ -77,6 +85,7 @@ export {
 } from "./plan/plan.js";
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
+export { type Faults, faultsFromEnv } from "./run/faults.js";
 export {
   type DriverFor,
   type Observation,

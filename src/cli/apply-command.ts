@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { apply, type ExitCode, stateFolder } from "../index.js";
 import { confirmer, loadClusterAndCatalog, withStore } from "./context.js";
+import { withNotifications } from "./notifications.js";
 import { runWithSignals } from "./run-command.js";
 
 interface ApplyFlags {
@@ -23,15 +24,21 @@ export function registerApplyCommand(program: Command, setExit: (code: ExitCode)
       const { cluster, catalog } = loadClusterAndCatalog(flags);
       const confirm = confirmer(flags.yes);
       const code = await withStore(cluster, (store) =>
-        runWithSignals(flags, stateFolder(cluster), (ctx) =>
-          apply({
-            cluster,
-            catalog,
-            store,
-            ...(flags.to ? { to: flags.to } : {}),
-            ...(confirm ? { confirm } : {}),
-            ...ctx,
-          }),
+        withNotifications(cluster, store, (events) =>
+          runWithSignals(
+            flags,
+            stateFolder(cluster),
+            (ctx) =>
+              apply({
+                cluster,
+                catalog,
+                store,
+                ...(flags.to ? { to: flags.to } : {}),
+                ...(confirm ? { confirm } : {}),
+                ...ctx,
+              }),
+            events,
+          ),
         ),
       );
       setExit(code);

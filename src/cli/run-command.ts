@@ -22,8 +22,8 @@ export async function runWithSignals(
   flags: RunFlags,
   stateFolder: string,
   operation: (ctx: { events: RunEvents; interrupt: AbortSignal }) => Promise<OperationResult>,
+  events: RunEvents = new RunEvents(),
 ): Promise<ExitCode> {
-  const events = new RunEvents();
   const stream = flags.json ? jsonStream() : undefined;
   const sink: ProgressSink =
     stream ??

@@ -4,8 +4,9 @@
  *
  * Points: `journal#N` (right after the N-th journal write of this process is durable),
  * `STEP_ID:started` (journal says running, the action has not begun), `STEP_ID:finished`,
- * `STEP_ID:failed`, `STEP_ID:undone`, and `data-batch#N` (right after a data migration's N-th
- * batch committed). A test first counts the journal writes of a run, then crashes at each.
+ * `STEP_ID:failed`, `STEP_ID:undone`, `data-batch#N` (right after a data migration's N-th
+ * batch committed), and `notify-sent#N` (right after the N-th notification of this process was
+ * answered 2xx, before ferry recorded it delivered). A test first counts the journal writes of a run, then crashes at each.
  */
 
 export interface Faults {

@@ -69,7 +69,8 @@ export class Journal {
     return next;
   }
 
-  async run(patch: RunPatch): Promise<void> {
+  /** Durably records the run's new state, then tells the listeners; `by`: who asked for it. */
+  async run(patch: RunPatch, by?: string): Promise<void> {
     await this.store.updateRun(this.runId, patch);
     this.#wrote();
     if (patch.status) {
@@ -78,6 +79,7 @@ export class Journal {
         runId: this.runId,
         status: patch.status,
         ...(patch.error ? { message: patch.error } : {}),
+        ...(by ? { by } : {}),
       });
     }
   }
