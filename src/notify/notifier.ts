@@ -187,11 +187,13 @@ export class Notifier {
   }
 
   #follow(event: RunEvent): void {
+    // Nothing to tell anyone: not even the plan is kept.
+    if (this.#o.receivers.length === 0) return;
     if (event.type === "start") {
       this.#runs.set(event.runId, { plan: event.plan, states: new Map(event.states) });
     } else if (event.type === "step") {
       this.#runs.get(event.runId)?.states.set(event.id, event.state);
-    } else if (event.type === "run" && this.#o.receivers.length > 0) {
+    } else if (event.type === "run") {
       const run = this.#runs.get(event.runId);
       if (!run) return;
       const condition = this.#condition(event.runId, run.plan, run.states, event.status, {
