@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { forEachDialect, makeDatabase } from "./support/databases.js";
 import { allAt, until, withProduct } from "./support/fake-product.js";
 import { ferryAsync, startFerry } from "./support/run-ferry-async.js";
 import { serveCluster } from "./support/serve.js";
@@ -284,6 +285,64 @@ describe("notifications from ferry serve", () => {
       );
     } finally {
       await rx.close();
+    }
+  });
+});
+
+await forEachDialect(["postgres"], () => {
+  it("on a PostgreSQL journal: a receiver down during the run gets each event once the next command runs", async () => {
+    const db = await makeDatabase("postgres");
+    const port = await refusedPort();
+    try {
+      await withProduct(
+        {
+          hosts: 2,
+          releases: ["1.0.0", "1.0.1"],
+          extra: notify([`{ webhook: "http://127.0.0.1:${port}/hook" }`]),
+        },
+        async (p, c) => {
+          const text = readFileSync(p.clusterFile, "utf8");
+          writeFileSync(
+            p.clusterFile,
+            text.replace("state: state/ferry.db", `state: "${db.url}?schema=ferry_state"`),
+          );
+          const r = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+          assert.equal(r.code, 0, r.stdout + r.stderr);
+          assert.match(r.stderr, /2 events for .* not delivered \(connection refused\)/);
+          const rx = await startReceiver("ok", port);
+          try {
+            const again = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+            assert.equal(again.code, 0, again.stdout + again.stderr);
+            assert.deepEqual(
+              rx.received.map((x) => x.event),
+              ["started", "done"],
+            );
+          } finally {
+            await rx.close();
+          }
+          const rows = await db.query(
+            "SELECT n.event, d.state, d.attempts, d.key FROM ferry_state.deliveries d JOIN ferry_state.notices n USING (run_id, seq) ORDER BY d.ord",
+          );
+          // started was tried while the run went on and at its exit, then sent; done waited its turn behind it.
+          assert.deepEqual(
+            rows.map((row) => [
+              row.event,
+              row.state,
+              row.event === "started" ? Number(row.attempts) >= 3 : row.attempts,
+            ]),
+            [
+              ["started", "delivered", true],
+              ["done", "delivered", 1],
+            ],
+          );
+          assert.deepEqual(
+            rows.map((row) => row.key),
+            [...new Set(rows.map((row) => row.key))],
+          );
+        },
+      );
+    } finally {
+      await db.drop();
     }
   });
 });
