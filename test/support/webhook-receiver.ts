@@ -27,6 +27,8 @@ export interface Receiver {
   readonly hung: { readonly held: number; readonly closedByClient: number };
   /** Resolves once `n` requests have come in (answered or not). */
   until(n: number): Promise<void>;
+  /** Resolves once every request it held has been closed by its client; rejects after `ms`. */
+  untilLetGo(ms?: number): Promise<void>;
   /** The events by Idempotency-Key: each key once, with its event. */
   byKey(): Map<string, string>;
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export async function startReceiver(mode: Mode = "ok", port = 0): Promise<Receiv
   const held = new Set<ServerResponse>();
   const waiters: { n: number; resolve: () => void }[] = [];
   const hung = { held: 0, closedByClient: 0 };
+  const letGo: (() => void)[] = [];
   const state = { mode };
   const server = createServer((req, res) => {
     let text = "";
@@ -67,6 +70,7 @@ export async function startReceiver(mode: Mode = "ok", port = 0): Promise<Receiv
         held.add(res);
         res.on("close", () => {
           if (held.delete(res)) hung.closedByClient++;
+          if (held.size === 0) for (const w of letGo.splice(0)) w();
         });
         return;
       }
@@ -89,6 +93,19 @@ export async function startReceiver(mode: Mode = "ok", port = 0): Promise<Receiv
     until(n) {
       if (received.length >= n) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+    untilLetGo(ms = 10_000) {
+      if (held.size === 0) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`${held.size} request(s) still held after ${ms} ms`)),
+          ms,
+        );
+        letGo.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     },
     byKey() {
       const out = new Map<string, string>();
