@@ -36,6 +36,8 @@ export {
   type Host,
   type HostAction,
   loadCluster,
+  type NotifyEvent,
+  type NotifyReceiver,
   onlineHosts,
   parseCluster,
   stateFolder,
@@ -73,6 +75,12 @@ export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.
 export { checkIdentifier } from "./migrate/migration-target.js";
 export type { DbStatus, OnlineResult, PurgeResult } from "./migrate/migrator.js";
 export { migrationsFor } from "./migrate/plan-migrations.js";
+export {
+  EXIT_BUDGET_MS,
+  Notifier,
+  type NotifierOptions,
+  type NotifySummary,
+} from "./notify/index.js";
 export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-plan.js";
 export {
   type Action,

@@ -149,7 +149,8 @@ if ("url" in postgres) {
         await store.init();
         await store.createRun(SAMPLE_RUN, ["a"]);
         await store.close();
-        // What schema version 2 looked like: no accepted release warnings.
+        // What schema version 2 looked like: no accepted release warnings, no notification outbox.
+        await admin.query(`DROP TABLE "${schema}".deliveries, "${schema}".notices`);
         await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN accepted_warnings`);
         await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
 
@@ -160,7 +161,7 @@ if ("url" in postgres) {
           await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
           assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 3 }]);
+          assert.deepEqual(rows, [{ version: 4 }]);
         } finally {
           await upgraded.close();
         }
@@ -271,7 +272,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 3);
+      assert.equal(db.pragma("user_version", { simple: true }), 4);
     } finally {
       db.close();
     }
@@ -283,9 +284,9 @@ describe("SqliteStore", () => {
     await store.init();
     await store.createRun(SAMPLE_RUN, ["a"]);
     await store.close();
-    // What schema version 1 looked like: no pause mark (nor the columns of later versions).
+    // What schema version 1 looked like: no pause mark, no notification outbox (nor the columns of later versions).
     const db = new Database(file);
-    db.exec("ALTER TABLE runs DROP COLUMN pause_requested_by");
+    db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN pause_requested_by");
     db.exec("ALTER TABLE runs DROP COLUMN accepted_warnings");
     db.pragma("user_version = 1");
     db.close();
@@ -296,6 +297,8 @@ describe("SqliteStore", () => {
       assert.equal((await upgraded.getRun("r1"))?.startedBy, "ops@here");
       assert.equal(await upgraded.requestPause("r1", "ops@there"), true);
       assert.equal(await upgraded.pauseRequest("r1"), "ops@there");
+      const started = { condition: "running", event: "started", body: {}, createdAt: 1, deliveries: [] };
+      assert.equal(await upgraded.appendNotice("r1", () => started), 1);
     } finally {
       await upgraded.close();
     }
@@ -307,9 +310,9 @@ describe("SqliteStore", () => {
     await store.init();
     await store.createRun(SAMPLE_RUN, ["a"]);
     await store.close();
-    // What schema version 2 looked like: no accepted release warnings.
+    // What schema version 2 looked like: no accepted release warnings, no notification outbox.
     const db = new Database(file);
-    db.exec("ALTER TABLE runs DROP COLUMN accepted_warnings");
+    db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN accepted_warnings");
     db.pragma("user_version = 2");
     db.close();
 

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { apply, type ExitCode, type PathHop, stateFolder } from "../index.js";
 import { confirmer, loadClusterAndCatalog, warningAsker, withStore } from "./context.js";
+import { withNotifications } from "./notifications.js";
 import { printLines } from "./output.js";
 import { pathNoteLines } from "./release-notes.js";
 import { runWithSignals } from "./run-command.js";
@@ -34,18 +35,24 @@ export function registerApplyCommand(program: Command, setExit: (code: ExitCode)
       const confirm = confirmer(flags.yes);
       const askWarnings = warningAsker();
       const code = await withStore(cluster, (store) =>
-        runWithSignals(flags, stateFolder(cluster), (ctx) =>
-          apply({
-            cluster,
-            catalog,
-            store,
-            ...(flags.to ? { to: flags.to } : {}),
-            ...(confirm ? { confirm } : {}),
-            ...(flags.acceptWarnings ? { acceptWarnings: true } : askWarnings ? { askWarnings } : {}),
-            // With --json, stdout holds events only: the notes are in the start event's hops.
-            ...(flags.json ? {} : { showReleaseNotes }),
-            ...ctx,
-          }),
+        withNotifications(cluster, store, (events) =>
+          runWithSignals(
+            flags,
+            stateFolder(cluster),
+            (ctx) =>
+              apply({
+                cluster,
+                catalog,
+                store,
+                ...(flags.to ? { to: flags.to } : {}),
+                ...(confirm ? { confirm } : {}),
+                ...(flags.acceptWarnings ? { acceptWarnings: true } : askWarnings ? { askWarnings } : {}),
+                // With --json, stdout holds events only: the notes are in the start event's hops.
+                ...(flags.json ? {} : { showReleaseNotes }),
+                ...ctx,
+              }),
+            events,
+          ),
         ),
       );
       setExit(code);

@@ -1,6 +1,6 @@
 /** `ferry pause [-c cluster.yaml] [--wait] [--json]`: stop the running run after its steps in flight. */
 import type { Command } from "commander";
-import { loadCluster, pause, waitUntilStopped } from "../index.js";
+import { loadCluster, pause, waitUntilStopped, whoStarted } from "../index.js";
 import { withStore } from "./context.js";
 import { printJson } from "./output.js";
 
@@ -20,7 +20,8 @@ export function registerPauseCommand(program: Command): void {
     .action(async (flags: Flags) => {
       const cluster = loadCluster(flags.config);
       await withStore(cluster, async (store) => {
-        const request = await pause({ cluster, store });
+        // Named as a run's starter is (FERRY_USER, else user@host): the executor and notifications say who asked.
+        const request = await pause({ cluster, store, by: whoStarted() });
         const status = flags.wait ? await waitUntilStopped(store, request.runId) : undefined;
         if (flags.json) {
           printJson({ runId: request.runId, heldBy: request.heldBy, ...(status ? { status } : {}) });

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { type ExitCode, loadCluster, resume, rollback, stateFolder } from "../index.js";
 import { confirmer, withStore } from "./context.js";
+import { withNotifications } from "./notifications.js";
 import { runWithSignals } from "./run-command.js";
 
 interface Flags {
@@ -33,8 +34,13 @@ export function registerResumeCommands(program: Command, setExit: (code: ExitCod
         const cluster = loadCluster(flags.config);
         const confirm = confirmer(flags.yes);
         const code = await withStore(cluster, (store) =>
-          runWithSignals(flags, stateFolder(cluster), (ctx) =>
-            operation({ cluster, store, ...(confirm ? { confirm } : {}), ...ctx }),
+          withNotifications(cluster, store, (events) =>
+            runWithSignals(
+              flags,
+              stateFolder(cluster),
+              (ctx) => operation({ cluster, store, ...(confirm ? { confirm } : {}), ...ctx }),
+              events,
+            ),
           ),
         );
         setExit(code);

@@ -36,8 +36,8 @@ export async function runWithSignals(
     stop: AbortSignal;
     faults: Faults;
   }) => Promise<OperationResult>,
+  events: RunEvents = new RunEvents(),
 ): Promise<ExitCode> {
-  const events = new RunEvents();
   const stream = flags.json ? jsonStream() : undefined;
   const sink: ProgressSink =
     stream ??

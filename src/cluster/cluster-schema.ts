@@ -261,6 +261,38 @@ export const ComponentSchema = z.strictObject({
     .describe("Your own steps, on every host of it, at points of its roll."),
 });
 
+/** The events a run sends to its `notify` receivers (DESIGN.md "Gates"). */
+export const NOTIFY_EVENTS = [
+  "started",
+  "awaiting-approval",
+  "paused",
+  "failed",
+  "rolled-back",
+  "done",
+] as const;
+
+export const NotifySchema = z
+  .strictObject({
+    webhook: z
+      .string()
+      .min(1)
+      .describe(
+        `The http(s) URL each event is POSTed to as JSON. \${env:NAME} takes all or part of it from ferry's environment when sending: a URL that is itself a secret (Slack's incoming webhooks) belongs there.`,
+      ),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1, "name at least one event, or leave events out for all of them")
+      .optional()
+      .describe(`The events this receiver gets; default all: ${NOTIFY_EVENTS.join(", ")}.`),
+    headers: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe(
+        `Extra HTTP headers. A secret (Authorization, a token, a key) must come from the environment: "Bearer \${env:HOOK_TOKEN}"; it is read when sending, never kept.`,
+      ),
+  })
+  .describe("A webhook that gets the run's events: a JSON body, Slack-compatible text, an Idempotency-Key.");
+
 export const PHASES = [
   "preflight",
   "backup",
@@ -405,6 +437,12 @@ export const ClusterSchema = z
         "Your own steps, once per hop, at the end of a phase, on this machine or on a host you choose.",
       ),
     pointOfNoReturn: PointOfNoReturnSchema.optional(),
+    notify: z
+      .array(NotifySchema)
+      .optional()
+      .describe(
+        "Webhooks told of each run's events, through an outbox in the journal: at least once each, retried with backoff, never holding up the run.",
+      ),
   })
   .describe("ferry cluster file (cluster.yaml): the hosts, the components on them, and how to upgrade them.");
 
@@ -415,3 +453,4 @@ export type HostData = ClusterData["hosts"][number];
 export type HealthData = z.output<typeof HealthSchema>;
 export type PhaseName = (typeof PHASES)[number];
 export type HostPoint = (typeof HOST_POINTS)[number];
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];

@@ -26,6 +26,75 @@ components:
     health: { http: "http://{{address}}:{{vars.port}}/health", timeout: 2s, healthyFor: 1s }
 `;
 
+/** A `notify` entry (its lines) and what is wrong with it, on which line: 20 is `webhook`, 21 the next. */
+const NOTIFY_PROBLEMS: readonly (readonly [string, readonly string[], RegExp])[] = [
+  [
+    "an unknown notification event",
+    ["webhook: https://hooks.example/ferry", "events: [started, finished]"],
+    /:21: notify\[0\]\.events\[1\]: .*"started"/,
+  ],
+  [
+    "an event listed twice",
+    ["webhook: https://hooks.example/ferry", "events: [done, done]"],
+    /:21: notify\[0\]\.events\[1\]: done is listed twice/,
+  ],
+  [
+    "an empty list of events",
+    ["webhook: https://hooks.example/ferry", "events: []"],
+    /:21: notify\[0\]\.events: name at least one event, or leave events out/,
+  ],
+  [
+    "a webhook that is no URL",
+    ["webhook: hooks.example/ferry"],
+    /:20: notify\[0\]\.webhook: "hooks\.example\/ferry" is not a URL/,
+  ],
+  [
+    "a webhook that is not http",
+    ["webhook: ftp://hooks.example/ferry"],
+    /:20: notify\[0\]\.webhook: a webhook is an http:\/\/ or https:\/\/ URL, not ftp:/,
+  ],
+  [
+    "a webhook with a token in its query",
+    ["webhook: https://hooks.example/ferry?token=abc123"],
+    /:20: notify\[0\]\.webhook: holds a password or a token, .* take that part from the environment/,
+  ],
+  [
+    "a webhook with a password",
+    ["webhook: https://ferry:pw123@hooks.example/ferry"],
+    /:20: notify\[0\]\.webhook: holds a password or a token/,
+  ],
+  [
+    `a webhook whose reference is not \${env:NAME}`,
+    [`webhook: https://hooks.example/\${ENV:TOKEN}`],
+    /:20: notify\[0\]\.webhook: \$\{ENV:TOKEN\} is not a reference ferry knows: write \$\{env:NAME\}/,
+  ],
+  [
+    "an Authorization header written out",
+    ["webhook: https://hooks.example/ferry", 'headers: { Authorization: "Bearer abc123" }'],
+    /:21: notify\[0\]\.headers\.Authorization: a secret must not be written in the file .*Bearer \$\{env:HOOK_TOKEN\}/,
+  ],
+  [
+    "an API key header written out",
+    ["webhook: https://hooks.example/ferry", "headers: { X-Api-Key: abc123 }"],
+    /:21: notify\[0\]\.headers\.X-Api-Key: a secret must not be written in the file/,
+  ],
+  [
+    "a header ferry sets itself",
+    ["webhook: https://hooks.example/ferry", "headers: { Idempotency-Key: mine }"],
+    /:21: notify\[0\]\.headers\.Idempotency-Key: ferry sets Idempotency-Key itself/,
+  ],
+  [
+    "a header name that is no HTTP token",
+    ["webhook: https://hooks.example/ferry", 'headers: { "X Team": ops }'],
+    /:21: notify\[0\]\.headers\.X Team: a header name is letters, digits and -/,
+  ],
+  [
+    "an unknown field",
+    ["webhook: https://hooks.example/ferry", "secret: abc"],
+    /:21: notify\[0\]\.secret: unknown field/,
+  ],
+];
+
 function problems(text: string): string[] {
   try {
     parseCluster("/etc/ferry/cluster.yaml", text);
@@ -212,6 +281,10 @@ describe("the cluster file", () => {
       (t: string) => `${t}version: "1.0.1;id"\n`,
       /:19: version: a version is letters, digits/,
     ],
+    ...NOTIFY_PROBLEMS.map(
+      ([what, entry, expected]) =>
+        [what, (t: string) => `${t}notify:\n  - ${entry.join("\n    ")}\n`, expected] as const,
+    ),
   ] as const) {
     it(`refuses ${name}, naming file, line and field`, () => {
       const found = problems(edit(BASE));
@@ -222,6 +295,31 @@ describe("the cluster file", () => {
       assert.ok(found.every((p) => p.startsWith("/etc/ferry/cluster.yaml:")));
     });
   }
+
+  it("reads notify: events default to all, references kept as written, to be expanded when sending", () => {
+    const c = parseCluster(
+      "/etc/ferry/cluster.yaml",
+      `${BASE}notify:
+  - webhook: "\${env:SLACK_WEBHOOK_URL}"
+  - webhook: https://hooks.example/ferry
+    events: [failed, rolled-back]
+    headers: { Authorization: "Bearer \${env:HOOK_TOKEN}", X-Team: ops }
+`,
+    );
+    assert.deepEqual(c.notify, [
+      {
+        webhook: `\${env:SLACK_WEBHOOK_URL}`,
+        events: ["started", "awaiting-approval", "paused", "failed", "rolled-back", "done"],
+        headers: {},
+      },
+      {
+        webhook: "https://hooks.example/ferry",
+        events: ["failed", "rolled-back"],
+        headers: { Authorization: `Bearer \${env:HOOK_TOKEN}`, "X-Team": "ops" },
+      },
+    ]);
+    assert.deepEqual(parseCluster("/c.yaml", BASE).notify, []);
+  });
 
   it("takes a host name, an IPv4 or an IPv6 address as a host's address", () => {
     for (const address of [

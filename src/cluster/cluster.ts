@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { type Catalog, lookupRelease } from "../catalog/index.js";
 import { SSH_DEFAULTS, type SshSettings } from "../drivers/ssh-settings.js";
 import { type SourceProblem, UserError } from "../errors.js";
+import { maskPassword } from "../mask-password.js";
 import { parseDuration } from "../probes/health-probe.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
 import { type FieldPath, problemAt, readYamlFile, validateWith, YamlFile } from "../yaml-file.js";
@@ -19,7 +20,15 @@ import {
   type PointOfNoReturnPlace,
   pointOfNoReturnPlace,
 } from "./cluster-actions.js";
-import { type ClusterData, ClusterSchema, type HealthData, type PhaseName } from "./cluster-schema.js";
+import {
+  type ClusterData,
+  ClusterSchema,
+  type HealthData,
+  NOTIFY_EVENTS,
+  type NotifyEvent,
+  type PhaseName,
+} from "./cluster-schema.js";
+import { envReferenceProblem, envReferences } from "./env-references.js";
 import { HOP_NAMES, placeholders, VALUE_NAMES } from "./template.js";
 
 export type { ActionSpec, ClusterAction, HostAction, PointOfNoReturnPlace } from "./cluster-actions.js";
@@ -66,6 +75,18 @@ export interface Component {
   readonly actions: readonly HostAction[];
 }
 
+export type { NotifyEvent };
+
+/**
+ * A webhook told of the run's events. `webhook` and header values are kept as written: their
+ * `${env:NAME}` references are expanded only when a notification is sent.
+ */
+export interface NotifyReceiver {
+  readonly webhook: string;
+  readonly events: readonly NotifyEvent[];
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 export interface Cluster {
   readonly name: string;
   /** The file as given, and its text, kept with every run. */
@@ -102,6 +123,7 @@ export interface Cluster {
   readonly actions: readonly ClusterAction[];
   /** Absent: the default place (after the roll; just before start in an offline hop). */
   readonly pointOfNoReturn?: PointOfNoReturnPlace;
+  readonly notify: readonly NotifyReceiver[];
 }
 
 /**
@@ -212,6 +234,11 @@ function clusterFrom(yaml: YamlFile): Cluster {
     hooks: { before: data.hooks?.before ?? {}, after: data.hooks?.after ?? {} },
     actions: clusterActions(data.actions),
     ...(ponr ? { pointOfNoReturn: ponr } : {}),
+    notify: (data.notify ?? []).map((n) => ({
+      webhook: n.webhook,
+      events: n.events ?? NOTIFY_EVENTS,
+      headers: n.headers ?? {},
+    })),
   };
 }
 
@@ -360,6 +387,10 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
     checks.add(p.name);
   });
 
+  data.notify?.forEach((n, i) => {
+    notifyProblems(n, ["notify", i], at);
+  });
+
   // Cluster-level commands run on this machine, once: they know the versions and the cluster's vars.
   const clusterVars = new Set(Object.keys(data.vars ?? {}));
   const clusterLevel: [FieldPath, string | undefined][] = [
@@ -429,6 +460,77 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
   });
   checkActions(data, at, checkTemplate);
   return problems;
+}
+
+/** Headers ferry sets itself on every notification. */
+const OWN_HEADERS = [
+  "content-type",
+  "content-length",
+  "host",
+  "idempotency-key",
+  "transfer-encoding",
+  "connection",
+];
+/** Header names whose value is a secret: it must come from the environment, never the file. */
+const SECRET_HEADER = /auth|token|secret|key|pass|signature|cookie|session|credential/i;
+
+/**
+ * A receiver's webhook and headers: every secret must be an `${env:NAME}` reference, since the file
+ * is copied into the journal with each run (only URL passwords are masked there).
+ */
+function notifyProblems(
+  n: NonNullable<ClusterData["notify"]>[number],
+  path: FieldPath,
+  at: (path: FieldPath, message: string) => void,
+): void {
+  const webhook = n.webhook;
+  const referenceProblem = envReferenceProblem(webhook);
+  if (referenceProblem) at([...path, "webhook"], referenceProblem);
+  else if (envReferences(webhook).length === 0) {
+    let url: URL | undefined;
+    try {
+      url = new URL(webhook);
+    } catch {
+      at([...path, "webhook"], `"${maskPassword(webhook)}" is not a URL; write http://… or https://…`);
+    }
+    if (url && url.protocol !== "http:" && url.protocol !== "https:")
+      at([...path, "webhook"], `a webhook is an http:// or https:// URL, not ${url.protocol}`);
+    else if (url && maskPassword(webhook) !== webhook)
+      at(
+        [...path, "webhook"],
+        `holds a password or a token, which would be kept in the journal's copy of this file: take that part from the environment, e.g. https://hooks.example/ferry?token=\${env:HOOK_TOKEN}`,
+      );
+  } else if (!webhook.startsWith(`\${env:`) && !/^https?:\/\//i.test(webhook)) {
+    at([...path, "webhook"], `a webhook is an http:// or https:// URL (or \${env:NAME} for all of it)`);
+  }
+  const seen = new Set<string>();
+  n.events?.forEach((e, k) => {
+    if (seen.has(e)) at([...path, "events", k], `${e} is listed twice`);
+    seen.add(e);
+  });
+  for (const [name, value] of Object.entries(n.headers ?? {})) {
+    const where = [...path, "headers", name];
+    // RFC 9110's token: what node and every server take as a header's name.
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      at(where, "a header name is letters, digits and -");
+      continue;
+    }
+    if (OWN_HEADERS.includes(name.toLowerCase())) {
+      at(where, `ferry sets ${name} itself`);
+      continue;
+    }
+    if (/[\r\n\0]/.test(value)) {
+      at(where, "a header value is one line");
+      continue;
+    }
+    const problem = envReferenceProblem(value);
+    if (problem) at(where, problem);
+    else if (SECRET_HEADER.test(name) && envReferences(value).length === 0)
+      at(
+        where,
+        `a secret must not be written in the file (it would be kept in the journal's copy of it): take it from the environment, e.g. "Bearer \${env:HOOK_TOKEN}"`,
+      );
+  }
 }
 
 const SSH_FIELDS = [

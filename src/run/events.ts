@@ -17,7 +17,14 @@ export type RunEvent =
       readonly plan: Plan;
       readonly states: ReadonlyMap<string, StepState>;
     }
-  | { readonly type: "run"; readonly runId: string; readonly status: RunStatus; readonly message?: string }
+  | {
+      readonly type: "run";
+      readonly runId: string;
+      readonly status: RunStatus;
+      readonly message?: string;
+      /** Who asked for this (a pause requested by `ferry pause` or the API), when someone did. */
+      readonly by?: string;
+    }
   | {
       readonly type: "step";
       readonly runId: string;

@@ -488,7 +488,7 @@ export class Executor {
     // A step in flight may have failed after the pause was asked for: it is left failed, and resume runs it again.
     const failure = f ? ` Meanwhile ${f.id} failed: ${f.error}.` : "";
     const message = `Paused at the request of ${this.#pausedBy ?? "an operator"}, ${done} of ${records.length} steps done; the steps in flight finished and none is running.${failure} \`ferry resume\` continues it; ${back}.`;
-    await this.#j.run({ status: "paused", error: message });
+    await this.#j.run({ status: "paused", error: message }, this.#pausedBy);
     await this.#o.store.clearPause(this.#o.runId);
     return { status: "paused", reason: "paused", ...(f ? { failed: f } : {}), message };
   }

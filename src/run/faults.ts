@@ -4,8 +4,10 @@
  *
  * Points: `journal#N` (right after the N-th journal write of this process is durable),
  * `STEP_ID:started` (journal says running, the action has not begun), `STEP_ID:finished`,
- * `STEP_ID:failed`, `STEP_ID:undone`, and `data-batch#N` (right after a data migration's N-th
- * batch committed). A test first counts the journal writes of a run, then crashes at each.
+ * `STEP_ID:failed`, `STEP_ID:undone`, `data-batch#N` (right after a data migration's N-th batch
+ * committed), and `notify-sent#N` (right after the N-th notification of this process was answered
+ * 2xx, before ferry recorded it delivered). A test first counts the journal writes of a run, then
+ * crashes at each.
  *
  * The library never reads the environment for it: only the CLI's apply, resume and rollback turn
  * FERRY_FAULT into a `Faults` and pass it in, so a server or the demo, which run upgrades in a

@@ -86,7 +86,8 @@ export class Journal {
     return next;
   }
 
-  async run(patch: RunPatch): Promise<void> {
+  /** Durably records the run's new state, then tells the listeners; `by`: who asked for it. */
+  async run(patch: RunPatch, by?: string): Promise<void> {
     await this.#fenced(this.store.updateRun(this.runId, patch, this.fence?.token));
     this.#wrote();
     if (patch.status) {
@@ -95,6 +96,7 @@ export class Journal {
         runId: this.runId,
         status: patch.status,
         ...(patch.error ? { message: patch.error } : {}),
+        ...(by ? { by } : {}),
       });
     }
   }

@@ -8,7 +8,9 @@ import { serve } from "@hono/node-server";
 import type { Catalog } from "../catalog/index.js";
 import type { Cluster } from "../cluster/cluster.js";
 import { OperationError } from "../errors.js";
+import { EXIT_BUDGET_MS, Notifier } from "../notify/index.js";
 import { RunEvents } from "../run/events.js";
+import { whoStarted } from "../run/upgrade.js";
 import type { StateStore } from "../store/state-store.js";
 import { allowedHosts } from "./allowed-hosts.js";
 import { createApi } from "./api.js";
@@ -73,6 +75,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     feed,
     ...(options.report ? { report: options.report } : {}),
   });
+  // The runs started here are notified as the CLI's are; pending deliveries go out while it serves.
+  const notifier = new Notifier({
+    store,
+    cluster: cluster.name,
+    receivers: cluster.notify,
+    who: whoStarted(),
+    ...(options.report ? { warn: (m: string) => options.report?.(`notify: ${m}`) } : {}),
+  });
+  const stopNotifying = notifier.listen(feed, (runId) => launcher.isLocal(runId));
+  await notifier
+    .catchUp()
+    .catch((err: unknown) => options.report?.(`notify: cannot catch up with the journal: ${String(err)}`));
   const closing = new AbortController();
   const app = createApi({
     cluster,
@@ -120,6 +134,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closing.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await launcher.close();
+      stopNotifying();
+      const left = await notifier.close(EXIT_BUDGET_MS).catch(() => undefined);
+      for (const { webhook, count, error } of left?.left ?? [])
+        options.report?.(
+          `notify: ${count} event(s) for ${webhook} not delivered${error ? ` (${error})` : ""}`,
+        );
       // Event streams and keep-alive connections would hold close() open.
       if ("closeAllConnections" in server) server.closeAllConnections();
       await closed;

@@ -8,11 +8,17 @@ export { MEMORY_LOCATION, openStateStore, StateStoreOpenError } from "./open-sto
 export { PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
 export {
+  type Delivery,
+  type DeliveryPatch,
+  type DeliveryRecord,
+  type DeliveryState,
   FINISHED_STATUSES,
   type LockClaim,
   type LockHolder,
   type LockResult,
+  type NewNotice,
   type NewRun,
+  type NoticeRecord,
   type RunPatch,
   type RunRecord,
   type RunStatus,

@@ -6,11 +6,16 @@
  */
 import { LockLostError } from "./lock-lost-error.js";
 import {
+  type Delivery,
+  type DeliveryPatch,
+  type DeliveryRecord,
   FINISHED_STATUSES,
   type LockClaim,
   type LockHolder,
   type LockResult,
+  type NewNotice,
   type NewRun,
+  type NoticeRecord,
   type RunPatch,
   type RunRecord,
   type RunSummary,
@@ -25,10 +30,13 @@ interface StoredRun {
   order: number;
   steps: Map<string, StepRecord>;
   pauseRequestedBy: string | null;
+  notices: NoticeRecord[];
 }
 
 export class MemoryStore implements StateStore {
   private readonly runs = new Map<string, StoredRun>();
+  /** Every delivery by its key, in the order appended (Map keeps it). */
+  private readonly deliveryIndex = new Map<string, { run: StoredRun; seq: number }>();
   private lock: LockHolder | undefined;
   private nextOrder = 0;
   private closed = false;
@@ -52,7 +60,13 @@ export class MemoryStore implements StateStore {
       acceptedWarnings: run.acceptedWarnings ?? null,
     });
     const record: RunRecord = jsonCopy({ ...summary, plan: run.plan ?? null, files: run.files });
-    this.runs.set(run.id, { record, order: this.nextOrder++, steps, pauseRequestedBy: null });
+    this.runs.set(run.id, {
+      record,
+      order: this.nextOrder++,
+      steps,
+      pauseRequestedBy: null,
+      notices: [],
+    });
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -159,6 +173,75 @@ export class MemoryStore implements StateStore {
   async lockHolder(): Promise<LockHolder | undefined> {
     this.assertOpen();
     return this.lock && { ...this.lock };
+  }
+
+  async appendNotice(
+    runId: string,
+    decide: (last: string | null) => NewNotice | null,
+  ): Promise<number | null> {
+    this.assertOpen();
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    const last = run.notices.at(-1);
+    const notice = decide(last?.condition ?? null);
+    if (!notice) return null;
+    const seq = (last?.seq ?? 0) + 1;
+    for (const d of notice.deliveries) {
+      if (this.deliveryIndex.has(d.key)) throw new Error(`delivery ${d.key} already exists`);
+    }
+    const copy = jsonCopy(notice);
+    run.notices.push({
+      seq,
+      condition: copy.condition,
+      event: copy.event,
+      body: copy.body ?? null,
+      createdAt: copy.createdAt,
+      deliveries: copy.deliveries.map(
+        (d): DeliveryRecord => ({
+          key: d.key,
+          runId,
+          seq,
+          receiver: d.receiver,
+          state: "pending",
+          attempts: 0,
+          nextAt: copy.createdAt,
+          lastError: null,
+          deliveredAt: null,
+        }),
+      ),
+    });
+    for (const d of copy.deliveries) this.deliveryIndex.set(d.key, { run, seq });
+    return seq;
+  }
+
+  async notices(runId: string): Promise<NoticeRecord[]> {
+    this.assertOpen();
+    return jsonCopy(this.runs.get(runId)?.notices ?? []);
+  }
+
+  async pendingDeliveries(cluster: string): Promise<Delivery[]> {
+    this.assertOpen();
+    const out: Delivery[] = [];
+    for (const [key, { run, seq }] of this.deliveryIndex) {
+      if (run.record.cluster !== cluster) continue;
+      const notice = run.notices[seq - 1] as NoticeRecord;
+      const d = notice.deliveries.find((x) => x.key === key);
+      if (d?.state !== "pending") continue;
+      out.push(jsonCopy({ ...d, event: notice.event ?? "", body: notice.body, createdAt: notice.createdAt }));
+    }
+    return out;
+  }
+
+  async updateDelivery(key: string, patch: DeliveryPatch): Promise<void> {
+    this.assertOpen();
+    const at = this.deliveryIndex.get(key);
+    if (!at) throw new Error(`no delivery ${key}`);
+    const notice = at.run.notices[at.seq - 1] as NoticeRecord;
+    const fields = definedFields(patch, ["state", "attempts", "nextAt", "lastError", "deliveredAt"]);
+    at.run.notices[at.seq - 1] = {
+      ...notice,
+      deliveries: notice.deliveries.map((d) => (d.key === key ? { ...d, ...fields } : d)),
+    };
   }
 
   async close(): Promise<void> {

@@ -10,20 +10,29 @@
 import pg from "pg";
 import { LockLostError } from "./lock-lost-error.js";
 import {
+  type DeliveryRow,
   type LockRow,
+  type NoticeRow,
+  type PendingRow,
   type RunRow,
   type StepRow,
+  toDelivery,
   toHolder,
+  toNotices,
   toRecord,
   toStep,
   toSummary,
 } from "./sql-rows.js";
 import {
+  type Delivery,
+  type DeliveryPatch,
   FINISHED_STATUSES,
   type LockClaim,
   type LockHolder,
   type LockResult,
+  type NewNotice,
   type NewRun,
+  type NoticeRecord,
   type RunPatch,
   type RunRecord,
   type RunSummary,
@@ -99,6 +108,35 @@ function migrations(s: string): string[] {
     `ALTER TABLE ${s}.runs ADD COLUMN pause_requested_by text;`,
     // The release warnings accepted to start the run, so that resume does not ask again.
     `ALTER TABLE ${s}.runs ADD COLUMN accepted_warnings json;`,
+    // The notification outbox: every change of a run's condition, and for one that sends an
+    // event, a delivery per receiver, pending until the receiver has answered 2xx.
+    `
+    CREATE TABLE ${s}.notices (
+      run_id text NOT NULL REFERENCES ${s}.runs (id) ON DELETE CASCADE,
+      seq integer NOT NULL,
+      condition text NOT NULL,
+      event text,
+      body json,
+      created_at bigint NOT NULL,
+      PRIMARY KEY (run_id, seq)
+    );
+    CREATE TABLE ${s}.deliveries (
+      key text PRIMARY KEY,
+      -- Insertion order: pending deliveries go out in the order their notices were appended.
+      ord bigint GENERATED ALWAYS AS IDENTITY,
+      run_id text NOT NULL,
+      seq integer NOT NULL,
+      receiver json NOT NULL,
+      state text NOT NULL DEFAULT 'pending',
+      attempts integer NOT NULL DEFAULT 0,
+      next_at bigint NOT NULL,
+      last_error text,
+      delivered_at bigint,
+      FOREIGN KEY (run_id, seq) REFERENCES ${s}.notices (run_id, seq) ON DELETE CASCADE
+    );
+    CREATE INDEX deliveries_notice ON ${s}.deliveries (run_id, seq);
+    CREATE INDEX deliveries_pending ON ${s}.deliveries (run_id) WHERE state = 'pending';
+    `,
   ];
 }
 
@@ -127,6 +165,13 @@ type Int8 = string;
 type WriteRequest = (
   | { readonly kind: "step"; readonly runId: string; readonly stepId: string; readonly patch: StepPatch }
   | { readonly kind: "run"; readonly runId: string; readonly patch: RunPatch }
+  | {
+      readonly kind: "notice";
+      readonly runId: string;
+      readonly decide: (last: string | null) => NewNotice | null;
+      /** Told, inside the batch's transaction, the seq appended (null: none); the commit may still fail. */
+      readonly appended: (seq: number | null) => void;
+    }
 ) & {
   /** The lock token the write is fenced with: it applies only while that token holds the lock. */
   readonly fence: string | undefined;
@@ -137,6 +182,14 @@ type QueuedWrite = WriteRequest & {
   resolve(): void;
   reject(err: unknown): void;
 };
+
+const DELIVERY_FIELDS = {
+  state: "state",
+  attempts: "attempts",
+  nextAt: "next_at",
+  lastError: "last_error",
+  deliveredAt: "delivered_at",
+} as const satisfies Record<keyof DeliveryPatch, string>;
 
 export class PostgresStore implements StateStore {
   readonly schema: string;
@@ -335,6 +388,69 @@ export class PostgresStore implements StateStore {
     return toHolder(rows[0]);
   }
 
+  async appendNotice(
+    runId: string,
+    decide: (last: string | null) => NewNotice | null,
+  ): Promise<number | null> {
+    // Through the group commit, so it is ordered with the run and step writes around it.
+    let seq: number | null = null;
+    await this.enqueue({
+      kind: "notice",
+      fence: undefined,
+      runId,
+      decide,
+      appended: (s) => {
+        seq = s;
+      },
+    });
+    return seq;
+  }
+
+  async notices(runId: string): Promise<NoticeRecord[]> {
+    await this.written;
+    const [notices, deliveries] = await Promise.all([
+      this.pool.query<NoticeRow>(
+        `SELECT seq, condition, event, body, created_at FROM ${this.s}.notices WHERE run_id = $1 ORDER BY seq`,
+        [runId],
+      ),
+      this.pool.query<DeliveryRow>(`SELECT * FROM ${this.s}.deliveries WHERE run_id = $1 ORDER BY ord`, [
+        runId,
+      ]),
+    ]);
+    return toNotices(notices.rows, deliveries.rows);
+  }
+
+  async pendingDeliveries(cluster: string): Promise<Delivery[]> {
+    await this.written;
+    const { rows } = await this.pool.query<PendingRow>(
+      `SELECT d.*, n.event, n.body, n.created_at
+         FROM ${this.s}.deliveries d
+         JOIN ${this.s}.notices n ON n.run_id = d.run_id AND n.seq = d.seq
+         JOIN ${this.s}.runs r ON r.id = d.run_id
+        WHERE d.state = 'pending' AND r.cluster = $1
+        ORDER BY d.ord`,
+      [cluster],
+    );
+    return rows.map(toDelivery);
+  }
+
+  async updateDelivery(key: string, patch: DeliveryPatch): Promise<void> {
+    await this.written;
+    const sets: string[] = [];
+    const values: unknown[] = [key];
+    for (const [field, column] of Object.entries(DELIVERY_FIELDS)) {
+      const value = patch[field as keyof DeliveryPatch];
+      if (value === undefined) continue;
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+    }
+    const { rowCount } = await this.pool.query(
+      `UPDATE ${this.s}.deliveries SET ${sets.length > 0 ? sets.join(", ") : "state = state"} WHERE key = $1`,
+      values,
+    );
+    if (rowCount !== 1) throw new Error(`no delivery ${key}`);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -436,6 +552,11 @@ export class PostgresStore implements StateStore {
           i++;
           continue;
         }
+        if (write.kind === "notice") {
+          if (!(await this.applyNoticeWrite(c, write))) missing.add(write);
+          i++;
+          continue;
+        }
         const run: QueuedWrite[] = [];
         while (i < writes.length && writes[i]?.kind === "step") run.push(writes[i++] as QueuedWrite);
         for (const w of await this.applyStepWrites(c, run)) missing.add(w);
@@ -505,6 +626,44 @@ export class PostgresStore implements StateStore {
     return new Set(
       writes.filter((w) => w.kind === "step" && !found.has(JSON.stringify([w.runId, w.stepId]))),
     );
+  }
+
+  /** Appends the notice `decide` asks for; false when the run does not exist. */
+  private async applyNoticeWrite(
+    c: pg.PoolClient,
+    write: Extract<WriteRequest, { kind: "notice" }>,
+  ): Promise<boolean> {
+    // The run's row lock queues the notices of one run from every process, so `last` stays the last.
+    const run = await c.query(`SELECT 1 FROM ${this.s}.runs WHERE id = $1 FOR UPDATE`, [write.runId]);
+    if (run.rowCount !== 1) return false;
+    const { rows } = await c.query<{ seq: number; condition: string }>(
+      `SELECT seq, condition FROM ${this.s}.notices WHERE run_id = $1 ORDER BY seq DESC LIMIT 1`,
+      [write.runId],
+    );
+    const last = rows[0];
+    const notice = write.decide(last?.condition ?? null);
+    write.appended(null);
+    if (!notice) return true;
+    const seq = (last?.seq ?? 0) + 1;
+    await c.query(
+      `WITH n AS (
+         INSERT INTO ${this.s}.notices (run_id, seq, condition, event, body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+       )
+       INSERT INTO ${this.s}.deliveries (key, run_id, seq, receiver, next_at)
+       SELECT d.key, $1, $2, d.receiver, $6 FROM json_to_recordset($7::json) AS d(key text, receiver json)`,
+      [
+        write.runId,
+        seq,
+        notice.condition,
+        notice.event,
+        notice.body === null || notice.body === undefined ? null : JSON.stringify(notice.body),
+        notice.createdAt,
+        JSON.stringify(notice.deliveries.map((d) => ({ key: d.key, receiver: d.receiver }))),
+      ],
+    );
+    write.appended(seq);
+    return true;
   }
 
   private async applyRunWrite(c: pg.PoolClient, id: string, patch: RunPatch): Promise<boolean> {

@@ -4,7 +4,11 @@
  * values, SQLite gives numbers and json as text. The mapping takes either.
  */
 import type {
+  Delivery,
+  DeliveryRecord,
+  DeliveryState,
   LockHolder,
+  NoticeRecord,
   RunRecord,
   RunStatus,
   RunSummary,
@@ -111,4 +115,68 @@ export function toHolder(row: LockRow | undefined): LockHolder | undefined {
     acquiredAt: int(row.acquired_at) ?? 0,
     leaseUntil: int(row.lease_until) ?? 0,
   };
+}
+
+export interface NoticeRow {
+  seq: number;
+  condition: string;
+  event: string | null;
+  body: Json<unknown> | null;
+  created_at: Int8;
+}
+
+export interface DeliveryRow {
+  key: string;
+  run_id: string;
+  seq: number;
+  receiver: Json<unknown>;
+  state: string;
+  attempts: number;
+  next_at: Int8;
+  last_error: string | null;
+  delivered_at: Int8 | null;
+}
+
+/** A delivery with its notice's event, body and time, as the pending query joins them. */
+export type PendingRow = DeliveryRow & Pick<NoticeRow, "event" | "body" | "created_at">;
+
+export function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
+  return {
+    key: row.key,
+    runId: row.run_id,
+    seq: row.seq,
+    receiver: json<unknown>(row.receiver, null),
+    state: row.state as DeliveryState,
+    attempts: row.attempts,
+    nextAt: Number(row.next_at),
+    lastError: row.last_error,
+    deliveredAt: int(row.delivered_at),
+  };
+}
+
+export function toDelivery(row: PendingRow): Delivery {
+  return {
+    ...toDeliveryRecord(row),
+    event: row.event ?? "",
+    body: json<unknown>(row.body, null),
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** Notices in seq order with their deliveries (rows of any order), as records. */
+export function toNotices(notices: readonly NoticeRow[], deliveries: readonly DeliveryRow[]): NoticeRecord[] {
+  const bySeq = new Map<number, DeliveryRecord[]>();
+  for (const row of deliveries) {
+    const list = bySeq.get(row.seq) ?? [];
+    list.push(toDeliveryRecord(row));
+    bySeq.set(row.seq, list);
+  }
+  return notices.map((n) => ({
+    seq: n.seq,
+    condition: n.condition,
+    event: n.event,
+    body: json<unknown>(n.body, null),
+    createdAt: Number(n.created_at),
+    deliveries: bySeq.get(n.seq) ?? [],
+  }));
 }

@@ -21,20 +21,29 @@ import Database from "better-sqlite3";
 import { DamagedStoreError } from "./damaged-store-error.js";
 import { LockLostError } from "./lock-lost-error.js";
 import {
+  type DeliveryRow,
   type LockRow,
+  type NoticeRow,
+  type PendingRow,
   type RunRow,
   type StepRow,
+  toDelivery,
   toHolder,
+  toNotices,
   toRecord,
   toStep,
   toSummary,
 } from "./sql-rows.js";
 import {
+  type Delivery,
+  type DeliveryPatch,
   FINISHED_STATUSES,
   type LockClaim,
   type LockHolder,
   type LockResult,
+  type NewNotice,
   type NewRun,
+  type NoticeRecord,
   type RunPatch,
   type RunRecord,
   type RunSummary,
@@ -98,6 +107,33 @@ const MIGRATIONS: readonly string[] = [
   "ALTER TABLE runs ADD COLUMN pause_requested_by TEXT;",
   // The release warnings accepted to start the run (JSON), so that resume does not ask again.
   "ALTER TABLE runs ADD COLUMN accepted_warnings TEXT;",
+  // The notification outbox: every change of a run's condition, and for one that sends an event,
+  // a delivery per receiver, pending until the receiver has answered 2xx.
+  `
+  CREATE TABLE notices (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    condition TEXT NOT NULL,
+    event TEXT,
+    body TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seq)
+  );
+  CREATE TABLE deliveries (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    receiver TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    delivered_at INTEGER,
+    FOREIGN KEY (run_id, seq) REFERENCES notices (run_id, seq) ON DELETE CASCADE
+  );
+  CREATE INDEX deliveries_notice ON deliveries (run_id, seq);
+  CREATE INDEX deliveries_pending ON deliveries (run_id) WHERE state = 'pending';
+  `,
 ];
 
 const STEP_COLUMNS = {
@@ -114,6 +150,14 @@ const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as
   keyof RunPatch,
   string
 >;
+
+const DELIVERY_COLUMNS = {
+  state: "state",
+  attempts: "attempts",
+  nextAt: "next_at",
+  lastError: "last_error",
+  deliveredAt: "delivered_at",
+} as const satisfies Record<keyof DeliveryPatch, string>;
 
 const SUMMARY_COLUMNS =
   "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, accepted_warnings";
@@ -335,6 +379,71 @@ export class SqliteStore implements StateStore {
     return this.guard(() => {
       this.ready();
       return toHolder(this.prepared("SELECT * FROM lock WHERE id = 1").get() as LockRow | undefined);
+    });
+  }
+
+  appendNotice(runId: string, decide: (last: string | null) => NewNotice | null): Promise<number | null> {
+    let seq: number | null = null;
+    // Through the group commit, so it is ordered with the run and step writes around it.
+    return this.enqueue(() => {
+      const db = this.database as Database.Database;
+      // A savepoint: the notice and its deliveries go in whole or not at all.
+      db.transaction(() => {
+        if (!this.prepared("SELECT 1 FROM runs WHERE id = ?").get(runId)) throw new Error(`no run ${runId}`);
+        const last = this.prepared(
+          "SELECT seq, condition FROM notices WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+        ).get(runId) as { seq: number; condition: string } | undefined;
+        const notice = decide(last?.condition ?? null);
+        if (!notice) return;
+        const next = (last?.seq ?? 0) + 1;
+        this.prepared(
+          "INSERT INTO notices (run_id, seq, condition, event, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        ).run(
+          runId,
+          next,
+          notice.condition,
+          notice.event,
+          notice.body === null || notice.body === undefined ? null : JSON.stringify(notice.body),
+          notice.createdAt,
+        );
+        const insert = this.prepared(
+          "INSERT INTO deliveries (key, run_id, seq, receiver, next_at) VALUES (?, ?, ?, ?, ?)",
+        );
+        for (const d of notice.deliveries)
+          insert.run(d.key, runId, next, JSON.stringify(d.receiver), notice.createdAt);
+        seq = next;
+      })();
+    }).then(() => seq);
+  }
+
+  async notices(runId: string): Promise<NoticeRecord[]> {
+    this.ready();
+    const notices = this.prepared(
+      "SELECT seq, condition, event, body, created_at FROM notices WHERE run_id = ? ORDER BY seq",
+    ).all(runId) as NoticeRow[];
+    const deliveries = this.prepared("SELECT * FROM deliveries WHERE run_id = ? ORDER BY rowid").all(
+      runId,
+    ) as DeliveryRow[];
+    return toNotices(notices, deliveries);
+  }
+
+  async pendingDeliveries(cluster: string): Promise<Delivery[]> {
+    this.ready();
+    const rows = this.prepared(
+      `SELECT d.*, n.event, n.body, n.created_at
+         FROM deliveries d
+         JOIN notices n ON n.run_id = d.run_id AND n.seq = d.seq
+         JOIN runs r ON r.id = d.run_id
+        WHERE d.state = 'pending' AND r.cluster = ?
+        ORDER BY d.rowid`,
+    ).all(cluster) as PendingRow[];
+    return rows.map(toDelivery);
+  }
+
+  updateDelivery(key: string, patch: DeliveryPatch): Promise<void> {
+    const [sql, values] = updateSql("deliveries", DELIVERY_COLUMNS, patch, "key = ?");
+    return this.enqueue(() => {
+      if (this.prepared(sql).run(...values, key).changes === 0) throw new Error(`no delivery ${key}`);
     });
   }
 

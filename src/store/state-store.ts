@@ -120,6 +120,63 @@ export type LockResult =
   | { readonly acquired: true; readonly tookOverFrom: LockHolder | null }
   | { readonly acquired: false; readonly holder: LockHolder };
 
+/**
+ * One change of a run's condition, in the notification outbox (DESIGN.md "Gates": notifications
+ * go out from an outbox in the journal). Every change is kept, so the next one can be compared
+ * with it; those that send something carry an event, a body and one delivery per receiver.
+ */
+export interface NewNotice {
+  /** What the run's condition became: its status (later, with what it waits for). */
+  readonly condition: string;
+  /** The event it sends (`done`, `failed`, …), or null for a change that sends nothing. */
+  readonly event: string | null;
+  /** The JSON body every receiver gets; null when it sends nothing. */
+  readonly body: unknown;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  /**
+   * One per receiver that takes the event. `key` is its Idempotency-Key, unique in the store and
+   * kept for every retry; `receiver` is how to reach it (JSON data, no secret in it).
+   */
+  readonly deliveries: readonly { readonly key: string; readonly receiver: unknown }[];
+}
+
+export type DeliveryState = "pending" | "delivered" | "expired";
+
+export interface DeliveryRecord {
+  readonly key: string;
+  readonly runId: string;
+  /** The notice's place in its run's, 1-based. */
+  readonly seq: number;
+  readonly receiver: unknown;
+  readonly state: DeliveryState;
+  readonly attempts: number;
+  /** Epoch ms before which it is not tried again (backoff). */
+  readonly nextAt: number;
+  readonly lastError: string | null;
+  readonly deliveredAt: number | null;
+}
+
+/** A delivery with what it sends. */
+export interface Delivery extends DeliveryRecord {
+  readonly event: string;
+  readonly body: unknown;
+  readonly createdAt: number;
+}
+
+export type DeliveryPatch = Partial<
+  Pick<DeliveryRecord, "state" | "attempts" | "nextAt" | "lastError" | "deliveredAt">
+>;
+
+export interface NoticeRecord {
+  readonly seq: number;
+  readonly condition: string;
+  readonly event: string | null;
+  readonly body: unknown;
+  readonly createdAt: number;
+  readonly deliveries: readonly DeliveryRecord[];
+}
+
 export interface StateStore {
   /** Creates the tables if they are missing; idempotent. */
   init(): Promise<void>;
@@ -161,6 +218,20 @@ export interface StateStore {
   /** Releases the lock if the token holds it; otherwise does nothing. */
   releaseLock(token: string): Promise<void>;
   lockHolder(): Promise<LockHolder | undefined>;
+
+  /**
+   * Appends a notice after the run's last one, atomically: `decide` gets the condition of the
+   * run's last notice (null when it has none) and returns the notice to append, or null for none.
+   * Ordered and durable like updateStep and updateRun: a notice asked for right after a run update
+   * commits with the writes issued after it, or before them. Resolves to its seq, or null.
+   */
+  appendNotice(runId: string, decide: (last: string | null) => NewNotice | null): Promise<number | null>;
+  /** The run's notices in order, each with its deliveries. */
+  notices(runId: string): Promise<NoticeRecord[]>;
+  /** The cluster's deliveries still pending, in the order their notices were appended. */
+  pendingDeliveries(cluster: string): Promise<Delivery[]>;
+  /** Records an attempt's outcome; an unknown key is an error. */
+  updateDelivery(key: string, patch: DeliveryPatch): Promise<void>;
 
   close(): Promise<void>;
 }

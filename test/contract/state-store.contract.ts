@@ -10,6 +10,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import {
   type LockClaim,
   LockLostError,
+  type NewNotice,
   type NewRun,
   type StateStore,
   type StepRecord,
@@ -636,6 +637,204 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         await assert.rejects(store().updateStep("r1", "a", { state: "done" }, "A"), LockLostError);
         await other.updateStep("r1", "a", { state: "done" }, "B");
         assert.equal((await store().steps("r1"))[0]?.state, "done");
+      });
+    });
+
+    describe("notification outbox", () => {
+      /** A decide() that appends `condition` (sending `event` to `keys`) unless it is the last already. */
+      const notice =
+        (condition: string, event: string | null = null, keys: readonly string[] = [], at = 1000) =>
+        (last: string | null): NewNotice | null =>
+          last === condition
+            ? null
+            : {
+                condition,
+                event,
+                body: event ? { event, text: `ferry: ${event} ✓`, nested: { list: [1, null] } } : null,
+                createdAt: at,
+                deliveries: keys.map((key) => ({
+                  key,
+                  receiver: { webhook: `http://h/${key}`, headers: {} },
+                })),
+              };
+
+      it("appendNotice appends in order, telling decide the last condition; notices returns them", async () => {
+        await store().createRun(newRun(), ["a"]);
+        const seen: (string | null)[] = [];
+        const spy =
+          (d: (last: string | null) => NewNotice | null) =>
+          (last: string | null): NewNotice | null => {
+            seen.push(last);
+            return d(last);
+          };
+        assert.equal(await store().appendNotice("r1", spy(notice("running", "started", ["k1", "k2"]))), 1);
+        assert.equal(await store().appendNotice("r1", spy(notice("rolling-back"))), 2);
+        assert.equal(await store().appendNotice("r1", spy(notice("done", "done", ["k3"], 2000))), 3);
+        assert.deepEqual(seen, [null, "running", "rolling-back"]);
+        const pending = (key: string, seq: number, at: number) => ({
+          key,
+          runId: "r1",
+          seq,
+          receiver: { webhook: `http://h/${key}`, headers: {} },
+          state: "pending",
+          attempts: 0,
+          nextAt: at,
+          lastError: null,
+          deliveredAt: null,
+        });
+        assert.deepEqual(await store().notices("r1"), [
+          {
+            seq: 1,
+            condition: "running",
+            event: "started",
+            body: { event: "started", text: "ferry: started ✓", nested: { list: [1, null] } },
+            createdAt: 1000,
+            deliveries: [pending("k1", 1, 1000), pending("k2", 1, 1000)],
+          },
+          { seq: 2, condition: "rolling-back", event: null, body: null, createdAt: 1000, deliveries: [] },
+          {
+            seq: 3,
+            condition: "done",
+            event: "done",
+            body: { event: "done", text: "ferry: done ✓", nested: { list: [1, null] } },
+            createdAt: 2000,
+            deliveries: [pending("k3", 3, 2000)],
+          },
+        ]);
+        assert.deepEqual(await store().notices("no-such-run"), []);
+      });
+
+      it("appends nothing when decide says so, and refuses an unknown run", async () => {
+        await store().createRun(newRun(), ["a"]);
+        assert.equal(await store().appendNotice("r1", notice("running", "started", ["k1"])), 1);
+        assert.equal(await store().appendNotice("r1", notice("running", "started", ["k2"])), null);
+        assert.deepEqual(
+          (await store().notices("r1")).map((n) => n.seq),
+          [1],
+        );
+        await assert.rejects(store().appendNotice("no-such-run", notice("running")), /no run no-such-run/);
+      });
+
+      it("a notice whose delivery key exists already is written not at all", async () => {
+        await store().createRun(newRun(), ["a"]);
+        await store().appendNotice("r1", notice("running", "started", ["k1"]));
+        await assert.rejects(store().appendNotice("r1", notice("done", "done", ["k2", "k1"])));
+        assert.deepEqual(
+          (await store().notices("r1")).map((n) => [n.condition, n.deliveries.map((d) => d.key)]),
+          [["running", ["k1"]]],
+        );
+        assert.deepEqual(
+          (await store().pendingDeliveries("demo")).map((d) => d.key),
+          ["k1"],
+        );
+      });
+
+      it("notices issued together apply in issue order, each deciding after the one before", async () => {
+        await store().createRun(newRun(), ["a"]);
+        // Not awaited one by one: each decide must see the condition the one before it appended.
+        const results = await Promise.all([
+          store().updateRun("r1", { status: "running" }),
+          store().appendNotice("r1", notice("running", "started", ["k1"])),
+          store().appendNotice("r1", notice("running", "started", ["k2"])),
+          store().updateStep("r1", "a", { state: "done" }),
+          store().appendNotice("r1", notice("done", "done", ["k3"])),
+          store().appendNotice("r1", notice("done", "done", ["k4"])),
+        ]);
+        assert.deepEqual(results, [undefined, 1, null, undefined, 2, null]);
+        assert.deepEqual(
+          (await store().pendingDeliveries("demo")).map((d) => d.key),
+          ["k1", "k3"],
+        );
+      });
+
+      it("of 20 concurrent notices of one condition, exactly one is appended", async () => {
+        await store().createRun(newRun(), ["a"]);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, async (_, i) => {
+            await delay(i % 3);
+            return store().appendNotice("r1", notice("paused", "paused", [`k${i}`]));
+          }),
+        );
+        assert.equal(results.filter((r) => r !== null).length, 1);
+        assert.equal((await store().pendingDeliveries("demo")).length, 1);
+      });
+
+      it("pendingDeliveries lists the cluster's pending deliveries in the order appended, with what they send", async () => {
+        await store().createRun(newRun({ id: "r1" }), ["a"]);
+        await store().createRun(newRun({ id: "r2", startedAt: 5 }), ["a"]);
+        await store().createRun(newRun({ id: "x1", cluster: "other" }), ["a"]);
+        await store().appendNotice("r1", notice("running", "started", ["a1"], 10));
+        await store().appendNotice("x1", notice("running", "started", ["x"], 11));
+        await store().appendNotice("r2", notice("running", "started", ["b1", "b2"], 12));
+        await store().appendNotice("r1", notice("done", "done", ["a2"], 13));
+        const pending = await store().pendingDeliveries("demo");
+        assert.deepEqual(
+          pending.map((d) => [d.key, d.runId, d.seq, d.event, d.createdAt]),
+          [
+            ["a1", "r1", 1, "started", 10],
+            ["b1", "r2", 1, "started", 12],
+            ["b2", "r2", 1, "started", 12],
+            ["a2", "r1", 2, "done", 13],
+          ],
+        );
+        assert.deepEqual(pending[3]?.body, {
+          event: "done",
+          text: "ferry: done ✓",
+          nested: { list: [1, null] },
+        });
+        assert.deepEqual(pending[3]?.receiver, { webhook: "http://h/a2", headers: {} });
+        assert.deepEqual(
+          (await store().pendingDeliveries("other")).map((d) => d.key),
+          ["x"],
+        );
+        assert.deepEqual(await store().pendingDeliveries("nobody"), []);
+      });
+
+      it("updateDelivery patches only the given fields; a delivered one is no longer pending", async () => {
+        await store().createRun(newRun(), ["a"]);
+        await store().appendNotice("r1", notice("running", "started", ["k1", "k2"]));
+        await store().updateDelivery("k1", { attempts: 1, nextAt: 5000, lastError: "connection refused" });
+        await store().updateDelivery("k2", { state: "delivered", attempts: 1, deliveredAt: 4000 });
+        const [k1, ...rest] = await store().pendingDeliveries("demo");
+        assert.equal(rest.length, 0);
+        assert.deepEqual(
+          [k1?.key, k1?.state, k1?.attempts, k1?.nextAt, k1?.lastError, k1?.deliveredAt],
+          ["k1", "pending", 1, 5000, "connection refused", null],
+        );
+        await store().updateDelivery("k1", { state: "expired" });
+        assert.deepEqual(await store().pendingDeliveries("demo"), []);
+        const [n] = await store().notices("r1");
+        assert.deepEqual(
+          n?.deliveries.map((d) => [d.key, d.state, d.attempts, d.lastError, d.deliveredAt]),
+          [
+            ["k1", "expired", 1, "connection refused", null],
+            ["k2", "delivered", 1, null, 4000],
+          ],
+        );
+        await assert.rejects(store().updateDelivery("nope", { state: "delivered" }), /no delivery nope/);
+      });
+
+      itShared("two instances append one condition once, and see each other's deliveries", async () => {
+        const other = await twin();
+        await store().createRun(newRun(), ["a"]);
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 === 0 ? store() : other).appendNotice("r1", notice("done", "done", [`k${i}`])),
+          ),
+        );
+        assert.equal(results.filter((r) => r !== null).length, 1);
+        const [d] = await other.pendingDeliveries("demo");
+        assert.ok(d);
+        await other.updateDelivery(d.key, { state: "delivered", deliveredAt: 1 });
+        assert.deepEqual(await store().pendingDeliveries("demo"), []);
+        // Durable: a fresh instance sees the outbox after both are gone.
+        await store().close();
+        await other.close();
+        const third = await twin();
+        assert.deepEqual(
+          (await third.notices("r1")).map((n) => [n.condition, n.deliveries.map((x) => x.state)]),
+          [["done", ["delivered"]]],
+        );
       });
     });
 
