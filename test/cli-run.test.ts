@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { type FakeProduct, until, withProduct } from "./support/fake-product.js";
 import { FERRY, ROOT } from "./support/run-ferry.js";
-import { ferryAsync } from "./support/run-ferry-async.js";
+import { ferryAsync, startFerry } from "./support/run-ferry-async.js";
 
 /** The closing `result` event of a --json event stream. */
 function lastEvent(stdout: string): Record<string, unknown> {
@@ -172,7 +172,10 @@ describe("one run at a time", () => {
         first.child.kill("SIGTERM");
         const { code, out } = await first.done;
         assert.equal(code, 130, out);
-        assert.match(out, /SIGTERM: finishing the steps in flight/);
+        assert.match(
+          out,
+          /ferry: SIGTERM\n[\s\S]*interrupted: rolling back \(the steps in flight finish first\)/,
+        );
         assert.match(out, /done {5}1\.0\.1\/roll\/before-hook/, "the step in flight finished");
         assert.ok(allAt(p, "1.0.0"));
         const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
@@ -198,26 +201,6 @@ describe("one run at a time", () => {
       assert.equal(status.run.heldBy, null, "nobody holds a dead run's lock");
       assert.equal((await ferryAsync(["resume", ...c, "--yes"])).code, 0);
     });
-  });
-
-  it("SIGTERM after the point of no return finishes the step in flight and stops resumable; rollback is refused", async () => {
-    await withProduct(
-      { hosts: 2, extra: "unpin: 'touch {{vars.root}}/unpinning; sleep 1'" },
-      async (p, c) => {
-        const run = start(["apply", ...c, "--to", "1.0.1", "--yes"]);
-        await until(join(p.dir, "hosts/unpinning"));
-        run.child.kill("SIGTERM");
-        const { code, out } = await run.done;
-        assert.equal(code, 130, out);
-        assert.match(out, /past its point of no return.*ferry resume/);
-        const back = await ferryAsync(["rollback", ...c, "--yes"]);
-        assert.equal(back.code, 3);
-        assert.match(back.stderr, /passed its point of no return/);
-        const resumed = await ferryAsync(["resume", ...c, "--yes"]);
-        assert.equal(resumed.code, 0, resumed.stderr);
-        assert.ok(allAt(p, "1.0.1"));
-      },
-    );
   });
 
   it("rollback undoes a paused run; resume with nothing open is refused", async () => {
@@ -274,6 +257,90 @@ describe("one run at a time", () => {
       const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
       assert.equal(run.status, "done");
       assert.ok(allAt(p, "1.0.1"));
+    });
+  });
+});
+
+/**
+ * Each hop's unpin (after its point of no return) says it has begun, then waits for the test's
+ * go (at most 10 s): the test signals ferry at that named point and lets the step end when it
+ * has seen what ferry says about the signal.
+ */
+const HELD_UNPIN =
+  "unpin: 'touch {{vars.root}}/unpinning-{{version}}; i=0; while [ ! -e {{vars.root}}/go-{{version}} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done'";
+
+describe("signals after the point of no return (Ganeti: carry on to the end of the hop)", () => {
+  it("SIGTERM past the point of no return of a middle hop: the hop completes, exit 130, resume finishes", async () => {
+    await withProduct({ hosts: 2, extra: HELD_UNPIN }, async (p, c) => {
+      const root = join(p.dir, "hosts");
+      const run = startFerry(["apply", ...c, "--to", "1.0.2", "--yes"]);
+      await until(join(root, "unpinning-1.0.1"));
+      process.kill(run.pid, "SIGTERM");
+      await run.until(/ignoring the signal and continuing to the end of hop 1\.0\.0 → 1\.0\.1/);
+      writeFileSync(join(root, "go-1.0.1"), "");
+      writeFileSync(join(root, "go-1.0.2"), "");
+      const r = await run.done;
+      assert.equal(r.code, 130, r.stdout + r.stderr);
+      assert.match(r.stdout, /done {5}1\.0\.1\/verify\/cluster/, "the hop ran to its end");
+      assert.doesNotMatch(r.stdout, /1\.0\.2\/preflight/, "the next hop did not start");
+      assert.match(
+        r.stdout,
+        /fake runs 1\.0\.1\. Stopped before hop 1\.0\.1 → 1\.0\.2; `ferry resume` goes on with it/,
+      );
+      assert.ok(allAt(p, "1.0.1"), JSON.stringify(p.state()));
+      const [stopped] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(stopped.status, "stopped");
+
+      const resumed = await ferryAsync(["resume", ...c, "--yes"]);
+      assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+      assert.ok(allAt(p, "1.0.2"));
+      const [run2] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(run2.status, "done");
+    });
+  });
+
+  it("SIGTERM past the point of no return of the last hop: the hop completes and the run is done, exit 0", async () => {
+    await withProduct({ hosts: 2, extra: HELD_UNPIN }, async (p, c) => {
+      const root = join(p.dir, "hosts");
+      const run = startFerry(["apply", ...c, "--to", "1.0.1", "--yes"]);
+      await until(join(root, "unpinning-1.0.1"));
+      process.kill(run.pid, "SIGTERM");
+      await run.until(/ignoring the signal and continuing to the end of hop 1\.0\.0 → 1\.0\.1/);
+      writeFileSync(join(root, "go-1.0.1"), "");
+      const r = await run.done;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /done {5}1\.0\.1\/verify\/cluster/);
+      assert.ok(allAt(p, "1.0.1"));
+      const [done] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(done.status, "done");
+    });
+  });
+
+  it("two SIGTERMs past the point of no return: the step in flight finishes, exit 130, resumable; rollback is refused", async () => {
+    await withProduct({ hosts: 2, extra: HELD_UNPIN }, async (p, c) => {
+      const root = join(p.dir, "hosts");
+      const run = startFerry(["apply", ...c, "--to", "1.0.2", "--yes"]);
+      await until(join(root, "unpinning-1.0.1"));
+      process.kill(run.pid, "SIGTERM");
+      await run.until(/ignoring the signal and continuing/);
+      process.kill(run.pid, "SIGTERM");
+      await run.until(/interrupted: stopping \(the steps in flight finish first\)/);
+      writeFileSync(join(root, "go-1.0.1"), "");
+      const r = await run.done;
+      assert.equal(r.code, 130, r.stdout + r.stderr);
+      assert.match(r.stdout, /done {5}1\.0\.1\/activate\/unpin/, "the step in flight finished");
+      assert.doesNotMatch(r.stdout, /1\.0\.1\/verify\/cluster/, "no step started after it");
+      assert.match(r.stdout, /past its point of no return.*ferry resume/);
+      const [stopped] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(stopped.status, "stopped");
+      const back = await ferryAsync(["rollback", ...c, "--yes"]);
+      assert.equal(back.code, 3);
+      assert.match(back.stderr, /passed its point of no return/);
+
+      writeFileSync(join(root, "go-1.0.2"), "");
+      const resumed = await ferryAsync(["resume", ...c, "--yes"]);
+      assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+      assert.ok(allAt(p, "1.0.2"));
     });
   });
 });

@@ -290,6 +290,29 @@ describe("ferry serve: runs", () => {
     });
   });
 
+  it("stopping the server past the point of no return stops the run once the step in flight finishes: it does not carry the hop on", async () => {
+    const unpin = "unpin: 'touch {{vars.root}}/unpinning; sleep 1'";
+    await withServer({ hosts: 2, extra: unpin }, async ({ p, c, post, s }) => {
+      const events = await readEvents(s.url);
+      try {
+        const { runId } = (await post("api/runs", { to: "1.0.1" })).body;
+        await events.waitFor(
+          (e) => e.event === "step" && e.data.id === "1.0.1/activate/unpin" && e.data.state === "running",
+        );
+        assert.equal(await s.stop(), 130, s.output());
+        const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+        assert.deepEqual([run.id, run.status], [runId, "stopped"]);
+        const status = JSON.parse((await ferryAsync(["status", ...c, "--json"])).stdout);
+        assert.equal(status.run.status, "stopped");
+        assert.equal(status.run.steps.pending, 1, "verify, after the unpin in flight, never started");
+        assert.ok(allAt(p, "1.0.1"));
+        assert.equal((await ferryAsync(["resume", ...c, "--yes"])).code, 0);
+      } finally {
+        events.close();
+      }
+    });
+  });
+
   it("pause, resume and rollback through the API", async () => {
     await withServer({ hosts: 2, extra: SLOW_ROLL }, async ({ p, get, post, s }) => {
       const events = await readEvents(s.url);

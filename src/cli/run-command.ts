@@ -15,13 +15,18 @@ export interface RunFlags {
 
 /**
  * Runs `operation` with SIGINT/SIGTERM turned into an interrupt request (the executor decides:
- * roll back before the point of no return, stop resumable after it) and reports the outcome.
+ * roll back before the point of no return; after it, carry the hop to its end) and a second one
+ * into a stop (the steps in flight finish, then the run stops resumable), and reports the outcome.
  * The run's log goes to `<stateFolder>/logs/<run id>.jsonl`.
  */
 export async function runWithSignals(
   flags: RunFlags,
   stateFolder: string,
-  operation: (ctx: { events: RunEvents; interrupt: AbortSignal }) => Promise<OperationResult>,
+  operation: (ctx: {
+    events: RunEvents;
+    interrupt: AbortSignal;
+    stop: AbortSignal;
+  }) => Promise<OperationResult>,
 ): Promise<ExitCode> {
   const events = new RunEvents();
   const stream = flags.json ? jsonStream() : undefined;
@@ -33,20 +38,27 @@ export async function runWithSignals(
   events.on(sink.listener);
   const log = attachRunLog(events, stateFolder);
   const controller = new AbortController();
+  const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
+    if (stop.signal.aborted) {
       sink.note(
         `ferry: ${signal} again: still finishing; kill -9 abandons it, and \`ferry resume\` picks it up`,
       );
       return;
     }
-    sink.note(`ferry: ${signal}: finishing the steps in flight`);
+    // What the run does about it (roll back, carry the hop to its end, stop) the executor says.
+    if (controller.signal.aborted) {
+      sink.note(`ferry: ${signal} again: finishing the steps in flight, then stopping`);
+      stop.abort();
+      return;
+    }
+    sink.note(`ferry: ${signal}`);
     controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    const result = await operation({ events, interrupt: controller.signal });
+    const result = await operation({ events, interrupt: controller.signal, stop: stop.signal });
     const code = exitCodeOf(result);
     sink.finish();
     if (stream) {

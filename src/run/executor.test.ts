@@ -238,19 +238,72 @@ describe("Executor", () => {
     );
   });
 
-  it("on an interrupt after the point of no return finishes the step in flight and stops resumable", async () => {
+  it("on an interrupt after the point of no return carries the hop to its end, then stops before the next", async () => {
+    const t = await setUp("1.0.2");
+    const e = t.executor();
+    const said: string[] = [];
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/point-of-no-return" && ev.state === "done")
+        said.push(e.interrupt());
+    });
+    const outcome = await e.forward();
+    assert.deepEqual(said, [
+      "ignoring the signal and continuing to the end of hop 1.0.0 → 1.0.1 (a second one stops after the steps in flight)",
+    ]);
+    assert.equal(outcome.status, "stopped", outcome.message);
+    assert.equal(outcome.reason, "interrupted");
+    assert.match(
+      outcome.message,
+      /carried that hop to its end: sim runs 1\.0\.1\. Stopped before hop 1\.0\.1 → 1\.0\.2/,
+    );
+    const states = await t.states();
+    for (const [id, state] of Object.entries(states))
+      assert.equal(state, id.startsWith("1.0.1/") ? "done" : "pending", id);
+    assert.ok(allAt(t.sim, "1.0.1"));
+    assert.equal((await t.executor().forward()).status, "done");
+    assert.ok(allAt(t.sim, "1.0.2"));
+  });
+
+  it("on an interrupt after the point of no return of the last hop carries it to its end: done", async () => {
+    const t = await setUp("1.0.1");
+    const e = t.executor();
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/point-of-no-return" && ev.state === "done") e.interrupt();
+    });
+    const outcome = await e.forward();
+    assert.equal(outcome.status, "done", outcome.message);
+    assert.ok(Object.values(await t.states()).every((s) => s === "done"));
+  });
+
+  it("on a second interrupt after the point of no return finishes the step in flight and stops resumable", async () => {
+    const t = await setUp("1.0.2");
+    const e = t.executor();
+    const said: string[] = [];
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/verify/cluster" && ev.state === "running")
+        said.push(e.interrupt(), e.interrupt());
+    });
+    const outcome = await e.forward();
+    assert.equal(said[1], "stopping");
+    assert.equal(outcome.status, "stopped");
+    assert.match(outcome.message, /past its point of no return.*ferry resume/);
+    assert.equal((await t.states())["1.0.1/verify/cluster"], "done", "the step in flight finished");
+    assert.ok(allAt(t.sim, "1.0.1"));
+    assert.equal((await t.executor().forward()).status, "done");
+    assert.ok(allAt(t.sim, "1.0.2"));
+  });
+
+  it("stop() after the point of no return finishes the step in flight and stops resumable", async () => {
     const t = await setUp("1.0.2");
     const e = t.executor();
     e.events.on((ev) => {
       if (ev.type === "step" && ev.id === "1.0.1/verify/cluster" && ev.state === "running")
-        assert.equal(e.interrupt(), "stopping");
+        assert.equal(e.stop(), "stopping");
     });
     const outcome = await e.forward();
     assert.equal(outcome.status, "stopped");
     assert.equal((await t.states())["1.0.1/verify/cluster"], "done");
-    assert.ok(allAt(t.sim, "1.0.1"));
-    assert.equal((await t.executor().forward()).status, "done");
-    assert.ok(allAt(t.sim, "1.0.2"));
+    assert.equal((await t.states())["1.0.2/preflight/cluster"], "pending");
   });
 
   it("rolls back only the current hop; earlier hops are complete and stay", async () => {

@@ -95,6 +95,8 @@ export class Executor {
   readonly #groups = new RedundancyGroups();
   /** Who asked for the pause being carried out. */
   #pausedBy: string | undefined;
+  /** The index of the hop a signal past its point of no return lets finish; the run stops after it. */
+  #carryOn: number | undefined;
 
   constructor(options: ExecutorOptions) {
     this.#o = options;
@@ -111,10 +113,24 @@ export class Executor {
   }
 
   /**
-   * SIGINT/SIGTERM: before the point of no return the run rolls back; after it, the steps in
-   * flight finish and the run stops resumable. Returns what will happen, for the operator.
+   * SIGINT/SIGTERM (DESIGN.md "Crash safety", after Ganeti): before the point of no return the
+   * run rolls back. After it, the signal is ignored and the hop carried to its end; the run then
+   * stops resumable before the next hop, or is done after the last. A second signal is `stop()`.
+   * Returns what will happen, for the operator.
    */
-  interrupt(): "rolling back" | "stopping" | "already rolling back" {
+  interrupt(): string {
+    if (this.#rollingBack) return "already rolling back";
+    const hop = this.#halt === undefined && this.#carryOn === undefined ? this.#crossing() : undefined;
+    if (hop === undefined) return this.stop();
+    this.#carryOn = this.#o.plan.hops.indexOf(hop);
+    return `ignoring the signal and continuing to the end of hop ${hop.from} → ${hop.to} (a second one stops after the steps in flight)`;
+  }
+
+  /**
+   * Stop as soon as the steps in flight finish: before the point of no return the run rolls back;
+   * after it, it stops resumable. A second SIGINT/SIGTERM, and `ferry serve` stopping.
+   */
+  stop(): "rolling back" | "stopping" | "already rolling back" {
     if (this.#rollingBack) return "already rolling back";
     return this.#halting("interrupt") ? "rolling back" : "stopping";
   }
@@ -133,7 +149,8 @@ export class Executor {
       await journal.run({ status: "running", error: null });
       const stopWatching = this.#watchForPause();
       try {
-        for (const hop of this.#o.plan.hops) {
+        for (const [i, hop] of this.#o.plan.hops.entries()) {
+          if (this.#carryOn !== undefined && i > this.#carryOn) return this.#stopBefore(hop);
           for (const phase of hop.phases) {
             for (const stage of phase.stages) {
               await Promise.all(stage.pools.map((pool) => this.#runPool(pool)));
@@ -290,6 +307,22 @@ export class Executor {
 
   #pastPointOfNoReturn(hop: PlannedHop): boolean {
     return this.#j.record(`${hop.id}/${POINT_OF_NO_RETURN}`).state === "done";
+  }
+
+  /** The current hop when it is crossing or has crossed its point of no return (the mark running or done). */
+  #crossing(): PlannedHop | undefined {
+    if (!this.#journal) return undefined;
+    const hop = this.#currentHop();
+    const mark = hop && this.#j.record(`${hop.id}/${POINT_OF_NO_RETURN}`).state;
+    return mark === "done" || mark === "running" ? hop : undefined;
+  }
+
+  /** A signal past the point of no return of the hop before `next` let that hop finish: stop here, resumable. */
+  async #stopBefore(next: PlannedHop): Promise<RunOutcome> {
+    const done = this.#o.plan.hops[this.#carryOn as number] as PlannedHop;
+    const message = `Interrupted past the point of no return of hop ${done.from} → ${done.to}, so ferry carried that hop to its end: ${this.#o.plan.cluster} runs ${done.to}. Stopped before hop ${next.from} → ${next.to}; \`ferry resume\` goes on with it.`;
+    await this.#j.run({ status: "stopped", error: message });
+    return { status: "stopped", reason: "interrupted", message };
   }
 
   /**

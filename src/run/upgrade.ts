@@ -29,8 +29,16 @@ export interface OperationOptions {
   readonly faults?: Faults;
   /** Asked before anything changes; false cancels. Absent: go ahead (--yes). */
   readonly confirm?: (question: string) => Promise<boolean>;
-  /** Aborting it asks the run to stop the way SIGINT does. */
+  /**
+   * Aborting it is SIGINT/SIGTERM: before the point of no return the run rolls back; after it,
+   * the hop is carried to its end and the run stops there (done after the last hop).
+   */
   readonly interrupt?: AbortSignal;
+  /**
+   * Aborting it stops the run once the steps in flight finish: rolled back before the point of no
+   * return, stopped resumable after it (a second signal; `ferry serve` stopping).
+   */
+  readonly stop?: AbortSignal;
 }
 
 export interface OperationResult extends RunOutcome {
@@ -95,11 +103,12 @@ export async function apply(
     const open = await store.unfinishedRun(cluster.name);
     if (open) throw openRunRefusal(open, to);
 
+    const stopped = beforeRun(options);
     const seen = await observe(clusterMembers(cluster), driverFor, {
       health: false,
-      ...(options.interrupt ? { signal: options.interrupt } : {}),
+      ...(stopped ? { signal: stopped } : {}),
     });
-    if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
+    if (stopped?.aborted) return nothingChanged("interrupted before anything changed", false, true);
     const from = requireOneVersion(
       seen,
       cluster.name,
@@ -114,7 +123,7 @@ export async function apply(
     const left = plan.offline.length > 0 ? `; left out, offline: ${plan.offline.join(", ")}` : "";
     const question = `Upgrade ${cluster.name} from ${path.from} to ${path.to} through ${path.path.join(" → ")} (${stepIds.length} steps${left})?`;
     if (options.confirm && !(await options.confirm(question))) return cancelled();
-    if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
+    if (stopped?.aborted) return nothingChanged("interrupted before anything changed", false, true);
 
     const runId = newRunId();
     await store.createRun(
@@ -261,17 +270,23 @@ async function drive(
     faults,
   });
   let interrupted = false;
-  const onInterrupt = () => {
+  const onInterrupt = (how: "interrupt" | "stop") => () => {
     interrupted = true;
-    const what = executor.interrupt();
-    executor.events.emit({
-      type: "note",
-      runId,
-      message: `interrupted: ${what} (the steps in flight finish first)`,
-    });
+    const what = how === "interrupt" ? executor.interrupt() : executor.stop();
+    const note =
+      what === "rolling back" || what === "stopping"
+        ? `${what} (the steps in flight finish first)`
+        : what === "already rolling back"
+          ? "still rolling back"
+          : what;
+    executor.events.emit({ type: "note", runId, message: `interrupted: ${note}` });
   };
-  if (options.interrupt?.aborted) onInterrupt();
-  options.interrupt?.addEventListener("abort", onInterrupt, { once: true });
+  const onSignal = onInterrupt("interrupt");
+  const onStop = onInterrupt("stop");
+  if (options.interrupt?.aborted) onSignal();
+  options.interrupt?.addEventListener("abort", onSignal, { once: true });
+  if (options.stop?.aborted) onStop();
+  options.stop?.addEventListener("abort", onStop, { once: true });
   lock.onLost(() => executor.lockLost());
   // Plans journaled before hosts could be offline have no list.
   const offline = plan.offline ?? [];
@@ -301,9 +316,16 @@ async function drive(
       ...(refusedAtStart(plan, outcome) ? { refused: true } : {}),
     };
   } finally {
-    options.interrupt?.removeEventListener("abort", onInterrupt);
+    options.interrupt?.removeEventListener("abort", onSignal);
+    options.stop?.removeEventListener("abort", onStop);
     await closeDatabase();
   }
+}
+
+/** Before a run starts, either way of interrupting it stops what ferry is doing at once. */
+function beforeRun(options: OperationOptions): AbortSignal | undefined {
+  const signals = [options.interrupt, options.stop].filter((s) => s !== undefined);
+  return signals.length <= 1 ? signals[0] : AbortSignal.any(signals);
 }
 
 function openRunRefusal(open: RunRecord, to: string): RefusedError {

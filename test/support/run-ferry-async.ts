@@ -9,11 +9,16 @@ export interface AsyncResult {
   readonly stderr: string;
 }
 
-/** bin/ferry started, with its pid, so a test can signal it mid-run; `done` when it has exited. */
-export function startFerry(
-  args: readonly string[],
-  env: Record<string, string> = {},
-): { pid: number; done: Promise<AsyncResult> } {
+export interface StartedFerry {
+  readonly pid: number;
+  /** Settles when it has exited. */
+  readonly done: Promise<AsyncResult>;
+  /** Resolves once stdout and stderr so far (together) match `pattern`; rejects if ferry exits first, or after `ms`. */
+  until(pattern: RegExp, ms?: number): Promise<void>;
+}
+
+/** bin/ferry started, with its pid, so a test can signal it mid-run when its output says so. */
+export function startFerry(args: readonly string[], env: Record<string, string> = {}): StartedFerry {
   const child = spawn(FERRY, args, {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: "1", ...env },
@@ -21,17 +26,48 @@ export function startFerry(
   });
   let stdout = "";
   let stderr = "";
+  let exited = false;
+  const waiting = new Set<() => void>();
+  const heard = () => {
+    for (const check of [...waiting]) check();
+  };
   child.stdout.on("data", (d) => {
     stdout += d;
+    heard();
   });
   child.stderr.on("data", (d) => {
     stderr += d;
+    heard();
   });
   const done = new Promise<AsyncResult>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on("close", (code, signal) => {
+      exited = true;
+      heard();
+      resolve({ code, signal, stdout, stderr });
+    });
   });
-  return { pid: child.pid as number, done };
+  const until = (pattern: RegExp, ms = 20_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(check);
+        reject(new Error(`ferry did not print ${pattern} within ${ms} ms:\n${stdout}${stderr}`));
+      }, ms);
+      const check = () => {
+        if (pattern.test(stdout + stderr)) {
+          waiting.delete(check);
+          clearTimeout(timer);
+          resolve();
+        } else if (exited) {
+          waiting.delete(check);
+          clearTimeout(timer);
+          reject(new Error(`ferry exited without printing ${pattern}:\n${stdout}${stderr}`));
+        }
+      };
+      waiting.add(check);
+      check();
+    });
+  return { pid: child.pid as number, done, until };
 }
 
 export function ferryAsync(args: readonly string[], env: Record<string, string> = {}): Promise<AsyncResult> {
