@@ -7,7 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type FakeProduct, until, withProduct } from "./support/fake-product.js";
+import { type FakeProduct, gate, reached, release, until, withProduct } from "./support/fake-product.js";
 import { FERRY, ROOT } from "./support/run-ferry.js";
 import { ferryAsync, startFerry } from "./support/run-ferry-async.js";
 
@@ -261,24 +261,18 @@ describe("one run at a time", () => {
   });
 });
 
-/**
- * Each hop's unpin (after its point of no return) says it has begun, then waits for the test's
- * go (at most 10 s): the test signals ferry at that named point and lets the step end when it
- * has seen what ferry says about the signal.
- */
-const HELD_UNPIN =
-  "unpin: 'touch {{vars.root}}/unpinning-{{version}}; i=0; while [ ! -e {{vars.root}}/go-{{version}} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done'";
+/** Each hop's unpin, after its point of no return, is held at a gate: the test signals ferry there. */
+const HELD_UNPIN = `unpin: '${gate("unpinning-{{version}}")}'`;
 
 describe("signals after the point of no return (Ganeti: carry on to the end of the hop)", () => {
   it("SIGTERM past the point of no return of a middle hop: the hop completes, exit 130, resume finishes", async () => {
     await withProduct({ hosts: 2, extra: HELD_UNPIN }, async (p, c) => {
-      const root = join(p.dir, "hosts");
       const run = startFerry(["apply", ...c, "--to", "1.0.2", "--yes"]);
-      await until(join(root, "unpinning-1.0.1"));
+      await reached(p, "unpinning-1.0.1");
       process.kill(run.pid, "SIGTERM");
-      await run.until(/ignoring the signal and continuing to the end of hop 1\.0\.0 → 1\.0\.1/);
-      writeFileSync(join(root, "go-1.0.1"), "");
-      writeFileSync(join(root, "go-1.0.2"), "");
+      await run.waitFor(/ignoring the signal and continuing to the end of hop 1\.0\.0 → 1\.0\.1/);
+      release(p, "unpinning-1.0.1");
+      release(p, "unpinning-1.0.2");
       const r = await run.done;
       assert.equal(r.code, 130, r.stdout + r.stderr);
       assert.match(r.stdout, /done {5}1\.0\.1\/verify\/cluster/, "the hop ran to its end");
@@ -301,12 +295,11 @@ describe("signals after the point of no return (Ganeti: carry on to the end of t
 
   it("SIGTERM past the point of no return of the last hop: the hop completes and the run is done, exit 0", async () => {
     await withProduct({ hosts: 2, extra: HELD_UNPIN }, async (p, c) => {
-      const root = join(p.dir, "hosts");
       const run = startFerry(["apply", ...c, "--to", "1.0.1", "--yes"]);
-      await until(join(root, "unpinning-1.0.1"));
+      await reached(p, "unpinning-1.0.1");
       process.kill(run.pid, "SIGTERM");
-      await run.until(/ignoring the signal and continuing to the end of hop 1\.0\.0 → 1\.0\.1/);
-      writeFileSync(join(root, "go-1.0.1"), "");
+      await run.waitFor(/ignoring the signal and continuing to the end of hop 1\.0\.0 → 1\.0\.1/);
+      release(p, "unpinning-1.0.1");
       const r = await run.done;
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /done {5}1\.0\.1\/verify\/cluster/);
@@ -318,14 +311,13 @@ describe("signals after the point of no return (Ganeti: carry on to the end of t
 
   it("two SIGTERMs past the point of no return: the step in flight finishes, exit 130, resumable; rollback is refused", async () => {
     await withProduct({ hosts: 2, extra: HELD_UNPIN }, async (p, c) => {
-      const root = join(p.dir, "hosts");
       const run = startFerry(["apply", ...c, "--to", "1.0.2", "--yes"]);
-      await until(join(root, "unpinning-1.0.1"));
+      await reached(p, "unpinning-1.0.1");
       process.kill(run.pid, "SIGTERM");
-      await run.until(/ignoring the signal and continuing/);
+      await run.waitFor(/ignoring the signal and continuing/);
       process.kill(run.pid, "SIGTERM");
-      await run.until(/interrupted: stopping \(the steps in flight finish first\)/);
-      writeFileSync(join(root, "go-1.0.1"), "");
+      await run.waitFor(/stopping: the steps in flight finish/);
+      release(p, "unpinning-1.0.1");
       const r = await run.done;
       assert.equal(r.code, 130, r.stdout + r.stderr);
       assert.match(r.stdout, /done {5}1\.0\.1\/activate\/unpin/, "the step in flight finished");
@@ -337,7 +329,7 @@ describe("signals after the point of no return (Ganeti: carry on to the end of t
       assert.equal(back.code, 3);
       assert.match(back.stderr, /passed its point of no return/);
 
-      writeFileSync(join(root, "go-1.0.2"), "");
+      release(p, "unpinning-1.0.2");
       const resumed = await ferryAsync(["resume", ...c, "--yes"]);
       assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
       assert.ok(allAt(p, "1.0.2"));

@@ -38,27 +38,27 @@ export async function runWithSignals(
   events.on(sink.listener);
   const log = attachRunLog(events, stateFolder);
   const controller = new AbortController();
-  const stop = new AbortController();
+  const stopping = new AbortController();
+  // DESIGN.md "Crash safety": the first signal rolls back (or, past the point of no return, carries
+  // the hop to its end; the executor's note says which); a second finishes the steps in flight and
+  // stops, resumable, whatever was under way.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) {
+    if (stopping.signal.aborted) {
       sink.note(
-        `ferry: ${signal} again: still finishing; kill -9 abandons it, and \`ferry resume\` picks it up`,
+        `ferry: ${signal} again: still finishing the steps in flight; kill -9 abandons them, and \`ferry resume\` picks the run up`,
       );
-      return;
+    } else if (controller.signal.aborted) {
+      sink.note(`ferry: ${signal} again: finishing the steps in flight, then stopping, resumable`);
+      stopping.abort();
+    } else {
+      sink.note(`ferry: ${signal}`);
+      controller.abort();
     }
-    // What the run does about it (roll back, carry the hop to its end, stop) the executor says.
-    if (controller.signal.aborted) {
-      sink.note(`ferry: ${signal} again: finishing the steps in flight, then stopping`);
-      stop.abort();
-      return;
-    }
-    sink.note(`ferry: ${signal}`);
-    controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    const result = await operation({ events, interrupt: controller.signal, stop: stop.signal });
+    const result = await operation({ events, interrupt: controller.signal, stop: stopping.signal });
     const code = exitCodeOf(result);
     sink.finish();
     if (stream) {

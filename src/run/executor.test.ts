@@ -293,12 +293,12 @@ describe("Executor", () => {
     assert.ok(allAt(t.sim, "1.0.2"));
   });
 
-  it("stop() after the point of no return finishes the step in flight and stops resumable", async () => {
+  it('interrupt("stop") after the point of no return (ferry serve going down) finishes the step in flight and stops', async () => {
     const t = await setUp("1.0.2");
     const e = t.executor();
     e.events.on((ev) => {
       if (ev.type === "step" && ev.id === "1.0.1/verify/cluster" && ev.state === "running")
-        assert.equal(e.stop(), "stopping");
+        assert.equal(e.interrupt("stop"), "stopping");
     });
     const outcome = await e.forward();
     assert.equal(outcome.status, "stopped");

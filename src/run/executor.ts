@@ -114,25 +114,25 @@ export class Executor {
 
   /**
    * SIGINT/SIGTERM (DESIGN.md "Crash safety", after Ganeti): before the point of no return the
-   * run rolls back. After it, the signal is ignored and the hop carried to its end; the run then
-   * stops resumable before the next hop, or is done after the last. A second signal is `stop()`.
+   * run rolls back. After it, `finish-hop` ignores the signal and carries the hop to its end; the
+   * run then stops resumable before the next hop, or is done after the last. `stop` (ferry serve
+   * going down) lets the steps in flight finish and stops resumable. A second signal is `stop()`.
    * Returns what will happen, for the operator.
    */
-  interrupt(): string {
+  interrupt(whenPast: "finish-hop" | "stop" = "finish-hop"): string {
     if (this.#rollingBack) return "already rolling back";
-    const hop = this.#halt === undefined && this.#carryOn === undefined ? this.#crossing() : undefined;
-    if (hop === undefined) return this.stop();
+    const hop =
+      whenPast === "finish-hop" && this.#halt === undefined && this.#carryOn === undefined
+        ? this.#crossing()
+        : undefined;
+    if (hop === undefined) return this.#halting("interrupt") ? "rolling back" : "stopping";
     this.#carryOn = this.#o.plan.hops.indexOf(hop);
     return `ignoring the signal and continuing to the end of hop ${hop.from} → ${hop.to} (a second one stops after the steps in flight)`;
   }
 
-  /**
-   * Stop as soon as the steps in flight finish: before the point of no return the run rolls back;
-   * after it, it stops resumable. A second SIGINT/SIGTERM, and `ferry serve` stopping.
-   */
-  stop(): "rolling back" | "stopping" | "already rolling back" {
-    if (this.#rollingBack) return "already rolling back";
-    return this.#halting("interrupt") ? "rolling back" : "stopping";
+  /** A second SIGINT/SIGTERM: the steps in flight finish, and the run stops there, resumable. */
+  stop(): void {
+    this.#halting("interrupt");
   }
 
   /** Another ferry took the lock over: stop at once, kill commands in flight, write nothing more. */

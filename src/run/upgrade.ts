@@ -30,14 +30,17 @@ export interface OperationOptions {
   /** Asked before anything changes; false cancels. Absent: go ahead (--yes). */
   readonly confirm?: (question: string) => Promise<boolean>;
   /**
-   * Aborting it is SIGINT/SIGTERM: before the point of no return the run rolls back; after it,
-   * the hop is carried to its end and the run stops there (done after the last hop).
+   * Aborting it asks the run to stop the way SIGINT does: before the point of no return it rolls
+   * back; after it, see `interruptPastPointOfNoReturn`.
    */
   readonly interrupt?: AbortSignal;
   /**
-   * Aborting it stops the run once the steps in flight finish: rolled back before the point of no
-   * return, stopped resumable after it (a second signal; `ferry serve` stopping).
+   * What an interrupt does past the point of no return: `finish-hop` (the default; SIGINT/SIGTERM,
+   * as Ganeti) carries the hop to its end and stops before the next (done after the last);
+   * `stop` (`ferry serve` going down) stops once the steps in flight finish, resumable.
    */
+  readonly interruptPastPointOfNoReturn?: "finish-hop" | "stop";
+  /** Aborting it (a second SIGINT) stops the run once the steps in flight finish, resumable. */
   readonly stop?: AbortSignal;
 }
 
@@ -270,21 +273,26 @@ async function drive(
     faults,
   });
   let interrupted = false;
-  const onInterrupt = (how: "interrupt" | "stop") => () => {
+  const onInterrupt = () => {
     interrupted = true;
-    const what = how === "interrupt" ? executor.interrupt() : executor.stop();
-    const note =
-      what === "rolling back" || what === "stopping"
-        ? `${what} (the steps in flight finish first)`
-        : what === "already rolling back"
-          ? "still rolling back"
-          : what;
-    executor.events.emit({ type: "note", runId, message: `interrupted: ${note}` });
+    const what = executor.interrupt(options.interruptPastPointOfNoReturn);
+    executor.events.emit({
+      type: "note",
+      runId,
+      message: `interrupted: ${what}${what.startsWith("ignoring") ? "" : " (the steps in flight finish first)"}`,
+    });
   };
-  const onSignal = onInterrupt("interrupt");
-  const onStop = onInterrupt("stop");
-  if (options.interrupt?.aborted) onSignal();
-  options.interrupt?.addEventListener("abort", onSignal, { once: true });
+  if (options.interrupt?.aborted) onInterrupt();
+  options.interrupt?.addEventListener("abort", onInterrupt, { once: true });
+  const onStop = () => {
+    interrupted = true;
+    executor.stop();
+    executor.events.emit({
+      type: "note",
+      runId,
+      message: "stopping: the steps in flight finish, then the run stops, resumable, undoing nothing more",
+    });
+  };
   if (options.stop?.aborted) onStop();
   options.stop?.addEventListener("abort", onStop, { once: true });
   lock.onLost(() => executor.lockLost());
@@ -316,7 +324,7 @@ async function drive(
       ...(refusedAtStart(plan, outcome) ? { refused: true } : {}),
     };
   } finally {
-    options.interrupt?.removeEventListener("abort", onSignal);
+    options.interrupt?.removeEventListener("abort", onInterrupt);
     options.stop?.removeEventListener("abort", onStop);
     await closeDatabase();
   }

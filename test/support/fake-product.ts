@@ -42,6 +42,8 @@ export interface FakeProductOptions {
   >;
   /** Hosts marked `offline: true`. */
   readonly offline?: readonly string[];
+  /** The cluster file's `state:` (a postgres:// URL); default a SQLite file, state/ferry.db. */
+  readonly state?: string;
 }
 
 export interface FakeProduct {
@@ -94,7 +96,7 @@ export function makeFakeProduct(options: FakeProductOptions = {}): FakeProduct {
   const yaml = [
     "name: fake",
     "catalog: releases.yaml",
-    "state: state/ferry.db",
+    `state: ${options.state ?? "state/ferry.db"}`,
     `vars: { root: "${root}" }`,
     "hosts:",
     ...hosts.map(
@@ -169,6 +171,26 @@ export async function until(file: string, ms = 10_000): Promise<void> {
   for (const start = Date.now(); !existsSync(file); await sleep(20)) {
     if (Date.now() - start > ms) assert.fail(`${file} never appeared`);
   }
+}
+
+/**
+ * A shell snippet that holds a command at a named point until the test lets it go: it creates
+ * `hosts/<name>` on arrival (see reached()), then waits, 30 s at most, for release(). A test that
+ * must act while the command is in flight acts between the two, instead of racing a `sleep`.
+ */
+export function gate(name: string): string {
+  const at = `{{vars.root}}/${name}`;
+  return `touch ${at}; i=0; while [ ! -f ${at}.go ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done`;
+}
+
+/** Resolves once a command has arrived at gate(name). */
+export function reached(p: FakeProduct, name: string): Promise<void> {
+  return until(join(p.dir, "hosts", name));
+}
+
+/** Lets the command held at gate(name) go on. */
+export function release(p: FakeProduct, name: string): void {
+  writeFileSync(join(p.dir, "hosts", `${name}.go`), "");
 }
 
 /** Whether every member of the product is active and running on `version`. */

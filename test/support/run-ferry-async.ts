@@ -13,11 +13,16 @@ export interface StartedFerry {
   readonly pid: number;
   /** Settles when it has exited. */
   readonly done: Promise<AsyncResult>;
-  /** Resolves once stdout and stderr so far (together) match `pattern`; rejects if ferry exits first, or after `ms`. */
-  until(pattern: RegExp, ms?: number): Promise<void>;
+  /** What it printed so far, stdout and stderr together. */
+  output(): string;
+  /**
+   * Resolves once its output (either stream) matches `pattern`: the named point where a test acts
+   * on a run in progress. Rejects if it exits first, or after `ms`.
+   */
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
 }
 
-/** bin/ferry started, with its pid, so a test can signal it mid-run when its output says so. */
+/** bin/ferry started, with its pid, so a test can signal it mid-run; `done` when it has exited. */
 export function startFerry(args: readonly string[], env: Record<string, string> = {}): StartedFerry {
   const child = spawn(FERRY, args, {
     cwd: ROOT,
@@ -26,19 +31,22 @@ export function startFerry(args: readonly string[], env: Record<string, string> 
   });
   let stdout = "";
   let stderr = "";
-  let exited = false;
-  const waiting = new Set<() => void>();
+  let both = "";
+  const waiters = new Set<() => void>();
   const heard = () => {
-    for (const check of [...waiting]) check();
+    for (const w of waiters) w();
   };
   child.stdout.on("data", (d) => {
     stdout += d;
+    both += d;
     heard();
   });
   child.stderr.on("data", (d) => {
     stderr += d;
+    both += d;
     heard();
   });
+  let exited = false;
   const done = new Promise<AsyncResult>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {
@@ -47,27 +55,31 @@ export function startFerry(args: readonly string[], env: Record<string, string> 
       resolve({ code, signal, stdout, stderr });
     });
   });
-  const until = (pattern: RegExp, ms = 20_000) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiting.delete(check);
-        reject(new Error(`ferry did not print ${pattern} within ${ms} ms:\n${stdout}${stderr}`));
-      }, ms);
-      const check = () => {
-        if (pattern.test(stdout + stderr)) {
-          waiting.delete(check);
+  return {
+    pid: child.pid as number,
+    done,
+    output: () => both,
+    waitFor(pattern, ms = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => finish(new Error(`no output matching ${pattern} within ${ms} ms:\n${both}`)),
+          ms,
+        );
+        const finish = (err?: Error) => {
+          waiters.delete(check);
           clearTimeout(timer);
-          resolve();
-        } else if (exited) {
-          waiting.delete(check);
-          clearTimeout(timer);
-          reject(new Error(`ferry exited without printing ${pattern}:\n${stdout}${stderr}`));
-        }
-      };
-      waiting.add(check);
-      check();
-    });
-  return { pid: child.pid as number, done, until };
+          if (err) reject(err);
+          else resolve();
+        };
+        const check = () => {
+          if (pattern.test(both)) finish();
+          else if (exited) finish(new Error(`ferry exited before printing ${pattern}:\n${both}`));
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
 }
 
 export function ferryAsync(args: readonly string[], env: Record<string, string> = {}): Promise<AsyncResult> {
