@@ -16,7 +16,8 @@
  *   anything else       exit 127, prints "sh: NAME: not found"
  */
 import { performance } from "node:perf_hooks";
-import type { Driver, ExecOptions, ExecResult } from "./driver.js";
+import type { Driver, ExecOptions, ExecResult, GroupEnd, ProcessGroup } from "./driver.js";
+import { MARKER_VARIABLE, newMarker } from "./end-group.js";
 import { OutputTail } from "./local-driver.js";
 
 /** What a command does, as the handler tells it. */
@@ -63,7 +64,10 @@ export interface MemoryDriverOptions {
 const FINISHED = new Error("the command has finished");
 
 /** How a command was ended from outside, and the signal a real process would report for it. */
-type Stop = { readonly why: "timeout" | "abort"; readonly signal: NodeJS.Signals };
+type Stop = { readonly why: "timeout" | "abort" | "ended"; readonly signal: NodeJS.Signals };
+
+/** Process group ids are made up, from here up; they are never 0 or 1. */
+const FIRST_PGID = 10_000;
 
 /**
  * @example
@@ -81,6 +85,9 @@ export class MemoryDriver implements Driver {
   /** Every command that ran (not those refused because the driver was closed or already aborted). */
   readonly history: MemoryCall[] = [];
   readonly #running = new Set<(stop: Stop) => void>();
+  /** Commands started with onStarted and still running, by their made-up process group. */
+  readonly #groups = new Map<number, { readonly marker: string; readonly stop: (stop: Stop) => void }>();
+  #nextPgid = FIRST_PGID;
   #closed = false;
   readonly #keepHistory: boolean;
 
@@ -95,7 +102,20 @@ export class MemoryDriver implements Driver {
     if (options.signal?.aborted) {
       return { exitCode: null, signal: null, timedOut: false, aborted: true, output: "", durationMs: 0 };
     }
-    const env = { ...options.env };
+    const group = options.onStarted ? { pgid: this.#nextPgid++, marker: newMarker() } : undefined;
+    const env = { ...options.env, ...(group ? { [MARKER_VARIABLE]: group.marker } : {}) };
+    if (group && options.onStarted) {
+      try {
+        await options.onStarted(group);
+      } catch (err) {
+        throw new Error(
+          `not run on ${this.host}: recording its process group failed: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
     if (this.#keepHistory) this.history.push({ command, env });
 
     const started = performance.now();
@@ -122,6 +142,7 @@ export class MemoryDriver implements Driver {
           )
         : undefined;
     this.#running.add(stopNow);
+    if (group) this.#groups.set(group.pgid, { marker: group.marker, stop: stopNow });
 
     const run = async (): Promise<{ exitCode: number }> => {
       const ctx: MemoryContext = { host: this.host, env, signal: killed.signal };
@@ -145,6 +166,7 @@ export class MemoryDriver implements Driver {
         return {
           exitCode: null,
           signal,
+          // Ended from outside by endGroup(): as a real process killed by someone else, neither.
           timedOut: why === "timeout",
           aborted: why === "abort",
           output,
@@ -163,10 +185,20 @@ export class MemoryDriver implements Driver {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       this.#running.delete(stopNow);
+      if (group) this.#groups.delete(group.pgid);
       // Lets a handler still waiting on ctx.signal stop. A reason of our own spares building a
       // DOMException for every command, which a benchmark of thousands of commands would feel.
       killed.abort(FINISHED);
     }
+  }
+
+  /** Ends a command still running by its group, as SIGTERM would, if its marker matches. */
+  async endGroup(group: ProcessGroup): Promise<GroupEnd> {
+    const running = this.#groups.get(group.pgid);
+    if (!running) return "gone";
+    if (running.marker !== group.marker) return "not-ours";
+    running.stop({ why: "ended", signal: "SIGTERM" });
+    return "terminated";
   }
 
   /** Ends every command still running as if SIGKILLed; later exec() calls reject. */

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { SIM_COMMANDS, SimCluster } from "../../test/support/sim-cluster.js";
 import { defineCatalog, planPath } from "../catalog/index.js";
 import { parseCluster } from "../cluster/cluster.js";
+import type { ProcessGroup } from "../drivers/driver.js";
 import { OperationError, RefusedError } from "../errors.js";
 import { buildPlan } from "../plan/build-plan.js";
 import { type Plan, planSteps } from "../plan/plan.js";
@@ -338,6 +339,69 @@ describe("Executor", () => {
     assert.equal(t.sim.events.filter((e) => e.host === "h1" && e.command === "activate api 1.0.1").length, 0);
     const step = (await t.store.steps(t.runId)).find((s) => s.id === "1.0.1/roll/api/h1/activate");
     assert.equal(step?.attempts, 1, "not started again");
+  });
+
+  it("on resume, ends the process group a dead run left running before the step runs again", async () => {
+    const t = await setUp("1.0.1");
+    const id = "1.0.1/roll/api/h1/install";
+    for (const done of t.stepIds.slice(0, t.stepIds.indexOf(id))) {
+      await t.store.updateStep(t.runId, done, { state: "done", startedAt: 1, endedAt: 2, attempts: 1 });
+    }
+    // The dead run's install, still running on h1, its group recorded before it started.
+    const order: string[] = [];
+    let recorded: (g: ProcessGroup) => void = () => {};
+    const group = new Promise<ProcessGroup>((resolve) => {
+      recorded = resolve;
+    });
+    const left = t.sim
+      .driverFor("h1")
+      .exec("sleep 30", { onStarted: async (g) => recorded(g) })
+      .then((r) => order.push(`left one ended by ${r.signal}`));
+    await t.store.updateStep(t.runId, id, {
+      state: "running",
+      startedAt: 3,
+      attempts: 1,
+      process: { host: "h1", ...(await group) },
+    });
+    const e = t.executor();
+    const notes: string[] = [];
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === id && ev.state === "running") order.push("run again");
+      if (ev.type === "note") notes.push(ev.message);
+    });
+    const outcome = await e.forward();
+    await left;
+    assert.equal(outcome.status, "done", outcome.message);
+    assert.deepEqual(order, ["left one ended by SIGTERM", "run again"]);
+    assert.deepEqual(notes, [
+      `${id}: its command left running on h1 (process group ${(await group).pgid}) ended on SIGTERM, before the step goes on`,
+    ]);
+  });
+
+  it("on resume, a step whose leftover command cannot be ended is not run beside it: it fails, and so does its undo", async () => {
+    const t = await setUp("1.0.1");
+    const id = "1.0.1/roll/api/h1/install";
+    for (const done of t.stepIds.slice(0, t.stepIds.indexOf(id))) {
+      await t.store.updateStep(t.runId, done, { state: "done", startedAt: 1, endedAt: 2, attempts: 1 });
+    }
+    const process = { host: "h1", pgid: 4321, marker: "00000000000000aa" };
+    await t.store.updateStep(t.runId, id, { state: "running", startedAt: 3, attempts: 1, process });
+    const h1 = t.sim.driverFor("h1");
+    h1.endGroup = async () => {
+      throw new Error("connection refused");
+    };
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "failed", outcome.message);
+    assert.match(
+      outcome.failed?.error ?? "",
+      /install: its command left running on h1 \(process group 4321\) could not be ended, so it is not run again beside it: connection refused/,
+    );
+    assert.match(outcome.message, /undoing 1\.0\.1\/roll\/api\/h1\/install failed/);
+    assert.equal(
+      t.sim.events.filter((ev) => ev.host === "h1" && ev.command.startsWith("install")).length,
+      0,
+      "never run again",
+    );
   });
 
   it("reports a failed undo, and a later rollback finishes the job", async () => {

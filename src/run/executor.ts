@@ -369,7 +369,8 @@ export class Executor {
     const about = aboutStep(step);
     const record = j.record(step.id);
     if (record.state === "done") return true;
-    if (record.state === "running" && step.check) {
+    const stuck = record.state === "running" ? await this.#endLeftover(record) : undefined;
+    if (record.state === "running" && step.check && !stuck) {
       const there = await this.#perform(step, [step.check]);
       if (there.ok) {
         await j.step(step.id, { state: "done", endedAt: Date.now(), error: null }, about);
@@ -390,7 +391,7 @@ export class Executor {
       about,
     );
     this.#faults.hit(`${step.id}:started`);
-    const result = await this.#perform(step, step.run);
+    const result = stuck ?? (await this.#perform(step, step.run));
     if (this.#halt === "lock-lost") return false;
     if (result.ok) {
       await j.step(
@@ -490,10 +491,13 @@ export class Executor {
     for (const record of touched) {
       const step = this.#steps.get(record.id) as PlanStep;
       const about = aboutStep(step);
+      const stuck = await this.#endLeftover(record);
       await j.step(step.id, { state: "undoing" }, about);
-      const result = step.undo
-        ? await this.#perform(step, step.undo)
-        : ({ ok: true, exitCode: null, output: "" } as const);
+      const result =
+        stuck ??
+        (step.undo
+          ? await this.#perform(step, step.undo)
+          : ({ ok: true, exitCode: null, output: "" } as const));
       if (this.#halt === "lock-lost")
         return { status: "rolling-back", reason: "lock-lost", message: "another ferry took over the lock" };
       if (!result.ok) {
@@ -517,6 +521,35 @@ export class Executor {
     const message = `${why}. Rolled back: ${this.#o.plan.cluster} is back at ${hop.from}.`;
     await j.run({ status: "rolled-back", endedAt: Date.now(), error: message });
     return { status: "rolled-back", reason: "rolled-back", message };
+  }
+
+  /**
+   * A step found running or undoing was left so by a ferry that died: its command may run still.
+   * That process group (as recorded before the command started) is ended and gone before the step
+   * is checked, run or undone again, so no command runs twice at once. A failed step's group is
+   * ended before its undo too: a timed-out command's stragglers, or one that could not be ended.
+   * Returns a failure when it cannot be ended, and the step must not run beside it.
+   */
+  async #endLeftover(record: StepRecord): Promise<StepResult | undefined> {
+    const p = record.process;
+    if (!p || !["running", "undoing", "failed"].includes(record.state)) return undefined;
+    const what = `${record.id}: its command left running on ${p.host ?? "this machine"} (process group ${p.pgid})`;
+    try {
+      const ended = await this.#o.driverFor(p.host ?? undefined).endGroup(p);
+      if (ended === "terminated" || ended === "killed") {
+        const how = ended === "terminated" ? "ended on SIGTERM" : "did not end on SIGTERM and was killed";
+        this.events.emit({
+          type: "note",
+          runId: this.#o.runId,
+          message: `${what} ${how}, before the step goes on`,
+        });
+      }
+      return undefined;
+    } catch (err) {
+      return failed(
+        `${what} could not be ended, so it is not run again beside it: ${(err as Error).message}`,
+      );
+    }
   }
 
   async #perform(step: PlanStep, actions: readonly Action[]): Promise<StepResult> {
@@ -557,6 +590,7 @@ export class Executor {
       members: this.#o.plan.members,
       driverFor: this.#o.driverFor,
       database: () => this.#database(),
+      recordProcess: (group) => this.#j.process(step.id, { host: step.host ?? null, ...group }),
     };
   }
 

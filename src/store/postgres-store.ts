@@ -11,7 +11,9 @@ import pg from "pg";
 import {
   type LockRow,
   type RunRow,
+  STEP_ROW_COLUMNS,
   type StepRow,
+  stepColumnValue,
   toHolder,
   toRecord,
   toStep,
@@ -96,6 +98,8 @@ function migrations(s: string): string[] {
     `,
     // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
     `ALTER TABLE ${s}.runs ADD COLUMN pause_requested_by text;`,
+    // Where a step's command runs (its host, process group and marker, as JSON), for a resume to end it.
+    `ALTER TABLE ${s}.steps ADD COLUMN process text;`,
   ];
 }
 
@@ -107,6 +111,7 @@ const STEP_FIELDS = {
   output: ["output", "text"],
   error: ["error", "text"],
   attempts: ["attempts", "integer"],
+  process: ["process", "text"],
 } as const satisfies Record<keyof StepPatch, readonly [string, string]>;
 
 const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<
@@ -271,8 +276,7 @@ export class PostgresStore implements StateStore {
   async steps(runId: string): Promise<StepRecord[]> {
     await this.written;
     const { rows } = await this.pool.query<StepRow>(
-      `SELECT id, seq, state, started_at, ended_at, exit_code, output, error, attempts
-       FROM ${this.s}.steps WHERE run_id = $1 ORDER BY seq`,
+      `SELECT ${STEP_ROW_COLUMNS} FROM ${this.s}.steps WHERE run_id = $1 ORDER BY seq`,
       [runId],
     );
     return rows.map(toStep);
@@ -421,7 +425,7 @@ export class PostgresStore implements StateStore {
       const key = JSON.stringify([w.runId, w.stepId]);
       const entry = merged.get(key) ?? { runId: w.runId, stepId: w.stepId, patch: {} };
       for (const [field, value] of Object.entries(w.patch))
-        if (value !== undefined) entry.patch[field] = value;
+        if (value !== undefined) entry.patch[field] = stepColumnValue(field as keyof StepPatch, value);
       merged.set(key, entry);
     }
     const only = merged.size === 1 ? [...merged.values()][0] : undefined;

@@ -3,7 +3,16 @@
  * same columns in slightly different types: PostgreSQL gives BIGINT as a string and json as
  * values, SQLite gives numbers and json as text. The mapping takes either.
  */
-import type { LockHolder, RunRecord, RunStatus, RunSummary, StepRecord, StepState } from "./state-store.js";
+import type {
+  LockHolder,
+  RunRecord,
+  RunStatus,
+  RunSummary,
+  StepPatch,
+  StepProcess,
+  StepRecord,
+  StepState,
+} from "./state-store.js";
 
 /** A BIGINT: a number from SQLite, a string from PostgreSQL. */
 type Int8 = number | string;
@@ -35,7 +44,13 @@ export interface StepRow {
   output: string | null;
   error: string | null;
   attempts: number;
+  /** JSON text (a text column in both databases, so it comes back exactly as written). */
+  process: string | null;
 }
+
+/** The columns of a step row, as both stores select them. */
+export const STEP_ROW_COLUMNS =
+  "id, seq, state, started_at, ended_at, exit_code, output, error, attempts, process";
 
 export interface LockRow {
   host: string | null;
@@ -87,7 +102,13 @@ export function toStep(row: StepRow): StepRecord {
     output: row.output,
     error: row.error,
     attempts: row.attempts,
+    process: json<StepProcess | null>(row.process, null),
   };
+}
+
+/** A step patch's values as the columns hold them: the process as JSON text. */
+export function stepColumnValue<K extends keyof StepPatch>(field: K, value: StepPatch[K]): unknown {
+  return field === "process" && value !== null && value !== undefined ? JSON.stringify(value) : value;
 }
 
 export function toHolder(row: LockRow | undefined): LockHolder | undefined {

@@ -13,7 +13,9 @@ import Database from "better-sqlite3";
 import {
   type LockRow,
   type RunRow,
+  STEP_ROW_COLUMNS,
   type StepRow,
+  stepColumnValue,
   toHolder,
   toRecord,
   toStep,
@@ -84,6 +86,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
   "ALTER TABLE runs ADD COLUMN pause_requested_by TEXT;",
+  // Where a step's command runs (its host, process group and marker, as JSON), for a resume to end it.
+  "ALTER TABLE steps ADD COLUMN process TEXT;",
 ];
 
 const STEP_COLUMNS = {
@@ -94,6 +98,7 @@ const STEP_COLUMNS = {
   output: "output",
   error: "error",
   attempts: "attempts",
+  process: "process",
 } as const satisfies Record<keyof StepPatch, string>;
 
 const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<
@@ -226,7 +231,7 @@ export class SqliteStore implements StateStore {
   }
 
   updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void> {
-    const [sql, values] = updateSql("steps", STEP_COLUMNS, patch, "run_id = ? AND id = ?");
+    const [sql, values] = updateSql("steps", STEP_COLUMNS, patch, "run_id = ? AND id = ?", stepColumnValue);
     return this.enqueue(() => {
       if (this.prepared(sql).run(...values, runId, stepId).changes === 0) {
         throw new Error(`no step ${stepId} in run ${runId}`);
@@ -236,9 +241,9 @@ export class SqliteStore implements StateStore {
 
   async steps(runId: string): Promise<StepRecord[]> {
     this.ready();
-    const rows = this.prepared(
-      "SELECT id, seq, state, started_at, ended_at, exit_code, output, error, attempts FROM steps WHERE run_id = ? ORDER BY seq",
-    ).all(runId) as StepRow[];
+    const rows = this.prepared(`SELECT ${STEP_ROW_COLUMNS} FROM steps WHERE run_id = ? ORDER BY seq`).all(
+      runId,
+    ) as StepRow[];
     return rows.map(toStep);
   }
 
@@ -384,13 +389,14 @@ function updateSql<P extends object>(
   columns: Record<keyof P, string>,
   patch: P,
   where: string,
+  value: <K extends keyof P>(key: K, v: P[K]) => unknown = (_key, v) => v,
 ): [string, unknown[]] {
   const sets: string[] = [];
   const values: unknown[] = [];
   for (const key of Object.keys(columns) as (keyof P)[]) {
     if (patch[key] === undefined) continue;
     sets.push(`${columns[key]} = ?`);
-    values.push(patch[key]);
+    values.push(value(key, patch[key]));
   }
   // An empty patch still checks that the row exists.
   if (sets.length === 0) {

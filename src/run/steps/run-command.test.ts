@@ -48,6 +48,28 @@ describe("exec", () => {
     });
   });
 
+  it("has its process group recorded before it runs, and carries the group's marker", async () => {
+    const order: string[] = [];
+    const driver = new MemoryDriver({
+      host: "h1",
+      handler: () => {
+        order.push("ran");
+        return undefined;
+      },
+    });
+    let marker = "";
+    const ctx = stepContext({
+      driver,
+      recordProcess: async (g) => {
+        marker = g.marker;
+        order.push("recorded");
+      },
+    });
+    const r = await runCommand.run({ type: "exec", command: "printenv FERRY_PROCESS" }, ctx);
+    assert.deepEqual(order, ["recorded", "ran"]);
+    assert.equal(r.output, `${marker}\n`);
+  });
+
   it("ends a command at the step's timeout and says so", async () => {
     const ctx = stepContext({ step: { host: undefined, timeoutMs: 30 } });
     const r = await runCommand.run({ type: "exec", command: "sleep 60" }, ctx);

@@ -1,14 +1,15 @@
 /**
  * `exec`: a shell command on the step's host, with the FERRY_* values of its hop (of the way back
  * for an undo rendered with `back`) and FERRY_STEP. Its output goes to the run's listeners line
- * by line as it arrives; a non-zero exit, a timeout or a kill fails the step, saying which.
+ * by line as it arrives; a non-zero exit, a timeout or a kill fails the step, saying which. Its
+ * process group is in the journal before it runs, so a resume after ferry died ends it first.
  */
 import { describeExit, lastLineOf } from "../../drivers/driver.js";
 import { lineSplitter } from "../events.js";
 import { type ActionOf, failed, passed, type StepKind } from "./step-kind.js";
 
 export const runCommand: StepKind<ActionOf<"exec">> = {
-  async run(action, { step, driver, env, events, runId, signal }) {
+  async run(action, { step, driver, env, events, runId, signal, recordProcess }) {
     const lines = lineSplitter((line) => events.emit({ type: "output", runId, id: step.id, line }));
     const r = await driver
       .exec(action.command, {
@@ -16,6 +17,7 @@ export const runCommand: StepKind<ActionOf<"exec">> = {
         timeoutMs: step.timeoutMs,
         signal,
         onOutput: lines.push,
+        onStarted: recordProcess,
       })
       .finally(lines.end);
     if (r.exitCode === 0 && !r.timedOut && !r.aborted) return passed(r.output, 0);

@@ -6,7 +6,7 @@
  * A step's verbs are in the plan (`run`, `check`, `undo`: lists of actions), so a kind has one
  * function, `run`: checking or undoing is carrying out the actions the plan lists for that verb.
  */
-import type { Driver } from "../../drivers/driver.js";
+import type { Driver, ProcessGroup } from "../../drivers/driver.js";
 import type { Action, Member, PlanStep } from "../../plan/plan.js";
 import type { RunEvents } from "../events.js";
 import type { MigrationRunner } from "../migration-runner.js";
@@ -31,6 +31,11 @@ export interface StepContext {
   readonly driverFor: DriverFor;
   /** The product's database, opened on first use; rejects when the cluster file names none. */
   database(): Promise<MigrationRunner>;
+  /**
+   * Durably records the process group of a command the step runs on its own host, for the
+   * driver's `onStarted`: a resume then ends it if ferry dies while it runs.
+   */
+  recordProcess(group: ProcessGroup): Promise<void>;
 }
 
 /** How an action went: its exit code (when a command had one) and output; an error when it failed. */
