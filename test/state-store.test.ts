@@ -235,7 +235,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 3);
+      assert.equal(db.pragma("user_version", { simple: true }), 4);
     } finally {
       db.close();
     }
@@ -247,10 +247,11 @@ describe("SqliteStore", () => {
     await store.init();
     await store.createRun(SAMPLE_RUN, ["a"]);
     await store.close();
-    // What schema version 1 looked like: no pause mark (2), no step process (3).
+    // What schema version 1 looked like: no pause mark (2), no step process (3) or observation (4).
     const db = new Database(file);
     db.exec("ALTER TABLE runs DROP COLUMN pause_requested_by");
     db.exec("ALTER TABLE steps DROP COLUMN process");
+    db.exec("ALTER TABLE steps DROP COLUMN observed");
     db.pragma("user_version = 1");
     db.close();
 
@@ -264,6 +265,8 @@ describe("SqliteStore", () => {
       const process = { host: "h1", pgid: 4242, marker: "00112233445566ff" };
       await upgraded.updateStep("r1", "a", { process });
       assert.deepEqual((await upgraded.steps("r1"))[0]?.process, process);
+      await upgraded.updateStep("r1", "a", { observed: { active: "h2" } });
+      assert.deepEqual((await upgraded.steps("r1"))[0]?.observed, { active: "h2" });
     } finally {
       await upgraded.close();
     }

@@ -10,6 +10,7 @@ import { render, type TemplateValues } from "../cluster/template.js";
 import { RefusedError } from "../errors.js";
 import { fileKey, type MigrationFile, type MigrationPhase } from "../migrate/migration-files.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
+import { orderActivePassive } from "./active-passive.js";
 import {
   type Action,
   type Lane,
@@ -513,8 +514,21 @@ function roll(ctx: HopContext): Phase {
   return phase(
     ctx,
     "roll",
-    stages.map((stage) => ({ pools: stage.pools.map((pool) => activePassive(ctx, pool)) })),
+    stages.flatMap((stage) => {
+      const pools = stage.pools.map((pool) => activePassive(ctx, pool));
+      // Each active-passive component's roles are asked (from this machine) just before its hosts roll.
+      const asked = pools.flatMap((pool) => (pool.activePassive ? [rolesPool(ctx, pool)] : []));
+      return [...(asked.length > 0 ? [{ pools: asked }] : []), { pools }];
+    }),
   );
+}
+
+/** The step that asks an active-passive component's hosts their roles: what its roll follows. */
+function rolesPool(ctx: HopContext, pool: Pool): Pool {
+  const c = pool.component as string;
+  const step = localStep(ctx, `roll/${c}/roles`, [{ type: "roles", component: c }]);
+  const timeoutMs = ctx.cluster.components.find((x) => x.name === c)?.timeoutMs ?? step.timeoutMs;
+  return { limit: 1, lanes: [{ steps: [{ ...step, timeoutMs }] }] };
 }
 
 function activeOf(c: Component, actives: ReadonlyMap<string, string>, online: readonly string[]): string {
@@ -529,31 +543,32 @@ function nextActive(active: string | undefined, online: readonly string[]): stri
 
 /**
  * An active-passive component (StarlingX's controllers, Cinder's volume service): its standbys
- * first, one at a time, then a switchover to the first of them, then the former active one.
+ * first, one at a time, then a switchover to the first of them, then the former active one. The
+ * order here is predicted from the active host the hop is expected to start with; when the hop
+ * runs, the executor orders the lanes again by the roles it asks then (orderActivePassive), so
+ * every step id here is the same whichever host turns out active: the switchover's has no host.
  */
 function activePassive(ctx: HopContext, pool: Pool): Pool {
   const c = ctx.cluster.components.find((x) => x.name === pool.component);
   if (!c?.activePassive) return pool;
   const online = onlineHostsOf(c, ctx.members);
   if (online.length < 2) return pool; // no standby online: the one host rolls as any other
-  const was = activeOf(c, ctx.actives, online);
-  const next = nextActive(was, online);
   const member = (h: string) => ctx.members.get(memberKey(h, c.name)) as Member;
-  const switchover = hostStep(
-    `${ctx.hop.id}/roll/${c.name}/${next}/switchover`,
-    member(next),
-    [exec(ctx, c.activePassive.switchover, member(next))],
-    { undo: [exec(ctx, c.activePassive.switchover, member(was))] },
+  const switchover = `${ctx.hop.id}/roll/${c.name}/switchover`;
+  const placeholder = hostStep(switchover, member(online[1] as string), []);
+  const hosts = online.map((h) => ({
+    host: h,
+    switchover: exec(ctx, c.activePassive?.switchover ?? "", member(h)),
+  }));
+  return orderActivePassive(
+    {
+      ...pool,
+      limit: 1,
+      lanes: [...pool.lanes, { host: placeholder.host, steps: [placeholder] }],
+      activePassive: { roles: `${ctx.hop.id}/roll/${c.name}/roles`, switchover, hosts },
+    },
+    activeOf(c, ctx.actives, online),
   );
-  return {
-    ...pool,
-    limit: 1,
-    lanes: [
-      ...pool.lanes.filter((l) => l.host !== was),
-      { host: next, steps: [switchover] },
-      ...pool.lanes.filter((l) => l.host === was),
-    ],
-  };
 }
 
 /** Past this step ferry never goes back by itself (StarlingX's point of no return, Ganeti's config change). */

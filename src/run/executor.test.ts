@@ -404,6 +404,97 @@ describe("Executor", () => {
     );
   });
 
+  it("rolls an active-passive component in the order its roles give when each hop runs; a resume keeps that order", async () => {
+    const commands = JSON.stringify(SIM_COMMANDS);
+    const t = await setUp("1.0.2", {
+      components: `
+  - { name: ctl, hosts: [h1, h2, h3], mode: active-passive, role: "role ctl", switchover: "switchover {{host}}", commands: ${commands} }`,
+    });
+    t.sim.activePassive.push("ctl");
+    t.sim.active.set("ctl", "h1");
+    const stoppedWhileActive: string[] = [];
+    t.sim.fail = (host, cmd) => {
+      if (cmd === "stop ctl" && t.sim.active.get("ctl") === host) stoppedWhileActive.push(host);
+      return undefined;
+    };
+    const first = t.executor();
+    first.events.on((ev) => {
+      if (ev.type !== "step" || ev.state !== "done") return;
+      // Between the hops an operator fails over to h3, where ferry predicted h2.
+      if (ev.id === "1.0.1/verify/cluster") t.sim.active.set("ctl", "h3");
+      // Ferry dies (as far as the journal knows) right after the second hop's switchover.
+      if (ev.id === "1.0.2/roll/ctl/switchover") first.lockLost();
+    });
+    assert.equal((await first.forward()).reason, "lock-lost");
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "done", outcome.message);
+
+    const seq = t.sim.events
+      .filter((e) => e.command === "stop ctl" || e.command.startsWith("switchover"))
+      .map((e) => `${e.host} ${e.command}`);
+    assert.deepEqual(seq, [
+      "h2 stop ctl",
+      "h3 stop ctl",
+      "h2 switchover h2",
+      "h1 stop ctl",
+      // The second hop as h3's being active asks, not as predicted (h1, h3, switchover to h1, h2):
+      "h1 stop ctl",
+      "h2 stop ctl",
+      "h1 switchover h1",
+      "h3 stop ctl",
+    ]);
+    assert.deepEqual(stoppedWhileActive, []);
+    assert.equal(
+      (await t.store.steps(t.runId)).find((r) => r.id === "1.0.2/roll/ctl/roles")?.observed?.active,
+      "h3",
+    );
+    assert.ok(allAt(t.sim, "1.0.2"));
+  });
+
+  it("undoes an active-passive roll in the order it ran: the switchover back before the standbys it left", async () => {
+    const commands = JSON.stringify(SIM_COMMANDS);
+    const t = await setUp("1.0.1", {
+      components: `
+  - { name: ctl, hosts: [h1, h2, h3], mode: active-passive, role: "role ctl", switchover: "switchover {{host}}", commands: ${commands} }`,
+    });
+    t.sim.activePassive.push("ctl");
+    // Planned as if h1 were active; h3 is.
+    t.sim.active.set("ctl", "h3");
+    const stoppedWhileActive: string[] = [];
+    t.sim.fail = (host, cmd) => {
+      if (cmd === "stop ctl" && t.sim.active.get("ctl") === host) stoppedWhileActive.push(host);
+      // The former active one's new release does not start.
+      if (host === "h3" && cmd === "start ctl" && t.sim.member("h3", "ctl").active === "1.0.1")
+        return { exitCode: 1 };
+      return undefined;
+    };
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "rolled-back", outcome.message);
+    const seq = t.sim.events
+      .filter((e) => /^(stop|start) ctl$|^switchover/.test(e.command))
+      .map((e) => `${e.host} ${e.command}`);
+    assert.deepEqual(seq, [
+      "h1 stop ctl",
+      "h1 start ctl",
+      "h2 stop ctl",
+      "h2 start ctl",
+      "h1 switchover h1",
+      "h3 stop ctl",
+      "h3 start ctl",
+      // Undone in reverse: h3 back on its release, then active again (from h1), then the standbys.
+      "h3 stop ctl",
+      "h3 start ctl",
+      "h1 switchover h3",
+      "h2 stop ctl",
+      "h2 start ctl",
+      "h1 stop ctl",
+      "h1 start ctl",
+    ]);
+    assert.deepEqual(stoppedWhileActive, []);
+    assert.equal(t.sim.active.get("ctl"), "h3");
+    assert.ok(allAt(t.sim, "1.0.0"), JSON.stringify(t.sim.snapshot()));
+  });
+
   it("reports a failed undo, and a later rollback finishes the job", async () => {
     const t = await setUp("1.0.1");
     let undoBroken = true;

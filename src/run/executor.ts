@@ -12,6 +12,7 @@
  */
 import { setMaxListeners } from "node:events";
 import { FerryError, OperationError, RefusedError } from "../errors.js";
+import { orderActivePassive } from "../plan/active-passive.js";
 import { memberKey } from "../plan/build-plan.js";
 import {
   type Action,
@@ -23,6 +24,7 @@ import {
   POINT_OF_NO_RETURN,
   type Pool,
   planSteps,
+  poolSteps,
 } from "../plan/plan.js";
 import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js";
 import { RunEvents } from "./events.js";
@@ -82,6 +84,10 @@ export class Executor {
   readonly #members: ReadonlyMap<string, Member>;
   readonly #hopOf = new Map<string, PlannedHop>();
   readonly #steps = new Map<string, PlanStep>();
+  /** Each step's place in the plan, which is its number in the journal. */
+  readonly #planSeq = new Map<string, number>();
+  /** Where a step stands in the order it runs: the plan's, but for an active-passive pool (#ordered). */
+  readonly #runSeq = new Map<string, number>();
   readonly #abort = new AbortController();
   readonly #env: CommandEnvs;
   readonly #faults: Faults;
@@ -106,9 +112,10 @@ export class Executor {
     // Every command in flight listens to this one signal; hundreds at once is the point, not a leak.
     setMaxListeners(0, this.#abort.signal);
     this.#members = new Map(options.plan.members.map((m) => [memberKey(m.host, m.component), m]));
-    for (const { hop, step } of planSteps(options.plan)) {
+    for (const [seq, { hop, step }] of [...planSteps(options.plan)].entries()) {
       this.#hopOf.set(step.id, hop);
       this.#steps.set(step.id, step);
+      this.#planSeq.set(step.id, seq);
     }
   }
 
@@ -330,7 +337,8 @@ export class Executor {
    * and never one whose host shares a redundancy group with a host out of service now; such a lane
    * waits, and the next free lane in plan order goes first.
    */
-  async #runPool(pool: Pool): Promise<void> {
+  async #runPool(planned: Pool): Promise<void> {
+    const pool = this.#ordered(planned);
     const pending = [...pool.lanes];
     const worker = async () => {
       while (!this.#halt && pending.length > 0) {
@@ -348,6 +356,33 @@ export class Executor {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, pool.limit) }, worker));
+  }
+
+  /**
+   * An active-passive pool in the order its roles step saw when the hop ran (journaled, so a resume
+   * keeps it, whoever is active by then); the plan's order was a prediction. The pool's steps take
+   * its numbers in the journal in the order they run now, for the undo; the switchover its host.
+   */
+  #ordered(pool: Pool): Pool {
+    const ap = pool.activePassive;
+    const active = ap && this.#journal?.record(ap.roles).observed?.active;
+    if (!active) return pool;
+    const ordered = orderActivePassive(pool, active);
+    const seqs = poolSteps(pool)
+      .map((s) => this.#planSeq.get(s.id) as number)
+      .sort((a, b) => a - b);
+    poolSteps(ordered).forEach((step, i) => {
+      this.#runSeq.set(step.id, seqs[i] as number);
+      this.#steps.set(step.id, step);
+    });
+    return ordered;
+  }
+
+  /** Every active-passive pool of `hop` ordered by its journaled roles: the undo goes by that order. */
+  #followRoles(hop: PlannedHop): void {
+    for (const phase of hop.phases) {
+      for (const stage of phase.stages) for (const pool of stage.pools) this.#ordered(pool);
+    }
   }
 
   async #runLane(lane: Lane): Promise<void> {
@@ -396,7 +431,13 @@ export class Executor {
     if (result.ok) {
       await j.step(
         step.id,
-        { state: "done", endedAt: Date.now(), exitCode: result.exitCode, output: tail(result.output) },
+        {
+          state: "done",
+          endedAt: Date.now(),
+          exitCode: result.exitCode,
+          output: tail(result.output),
+          ...(result.observed ? { observed: result.observed } : {}),
+        },
         about,
       );
       this.#faults.hit(`${step.id}:finished`);
@@ -487,7 +528,8 @@ export class Executor {
     const touched = [...j.records()].filter(
       (r) => this.#hopOf.get(r.id) === hop && r.state !== "pending" && r.state !== "undone",
     );
-    touched.sort(reversePlanOrder);
+    this.#followRoles(hop);
+    touched.sort((a, b) => this.#seqOf(b) - this.#seqOf(a));
     for (const record of touched) {
       const step = this.#steps.get(record.id) as PlanStep;
       const about = aboutStep(step);
@@ -552,16 +594,28 @@ export class Executor {
     }
   }
 
+  /**
+   * Undo order is this, reversed: the plan's order, but an active-passive pool's in the order its
+   * roles gave. A host's steps are contiguous and ran in that order; hosts side by side are
+   * independent; phases and stages come in the order they ran. So no clock is needed, and one that
+   * jumped (or a resume on another machine) cannot reorder undos.
+   */
+  #seqOf(record: StepRecord): number {
+    return this.#runSeq.get(record.id) ?? record.seq;
+  }
+
   async #perform(step: PlanStep, actions: readonly Action[]): Promise<StepResult> {
     let output = "";
     let exitCode: number | null = null;
+    let observed: Record<string, string> | undefined;
     for (const action of actions) {
       const r = await this.#act(step, action);
       output = r.output ? tail(output + r.output) : output;
       exitCode = r.exitCode;
       if (!r.ok) return { ...r, output };
+      if (r.observed) observed = { ...observed, ...r.observed };
     }
-    return { ok: true, exitCode, output };
+    return { ok: true, exitCode, output, ...(observed ? { observed } : {}) };
   }
 
   /** Hands one action to its kind (src/run/steps); a kind that throws fails the step, naming where. */
@@ -606,15 +660,6 @@ function aboutStep(step: PlanStep): { host?: string; component?: string } {
     ...(step.host ? { host: step.host } : {}),
     ...(step.component ? { component: step.component } : {}),
   };
-}
-
-/**
- * Undo order: the plan's order, reversed. A host's steps are contiguous in the plan and ran in
- * that order; hosts side by side are independent; phases and stages come in the order they ran.
- * So no clock is needed, and one that jumped (or a resume on another machine) cannot reorder undos.
- */
-function reversePlanOrder(a: StepRecord, b: StepRecord): number {
-  return b.seq - a.seq;
 }
 
 function tail(text: string): string {

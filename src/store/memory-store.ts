@@ -106,8 +106,9 @@ export class MemoryStore implements StateStore {
       "error",
       "attempts",
       "process",
+      "observed",
     ]);
-    // A step's fields are primitives, but for its process, whose own fields are.
+    // A step's fields are primitives, but for its process and observation, whose own fields are.
     this.runs.get(runId)?.steps.set(stepId, copyStep({ ...step, ...fields }));
   }
 
@@ -181,11 +182,16 @@ function pendingStep(id: string, seq: number): StepRecord {
     error: null,
     attempts: 0,
     process: null,
+    observed: null,
   };
 }
 
 function copyStep(step: StepRecord): StepRecord {
-  return { ...step, process: step.process && { ...step.process } };
+  return {
+    ...step,
+    process: step.process && { ...step.process },
+    observed: step.observed && { ...step.observed },
+  };
 }
 
 function summaryOf(run: RunSummary): RunSummary {

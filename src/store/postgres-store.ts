@@ -100,6 +100,8 @@ function migrations(s: string): string[] {
     `ALTER TABLE ${s}.runs ADD COLUMN pause_requested_by text;`,
     // Where a step's command runs (its host, process group and marker, as JSON), for a resume to end it.
     `ALTER TABLE ${s}.steps ADD COLUMN process text;`,
+    // What a step saw that later steps follow (a roles step's active host), as JSON.
+    `ALTER TABLE ${s}.steps ADD COLUMN observed text;`,
   ];
 }
 
@@ -112,6 +114,7 @@ const STEP_FIELDS = {
   error: ["error", "text"],
   attempts: ["attempts", "integer"],
   process: ["process", "text"],
+  observed: ["observed", "text"],
 } as const satisfies Record<keyof StepPatch, readonly [string, string]>;
 
 const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<

@@ -46,11 +46,13 @@ export interface StepRow {
   attempts: number;
   /** JSON text (a text column in both databases, so it comes back exactly as written). */
   process: string | null;
+  /** JSON text, as `process`. */
+  observed: string | null;
 }
 
 /** The columns of a step row, as both stores select them. */
 export const STEP_ROW_COLUMNS =
-  "id, seq, state, started_at, ended_at, exit_code, output, error, attempts, process";
+  "id, seq, state, started_at, ended_at, exit_code, output, error, attempts, process, observed";
 
 export interface LockRow {
   host: string | null;
@@ -103,12 +105,14 @@ export function toStep(row: StepRow): StepRecord {
     error: row.error,
     attempts: row.attempts,
     process: json<StepProcess | null>(row.process, null),
+    observed: json<Record<string, string> | null>(row.observed, null),
   };
 }
 
-/** A step patch's values as the columns hold them: the process as JSON text. */
+/** A step patch's values as the columns hold them: the process and the observation as JSON text. */
 export function stepColumnValue<K extends keyof StepPatch>(field: K, value: StepPatch[K]): unknown {
-  return field === "process" && value !== null && value !== undefined ? JSON.stringify(value) : value;
+  const json = field === "process" || field === "observed";
+  return json && value !== null && value !== undefined ? JSON.stringify(value) : value;
 }
 
 export function toHolder(row: LockRow | undefined): LockHolder | undefined {

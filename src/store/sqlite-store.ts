@@ -88,6 +88,8 @@ const MIGRATIONS: readonly string[] = [
   "ALTER TABLE runs ADD COLUMN pause_requested_by TEXT;",
   // Where a step's command runs (its host, process group and marker, as JSON), for a resume to end it.
   "ALTER TABLE steps ADD COLUMN process TEXT;",
+  // What a step saw that later steps follow (a roles step's active host), as JSON.
+  "ALTER TABLE steps ADD COLUMN observed TEXT;",
 ];
 
 const STEP_COLUMNS = {
@@ -99,6 +101,7 @@ const STEP_COLUMNS = {
   error: "error",
   attempts: "attempts",
   process: "process",
+  observed: "observed",
 } as const satisfies Record<keyof StepPatch, string>;
 
 const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<

@@ -42,6 +42,11 @@ export interface StepRecord {
    * finds a step left running by a ferry that died and ends its process group before re-running it.
    */
   readonly process: StepProcess | null;
+  /**
+   * What the step saw that later steps follow, kept so that a resume follows it too: a roles step's
+   * `{ active: HOST }`, by which its component's roll is ordered.
+   */
+  readonly observed: Readonly<Record<string, string>> | null;
 }
 
 /** A command's process group, on the host whose driver started it. */

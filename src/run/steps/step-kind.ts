@@ -38,9 +38,17 @@ export interface StepContext {
   recordProcess(group: ProcessGroup): Promise<void>;
 }
 
-/** How an action went: its exit code (when a command had one) and output; an error when it failed. */
+/**
+ * How an action went: its exit code (when a command had one) and output; an error when it failed.
+ * `observed`: what it saw that later steps follow (a roles step: the active host), journaled.
+ */
 export type StepResult =
-  | { readonly ok: true; readonly exitCode: number | null; readonly output: string }
+  | {
+      readonly ok: true;
+      readonly exitCode: number | null;
+      readonly output: string;
+      readonly observed?: Readonly<Record<string, string>>;
+    }
   | { readonly ok: false; readonly error: string; readonly exitCode: number | null; readonly output: string };
 
 export interface StepKind<A extends Action> {
