@@ -200,7 +200,7 @@ describe("the run log", () => {
   it("a resumed run appends to the same log", async () => {
     await withProduct({ hosts: 2 }, async (p, c) => {
       const crashed = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"], {
-        FERRY_FAULT: "journal#7",
+        FERRY_FAULT: "journal#6",
       });
       assert.equal(crashed.signal, "SIGKILL");
       const resumed = await ferryAsync(["resume", ...c, "--yes", "--json"]);
@@ -208,8 +208,7 @@ describe("the run log", () => {
       const log = runLog(p, (events(resumed.stdout).at(-1) as Line).runId);
       const starts = log.filter((l) => l.event === "start");
       assert.equal(starts.length, 2, "one start per process that ran it");
-      // journal#7 is api/h1/install starting: the run, preflight and api/h1/stop (its start, its
-      // command's process group, its end) were recorded before it.
+      // journal#6 is api/h1/install starting: the run, preflight and api/h1/stop were recorded before it.
       assert.ok(
         log.some((l) => l.step === "1.0.1/roll/api/h1/stop" && l.state === "done"),
         "the killed process's lines up to its last step are there",

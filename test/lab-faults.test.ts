@@ -154,7 +154,7 @@ describe("faults on lab hosts over SSH", skip, () => {
         assert.match(
           resumed.stdout,
           new RegExp(
-            `roll/api/${h}/install: its command left running on ${h} \\(process group ${pid}\\) ended on SIGTERM`,
+            `roll/api/${h}/install: what its command left running on ${h} \\(process group ${pid}\\) ended on SIGTERM`,
           ),
         );
         assert.equal(processAlive(pid), false);

@@ -54,7 +54,7 @@ it("resume ends the process group of the step the dead ferry left running before
     assert.match(
       r.stdout,
       new RegExp(
-        `1\\.0\\.1/roll/api/h1/install: its command left running on h1 \\(process group ${old}\\) ended on SIGTERM`,
+        `1\\.0\\.1/roll/api/h1/install: what its command left running on h1 \\(process group ${old}\\) ended on SIGTERM`,
       ),
     );
 

@@ -235,7 +235,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 4);
+      assert.equal(db.pragma("user_version", { simple: true }), 3);
     } finally {
       db.close();
     }
@@ -247,10 +247,9 @@ describe("SqliteStore", () => {
     await store.init();
     await store.createRun(SAMPLE_RUN, ["a"]);
     await store.close();
-    // What schema version 1 looked like: no pause mark (2), no step process (3) or observation (4).
+    // What schema version 1 looked like: no pause mark (2), no step observation (3).
     const db = new Database(file);
     db.exec("ALTER TABLE runs DROP COLUMN pause_requested_by");
-    db.exec("ALTER TABLE steps DROP COLUMN process");
     db.exec("ALTER TABLE steps DROP COLUMN observed");
     db.pragma("user_version = 1");
     db.close();
@@ -261,10 +260,7 @@ describe("SqliteStore", () => {
       assert.equal((await upgraded.getRun("r1"))?.startedBy, "ops@here");
       assert.equal(await upgraded.requestPause("r1", "ops@there"), true);
       assert.equal(await upgraded.pauseRequest("r1"), "ops@there");
-      assert.equal((await upgraded.steps("r1"))[0]?.process, null);
-      const process = { host: "h1", pgid: 4242, marker: "00112233445566ff" };
-      await upgraded.updateStep("r1", "a", { process });
-      assert.deepEqual((await upgraded.steps("r1"))[0]?.process, process);
+      assert.equal((await upgraded.steps("r1"))[0]?.observed, null);
       await upgraded.updateStep("r1", "a", { observed: { active: "h2" } });
       assert.deepEqual((await upgraded.steps("r1"))[0]?.observed, { active: "h2" });
     } finally {

@@ -18,27 +18,7 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
   /** Called with each chunk of output (stdout and stderr together), as it arrives. */
   readonly onOutput?: (chunk: string) => void;
-  /**
-   * Called once the command's process group exists on the host, before the command itself runs:
-   * the command waits until the promise resolves, and does not run at all when it rejects (exec()
-   * then rejects with that error). Its environment carries FERRY_PROCESS=<group.marker>, by which
-   * endGroup() later tells this group from another that got the same id. Without it, no wait.
-   */
-  readonly onStarted?: (group: ProcessGroup) => Promise<void>;
 }
-
-/** A command's process group on its host, and the marker in its environment (FERRY_PROCESS). */
-export interface ProcessGroup {
-  readonly pgid: number;
-  readonly marker: string;
-}
-
-/**
- * What endGroup() found and did: `gone` (no process of the group is left), `not-ours` (its id
- * belongs to processes without the marker: another command's since; left alone), `terminated`
- * (it ended on SIGTERM) or `killed` (it needed SIGKILL).
- */
-export type GroupEnd = "gone" | "not-ours" | "terminated" | "killed";
 
 export interface ExecResult {
   /** null when the command was ended by a signal. */
@@ -53,17 +33,27 @@ export interface ExecResult {
 
 export const OUTPUT_TAIL_BYTES = 4096;
 
+/** The environment variable by which endMarked() finds a command's processes. */
+export const MARKER_VARIABLE = "FERRY_PROCESS";
+
+/** What endMarked() ended: the process groups (none when no process carried the marker), and how. */
+export interface MarkedEnd {
+  readonly groups: readonly number[];
+  /** Whether SIGTERM was not enough and SIGKILL was sent. */
+  readonly killed: boolean;
+}
+
 export interface Driver {
   /** The host's name in the cluster file. */
   readonly host: string;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   /**
-   * Ends a process group that a command started with `onStarted` left running on this host, maybe
-   * by a ferry that has died since: unless it has gone or is not ours (no process of it carries the
-   * marker), SIGTERM, `graceMs` (default 2 s), SIGKILL; resolves once none of its processes is
-   * left. Rejects when that cannot be done or told.
+   * Ends what commands left running on this host, maybe under a ferry that has died since: every
+   * process group in which a process carries `FERRY_PROCESS=<one of the markers>` in its
+   * environment gets SIGTERM, then after `graceMs` (default 2 s) SIGKILL; resolves once none of
+   * their processes is left. Rejects when that cannot be done or told.
    */
-  endGroup(group: ProcessGroup, options?: { readonly graceMs?: number }): Promise<GroupEnd>;
+  endMarked(markers: readonly string[], options?: { readonly graceMs?: number }): Promise<MarkedEnd>;
   /** Ends connections and kills nothing that has finished; idempotent. */
   close(): Promise<void>;
 }

@@ -5,9 +5,9 @@ export {
   type ExecOptions,
   type ExecResult,
   formatMs,
-  type GroupEnd,
+  MARKER_VARIABLE,
+  type MarkedEnd,
   OUTPUT_TAIL_BYTES,
-  type ProcessGroup,
 } from "./driver.js";
 export { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
 export {

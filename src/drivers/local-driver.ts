@@ -6,11 +6,6 @@
  * Each command gets its own process group, so a timeout, an abort or close() ends the command
  * together with everything it started (a server it forked, a pipeline, a `sleep` in a loop)
  * instead of leaving orphans behind on the host.
- *
- * With `onStarted`, the group's leader is first a small shell that waits for one line on its
- * stdin, which ferry writes once `onStarted` has resolved, and only then execs the command (stdin
- * then /dev/null, as without): the command never runs before its group is recorded, and if ferry
- * dies first the pipe closes and the shell exits without running it.
  */
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
@@ -19,11 +14,10 @@ import {
   type Driver,
   type ExecOptions,
   type ExecResult,
-  type GroupEnd,
+  type MarkedEnd,
   OUTPUT_TAIL_BYTES,
-  type ProcessGroup,
 } from "./driver.js";
-import { endGroupThrough, MARKER_VARIABLE, newMarker } from "./end-group.js";
+import { endMarkedThrough } from "./end-marked.js";
 
 export interface LocalDriverOptions {
   /** The host's name in the cluster file. */
@@ -38,9 +32,6 @@ const DEFAULT_KILL_GRACE_MS = 2000;
  * without this limit, exec() would wait for the daemon to end.
  */
 const STDIO_DRAIN_MS = 200;
-
-/** The gate an `onStarted` command waits behind: one line on stdin, then the command ($1) itself. */
-const GATE = 'IFS= read -r go || exit 125; exec /bin/sh -c "$1" </dev/null';
 
 /** setTimeout() fires at once for delays beyond this (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -78,17 +69,13 @@ export class LocalDriver implements Driver {
     if (options.signal?.aborted) return Promise.resolve(notStarted());
 
     const group: Group = { kill: () => {}, done: Promise.resolve() };
-    const onStarted = options.onStarted;
-    const marker = onStarted ? newMarker() : undefined;
     const result = new Promise<ExecResult>((resolve, reject) => {
       const started = performance.now();
-      const child = spawn("/bin/sh", onStarted ? ["-c", GATE, "ferry", command] : ["-c", command], {
+      const child = spawn("/bin/sh", ["-c", command], {
         detached: true,
-        stdio: [onStarted ? "pipe" : "ignore", "pipe", "pipe"],
-        env: { ...process.env, ...options.env, ...(marker ? { [MARKER_VARIABLE]: marker } : {}) },
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, ...options.env },
       });
-      /** Why the gate stayed shut: the command did not run, and exec() rejects with it. */
-      let notStartedBecause: Error | undefined;
 
       const tail = new OutputTail();
       const decoders: StringDecoder[] = [];
@@ -155,10 +142,6 @@ export class LocalDriver implements Driver {
       const finish = (): void => {
         if (settled) return;
         cleanup();
-        if (notStartedBecause) {
-          reject(notStartedBecause);
-          return;
-        }
         for (const decoder of decoders) tail.push(decoder.end(), options.onOutput);
         resolve({
           exitCode: exit?.code ?? null,
@@ -200,22 +183,6 @@ export class LocalDriver implements Driver {
       }
       options.signal?.addEventListener("abort", onAbort, { once: true });
 
-      if (onStarted && marker && child.pid !== undefined && child.stdin) {
-        const gate = child.stdin;
-        // The gate's shell may be gone (killed by a timeout) before the line is written.
-        gate.on("error", () => {});
-        onStarted({ pgid: child.pid, marker }).then(
-          () => gate.end("go\n"),
-          (err: unknown) => {
-            notStartedBecause = new Error(
-              `not run on ${this.host}: recording its process group failed: ${(err as Error).message}`,
-              { cause: err },
-            );
-            gate.end();
-          },
-        );
-      }
-
       group.kill = () => {
         // What a command that finished by itself left running (a daemon it started) is meant to stay.
         if (exit !== undefined && !terminating) return;
@@ -229,8 +196,8 @@ export class LocalDriver implements Driver {
     return result;
   }
 
-  endGroup(group: ProcessGroup, options: { readonly graceMs?: number } = {}): Promise<GroupEnd> {
-    return endGroupThrough((command, o) => this.exec(command, o), group, options.graceMs);
+  endMarked(markers: readonly string[], options: { readonly graceMs?: number } = {}): Promise<MarkedEnd> {
+    return endMarkedThrough((command, o) => this.exec(command, o), markers, options.graceMs);
   }
 
   /** SIGKILLs the process group of every command still running, and waits for them to end. */

@@ -16,8 +16,7 @@
  *   anything else       exit 127, prints "sh: NAME: not found"
  */
 import { performance } from "node:perf_hooks";
-import type { Driver, ExecOptions, ExecResult, GroupEnd, ProcessGroup } from "./driver.js";
-import { MARKER_VARIABLE, newMarker } from "./end-group.js";
+import { type Driver, type ExecOptions, type ExecResult, MARKER_VARIABLE, type MarkedEnd } from "./driver.js";
 import { OutputTail } from "./local-driver.js";
 
 /** What a command does, as the handler tells it. */
@@ -66,7 +65,7 @@ const FINISHED = new Error("the command has finished");
 /** How a command was ended from outside, and the signal a real process would report for it. */
 type Stop = { readonly why: "timeout" | "abort" | "ended"; readonly signal: NodeJS.Signals };
 
-/** Process group ids are made up, from here up; they are never 0 or 1. */
+/** Process group ids are made up, from here up, one per command. */
 const FIRST_PGID = 10_000;
 
 /**
@@ -85,8 +84,12 @@ export class MemoryDriver implements Driver {
   /** Every command that ran (not those refused because the driver was closed or already aborted). */
   readonly history: MemoryCall[] = [];
   readonly #running = new Set<(stop: Stop) => void>();
-  /** Commands started with onStarted and still running, by their made-up process group. */
-  readonly #groups = new Map<number, { readonly marker: string; readonly stop: (stop: Stop) => void }>();
+  /** The commands running now, with their made-up process group and their environment. */
+  readonly #commands = new Set<{
+    readonly pgid: number;
+    readonly env: Readonly<Record<string, string>>;
+    readonly stop: (stop: Stop) => void;
+  }>();
   #nextPgid = FIRST_PGID;
   #closed = false;
   readonly #keepHistory: boolean;
@@ -102,20 +105,7 @@ export class MemoryDriver implements Driver {
     if (options.signal?.aborted) {
       return { exitCode: null, signal: null, timedOut: false, aborted: true, output: "", durationMs: 0 };
     }
-    const group = options.onStarted ? { pgid: this.#nextPgid++, marker: newMarker() } : undefined;
-    const env = { ...options.env, ...(group ? { [MARKER_VARIABLE]: group.marker } : {}) };
-    if (group && options.onStarted) {
-      try {
-        await options.onStarted(group);
-      } catch (err) {
-        throw new Error(
-          `not run on ${this.host}: recording its process group failed: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
-      }
-    }
+    const env = { ...options.env };
     if (this.#keepHistory) this.history.push({ command, env });
 
     const started = performance.now();
@@ -142,7 +132,8 @@ export class MemoryDriver implements Driver {
           )
         : undefined;
     this.#running.add(stopNow);
-    if (group) this.#groups.set(group.pgid, { marker: group.marker, stop: stopNow });
+    const running = { pgid: this.#nextPgid++, env, stop: stopNow };
+    this.#commands.add(running);
 
     const run = async (): Promise<{ exitCode: number }> => {
       const ctx: MemoryContext = { host: this.host, env, signal: killed.signal };
@@ -166,7 +157,7 @@ export class MemoryDriver implements Driver {
         return {
           exitCode: null,
           signal,
-          // Ended from outside by endGroup(): as a real process killed by someone else, neither.
+          // Ended from outside by endMarked(): as a real process killed by someone else, neither.
           timedOut: why === "timeout",
           aborted: why === "abort",
           output,
@@ -185,20 +176,18 @@ export class MemoryDriver implements Driver {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       this.#running.delete(stopNow);
-      if (group) this.#groups.delete(group.pgid);
+      this.#commands.delete(running);
       // Lets a handler still waiting on ctx.signal stop. A reason of our own spares building a
       // DOMException for every command, which a benchmark of thousands of commands would feel.
       killed.abort(FINISHED);
     }
   }
 
-  /** Ends a command still running by its group, as SIGTERM would, if its marker matches. */
-  async endGroup(group: ProcessGroup): Promise<GroupEnd> {
-    const running = this.#groups.get(group.pgid);
-    if (!running) return "gone";
-    if (running.marker !== group.marker) return "not-ours";
-    running.stop({ why: "ended", signal: "SIGTERM" });
-    return "terminated";
+  /** Ends the running commands whose environment carries one of the markers, as SIGTERM would. */
+  async endMarked(markers: readonly string[]): Promise<MarkedEnd> {
+    const marked = [...this.#commands].filter((c) => markers.includes(c.env[MARKER_VARIABLE] ?? ""));
+    for (const c of marked) c.stop({ why: "ended", signal: "SIGTERM" });
+    return { groups: marked.map((c) => c.pgid), killed: false };
   }
 
   /** Ends every command still running as if SIGKILLed; later exec() calls reject. */

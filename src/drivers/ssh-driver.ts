@@ -7,9 +7,7 @@
  * - Each command runs in its own process group on the host (sshd makes the command's shell a
  *   session leader, and the shell execs the command). The group's id comes back as the first line
  *   of stderr, so a timeout, an abort or close() ends the whole group through a second channel, as
- *   the local driver does with a signal. With `onStarted`, the command waits behind the wrapper
- *   until ferry, having recorded that group, writes one line to its stdin; a ferry that dies first
- *   closes the connection, and the wrapper exits without running it.
+ *   the local driver does with a signal.
  * - A connection that dies under a command makes exec() reject saying so: the command may still be
  *   running there, and it is never run again by itself. The next command opens a new connection.
  * - Secrets (key material, the passphrase) go to ssh2 only; no message ferry writes contains them.
@@ -31,15 +29,8 @@ import ssh2, {
   type ServerHostKeyAlgorithm,
 } from "ssh2";
 import { RefusedError, UserError } from "../errors.js";
-import {
-  type Driver,
-  type ExecOptions,
-  type ExecResult,
-  formatMs,
-  type GroupEnd,
-  type ProcessGroup,
-} from "./driver.js";
-import { endGroupThrough, MARKER_VARIABLE, newMarker } from "./end-group.js";
+import { type Driver, type ExecOptions, type ExecResult, formatMs, type MarkedEnd } from "./driver.js";
+import { endMarkedThrough } from "./end-marked.js";
 import {
   fingerprint,
   knownHostsLine,
@@ -359,10 +350,6 @@ export class SshDriver implements Driver {
       let drainTimer: NodeJS.Timeout | undefined;
       const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
       let channel: ClientChannel | undefined;
-      const onStarted = options.onStarted;
-      const marker = onStarted ? newMarker() : undefined;
-      /** Why the wrapper was not let through: the command did not run, and exec() rejects with it. */
-      let notStartedBecause: Error | undefined;
 
       const sendKill = (how: "TERM" | "KILL"): void => {
         if (pgid === undefined || connection.lost) return;
@@ -404,11 +391,6 @@ export class SshDriver implements Driver {
       const finish = (): void => {
         if (settled) return;
         cleanup();
-        if (notStartedBecause) {
-          channel?.close();
-          reject(notStartedBecause);
-          return;
-        }
         if (head) tail.push(head, options.onOutput);
         tail.push(out.end(), options.onOutput);
         tail.push(err.end(), options.onOutput);
@@ -465,7 +447,6 @@ export class SshDriver implements Driver {
           head = null;
           tail.push(err.write(Buffer.from(rest, "latin1")), options.onOutput);
           if (terminating) sendKill(terminating);
-          if (onStarted && marker) letThrough(ch, onStarted, marker);
         });
         ch.on("exit", (code: number | null, signal?: string) => {
           exit = {
@@ -481,9 +462,8 @@ export class SshDriver implements Driver {
           else finish();
           release();
         });
-        // No stdin: a command that reads it sees its end at once, as with the local driver. A
-        // gated one gets its line first (letThrough), then the end of its stdin.
-        if (!onStarted) ch.end();
+        // No stdin: a command that reads it sees its end at once, as with the local driver.
+        ch.end();
 
         if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
           timeoutTimer = setTimeout(
@@ -499,46 +479,20 @@ export class SshDriver implements Driver {
         // Aborted while the channel opened: the command has started, so it is stopped like any other.
         if (options.signal?.aborted) onAbort();
       };
-      /** Opens the gate once the group is recorded; keeps it shut (the wrapper exits) otherwise. */
-      const letThrough = (ch: ClientChannel, recorded: typeof onStarted & {}, mark: string): void => {
-        if (pgid === undefined) {
-          notStartedBecause = new Error(
-            `not run on ${where}: the host did not say the command's process group`,
-          );
-          ch.end();
-          return;
-        }
-        recorded({ pgid, marker: mark }).then(
-          () => {
-            // Killed (a timeout, close()) while it was recorded: nothing is left to let through.
-            if (!settled && exit === undefined) ch.end("go\n");
-          },
-          (e: unknown) => {
-            notStartedBecause = new Error(
-              `not run on ${where}: recording its process group failed: ${(e as Error).message}`,
-              { cause: e },
-            );
-            ch.end();
-          },
+      openChannel(connection.client, remoteCommand(command, options.env ?? {}), attach).catch((e: Error) => {
+        if (settled) return;
+        cleanup();
+        reject(
+          new SshConnectError(`cannot run a command on ${where}: ${connection.lost ?? e.message}`, {
+            cause: e,
+          }),
         );
-      };
-      const env = { ...options.env, ...(marker ? { [MARKER_VARIABLE]: marker } : {}) };
-      openChannel(connection.client, remoteCommand(command, env, onStarted !== undefined), attach).catch(
-        (e: Error) => {
-          if (settled) return;
-          cleanup();
-          reject(
-            new SshConnectError(`cannot run a command on ${where}: ${connection.lost ?? e.message}`, {
-              cause: e,
-            }),
-          );
-        },
-      );
+      });
     });
   }
 
-  endGroup(group: ProcessGroup, options: { readonly graceMs?: number } = {}): Promise<GroupEnd> {
-    return endGroupThrough((command, o) => this.exec(command, o), group, options.graceMs);
+  endMarked(markers: readonly string[], options: { readonly graceMs?: number } = {}): Promise<MarkedEnd> {
+    return endMarkedThrough((command, o) => this.exec(command, o), markers, options.graceMs);
   }
 
   /** Kills every command still running (their whole groups, with SIGKILL), waits for them, and disconnects. */
@@ -559,18 +513,11 @@ export class SshDriver implements Driver {
 /**
  * What runs on the host: a POSIX shell (whatever the login shell is) that prints its pid, which is
  * the process group sshd gave the session, then execs the command with its env. sshd is not asked
- * to set the variables: most refuse (AcceptEnv), so they ride on `env`. `gated`: the shell has the
- * env from the start (so FERRY_PROCESS marks the group from its first moment), first waits for one
- * line on stdin (or exits at its end), and the command's own stdin is /dev/null.
+ * to set the variables: most refuse (AcceptEnv), so they ride on `env`.
  */
-export function remoteCommand(command: string, env: Readonly<Record<string, string>>, gated = false): string {
+export function remoteCommand(command: string, env: Readonly<Record<string, string>>): string {
   const vars = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
-  const pgid = `printf '${PGID_MARK}%s\\n' "$$" >&2`;
-  if (gated) {
-    const inner = `${pgid}; IFS= read -r go || exit 125; exec /bin/sh -c ${quote(command)} </dev/null`;
-    return `exec env ${vars.join(" ")} /bin/sh -c ${quote(inner)}`;
-  }
-  const inner = `${pgid}; exec env ${vars.join(" ")} /bin/sh -c ${quote(command)}`;
+  const inner = `printf '${PGID_MARK}%s\\n' "$$" >&2; exec env ${vars.join(" ")} /bin/sh -c ${quote(command)}`;
   return `exec /bin/sh -c ${quote(inner)}`;
 }
 

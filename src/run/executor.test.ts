@@ -3,13 +3,12 @@ import { describe, it } from "node:test";
 import { SIM_COMMANDS, SimCluster } from "../../test/support/sim-cluster.js";
 import { defineCatalog, planPath } from "../catalog/index.js";
 import { parseCluster } from "../cluster/cluster.js";
-import type { ProcessGroup } from "../drivers/driver.js";
 import { OperationError, RefusedError } from "../errors.js";
 import { buildPlan } from "../plan/build-plan.js";
 import { type Plan, planSteps } from "../plan/plan.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { StateStore, StepRecord } from "../store/state-store.js";
-import { Executor } from "./executor.js";
+import { Executor, processMarker } from "./executor.js";
 
 const HOSTS = ["h1", "h2", "h3"];
 const catalog = defineCatalog({
@@ -341,28 +340,24 @@ describe("Executor", () => {
     assert.equal(step?.attempts, 1, "not started again");
   });
 
-  it("on resume, ends the process group a dead run left running before the step runs again", async () => {
+  it("on resume, ends what a dead run's command left running before the step runs again", async () => {
     const t = await setUp("1.0.1");
     const id = "1.0.1/roll/api/h1/install";
     for (const done of t.stepIds.slice(0, t.stepIds.indexOf(id))) {
       await t.store.updateStep(t.runId, done, { state: "done", startedAt: 1, endedAt: 2, attempts: 1 });
     }
-    // The dead run's install, still running on h1, its group recorded before it started.
+    // The dead run's first attempt at the install, still running on h1 with its marker.
+    await t.store.updateStep(t.runId, id, { state: "running", startedAt: 3, attempts: 1 });
     const order: string[] = [];
-    let recorded: (g: ProcessGroup) => void = () => {};
-    const group = new Promise<ProcessGroup>((resolve) => {
-      recorded = resolve;
-    });
+    const marker = processMarker(t.runId, id, 1);
     const left = t.sim
       .driverFor("h1")
-      .exec("sleep 30", { onStarted: async (g) => recorded(g) })
+      .exec("sleep 30", { env: { FERRY_PROCESS: marker } })
       .then((r) => order.push(`left one ended by ${r.signal}`));
-    await t.store.updateStep(t.runId, id, {
-      state: "running",
-      startedAt: 3,
-      attempts: 1,
-      process: { host: "h1", ...(await group) },
-    });
+    // Another step's command on the same host carries another marker, and goes on.
+    const other = t.sim
+      .driverFor("h1")
+      .exec("sleep 0.5", { env: { FERRY_PROCESS: processMarker(t.runId, id, 2) } });
     const e = t.executor();
     const notes: string[] = [];
     e.events.on((ev) => {
@@ -373,34 +368,53 @@ describe("Executor", () => {
     await left;
     assert.equal(outcome.status, "done", outcome.message);
     assert.deepEqual(order, ["left one ended by SIGTERM", "run again"]);
-    assert.deepEqual(notes, [
-      `${id}: its command left running on h1 (process group ${(await group).pgid}) ended on SIGTERM, before the step goes on`,
-    ]);
+    assert.equal(notes.length, 1);
+    assert.match(
+      notes[0] as string,
+      /^1\.0\.1\/roll\/api\/h1\/install: what its command left running on h1 \(process group \d+\) ended on SIGTERM, before the step goes on$/,
+    );
+    assert.equal((await other).exitCode, 0, "the other marker's command was left alone");
   });
 
-  it("on resume, a step whose leftover command cannot be ended is not run beside it: it fails, and so does its undo", async () => {
+  it("on resume, a step whose leftover cannot be ended is not run beside it: it fails, and so does its undo", async () => {
     const t = await setUp("1.0.1");
     const id = "1.0.1/roll/api/h1/install";
     for (const done of t.stepIds.slice(0, t.stepIds.indexOf(id))) {
       await t.store.updateStep(t.runId, done, { state: "done", startedAt: 1, endedAt: 2, attempts: 1 });
     }
-    const process = { host: "h1", pgid: 4321, marker: "00000000000000aa" };
-    await t.store.updateStep(t.runId, id, { state: "running", startedAt: 3, attempts: 1, process });
+    await t.store.updateStep(t.runId, id, { state: "running", startedAt: 3, attempts: 1 });
     const h1 = t.sim.driverFor("h1");
-    h1.endGroup = async () => {
+    h1.endMarked = async () => {
       throw new Error("connection refused");
     };
     const outcome = await t.executor().forward();
     assert.equal(outcome.status, "failed", outcome.message);
     assert.match(
       outcome.failed?.error ?? "",
-      /install: its command left running on h1 \(process group 4321\) could not be ended, so it is not run again beside it: connection refused/,
+      /install: what its command may have left running on h1 could not be ended, so it is not run again beside it: connection refused/,
     );
     assert.match(outcome.message, /undoing 1\.0\.1\/roll\/api\/h1\/install failed/);
     assert.equal(
       t.sim.events.filter((ev) => ev.host === "h1" && ev.command.startsWith("install")).length,
       0,
       "never run again",
+    );
+  });
+
+  it("gives each attempt of a step, and its undo, a marker of its own", () => {
+    const markers = [
+      processMarker("r1", "1.0.1/roll/api/h1/install", 1),
+      processMarker("r1", "1.0.1/roll/api/h1/install", 2),
+      processMarker("r1", "1.0.1/roll/api/h1/install"),
+      processMarker("r1", "1.0.1/roll/api/h2/install", 1),
+      processMarker("r2", "1.0.1/roll/api/h1/install", 1),
+    ];
+    assert.equal(new Set(markers).size, markers.length);
+    for (const m of markers) assert.match(m, /^[0-9a-f]{16}$/);
+    assert.equal(
+      processMarker("r1", "1.0.1/roll/api/h1/install", 1),
+      markers[0],
+      "the same for the same attempt",
     );
   });
 

@@ -5,11 +5,13 @@
  * It is started on a run already in the journal, so the same code serves `apply` (all steps
  * pending), `resume` (some done, one perhaps found running after a crash) and `rollback`.
  * A step found `running` is checked: if its effect is already there it is marked done, otherwise
- * it runs again (steps are idempotent, as Ganeti's are).
+ * it runs again (steps are idempotent, as Ganeti's are). First, what its command may have left
+ * running when ferry died is found by its marker and ended, so no command runs twice at once.
  *
  * What a step does is not here: each action of a step is handed to its kind (./steps), looked up
  * by the action's type. The executor only walks, journals, undoes, pauses and handles signals.
  */
+import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { FerryError, OperationError, RefusedError } from "../errors.js";
 import { orderActivePassive } from "../plan/active-passive.js";
@@ -404,7 +406,7 @@ export class Executor {
     const about = aboutStep(step);
     const record = j.record(step.id);
     if (record.state === "done") return true;
-    const stuck = record.state === "running" ? await this.#endLeftover(record) : undefined;
+    const stuck = record.state === "running" ? await this.#endLeftover(step, record) : undefined;
     if (record.state === "running" && step.check && !stuck) {
       const there = await this.#perform(step, [step.check]);
       if (there.ok) {
@@ -533,7 +535,7 @@ export class Executor {
     for (const record of touched) {
       const step = this.#steps.get(record.id) as PlanStep;
       const about = aboutStep(step);
-      const stuck = await this.#endLeftover(record);
+      const stuck = await this.#endLeftover(step, record);
       await j.step(step.id, { state: "undoing" }, about);
       const result =
         stuck ??
@@ -567,29 +569,36 @@ export class Executor {
 
   /**
    * A step found running or undoing was left so by a ferry that died: its command may run still.
-   * That process group (as recorded before the command started) is ended and gone before the step
-   * is checked, run or undone again, so no command runs twice at once. A failed step's group is
+   * What carries its markers (run.marker, the attempt's and the undo's) is ended and gone before the
+   * step is checked, run or undone again, so no command runs twice at once. A failed step's is
    * ended before its undo too: a timed-out command's stragglers, or one that could not be ended.
-   * Returns a failure when it cannot be ended, and the step must not run beside it.
+   * Returns a failure when that cannot be done, and the step must not run beside it.
    */
-  async #endLeftover(record: StepRecord): Promise<StepResult | undefined> {
-    const p = record.process;
-    if (!p || !["running", "undoing", "failed"].includes(record.state)) return undefined;
-    const what = `${record.id}: its command left running on ${p.host ?? "this machine"} (process group ${p.pgid})`;
+  async #endLeftover(step: PlanStep, record: StepRecord): Promise<StepResult | undefined> {
+    if (!["running", "undoing", "failed"].includes(record.state)) return undefined;
+    // Only commands are marked; a step of probes alone leaves nothing running.
+    const commands = [...step.run, ...(step.check ? [step.check] : []), ...(step.undo ?? [])];
+    if (!commands.some((a) => a.type === "exec")) return undefined;
+    const where = step.host ?? "this machine";
+    const markers = [
+      processMarker(this.#o.runId, step.id, record.attempts),
+      processMarker(this.#o.runId, step.id),
+    ];
     try {
-      const ended = await this.#o.driverFor(p.host ?? undefined).endGroup(p);
-      if (ended === "terminated" || ended === "killed") {
-        const how = ended === "terminated" ? "ended on SIGTERM" : "did not end on SIGTERM and was killed";
+      const ended = await this.#o.driverFor(step.host).endMarked(markers);
+      if (ended.groups.length > 0) {
+        const groups = `process group${ended.groups.length > 1 ? "s" : ""} ${ended.groups.join(", ")}`;
+        const how = ended.killed ? "did not end on SIGTERM and was killed" : "ended on SIGTERM";
         this.events.emit({
           type: "note",
           runId: this.#o.runId,
-          message: `${what} ${how}, before the step goes on`,
+          message: `${step.id}: what its command left running on ${where} (${groups}) ${how}, before the step goes on`,
         });
       }
       return undefined;
     } catch (err) {
       return failed(
-        `${what} could not be ended, so it is not run again beside it: ${(err as Error).message}`,
+        `${step.id}: what its command may have left running on ${where} could not be ended, so it is not run again beside it: ${(err as Error).message}`,
       );
     }
   }
@@ -628,6 +637,12 @@ export class Executor {
     }
   }
 
+  /** The marker of what `step` runs now: its undo while undoing, else its latest attempt (a check: the one before). */
+  #markerOf(step: PlanStep): string {
+    const record = this.#j.record(step.id);
+    return processMarker(this.#o.runId, step.id, record.state === "undoing" ? undefined : record.attempts);
+  }
+
   /** What a kind gets to act for `step`: only the parts of the run it may touch. */
   #context(step: PlanStep): StepContext {
     const member =
@@ -644,7 +659,7 @@ export class Executor {
       members: this.#o.plan.members,
       driverFor: this.#o.driverFor,
       database: () => this.#database(),
-      recordProcess: (group) => this.#j.process(step.id, { host: step.host ?? null, ...group }),
+      marker: this.#markerOf(step),
     };
   }
 
@@ -653,6 +668,19 @@ export class Executor {
     if (!open) throw new Error("this plan migrates a database, but the cluster file names none (database:)");
     return open();
   }
+}
+
+/**
+ * FERRY_PROCESS of a step's commands: of its `attempt` (its check and run), or of its undo. Derived
+ * from what the journal holds before the command starts, so that nothing more need be written for
+ * a resume to find what a command left running (Driver.endMarked); unique to the run, the step
+ * and the attempt, so that no other command carries it. 16 hex digits.
+ */
+export function processMarker(runId: string, stepId: string, attempt?: number): string {
+  return createHash("sha256")
+    .update(`${runId}\n${stepId}\n${attempt ?? "undo"}`)
+    .digest("hex")
+    .slice(0, 16);
 }
 
 function aboutStep(step: PlanStep): { host?: string; component?: string } {

@@ -5,7 +5,7 @@
  */
 
 import { lastLineOf } from "../drivers/driver.js";
-import type { RunPatch, StateStore, StepPatch, StepProcess, StepRecord } from "../store/state-store.js";
+import type { RunPatch, StateStore, StepPatch, StepRecord } from "../store/state-store.js";
 import type { RunEvents } from "./events.js";
 import type { Faults } from "./faults.js";
 
@@ -67,17 +67,6 @@ export class Journal {
       ...(lastLine !== undefined ? { lastLine } : {}),
     });
     return next;
-  }
-
-  /**
-   * Durably records where the step's command runs, before the command starts (the driver holds it
-   * until then). Not a change of state: no event is told.
-   */
-  async process(id: string, process: StepProcess): Promise<void> {
-    const previous = this.record(id);
-    await this.store.updateStep(this.runId, id, { process });
-    this.#records.set(id, { ...previous, process });
-    this.#wrote();
   }
 
   async run(patch: RunPatch): Promise<void> {

@@ -105,10 +105,9 @@ export class MemoryStore implements StateStore {
       "output",
       "error",
       "attempts",
-      "process",
       "observed",
     ]);
-    // A step's fields are primitives, but for its process and observation, whose own fields are.
+    // A step's fields are primitives, but for its observation, whose own fields are.
     this.runs.get(runId)?.steps.set(stepId, copyStep({ ...step, ...fields }));
   }
 
@@ -181,7 +180,6 @@ function pendingStep(id: string, seq: number): StepRecord {
     output: null,
     error: null,
     attempts: 0,
-    process: null,
     observed: null,
   };
 }
@@ -189,7 +187,6 @@ function pendingStep(id: string, seq: number): StepRecord {
 function copyStep(step: StepRecord): StepRecord {
   return {
     ...step,
-    process: step.process && { ...step.process },
     observed: step.observed && { ...step.observed },
   };
 }

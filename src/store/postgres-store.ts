@@ -98,8 +98,6 @@ function migrations(s: string): string[] {
     `,
     // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
     `ALTER TABLE ${s}.runs ADD COLUMN pause_requested_by text;`,
-    // Where a step's command runs (its host, process group and marker, as JSON), for a resume to end it.
-    `ALTER TABLE ${s}.steps ADD COLUMN process text;`,
     // What a step saw that later steps follow (a roles step's active host), as JSON.
     `ALTER TABLE ${s}.steps ADD COLUMN observed text;`,
   ];
@@ -113,7 +111,6 @@ const STEP_FIELDS = {
   output: ["output", "text"],
   error: ["error", "text"],
   attempts: ["attempts", "integer"],
-  process: ["process", "text"],
   observed: ["observed", "text"],
 } as const satisfies Record<keyof StepPatch, readonly [string, string]>;
 

@@ -9,7 +9,6 @@ import type {
   RunStatus,
   RunSummary,
   StepPatch,
-  StepProcess,
   StepRecord,
   StepState,
 } from "./state-store.js";
@@ -45,14 +44,12 @@ export interface StepRow {
   error: string | null;
   attempts: number;
   /** JSON text (a text column in both databases, so it comes back exactly as written). */
-  process: string | null;
-  /** JSON text, as `process`. */
   observed: string | null;
 }
 
 /** The columns of a step row, as both stores select them. */
 export const STEP_ROW_COLUMNS =
-  "id, seq, state, started_at, ended_at, exit_code, output, error, attempts, process, observed";
+  "id, seq, state, started_at, ended_at, exit_code, output, error, attempts, observed";
 
 export interface LockRow {
   host: string | null;
@@ -104,15 +101,13 @@ export function toStep(row: StepRow): StepRecord {
     output: row.output,
     error: row.error,
     attempts: row.attempts,
-    process: json<StepProcess | null>(row.process, null),
     observed: json<Record<string, string> | null>(row.observed, null),
   };
 }
 
-/** A step patch's values as the columns hold them: the process and the observation as JSON text. */
+/** A step patch's values as the columns hold them: the observation as JSON text. */
 export function stepColumnValue<K extends keyof StepPatch>(field: K, value: StepPatch[K]): unknown {
-  const json = field === "process" || field === "observed";
-  return json && value !== null && value !== undefined ? JSON.stringify(value) : value;
+  return field === "observed" && value !== null && value !== undefined ? JSON.stringify(value) : value;
 }
 
 export function toHolder(row: LockRow | undefined): LockHolder | undefined {

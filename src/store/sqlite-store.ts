@@ -86,8 +86,6 @@ const MIGRATIONS: readonly string[] = [
   `,
   // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
   "ALTER TABLE runs ADD COLUMN pause_requested_by TEXT;",
-  // Where a step's command runs (its host, process group and marker, as JSON), for a resume to end it.
-  "ALTER TABLE steps ADD COLUMN process TEXT;",
   // What a step saw that later steps follow (a roles step's active host), as JSON.
   "ALTER TABLE steps ADD COLUMN observed TEXT;",
 ];
@@ -100,7 +98,6 @@ const STEP_COLUMNS = {
   output: "output",
   error: "error",
   attempts: "attempts",
-  process: "process",
   observed: "observed",
 } as const satisfies Record<keyof StepPatch, string>;
 

@@ -38,24 +38,10 @@ export interface StepRecord {
   /** How many times it was started (a resume re-runs a step found running). */
   readonly attempts: number;
   /**
-   * Where its latest command runs or ran: written before that command starts, so that a resume
-   * finds a step left running by a ferry that died and ends its process group before re-running it.
-   */
-  readonly process: StepProcess | null;
-  /**
    * What the step saw that later steps follow, kept so that a resume follows it too: a roles step's
    * `{ active: HOST }`, by which its component's roll is ordered.
    */
   readonly observed: Readonly<Record<string, string>> | null;
-}
-
-/** A command's process group, on the host whose driver started it. */
-export interface StepProcess {
-  /** The host's name in the cluster file; null: this machine. */
-  readonly host: string | null;
-  readonly pgid: number;
-  /** FERRY_PROCESS in the command's environment: tells its group from a later one with the same id. */
-  readonly marker: string;
 }
 
 export type StepPatch = Partial<Omit<StepRecord, "id" | "seq">>;

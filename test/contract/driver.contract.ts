@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { type Driver, describeExit, type ProcessGroup } from "../../src/drivers/index.js";
+import { type Driver, describeExit, type MarkedEnd } from "../../src/drivers/index.js";
 
 export interface DriverFixture {
   readonly driver: Driver;
@@ -20,8 +20,18 @@ export interface DriverSuite {
   make(): Promise<DriverFixture>;
 }
 
-/** Where a command started with onStarted finds its marker. */
+/** Where a step's command carries its marker. */
 const MARKER = "FERRY_PROCESS";
+
+/** Asks `end` again until it finds something to end (a command just started may not run yet), at most 10 s. */
+async function untilFound(end: () => Promise<MarkedEnd>): Promise<MarkedEnd> {
+  for (const until = Date.now() + 10_000; ; ) {
+    const r = await end();
+    if (r.groups.length > 0) return r;
+    assert.ok(Date.now() < until, "the marked command was never found running");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /** A variable nobody sets, so `printenv` of it fails on every host. */
 const UNSET = "FERRY_CONTRACT_NEVER_SET";
@@ -162,58 +172,24 @@ export function describeDriver({ name, make }: DriverSuite): void {
       assert.equal(describeExit(await d.exec("exit 3")), "exit 3");
     });
 
-    it("with onStarted, gives the command's process group first and holds the command until it is recorded", async () => {
-      const seen: string[] = [];
-      let group: ProcessGroup | undefined;
-      const r = await driver().exec(`printenv ${MARKER}`, {
-        onStarted: async (g) => {
-          group = g;
-          seen.push("started");
-          // Ferry writes the journal here; the command must not have run yet when this ends.
-          await new Promise((resolve) => setTimeout(resolve, 200));
-          seen.push("recorded");
-        },
-        onOutput: () => seen.push("output"),
-      });
-      assert.ok(group, "onStarted was called");
-      assert.ok(Number.isInteger(group.pgid) && group.pgid > 1, String(group.pgid));
-      assert.match(group.marker, /^[0-9a-f]{16}$/);
-      assert.deepEqual(seen, ["started", "recorded", "output"]);
-      assert.equal(r.exitCode, 0);
-      assert.equal(r.output, `${group.marker}\n`, "the command carries its marker");
-      const plain = await driver().exec(`printenv ${MARKER}`);
-      assert.equal(plain.exitCode, 1, "no marker without onStarted");
-    });
-
-    it("does not run a command whose onStarted rejects, and rejects saying why", async () => {
-      const output: string[] = [];
-      await assert.rejects(
-        driver().exec("echo ran", {
-          onStarted: async () => {
-            throw new Error("the journal is down");
-          },
-          onOutput: (chunk) => output.push(chunk),
-        }),
-        /recording its process group failed: the journal is down/,
-      );
-      assert.deepEqual(output, []);
-    });
-
-    it("endGroup ends a running command's group when its marker matches, and leaves it alone otherwise", async () => {
+    it("endMarked ends the commands that carry one of the markers in FERRY_PROCESS, and no other", async () => {
       const d = driver();
-      let recorded: (g: ProcessGroup) => void = () => {};
-      const started = new Promise<ProcessGroup>((resolve) => {
-        recorded = resolve;
-      });
-      const running = d.exec("sleep 30", { onStarted: async (g) => recorded(g) });
-      const group = await started;
-      assert.equal(await d.endGroup({ ...group, marker: "0123456789abcdef" }), "not-ours");
-      const ended = await d.endGroup(group, { graceMs: 500 });
-      assert.ok(ended === "terminated" || ended === "killed", ended);
-      const r = await running;
-      assert.equal(r.exitCode, null);
-      assert.equal(r.signal, "SIGTERM");
-      assert.equal(await d.endGroup(group), "gone");
+      const [a, b, none] = ["00000000000000a1", "00000000000000b2", "00000000000000c3"];
+      const first = d.exec("sleep 30", { env: { [MARKER]: a as string } });
+      const second = d.exec("sleep 30", { env: { [MARKER]: b as string } });
+      // Until it has started on the host, a command carries its marker nowhere to be found.
+      const ended = await untilFound(() => d.endMarked([a as string, none as string], { graceMs: 500 }));
+      assert.equal(ended.groups.length, 1);
+      assert.ok(
+        ended.groups.every((g) => Number.isInteger(g) && g > 1),
+        String(ended.groups),
+      );
+      const r = await first;
+      assert.deepEqual([r.exitCode, r.signal], [null, "SIGTERM"]);
+      // The other command was still running: it is found now, and ended in turn.
+      assert.equal((await untilFound(() => d.endMarked([b as string]))).groups.length, 1);
+      assert.equal((await second).signal, "SIGTERM");
+      assert.deepEqual(await d.endMarked([none as string]), { groups: [], killed: false });
     });
 
     it("closes idempotently", async () => {

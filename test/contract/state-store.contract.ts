@@ -348,25 +348,6 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         assert.deepEqual(b, pendingStep("b", 1));
       });
 
-      it("keeps where a step's command runs, alone or with other fields, in one or many updates; null clears it", async () => {
-        await store().createRun(newRun(), ["a", "b", "c"]);
-        const remote = { host: "h2", pgid: 40213, marker: "0f1e2d3c4b5a6978" };
-        const here = { host: null, pgid: 7, marker: "00000000000000ff" };
-        await store().updateStep("r1", "a", { state: "running", attempts: 1 });
-        await store().updateStep("r1", "a", { process: remote });
-        // Several steps in one batch (the SQL stores write those together) and one alone.
-        await Promise.all([
-          store().updateStep("r1", "b", { state: "undoing", process: here }),
-          store().updateStep("r1", "c", { process: remote }),
-        ]);
-        const [a, b, c] = await store().steps("r1");
-        assert.deepEqual(a, { ...pendingStep("a", 0), state: "running", attempts: 1, process: remote });
-        assert.deepEqual(b, { ...pendingStep("b", 1), state: "undoing", process: here });
-        assert.deepEqual(c?.process, remote);
-        await store().updateStep("r1", "a", { state: "done", process: null });
-        assert.equal((await store().steps("r1"))[0]?.process, null);
-      });
-
       it("keeps what a step observed, in one or many updates", async () => {
         await store().createRun(newRun(), ["roles", "other"]);
         await Promise.all([
@@ -662,7 +643,6 @@ function pendingStep(id: string, seq: number): StepRecord {
     output: null,
     error: null,
     attempts: 0,
-    process: null,
     observed: null,
   };
 }

@@ -19,7 +19,7 @@ export function stepContext(parts: Partial<Omit<StepContext, "step">> & { step?:
     members: [],
     driverFor: () => driver,
     database: () => Promise.reject(new Error("this test has no database")),
-    recordProcess: async () => {},
+    marker: "00000000000000aa",
     ...rest,
     driver,
     step: {

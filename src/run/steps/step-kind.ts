@@ -6,7 +6,7 @@
  * A step's verbs are in the plan (`run`, `check`, `undo`: lists of actions), so a kind has one
  * function, `run`: checking or undoing is carrying out the actions the plan lists for that verb.
  */
-import type { Driver, ProcessGroup } from "../../drivers/driver.js";
+import type { Driver } from "../../drivers/driver.js";
 import type { Action, Member, PlanStep } from "../../plan/plan.js";
 import type { RunEvents } from "../events.js";
 import type { MigrationRunner } from "../migration-runner.js";
@@ -32,10 +32,10 @@ export interface StepContext {
   /** The product's database, opened on first use; rejects when the cluster file names none. */
   database(): Promise<MigrationRunner>;
   /**
-   * Durably records the process group of a command the step runs on its own host, for the
-   * driver's `onStarted`: a resume then ends it if ferry dies while it runs.
+   * FERRY_PROCESS for the step's commands: derived from the run, the step and its attempt (or its
+   * undo), so that a resume after ferry died finds what they left running (Driver.endMarked).
    */
-  recordProcess(group: ProcessGroup): Promise<void>;
+  readonly marker: string;
 }
 
 /**
