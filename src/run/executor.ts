@@ -569,10 +569,10 @@ export class Executor {
 
   /**
    * A step found running or undoing was left so by a ferry that died: its command may run still.
-   * What carries its markers (run.marker, the attempt's and the undo's) is ended and gone before the
-   * step is checked, run or undone again, so no command runs twice at once. A failed step's is
-   * ended before its undo too: a timed-out command's stragglers, or one that could not be ended.
-   * Returns a failure when that cannot be done, and the step must not run beside it.
+   * Whatever carries its markers (the attempt's found running, and its undo's) is ended and gone
+   * before the step is checked, run or undone again, so no command runs twice at once. A failed
+   * step's are ended before its undo too: a timed-out command's stragglers, or one that could not
+   * be ended. Returns a failure when that cannot be done: the step must not run beside it.
    */
   async #endLeftover(step: PlanStep, record: StepRecord): Promise<StepResult | undefined> {
     if (!["running", "undoing", "failed"].includes(record.state)) return undefined;
@@ -637,7 +637,10 @@ export class Executor {
     }
   }
 
-  /** The marker of what `step` runs now: its undo while undoing, else its latest attempt (a check: the one before). */
+  /**
+   * The marker of what `step` runs now: its undo's while undoing, else its latest attempt's (a
+   * check on resume runs before the new attempt is recorded: under the one it checks).
+   */
   #markerOf(step: PlanStep): string {
     const record = this.#j.record(step.id);
     return processMarker(this.#o.runId, step.id, record.state === "undoing" ? undefined : record.attempts);
