@@ -53,6 +53,7 @@ export {
   HostKeyError,
   type HostRef,
   LocalDriver,
+  type MarkedEnd,
   MemoryDriver,
   type MemoryHandler,
   SshConnectError,

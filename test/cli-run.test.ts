@@ -164,7 +164,10 @@ describe("one run at a time", () => {
         const code = (await first.done).code;
         const out = first.output();
         assert.equal(code, 130, out);
-        assert.match(out, /SIGTERM: finishing the steps in flight/);
+        assert.match(
+          out,
+          /ferry: SIGTERM\n[\s\S]*interrupted: rolling back \(the steps in flight finish first\)/,
+        );
         assert.match(out, /done {5}1\.0\.1\/roll\/before-hook/, "the step in flight finished");
         assert.ok(allAt(p, "1.0.0"));
         const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
@@ -189,26 +192,6 @@ describe("one run at a time", () => {
       assert.equal(status.run.status, "running");
       assert.equal(status.run.heldBy, null, "nobody holds a dead run's lock");
       assert.equal((await ferryAsync(["resume", ...c, "--yes"])).code, 0);
-    });
-  });
-
-  it("SIGTERM after the point of no return finishes the step in flight and stops resumable; rollback is refused", async () => {
-    await withProduct({ hosts: 2, extra: `unpin: '${gate("unpinning")}'` }, async (p, c) => {
-      const run = startFerry(["apply", ...c, "--to", "1.0.1", "--yes"]);
-      await reached(p, "unpinning");
-      process.kill(run.pid, "SIGTERM");
-      await run.waitFor(/interrupted: stopping/);
-      release(p, "unpinning");
-      const code = (await run.done).code;
-      const out = run.output();
-      assert.equal(code, 130, out);
-      assert.match(out, /past its point of no return.*ferry resume/);
-      const back = await ferryAsync(["rollback", ...c, "--yes"]);
-      assert.equal(back.code, 3);
-      assert.match(back.stderr, /passed its point of no return/);
-      const resumed = await ferryAsync(["resume", ...c, "--yes"]);
-      assert.equal(resumed.code, 0, resumed.stderr);
-      assert.ok(allAt(p, "1.0.1"));
     });
   });
 
@@ -266,6 +249,82 @@ describe("one run at a time", () => {
       const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
       assert.equal(run.status, "done");
       assert.ok(allAt(p, "1.0.1"));
+    });
+  });
+});
+
+/** Each hop's unpin, after its point of no return, is held at a gate: the test signals ferry there. */
+const HELD_UNPIN = `unpin: '${gate("unpinning-{{version}}")}'`;
+
+describe("signals after the point of no return (Ganeti: carry on to the end of the hop)", () => {
+  it("SIGTERM past the point of no return of a middle hop: the hop completes, exit 130, resume finishes", async () => {
+    await withProduct({ hosts: 2, extra: HELD_UNPIN }, async (p, c) => {
+      const run = startFerry(["apply", ...c, "--to", "1.0.2", "--yes"]);
+      await reached(p, "unpinning-1.0.1");
+      process.kill(run.pid, "SIGTERM");
+      await run.waitFor(/ignoring the signal and continuing to the end of hop 1\.0\.0 → 1\.0\.1/);
+      release(p, "unpinning-1.0.1");
+      release(p, "unpinning-1.0.2");
+      const r = await run.done;
+      assert.equal(r.code, 130, r.stdout + r.stderr);
+      assert.match(r.stdout, /done {5}1\.0\.1\/verify\/cluster/, "the hop ran to its end");
+      assert.doesNotMatch(r.stdout, /1\.0\.2\/preflight/, "the next hop did not start");
+      assert.match(
+        r.stdout,
+        /fake runs 1\.0\.1\. Stopped before hop 1\.0\.1 → 1\.0\.2; `ferry resume` goes on with it/,
+      );
+      assert.ok(allAt(p, "1.0.1"), JSON.stringify(p.state()));
+      const [stopped] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(stopped.status, "stopped");
+
+      const resumed = await ferryAsync(["resume", ...c, "--yes"]);
+      assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+      assert.ok(allAt(p, "1.0.2"));
+      const [run2] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(run2.status, "done");
+    });
+  });
+
+  it("SIGTERM past the point of no return of the last hop: the hop completes and the run is done, exit 0", async () => {
+    await withProduct({ hosts: 2, extra: HELD_UNPIN }, async (p, c) => {
+      const run = startFerry(["apply", ...c, "--to", "1.0.1", "--yes"]);
+      await reached(p, "unpinning-1.0.1");
+      process.kill(run.pid, "SIGTERM");
+      await run.waitFor(/ignoring the signal and continuing to the end of hop 1\.0\.0 → 1\.0\.1/);
+      release(p, "unpinning-1.0.1");
+      const r = await run.done;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /done {5}1\.0\.1\/verify\/cluster/);
+      assert.ok(allAt(p, "1.0.1"));
+      const [done] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(done.status, "done");
+    });
+  });
+
+  it("two SIGTERMs past the point of no return: the step in flight finishes, exit 130, resumable; rollback is refused", async () => {
+    await withProduct({ hosts: 2, extra: HELD_UNPIN }, async (p, c) => {
+      const run = startFerry(["apply", ...c, "--to", "1.0.2", "--yes"]);
+      await reached(p, "unpinning-1.0.1");
+      process.kill(run.pid, "SIGTERM");
+      await run.waitFor(/ignoring the signal and continuing/);
+      process.kill(run.pid, "SIGTERM");
+      await run.waitFor(/stopping: the steps in flight finish/);
+      release(p, "unpinning-1.0.1");
+      const r = await run.done;
+      assert.equal(r.code, 130, r.stdout + r.stderr);
+      assert.match(r.stdout, /done {5}1\.0\.1\/activate\/unpin/, "the step in flight finished");
+      assert.doesNotMatch(r.stdout, /1\.0\.1\/verify\/cluster/, "no step started after it");
+      assert.match(r.stdout, /past its point of no return.*ferry resume/);
+      const [stopped] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+      assert.equal(stopped.status, "stopped");
+      const back = await ferryAsync(["rollback", ...c, "--yes"]);
+      assert.equal(back.code, 3);
+      assert.match(back.stderr, /passed its point of no return/);
+
+      release(p, "unpinning-1.0.2");
+      const resumed = await ferryAsync(["resume", ...c, "--yes"]);
+      assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+      assert.ok(allAt(p, "1.0.2"));
     });
   });
 });

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { processAlive } from "../src/run/process-alive.js";
 import { type Lab, labSkip, makeLab } from "./lab/lab.js";
 import { makeLabProduct } from "./support/lab-product.js";
 import { ferryAsync, startFerry } from "./support/run-ferry-async.js";
@@ -152,7 +153,7 @@ describe("faults on lab hosts over SSH", skip, () => {
     }
   });
 
-  it("ferry killed while commands run on remote hosts: resume reaches the same end, and no secret is written anywhere", async () => {
+  it("ferry killed while commands run on remote hosts: resume ends them before it runs them again, reaches the same end, and no secret is written anywhere", async () => {
     const l = lab as Lab;
     const product = makeLabProduct(l, {
       maxUnavailable: 2,
@@ -161,18 +162,38 @@ describe("faults on lab hosts over SSH", skip, () => {
     });
     const env = { FL6_LAB_PASSPHRASE: l.passphrase };
     try {
-      // Two hosts side by side, each in a 3 s install when ferry dies.
-      writeFileSync(join(l.host("h1").root, "slow-install"), "");
-      writeFileSync(join(l.host("h2").root, "slow-install"), "");
+      // Two hosts side by side, each in a 30 s install when ferry dies.
+      writeFileSync(join(l.host("h1").root, "slow-install"), "30");
+      writeFileSync(join(l.host("h2").root, "slow-install"), "30");
       const run = startFerry(["apply", "-c", product.clusterFile, "--to", "1.0.1", "--yes"], env);
       await waitFor(join(l.host("h1").root, "at-install"));
       await waitFor(join(l.host("h2").root, "at-install"));
       process.kill(run.pid, "SIGKILL");
       const killed = await run.done;
       assert.equal(killed.signal, "SIGKILL");
+      // The hosts share this machine's pids: each install goes on there, its pid its process group.
+      const left = Object.fromEntries(
+        ["h1", "h2"].map((h) => [h, Number(readFileSync(join(l.host(h).root, "at-install"), "utf8"))]),
+      );
+      for (const [h, pid] of Object.entries(left)) assert.ok(processAlive(pid), `${h}'s install goes on`);
 
       const resumed = await ferryAsync(["resume", "-c", product.clusterFile, "--yes"], env);
       assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
+      for (const [h, pid] of Object.entries(left)) {
+        assert.match(
+          resumed.stdout,
+          new RegExp(
+            `roll/api/${h}/install: what its command left running on ${h} \\(process group ${pid}\\) ended on SIGTERM`,
+          ),
+        );
+        assert.equal(processAlive(pid), false);
+        // From the host's own log: the first install ended before the second began.
+        const installs = product
+          .events()
+          [h]?.map(([, what]) => what)
+          .filter((w) => w.startsWith("install"));
+        assert.deepEqual(installs, ["install 1.0.1", "install ended by SIGTERM", "install 1.0.1"], h);
+      }
       assert.deepEqual(product.state(), all(l, "1.0.1"));
       assert.ok(product.maxOutOfService() <= 2);
       const history = await ferryAsync(["history", "-c", product.clusterFile, "--json"]);

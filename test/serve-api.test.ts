@@ -7,7 +7,16 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { allAt, type FakeProduct, type FakeProductOptions, makeFakeProduct } from "./support/fake-product.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  allAt,
+  type FakeProduct,
+  type FakeProductOptions,
+  gate,
+  makeFakeProduct,
+  reached,
+  release,
+} from "./support/fake-product.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
 import { type EventReader, readEvents, type Served, type SseEvent, serveCluster } from "./support/serve.js";
 
@@ -284,6 +293,30 @@ describe("ferry serve: runs", () => {
         const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
         assert.deepEqual([run.id, run.status], [runId, "rolled-back"]);
         assert.ok(allAt(p, "1.0.0"));
+      } finally {
+        events.close();
+      }
+    });
+  });
+
+  it("stopping the server past the point of no return stops the run once the step in flight finishes: it does not carry the hop on", async () => {
+    await withServer({ hosts: 2, extra: `unpin: '${gate("unpinning")}'` }, async ({ p, c, post, s }) => {
+      const events = await readEvents(s.url);
+      try {
+        const { runId } = (await post("api/runs", { to: "1.0.1" })).body;
+        await reached(p, "unpinning");
+        const stopped = s.stop();
+        // The server interrupts its runs in the same tick as it says it stops.
+        for (const until = Date.now() + 20_000; !/SIGTERM: stopping/.test(s.output()); await sleep(20))
+          assert.ok(Date.now() < until, s.output());
+        release(p, "unpinning");
+        assert.equal(await stopped, 130, s.output());
+        const [run] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
+        assert.deepEqual([run.id, run.status], [runId, "stopped"]);
+        const status = JSON.parse((await ferryAsync(["status", ...c, "--json"])).stdout);
+        assert.equal(status.run.steps.pending, 1, "verify, after the unpin in flight, never started");
+        assert.ok(allAt(p, "1.0.1"));
+        assert.equal((await ferryAsync(["resume", ...c, "--yes"])).code, 0);
       } finally {
         events.close();
       }

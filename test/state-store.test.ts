@@ -152,6 +152,7 @@ if ("url" in postgres) {
         // What schema version 2 looked like: no accepted release warnings, no notification outbox.
         await admin.query(`DROP TABLE "${schema}".deliveries, "${schema}".notices`);
         await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN accepted_warnings`);
+        await admin.query(`ALTER TABLE "${schema}".steps DROP COLUMN observed`);
         await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
 
         const upgraded = new PostgresStore({ connectionString: url, schema });
@@ -161,7 +162,7 @@ if ("url" in postgres) {
           await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
           assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 4 }]);
+          assert.deepEqual(rows, [{ version: 5 }]);
         } finally {
           await upgraded.close();
         }
@@ -272,7 +273,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 4);
+      assert.equal(db.pragma("user_version", { simple: true }), 5);
     } finally {
       db.close();
     }
@@ -284,10 +285,11 @@ describe("SqliteStore", () => {
     await store.init();
     await store.createRun(SAMPLE_RUN, ["a"]);
     await store.close();
-    // What schema version 1 looked like: no pause mark, no notification outbox (nor the columns of later versions).
+    // What schema version 1 looked like: no pause mark, nor the columns and tables of later versions.
     const db = new Database(file);
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN pause_requested_by");
     db.exec("ALTER TABLE runs DROP COLUMN accepted_warnings");
+    db.exec("ALTER TABLE steps DROP COLUMN observed");
     db.pragma("user_version = 1");
     db.close();
 
@@ -297,6 +299,9 @@ describe("SqliteStore", () => {
       assert.equal((await upgraded.getRun("r1"))?.startedBy, "ops@here");
       assert.equal(await upgraded.requestPause("r1", "ops@there"), true);
       assert.equal(await upgraded.pauseRequest("r1"), "ops@there");
+      assert.equal((await upgraded.steps("r1"))[0]?.observed, null);
+      await upgraded.updateStep("r1", "a", { observed: { active: "h2" } });
+      assert.deepEqual((await upgraded.steps("r1"))[0]?.observed, { active: "h2" });
       const started = { condition: "running", event: "started", body: {}, createdAt: 1, deliveries: [] };
       assert.equal(await upgraded.appendNotice("r1", () => started), 1);
     } finally {
@@ -313,6 +318,7 @@ describe("SqliteStore", () => {
     // What schema version 2 looked like: no accepted release warnings, no notification outbox.
     const db = new Database(file);
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN accepted_warnings");
+    db.exec("ALTER TABLE steps DROP COLUMN observed");
     db.pragma("user_version = 2");
     db.close();
 

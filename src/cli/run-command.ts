@@ -23,7 +23,8 @@ export interface RunFlags {
 
 /**
  * Runs `operation` with SIGINT/SIGTERM turned into an interrupt request (the executor decides:
- * roll back before the point of no return, stop resumable after it) and reports the outcome.
+ * roll back before the point of no return; after it, carry the hop to its end) and a second one
+ * into a stop (the steps in flight finish, then the run stops resumable), and reports the outcome.
  * The run's log goes to `<stateFolder>/logs/<run id>.jsonl`. FERRY_FAULT (the crash tests' named
  * kill point, src/run/faults.ts) is read here, at the edge, and nowhere in the library.
  */
@@ -48,8 +49,9 @@ export async function runWithSignals(
   const log = attachRunLog(events, stateFolder);
   const controller = new AbortController();
   const stopping = new AbortController();
-  // DESIGN.md "Crash safety": the first signal rolls back (or, past the point of no return, stops);
-  // a second finishes the steps in flight and stops, resumable, whatever was under way.
+  // DESIGN.md "Crash safety": the first signal rolls back (or, past the point of no return, carries
+  // the hop to its end; the executor's note says which); a second finishes the steps in flight and
+  // stops, resumable, whatever was under way.
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping.signal.aborted) {
       sink.note(
@@ -59,7 +61,7 @@ export async function runWithSignals(
       sink.note(`ferry: ${signal} again: finishing the steps in flight, then stopping, resumable`);
       stopping.abort();
     } else {
-      sink.note(`ferry: ${signal}: finishing the steps in flight`);
+      sink.note(`ferry: ${signal}`);
       controller.abort();
     }
   };

@@ -84,7 +84,7 @@ export function registerServeCommand(program: Command, setExit: (code: ExitCode)
         const signal = await untilSignal();
         const running = server.running();
         process.stderr.write(
-          `ferry serve: ${signal}: stopping${running ? `; ${running} run(s) started here stop as on Ctrl-C (the steps in flight finish first)` : ""}\n`,
+          `ferry serve: ${signal}: stopping${running ? `; ${running} run(s) started here stop once the steps in flight finish (rolled back before the point of no return, resumable after it)` : ""}\n`,
         );
         await server.close();
         return running > 0 ? ExitCode.interrupted : ExitCode.ok;

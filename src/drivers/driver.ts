@@ -33,10 +33,27 @@ export interface ExecResult {
 
 export const OUTPUT_TAIL_BYTES = 4096;
 
+/** The environment variable by which endMarked() finds a command's processes. */
+export const MARKER_VARIABLE = "FERRY_PROCESS";
+
+/** What endMarked() ended: the process groups (none when no process carried the marker), and how. */
+export interface MarkedEnd {
+  readonly groups: readonly number[];
+  /** Whether SIGTERM was not enough and SIGKILL was sent. */
+  readonly killed: boolean;
+}
+
 export interface Driver {
   /** The host's name in the cluster file. */
   readonly host: string;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Ends what commands left running on this host, maybe under a ferry that has died since: every
+   * process group in which a process carries `FERRY_PROCESS=<one of the markers>` in its
+   * environment gets SIGTERM, then after `graceMs` (default 2 s) SIGKILL; resolves once none of
+   * their processes is left. Rejects when that cannot be done or told.
+   */
+  endMarked(markers: readonly string[], options?: { readonly graceMs?: number }): Promise<MarkedEnd>;
   /** Ends connections and kills nothing that has finished; idempotent. */
   close(): Promise<void>;
 }

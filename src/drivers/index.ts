@@ -5,6 +5,8 @@ export {
   type ExecOptions,
   type ExecResult,
   formatMs,
+  MARKER_VARIABLE,
+  type MarkedEnd,
   OUTPUT_TAIL_BYTES,
 } from "./driver.js";
 export { LocalDriver, type LocalDriverOptions } from "./local-driver.js";

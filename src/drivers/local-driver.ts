@@ -10,7 +10,14 @@
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { StringDecoder } from "node:string_decoder";
-import { type Driver, type ExecOptions, type ExecResult, OUTPUT_TAIL_BYTES } from "./driver.js";
+import {
+  type Driver,
+  type ExecOptions,
+  type ExecResult,
+  type MarkedEnd,
+  OUTPUT_TAIL_BYTES,
+} from "./driver.js";
+import { endMarkedThrough } from "./end-marked.js";
 
 export interface LocalDriverOptions {
   /** The host's name in the cluster file. */
@@ -187,6 +194,10 @@ export class LocalDriver implements Driver {
     group.done = result.catch(() => {});
     this.#groups.add(group);
     return result;
+  }
+
+  endMarked(markers: readonly string[], options: { readonly graceMs?: number } = {}): Promise<MarkedEnd> {
+    return endMarkedThrough((command, o) => this.exec(command, o), markers, options.graceMs);
   }
 
   /** SIGKILLs the process group of every command still running, and waits for them to end. */

@@ -16,7 +16,7 @@
  *   anything else       exit 127, prints "sh: NAME: not found"
  */
 import { performance } from "node:perf_hooks";
-import type { Driver, ExecOptions, ExecResult } from "./driver.js";
+import { type Driver, type ExecOptions, type ExecResult, MARKER_VARIABLE, type MarkedEnd } from "./driver.js";
 import { OutputTail } from "./local-driver.js";
 
 /** What a command does, as the handler tells it. */
@@ -63,7 +63,10 @@ export interface MemoryDriverOptions {
 const FINISHED = new Error("the command has finished");
 
 /** How a command was ended from outside, and the signal a real process would report for it. */
-type Stop = { readonly why: "timeout" | "abort"; readonly signal: NodeJS.Signals };
+type Stop = { readonly why: "timeout" | "abort" | "ended"; readonly signal: NodeJS.Signals };
+
+/** Process group ids are made up, from here up, one per command. */
+const FIRST_PGID = 10_000;
 
 /**
  * @example
@@ -81,6 +84,13 @@ export class MemoryDriver implements Driver {
   /** Every command that ran (not those refused because the driver was closed or already aborted). */
   readonly history: MemoryCall[] = [];
   readonly #running = new Set<(stop: Stop) => void>();
+  /** The commands running now, with their made-up process group and their environment. */
+  readonly #commands = new Set<{
+    readonly pgid: number;
+    readonly env: Readonly<Record<string, string>>;
+    readonly stop: (stop: Stop) => void;
+  }>();
+  #nextPgid = FIRST_PGID;
   #closed = false;
   readonly #keepHistory: boolean;
 
@@ -122,6 +132,8 @@ export class MemoryDriver implements Driver {
           )
         : undefined;
     this.#running.add(stopNow);
+    const running = { pgid: this.#nextPgid++, env, stop: stopNow };
+    this.#commands.add(running);
 
     const run = async (): Promise<{ exitCode: number }> => {
       const ctx: MemoryContext = { host: this.host, env, signal: killed.signal };
@@ -145,6 +157,7 @@ export class MemoryDriver implements Driver {
         return {
           exitCode: null,
           signal,
+          // Ended from outside by endMarked(): as a real process killed by someone else, neither.
           timedOut: why === "timeout",
           aborted: why === "abort",
           output,
@@ -163,10 +176,18 @@ export class MemoryDriver implements Driver {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       this.#running.delete(stopNow);
+      this.#commands.delete(running);
       // Lets a handler still waiting on ctx.signal stop. A reason of our own spares building a
       // DOMException for every command, which a benchmark of thousands of commands would feel.
       killed.abort(FINISHED);
     }
+  }
+
+  /** Ends the running commands whose environment carries one of the markers, as SIGTERM would. */
+  async endMarked(markers: readonly string[]): Promise<MarkedEnd> {
+    const marked = [...this.#commands].filter((c) => markers.includes(c.env[MARKER_VARIABLE] ?? ""));
+    for (const c of marked) c.stop({ why: "ended", signal: "SIGTERM" });
+    return { groups: marked.map((c) => c.pgid), killed: false };
   }
 
   /** Ends every command still running as if SIGKILLed; later exec() calls reject. */

@@ -29,7 +29,8 @@ import ssh2, {
   type ServerHostKeyAlgorithm,
 } from "ssh2";
 import { RefusedError, UserError } from "../errors.js";
-import { type Driver, type ExecOptions, type ExecResult, formatMs } from "./driver.js";
+import { type Driver, type ExecOptions, type ExecResult, formatMs, type MarkedEnd } from "./driver.js";
+import { endMarkedThrough } from "./end-marked.js";
 import {
   fingerprint,
   knownHostsLine,
@@ -488,6 +489,10 @@ export class SshDriver implements Driver {
         );
       });
     });
+  }
+
+  endMarked(markers: readonly string[], options: { readonly graceMs?: number } = {}): Promise<MarkedEnd> {
+    return endMarkedThrough((command, o) => this.exec(command, o), markers, options.graceMs);
   }
 
   /** Kills every command still running (their whole groups, with SIGKILL), waits for them, and disconnects. */

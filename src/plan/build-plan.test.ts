@@ -3,8 +3,9 @@ import { describe, it } from "node:test";
 import { defineCatalog, planPath } from "../catalog/index.js";
 import { parseCluster } from "../cluster/cluster.js";
 import { RefusedError } from "../errors.js";
+import { orderActivePassive } from "./active-passive.js";
 import { buildPlan } from "./build-plan.js";
-import { type Plan, planSteps } from "./plan.js";
+import { type Plan, type Pool, planSteps } from "./plan.js";
 
 const catalog = defineCatalog({
   product: "notes",
@@ -270,27 +271,82 @@ ${extra}`,
       plan.hops[hop]?.phases
         .find((p) => p.name === "roll")
         ?.stages.flatMap((s) =>
-          s.pools.flatMap((p) => p.lanes.map((l) => `${l.host}:${l.steps.map((st) => st.name).at(-1)}`)),
+          s.pools.flatMap((p) =>
+            p.lanes.map((l) => `${l.host ?? "here"}:${l.steps.map((st) => st.name).at(-1)}`),
+          ),
         );
     assert.deepEqual(
       lanes(0),
-      ["h2:start", "h2:switchover", "h1:start"],
-      "standby h2, switch over to it, then h1",
+      ["here:roles", "h2:start", "h2:switchover", "h1:start"],
+      "the roles asked, standby h2, switch over to it, then h1",
     );
     assert.deepEqual(
       lanes(1),
-      ["h1:start", "h1:switchover", "h2:start"],
-      "the next hop starts from h2 active",
+      ["here:roles", "h1:start", "h1:switchover", "h2:start"],
+      "the next hop is predicted to start from h2 active",
     );
-    const switchover = [...planSteps(plan)].find(
-      ({ step }) => step.id === "1.0.1/roll/ctl/h2/switchover",
-    )?.step;
+    const steps = [...planSteps(plan)].map(({ step }) => step);
+    const switchover = steps.find((step) => step.id === "1.0.1/roll/ctl/switchover");
+    assert.equal(switchover?.host, "h2");
     assert.deepEqual(switchover?.run, [{ type: "exec", command: "switchover h2" }]);
     assert.deepEqual(
       switchover?.undo,
       [{ type: "exec", command: "switchover h1" }],
       "undone by switching back",
     );
-    assert.equal(plan.hops[0]?.phases.find((p) => p.name === "roll")?.stages[0]?.pools[0]?.limit, 1);
+    const roles = steps.find((step) => step.id === "1.0.1/roll/ctl/roles");
+    assert.deepEqual(roles?.run, [{ type: "roles", component: "ctl" }]);
+    const roll = plan.hops[0]?.phases.find((p) => p.name === "roll");
+    assert.equal(roll?.stages[1]?.pools[0]?.limit, 1);
+    assert.deepEqual(roll?.stages[1]?.pools[0]?.activePassive, {
+      roles: "1.0.1/roll/ctl/roles",
+      switchover: "1.0.1/roll/ctl/switchover",
+      hosts: [
+        { host: "h1", switchover: { type: "exec", command: "switchover h1" } },
+        { host: "h2", switchover: { type: "exec", command: "switchover h2" } },
+      ],
+    });
+    // Whichever host is predicted active, the steps are the same: only their order differs.
+    const other = buildPlan(ap, planPath(patches, "1.0.0", "1.0.2"), undefined, new Map([["ctl", "h2"]]));
+    assert.deepEqual(
+      [...planSteps(other)].map(({ step }) => step.id).sort(),
+      steps.map((step) => step.id).sort(),
+    );
+  });
+});
+
+describe("orderActivePassive", () => {
+  const three = cluster(
+    "",
+    `  - { name: ctl, hosts: [h1, h2, h3], mode: active-passive, role: "role ctl", switchover: "switchover {{host}}", commands: { version: v, install: i, stop: s, activate: a, start: st } }`,
+  );
+  const patch = defineCatalog({ product: "n", scheme: "semver", releases: ["1.0.0", "1.0.1"] });
+  const pool = buildPlan(
+    three,
+    planPath(patch, "1.0.0", "1.0.1"),
+    undefined,
+    new Map([["ctl", "h1"]]),
+  ).hops[0]?.phases.find((p) => p.name === "roll")?.stages[1]?.pools[0] as Pool;
+  const order = (p: Pool) => p.lanes.map((l) => `${l.host}:${l.steps.at(-1)?.name}`);
+
+  it("orders the lanes for the host found active: standbys in the file's order, switchover to the first, the active last", () => {
+    assert.deepEqual(order(pool), ["h2:start", "h3:start", "h2:switchover", "h1:start"]);
+    const h3 = orderActivePassive(pool, "h3");
+    assert.deepEqual(order(h3), ["h1:start", "h2:start", "h1:switchover", "h3:start"]);
+    const switchover = h3.lanes[2]?.steps[0];
+    assert.deepEqual(
+      [switchover?.id, switchover?.host, switchover?.run, switchover?.undo],
+      [
+        "1.0.1/roll/ctl/switchover",
+        "h1",
+        [{ type: "exec", command: "switchover h1" }],
+        [{ type: "exec", command: "switchover h3" }],
+      ],
+    );
+    assert.deepEqual(orderActivePassive(h3, "h1"), pool, "the same pool for the same active host");
+  });
+
+  it("leaves a pool as it is for a host that is not one of its own", () => {
+    assert.equal(orderActivePassive(pool, "h9"), pool);
   });
 });

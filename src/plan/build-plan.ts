@@ -12,6 +12,7 @@ import { render, type TemplateValues } from "../cluster/template.js";
 import { RefusedError } from "../errors.js";
 import { fileKey, type MigrationFile, type MigrationPhase } from "../migrate/migration-files.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
+import { orderActivePassive } from "./active-passive.js";
 import {
   byOrder,
   exec,
@@ -402,35 +403,51 @@ function roll(ctx: HopContext): Phase {
   return phase(
     ctx,
     "roll",
-    stages.map((stage) => ({ pools: stage.pools.map((pool) => activePassive(ctx, pool)) })),
+    stages.flatMap((stage) => {
+      const pools = stage.pools.map((pool) => activePassive(ctx, pool));
+      // Each active-passive component's roles are asked (from this machine) just before its hosts roll.
+      const asked = pools.flatMap((pool) => (pool.activePassive ? [rolesPool(ctx, pool)] : []));
+      return [...(asked.length > 0 ? [{ pools: asked }] : []), { pools }];
+    }),
   );
+}
+
+/** The step that asks an active-passive component's hosts their roles: what its roll follows. */
+function rolesPool(ctx: HopContext, pool: Pool): Pool {
+  const c = pool.component as string;
+  const step = localStep(ctx, `roll/${c}/roles`, [{ type: "roles", component: c }]);
+  const timeoutMs = ctx.cluster.components.find((x) => x.name === c)?.timeoutMs ?? step.timeoutMs;
+  return { limit: 1, lanes: [{ steps: [{ ...step, timeoutMs }] }] };
 }
 
 /**
  * An active-passive component (StarlingX's controllers, Cinder's volume service): its standbys
- * first, one at a time, then a switchover to the first of them, then the former active one.
+ * first, one at a time, then a switchover to the first of them, then the former active one. The
+ * order here is predicted from the active host the hop is expected to start with; when the hop
+ * runs, the executor orders the lanes again by the roles it asks then (orderActivePassive), so
+ * every step id here is the same whichever host turns out active: the switchover's has no host.
  */
 function activePassive(ctx: HopContext, pool: Pool): Pool {
   const c = ctx.cluster.components.find((x) => x.name === pool.component);
   const turn = c && switchoverOf(ctx, c);
   if (!c?.activePassive || !turn) return pool;
-  const { was, next } = turn;
+  const online = onlineHostsOf(c, ctx.members);
   const member = (h: string) => ctx.members.get(memberKey(h, c.name)) as Member;
-  const switchover = hostStep(
-    `${ctx.hop.id}/roll/${c.name}/${next}/switchover`,
-    member(next),
-    [exec(ctx, c.activePassive.switchover, member(next))],
-    { undo: [exec(ctx, c.activePassive.switchover, member(was))] },
+  const switchover = `${ctx.hop.id}/roll/${c.name}/switchover`;
+  const placeholder = hostStep(switchover, member(online[1] as string), []);
+  const hosts = online.map((h) => ({
+    host: h,
+    switchover: exec(ctx, c.activePassive?.switchover ?? "", member(h)),
+  }));
+  return orderActivePassive(
+    {
+      ...pool,
+      limit: 1,
+      lanes: [...pool.lanes, { host: placeholder.host, steps: [placeholder] }],
+      activePassive: { roles: `${ctx.hop.id}/roll/${c.name}/roles`, switchover, hosts },
+    },
+    turn.was,
   );
-  return {
-    ...pool,
-    limit: 1,
-    lanes: [
-      ...pool.lanes.filter((l) => l.host !== was),
-      { host: next, steps: [switchover] },
-      ...pool.lanes.filter((l) => l.host === was),
-    ],
-  };
 }
 
 /** Compatibility mode off: every member runs the new release now; then the components' after-unpin actions. */

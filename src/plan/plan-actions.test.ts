@@ -321,12 +321,13 @@ actions:
           (pool) => `${pool.component ?? "-"}:${pool.lanes.map((l) => l.host ?? "here").join(",")}`,
         ),
       ),
-      [["ctl:h2,h2", "side:h3"], ["-:here"], ["ctl:h1"], ["api:h1,h2,h3"]],
+      // First ctl's roles are asked, on this machine.
+      [["-:here"], ["ctl:h2,h2", "side:h3"], ["-:here"], ["ctl:h1"], ["api:h1,h2,h3"]],
       "side rolls beside ctl and finishes before the mark",
     );
-    assert.equal(roll?.stages[1]?.pools[0]?.lanes[0]?.steps[0]?.id, mark);
+    assert.equal(roll?.stages[2]?.pools[0]?.lanes[0]?.steps[0]?.id, mark);
     assert.ok(!p.hops[0]?.phases.some((ph) => ph.name === "point-of-no-return"));
-    assert.equal(roll?.stages[2]?.pools[0]?.limit, 1);
+    assert.equal(roll?.stages[3]?.pools[0]?.limit, 1);
   });
 
   it("cuts before the first host, or a named one", () => {
@@ -335,7 +336,7 @@ actions:
       phaseOf(first, "roll")?.stages.map((st) =>
         st.pools.map((pool) => pool.lanes.map((l) => l.host ?? "here").join(",")),
       ),
-      [["h2,h2,h1"], ["here"], ["h1,h2,h3"]],
+      [["here"], ["h2,h2,h1"], ["here"], ["h1,h2,h3"]],
     );
     const named = plan(cluster("pointOfNoReturn: { before: { component: api, host: h3 } }"));
     const roll = phaseOf(named, "roll");
@@ -343,7 +344,7 @@ actions:
       roll?.stages.map((st) =>
         st.pools.map((pool) => [pool.lanes.map((l) => l.host ?? "here").join(","), pool.limit]),
       ),
-      [[["h2,h2,h1", 1]], [["h1,h2", 2]], [["here", 1]], [["h3", 1]]],
+      [[["here", 1]], [["h2,h2,h1", 1]], [["h1,h2", 2]], [["here", 1]], [["h3", 1]]],
     );
   });
 

@@ -56,7 +56,9 @@ export type Action =
   | { readonly type: "schema-mark"; readonly release: string }
   /** A backup of the product's database with its own tool, named after the run and the hop; and back. */
   | { readonly type: "db-backup"; readonly name: string }
-  | { readonly type: "db-restore"; readonly name: string };
+  | { readonly type: "db-restore"; readonly name: string }
+  /** Asks every member of an active-passive component its role; exactly one must say `active`. */
+  | { readonly type: "roles"; readonly component: string };
 
 export interface PlanStep {
   /** The path id: `1.0.1/roll/api/h2/activate`. Keys the journal, the log and the API. */
@@ -87,6 +89,21 @@ export interface Pool {
   /** At most this many lanes at once (maxUnavailable). */
   readonly limit: number;
   readonly lanes: readonly Lane[];
+  /**
+   * An active-passive component's roll: `lanes` are in the order predicted when the run was
+   * planned. When the hop runs, its `roles` step asks every host its role, and the lanes run in
+   * the order that answer gives (orderActivePassive), which the journal keeps for a resume.
+   */
+  readonly activePassive?: ActivePassive;
+}
+
+export interface ActivePassive {
+  /** The id of the step that asks the roles, in a stage before this pool. */
+  readonly roles: string;
+  /** The id of the switchover step, whose host is the standby that takes over. */
+  readonly switchover: string;
+  /** Every online host of the component in the cluster file's order, with the command that makes it active. */
+  readonly hosts: readonly { readonly host: string; readonly switchover: Action }[];
 }
 
 export interface Stage {
@@ -173,7 +190,12 @@ export function* planSteps(plan: Plan): Generator<{ hop: PlannedHop; phase: Phas
 
 /** Every step of one phase, in plan order. */
 export function phaseSteps(phase: Phase): PlanStep[] {
-  return phase.stages.flatMap((st) => st.pools.flatMap((p) => p.lanes.flatMap((l) => l.steps)));
+  return phase.stages.flatMap((st) => st.pools.flatMap(poolSteps));
+}
+
+/** Every step of one pool, lane after lane. */
+export function poolSteps(pool: Pool): PlanStep[] {
+  return pool.lanes.flatMap((l) => l.steps);
 }
 
 /** A hop as the dashboard and the event stream show it: its phases and their step ids, no actions. */

@@ -8,7 +8,7 @@ import { buildPlan } from "../plan/build-plan.js";
 import { type Plan, planSteps } from "../plan/plan.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { StateStore, StepRecord } from "../store/state-store.js";
-import { Executor } from "./executor.js";
+import { Executor, processMarker } from "./executor.js";
 
 const HOSTS = ["h1", "h2", "h3"];
 const catalog = defineCatalog({
@@ -238,19 +238,72 @@ describe("Executor", () => {
     );
   });
 
-  it("on an interrupt after the point of no return finishes the step in flight and stops resumable", async () => {
+  it("on an interrupt after the point of no return carries the hop to its end, then stops before the next", async () => {
+    const t = await setUp("1.0.2");
+    const e = t.executor();
+    const said: string[] = [];
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/point-of-no-return" && ev.state === "done")
+        said.push(e.interrupt());
+    });
+    const outcome = await e.forward();
+    assert.deepEqual(said, [
+      "ignoring the signal and continuing to the end of hop 1.0.0 → 1.0.1 (a second one stops after the steps in flight)",
+    ]);
+    assert.equal(outcome.status, "stopped", outcome.message);
+    assert.equal(outcome.reason, "interrupted");
+    assert.match(
+      outcome.message,
+      /carried that hop to its end: sim runs 1\.0\.1\. Stopped before hop 1\.0\.1 → 1\.0\.2/,
+    );
+    const states = await t.states();
+    for (const [id, state] of Object.entries(states))
+      assert.equal(state, id.startsWith("1.0.1/") ? "done" : "pending", id);
+    assert.ok(allAt(t.sim, "1.0.1"));
+    assert.equal((await t.executor().forward()).status, "done");
+    assert.ok(allAt(t.sim, "1.0.2"));
+  });
+
+  it("on an interrupt after the point of no return of the last hop carries it to its end: done", async () => {
+    const t = await setUp("1.0.1");
+    const e = t.executor();
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/point-of-no-return" && ev.state === "done") e.interrupt();
+    });
+    const outcome = await e.forward();
+    assert.equal(outcome.status, "done", outcome.message);
+    assert.ok(Object.values(await t.states()).every((s) => s === "done"));
+  });
+
+  it("on a second interrupt after the point of no return finishes the step in flight and stops resumable", async () => {
+    const t = await setUp("1.0.2");
+    const e = t.executor();
+    const said: string[] = [];
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === "1.0.1/verify/cluster" && ev.state === "running")
+        said.push(e.interrupt(), e.interrupt());
+    });
+    const outcome = await e.forward();
+    assert.equal(said[1], "stopping");
+    assert.equal(outcome.status, "stopped");
+    assert.match(outcome.message, /past its point of no return.*ferry resume/);
+    assert.equal((await t.states())["1.0.1/verify/cluster"], "done", "the step in flight finished");
+    assert.ok(allAt(t.sim, "1.0.1"));
+    assert.equal((await t.executor().forward()).status, "done");
+    assert.ok(allAt(t.sim, "1.0.2"));
+  });
+
+  it('interrupt("stop") after the point of no return (ferry serve going down) finishes the step in flight and stops', async () => {
     const t = await setUp("1.0.2");
     const e = t.executor();
     e.events.on((ev) => {
       if (ev.type === "step" && ev.id === "1.0.1/verify/cluster" && ev.state === "running")
-        assert.equal(e.interrupt(), "stopping");
+        assert.equal(e.interrupt("stop"), "stopping");
     });
     const outcome = await e.forward();
     assert.equal(outcome.status, "stopped");
     assert.equal((await t.states())["1.0.1/verify/cluster"], "done");
-    assert.ok(allAt(t.sim, "1.0.1"));
-    assert.equal((await t.executor().forward()).status, "done");
-    assert.ok(allAt(t.sim, "1.0.2"));
+    assert.equal((await t.states())["1.0.2/preflight/cluster"], "pending");
   });
 
   it("rolls back only the current hop; earlier hops are complete and stay", async () => {
@@ -285,6 +338,175 @@ describe("Executor", () => {
     assert.equal(t.sim.events.filter((e) => e.host === "h1" && e.command === "activate api 1.0.1").length, 0);
     const step = (await t.store.steps(t.runId)).find((s) => s.id === "1.0.1/roll/api/h1/activate");
     assert.equal(step?.attempts, 1, "not started again");
+  });
+
+  it("on resume, ends what a dead run's command left running before the step runs again", async () => {
+    const t = await setUp("1.0.1");
+    const id = "1.0.1/roll/api/h1/install";
+    for (const done of t.stepIds.slice(0, t.stepIds.indexOf(id))) {
+      await t.store.updateStep(t.runId, done, { state: "done", startedAt: 1, endedAt: 2, attempts: 1 });
+    }
+    // The dead run's first attempt at the install, still running on h1 with its marker.
+    await t.store.updateStep(t.runId, id, { state: "running", startedAt: 3, attempts: 1 });
+    const order: string[] = [];
+    const marker = processMarker(t.runId, id, 1);
+    const left = t.sim
+      .driverFor("h1")
+      .exec("sleep 30", { env: { FERRY_PROCESS: marker } })
+      .then((r) => order.push(`left one ended by ${r.signal}`));
+    // Another step's command on the same host carries another marker, and goes on.
+    const other = t.sim
+      .driverFor("h1")
+      .exec("sleep 0.5", { env: { FERRY_PROCESS: processMarker(t.runId, id, 2) } });
+    const e = t.executor();
+    const notes: string[] = [];
+    e.events.on((ev) => {
+      if (ev.type === "step" && ev.id === id && ev.state === "running") order.push("run again");
+      if (ev.type === "note") notes.push(ev.message);
+    });
+    const outcome = await e.forward();
+    await left;
+    assert.equal(outcome.status, "done", outcome.message);
+    assert.deepEqual(order, ["left one ended by SIGTERM", "run again"]);
+    assert.equal(notes.length, 1);
+    assert.match(
+      notes[0] as string,
+      /^1\.0\.1\/roll\/api\/h1\/install: what its command left running on h1 \(process group \d+\) ended on SIGTERM, before the step goes on$/,
+    );
+    assert.equal((await other).exitCode, 0, "the other marker's command was left alone");
+  });
+
+  it("on resume, a step whose leftover cannot be ended is not run beside it: it fails, and so does its undo", async () => {
+    const t = await setUp("1.0.1");
+    const id = "1.0.1/roll/api/h1/install";
+    for (const done of t.stepIds.slice(0, t.stepIds.indexOf(id))) {
+      await t.store.updateStep(t.runId, done, { state: "done", startedAt: 1, endedAt: 2, attempts: 1 });
+    }
+    await t.store.updateStep(t.runId, id, { state: "running", startedAt: 3, attempts: 1 });
+    const h1 = t.sim.driverFor("h1");
+    h1.endMarked = async () => {
+      throw new Error("connection refused");
+    };
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "failed", outcome.message);
+    assert.match(
+      outcome.failed?.error ?? "",
+      /install: what its command may have left running on h1 could not be ended, so it is not run again beside it: connection refused/,
+    );
+    assert.match(outcome.message, /undoing 1\.0\.1\/roll\/api\/h1\/install failed/);
+    assert.equal(
+      t.sim.events.filter((ev) => ev.host === "h1" && ev.command.startsWith("install")).length,
+      0,
+      "never run again",
+    );
+  });
+
+  it("gives each attempt of a step, and its undo, a marker of its own", () => {
+    const markers = [
+      processMarker("r1", "1.0.1/roll/api/h1/install", 1),
+      processMarker("r1", "1.0.1/roll/api/h1/install", 2),
+      processMarker("r1", "1.0.1/roll/api/h1/install"),
+      processMarker("r1", "1.0.1/roll/api/h2/install", 1),
+      processMarker("r2", "1.0.1/roll/api/h1/install", 1),
+    ];
+    assert.equal(new Set(markers).size, markers.length);
+    for (const m of markers) assert.match(m, /^[0-9a-f]{16}$/);
+    assert.equal(
+      processMarker("r1", "1.0.1/roll/api/h1/install", 1),
+      markers[0],
+      "the same for the same attempt",
+    );
+  });
+
+  it("rolls an active-passive component in the order its roles give when each hop runs; a resume keeps that order", async () => {
+    const commands = JSON.stringify(SIM_COMMANDS);
+    const t = await setUp("1.0.2", {
+      components: `
+  - { name: ctl, hosts: [h1, h2, h3], mode: active-passive, role: "role ctl", switchover: "switchover {{host}}", commands: ${commands} }`,
+    });
+    t.sim.activePassive.push("ctl");
+    t.sim.active.set("ctl", "h1");
+    const stoppedWhileActive: string[] = [];
+    t.sim.fail = (host, cmd) => {
+      if (cmd === "stop ctl" && t.sim.active.get("ctl") === host) stoppedWhileActive.push(host);
+      return undefined;
+    };
+    const first = t.executor();
+    first.events.on((ev) => {
+      if (ev.type !== "step" || ev.state !== "done") return;
+      // Between the hops an operator fails over to h3, where ferry predicted h2.
+      if (ev.id === "1.0.1/verify/cluster") t.sim.active.set("ctl", "h3");
+      // Ferry dies (as far as the journal knows) right after the second hop's switchover.
+      if (ev.id === "1.0.2/roll/ctl/switchover") first.lockLost();
+    });
+    assert.equal((await first.forward()).reason, "lock-lost");
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "done", outcome.message);
+
+    const seq = t.sim.events
+      .filter((e) => e.command === "stop ctl" || e.command.startsWith("switchover"))
+      .map((e) => `${e.host} ${e.command}`);
+    assert.deepEqual(seq, [
+      "h2 stop ctl",
+      "h3 stop ctl",
+      "h2 switchover h2",
+      "h1 stop ctl",
+      // The second hop as h3's being active asks, not as predicted (h1, h3, switchover to h1, h2):
+      "h1 stop ctl",
+      "h2 stop ctl",
+      "h1 switchover h1",
+      "h3 stop ctl",
+    ]);
+    assert.deepEqual(stoppedWhileActive, []);
+    assert.equal(
+      (await t.store.steps(t.runId)).find((r) => r.id === "1.0.2/roll/ctl/roles")?.observed?.active,
+      "h3",
+    );
+    assert.ok(allAt(t.sim, "1.0.2"));
+  });
+
+  it("undoes an active-passive roll in the order it ran: the switchover back before the standbys it left", async () => {
+    const commands = JSON.stringify(SIM_COMMANDS);
+    const t = await setUp("1.0.1", {
+      components: `
+  - { name: ctl, hosts: [h1, h2, h3], mode: active-passive, role: "role ctl", switchover: "switchover {{host}}", commands: ${commands} }`,
+    });
+    t.sim.activePassive.push("ctl");
+    // Planned as if h1 were active; h3 is.
+    t.sim.active.set("ctl", "h3");
+    const stoppedWhileActive: string[] = [];
+    t.sim.fail = (host, cmd) => {
+      if (cmd === "stop ctl" && t.sim.active.get("ctl") === host) stoppedWhileActive.push(host);
+      // The former active one's new release does not start.
+      if (host === "h3" && cmd === "start ctl" && t.sim.member("h3", "ctl").active === "1.0.1")
+        return { exitCode: 1 };
+      return undefined;
+    };
+    const outcome = await t.executor().forward();
+    assert.equal(outcome.status, "rolled-back", outcome.message);
+    const seq = t.sim.events
+      .filter((e) => /^(stop|start) ctl$|^switchover/.test(e.command))
+      .map((e) => `${e.host} ${e.command}`);
+    assert.deepEqual(seq, [
+      "h1 stop ctl",
+      "h1 start ctl",
+      "h2 stop ctl",
+      "h2 start ctl",
+      "h1 switchover h1",
+      "h3 stop ctl",
+      "h3 start ctl",
+      // Undone in reverse: h3 back on its release, then active again (from h1), then the standbys.
+      "h3 stop ctl",
+      "h3 start ctl",
+      "h1 switchover h3",
+      "h2 stop ctl",
+      "h2 start ctl",
+      "h1 stop ctl",
+      "h1 start ctl",
+    ]);
+    assert.deepEqual(stoppedWhileActive, []);
+    assert.equal(t.sim.active.get("ctl"), "h3");
+    assert.ok(allAt(t.sim, "1.0.0"), JSON.stringify(t.sim.snapshot()));
   });
 
   it("reports a failed undo, and a later rollback finishes the job", async () => {

@@ -5,13 +5,16 @@
  * It is started on a run already in the journal, so the same code serves `apply` (all steps
  * pending), `resume` (some done, one perhaps found running after a crash) and `rollback`.
  * A step found `running` is checked: if its effect is already there it is marked done, otherwise
- * it runs again (steps are idempotent, as Ganeti's are).
+ * it runs again (steps are idempotent, as Ganeti's are). First, what its command may have left
+ * running when ferry died is found by its marker and ended, so no command runs twice at once.
  *
  * What a step does is not here: each action of a step is handed to its kind (./steps), looked up
  * by the action's type. The executor only walks, journals, undoes, pauses and handles signals.
  */
+import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { FerryError, OperationError, RefusedError } from "../errors.js";
+import { orderActivePassive } from "../plan/active-passive.js";
 import { memberKey } from "../plan/build-plan.js";
 import {
   type Action,
@@ -23,6 +26,7 @@ import {
   POINT_OF_NO_RETURN,
   type Pool,
   planSteps,
+  poolSteps,
 } from "../plan/plan.js";
 import { LockLostError } from "../store/lock-lost-error.js";
 import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js";
@@ -89,6 +93,10 @@ export class Executor {
   readonly #members: ReadonlyMap<string, Member>;
   readonly #hopOf = new Map<string, PlannedHop>();
   readonly #steps = new Map<string, PlanStep>();
+  /** Each step's place in the plan, which is its number in the journal. */
+  readonly #planSeq = new Map<string, number>();
+  /** Where a step stands in the order it runs: the plan's, but for an active-passive pool (#ordered). */
+  readonly #runSeq = new Map<string, number>();
   readonly #abort = new AbortController();
   readonly #env: CommandEnvs;
   readonly #faults: Faults;
@@ -104,6 +112,8 @@ export class Executor {
   readonly #groups = new RedundancyGroups();
   /** Who asked for the pause being carried out. */
   #pausedBy: string | undefined;
+  /** The index of the hop a signal past its point of no return lets finish; the run stops after it. */
+  #carryOn: number | undefined;
 
   constructor(options: ExecutorOptions) {
     this.#o = options;
@@ -113,19 +123,29 @@ export class Executor {
     // Every command in flight listens to this one signal; hundreds at once is the point, not a leak.
     setMaxListeners(0, this.#abort.signal);
     this.#members = new Map(options.plan.members.map((m) => [memberKey(m.host, m.component), m]));
-    for (const { hop, step } of planSteps(options.plan)) {
+    for (const [seq, { hop, step }] of [...planSteps(options.plan)].entries()) {
       this.#hopOf.set(step.id, hop);
       this.#steps.set(step.id, step);
+      this.#planSeq.set(step.id, seq);
     }
   }
 
   /**
-   * SIGINT/SIGTERM: before the point of no return the run rolls back; after it, the steps in
-   * flight finish and the run stops resumable. Returns what will happen, for the operator.
+   * SIGINT/SIGTERM (DESIGN.md "Crash safety", after Ganeti): before the point of no return the
+   * run rolls back. After it, `finish-hop` ignores the signal and carries the hop to its end; the
+   * run then stops resumable before the next hop, or is done after the last. `stop` (ferry serve
+   * going down) lets the steps in flight finish and stops resumable. A second signal is `stop()`.
+   * Returns what will happen, for the operator.
    */
-  interrupt(): "rolling back" | "stopping" | "already rolling back" {
+  interrupt(whenPast: "finish-hop" | "stop" = "finish-hop"): string {
     if (this.#rollingBack) return "already rolling back";
-    return this.#halting("interrupt") ? "rolling back" : "stopping";
+    const hop =
+      whenPast === "finish-hop" && this.#halt === undefined && this.#carryOn === undefined
+        ? this.#crossing()
+        : undefined;
+    if (hop === undefined) return this.#halting("interrupt") ? "rolling back" : "stopping";
+    this.#carryOn = this.#o.plan.hops.indexOf(hop);
+    return `ignoring the signal and continuing to the end of hop ${hop.from} → ${hop.to} (a second one stops after the steps in flight)`;
   }
 
   /**
@@ -166,7 +186,8 @@ export class Executor {
       await journal.run({ status: "running", error: null });
       const stopWatching = this.#watchForPause();
       try {
-        for (const hop of this.#o.plan.hops) {
+        for (const [i, hop] of this.#o.plan.hops.entries()) {
+          if (this.#carryOn !== undefined && i > this.#carryOn) return this.#stopBefore(hop);
           for (const phase of hop.phases) {
             for (const stage of phase.stages) {
               await Promise.all(stage.pools.map((pool) => this.#runPool(pool)));
@@ -335,12 +356,29 @@ export class Executor {
     return this.#j.record(`${hop.id}/${POINT_OF_NO_RETURN}`).state === "done";
   }
 
+  /** The current hop when it is crossing or has crossed its point of no return (the mark running or done). */
+  #crossing(): PlannedHop | undefined {
+    if (!this.#journal) return undefined;
+    const hop = this.#currentHop();
+    const mark = hop && this.#j.record(`${hop.id}/${POINT_OF_NO_RETURN}`).state;
+    return mark === "done" || mark === "running" ? hop : undefined;
+  }
+
+  /** A signal past the point of no return of the hop before `next` let that hop finish: stop here, resumable. */
+  async #stopBefore(next: PlannedHop): Promise<RunOutcome> {
+    const done = this.#o.plan.hops[this.#carryOn as number] as PlannedHop;
+    const message = `Interrupted past the point of no return of hop ${done.from} → ${done.to}, so ferry carried that hop to its end: ${this.#o.plan.cluster} runs ${done.to}. Stopped before hop ${next.from} → ${next.to}; \`ferry resume\` goes on with it.`;
+    await this.#j.run({ status: "stopped", error: message });
+    return { status: "stopped", reason: "interrupted", message };
+  }
+
   /**
    * A sliding window: a new lane starts as soon as one finishes, never more than `limit` at once,
    * and never one whose host shares a redundancy group with a host out of service now; such a lane
    * waits, and the next free lane in plan order goes first.
    */
-  async #runPool(pool: Pool): Promise<void> {
+  async #runPool(planned: Pool): Promise<void> {
+    const pool = this.#ordered(planned);
     const pending = [...pool.lanes];
     const worker = async () => {
       while (!this.#halt && pending.length > 0) {
@@ -358,6 +396,33 @@ export class Executor {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, pool.limit) }, worker));
+  }
+
+  /**
+   * An active-passive pool in the order its roles step saw when the hop ran (journaled, so a resume
+   * keeps it, whoever is active by then); the plan's order was a prediction. The pool's steps take
+   * its numbers in the journal in the order they run now, for the undo; the switchover its host.
+   */
+  #ordered(pool: Pool): Pool {
+    const ap = pool.activePassive;
+    const active = ap && this.#journal?.record(ap.roles).observed?.active;
+    if (!active) return pool;
+    const ordered = orderActivePassive(pool, active);
+    const seqs = poolSteps(pool)
+      .map((s) => this.#planSeq.get(s.id) as number)
+      .sort((a, b) => a - b);
+    poolSteps(ordered).forEach((step, i) => {
+      this.#runSeq.set(step.id, seqs[i] as number);
+      this.#steps.set(step.id, step);
+    });
+    return ordered;
+  }
+
+  /** Every active-passive pool of `hop` ordered by its journaled roles: the undo goes by that order. */
+  #followRoles(hop: PlannedHop): void {
+    for (const phase of hop.phases) {
+      for (const stage of phase.stages) for (const pool of stage.pools) this.#ordered(pool);
+    }
   }
 
   async #runLane(lane: Lane): Promise<void> {
@@ -379,7 +444,8 @@ export class Executor {
     const about = aboutStep(step);
     const record = j.record(step.id);
     if (record.state === "done") return true;
-    if (record.state === "running" && step.check) {
+    const stuck = record.state === "running" ? await this.#endLeftover(step, record) : undefined;
+    if (record.state === "running" && step.check && !stuck) {
       const there = await this.#perform(step, [step.check]);
       if (there.ok) {
         await j.step(step.id, { state: "done", endedAt: Date.now(), error: null }, about);
@@ -400,12 +466,18 @@ export class Executor {
       about,
     );
     this.#faults.hit(`${step.id}:started`);
-    const result = await this.#perform(step, step.run);
+    const result = stuck ?? (await this.#perform(step, step.run));
     if (this.#halt === "lock-lost") return false;
     if (result.ok) {
       await j.step(
         step.id,
-        { state: "done", endedAt: Date.now(), exitCode: result.exitCode, output: tail(result.output) },
+        {
+          state: "done",
+          endedAt: Date.now(),
+          exitCode: result.exitCode,
+          output: tail(result.output),
+          ...(result.observed ? { observed: result.observed } : {}),
+        },
         about,
       );
       this.#faults.hit(`${step.id}:finished`);
@@ -501,15 +573,19 @@ export class Executor {
     const touched = [...j.records()].filter(
       (r) => this.#hopOf.get(r.id) === hop && r.state !== "pending" && r.state !== "undone",
     );
-    touched.sort(reversePlanOrder);
+    this.#followRoles(hop);
+    touched.sort((a, b) => this.#seqOf(b) - this.#seqOf(a));
     for (const record of touched) {
       if (this.#stopping) return this.#stoppedRollingBack(hop, why);
       const step = this.#steps.get(record.id) as PlanStep;
       const about = aboutStep(step);
+      const stuck = await this.#endLeftover(step, record);
       await j.step(step.id, { state: "undoing" }, about);
-      const result = step.undo
-        ? await this.#perform(step, step.undo)
-        : ({ ok: true, exitCode: null, output: "" } as const);
+      const result =
+        stuck ??
+        (step.undo
+          ? await this.#perform(step, step.undo)
+          : ({ ok: true, exitCode: null, output: "" } as const));
       if (this.#halt === "lock-lost") return this.#lockLostOutcome("rolling-back");
       if (!result.ok && result.irreversible) return this.#cannotUndo(hop, step, record, why, result.error);
       if (!result.ok) {
@@ -557,16 +633,64 @@ export class Executor {
     return { status: "stopped", reason: "cannot-undo", message };
   }
 
+  /**
+   * A step found running or undoing was left so by a ferry that died: its command may run still.
+   * Whatever carries its markers (the attempt's found running, and its undo's) is ended and gone
+   * before the step is checked, run or undone again, so no command runs twice at once. A failed
+   * step's are ended before its undo too: a timed-out command's stragglers, or one that could not
+   * be ended. Returns a failure when that cannot be done: the step must not run beside it.
+   */
+  async #endLeftover(step: PlanStep, record: StepRecord): Promise<StepResult | undefined> {
+    if (!["running", "undoing", "failed"].includes(record.state)) return undefined;
+    // Only commands are marked; a step of probes alone leaves nothing running.
+    const commands = [...step.run, ...(step.check ? [step.check] : []), ...(step.undo ?? [])];
+    if (!commands.some((a) => a.type === "exec")) return undefined;
+    const where = step.host ?? "this machine";
+    const markers = [
+      processMarker(this.#o.runId, step.id, record.attempts),
+      processMarker(this.#o.runId, step.id),
+    ];
+    try {
+      const ended = await this.#o.driverFor(step.host).endMarked(markers);
+      if (ended.groups.length > 0) {
+        const groups = `process group${ended.groups.length > 1 ? "s" : ""} ${ended.groups.join(", ")}`;
+        const how = ended.killed ? "did not end on SIGTERM and was killed" : "ended on SIGTERM";
+        this.events.emit({
+          type: "note",
+          runId: this.#o.runId,
+          message: `${step.id}: what its command left running on ${where} (${groups}) ${how}, before the step goes on`,
+        });
+      }
+      return undefined;
+    } catch (err) {
+      return failed(
+        `${step.id}: what its command may have left running on ${where} could not be ended, so it is not run again beside it: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * Undo order is this, reversed: the plan's order, but an active-passive pool's in the order its
+   * roles gave. A host's steps are contiguous and ran in that order; hosts side by side are
+   * independent; phases and stages come in the order they ran. So no clock is needed, and one that
+   * jumped (or a resume on another machine) cannot reorder undos.
+   */
+  #seqOf(record: StepRecord): number {
+    return this.#runSeq.get(record.id) ?? record.seq;
+  }
+
   async #perform(step: PlanStep, actions: readonly Action[]): Promise<StepResult> {
     let output = "";
     let exitCode: number | null = null;
+    let observed: Record<string, string> | undefined;
     for (const action of actions) {
       const r = await this.#act(step, action);
       output = r.output ? tail(output + r.output) : output;
       exitCode = r.exitCode;
       if (!r.ok) return { ...r, output };
+      if (r.observed) observed = { ...observed, ...r.observed };
     }
-    return { ok: true, exitCode, output };
+    return { ok: true, exitCode, output, ...(observed ? { observed } : {}) };
   }
 
   /** Hands one action to its kind (src/run/steps); a kind that throws fails the step, naming where. */
@@ -577,6 +701,15 @@ export class Executor {
     } catch (err) {
       return failed(`${step.host ?? "this machine"}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * The marker of what `step` runs now: its undo's while undoing, else its latest attempt's (a
+   * check on resume runs before the new attempt is recorded: under the one it checks).
+   */
+  #markerOf(step: PlanStep): string {
+    const record = this.#j.record(step.id);
+    return processMarker(this.#o.runId, step.id, record.state === "undoing" ? undefined : record.attempts);
   }
 
   /** What a kind gets to act for `step`: only the parts of the run it may touch. */
@@ -595,6 +728,7 @@ export class Executor {
       members: this.#o.plan.members,
       driverFor: this.#o.driverFor,
       database: () => this.#database(),
+      marker: this.#markerOf(step),
     };
   }
 
@@ -605,20 +739,24 @@ export class Executor {
   }
 }
 
+/**
+ * FERRY_PROCESS of a step's commands: of its `attempt` (its check and run), or of its undo. Derived
+ * from what the journal holds before the command starts, so that nothing more need be written for
+ * a resume to find what a command left running (Driver.endMarked); unique to the run, the step
+ * and the attempt, so that no other command carries it. 16 hex digits.
+ */
+export function processMarker(runId: string, stepId: string, attempt?: number): string {
+  return createHash("sha256")
+    .update(`${runId}\n${stepId}\n${attempt ?? "undo"}`)
+    .digest("hex")
+    .slice(0, 16);
+}
+
 function aboutStep(step: PlanStep): { host?: string; component?: string } {
   return {
     ...(step.host ? { host: step.host } : {}),
     ...(step.component ? { component: step.component } : {}),
   };
-}
-
-/**
- * Undo order: the plan's order, reversed. A host's steps are contiguous in the plan and ran in
- * that order; hosts side by side are independent; phases and stages come in the order they ran.
- * So no clock is needed, and one that jumped (or a resume on another machine) cannot reorder undos.
- */
-function reversePlanOrder(a: StepRecord, b: StepRecord): number {
-  return b.seq - a.seq;
 }
 
 function tail(text: string): string {

@@ -130,6 +130,42 @@ export function requireOneVersion(
   );
 }
 
+/** A member's answer to its role command: `active`, `standby`, or what went wrong. */
+export interface RoleAnswer {
+  readonly host: string;
+  readonly role: string;
+}
+
+/** Asks every given member its role (its `role` command), all at once. */
+export async function askRoles(
+  members: readonly Member[],
+  driverFor: DriverFor,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<RoleAnswer[]> {
+  return mapLimit(members, PROBES_AT_ONCE, async (m) => {
+    const r = await driverFor(m.host).exec(m.roleCommand as string, {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return {
+      host: m.host,
+      role: r.exitCode === 0 ? (lastLineOf(r.output) ?? "") : `unknown (${describeExit(r)})`,
+    };
+  });
+}
+
+/** The one host that says `active`, or why there is not one: `… 2 of its hosts say they are active (h1: active, …)`. */
+export function theActive(
+  component: string,
+  roles: readonly RoleAnswer[],
+): { host: string } | { problem: string } {
+  const active = roles.filter((r) => r.role === "active");
+  if (active.length === 1) return { host: (active[0] as RoleAnswer).host };
+  return {
+    problem: `${component} is active-passive, and ${active.length} of its hosts say they are active (${roles.map((r) => `${r.host}: ${r.role}`).join(", ")})`,
+  };
+}
+
 /**
  * The active host of every active-passive component, by its role command; refused unless exactly
  * one host of each says `active`.
@@ -139,21 +175,17 @@ export async function observeActives(cluster: Cluster, driverFor: DriverFor): Pr
   const members = clusterMembers(cluster);
   for (const c of cluster.components) {
     if (!c.activePassive) continue;
-    const ofComponent = members.filter((m) => m.component === c.name);
-    const roles = await mapLimit(ofComponent, PROBES_AT_ONCE, async (m) => {
-      const r = await driverFor(m.host).exec(m.roleCommand as string, { timeoutMs: 30_000 });
-      const role = r.exitCode === 0 ? lastLineOf(r.output) : `unknown (${describeExit(r)})`;
-      return { host: m.host, role };
-    });
-    const active = roles.filter((r) => r.role === "active");
-    if (active.length !== 1) {
-      throw new RefusedError(
-        `${c.name} is active-passive, and ${active.length} of its hosts say they are active (${roles.map((r) => `${r.host}: ${r.role}`).join(", ")})`,
-        "active-passive",
-        "make exactly one host active, then try again",
-      );
+    const found = theActive(
+      c.name,
+      await askRoles(
+        members.filter((m) => m.component === c.name),
+        driverFor,
+      ),
+    );
+    if ("problem" in found) {
+      throw new RefusedError(found.problem, "active-passive", "make exactly one host active, then try again");
     }
-    actives.set(c.name, active[0]?.host as string);
+    actives.set(c.name, found.host);
   }
   return actives;
 }

@@ -31,8 +31,17 @@ export interface OperationOptions {
   readonly faults?: Faults;
   /** Asked before anything changes; false cancels. Absent: go ahead (--yes). */
   readonly confirm?: (question: string) => Promise<boolean>;
-  /** Aborting it asks the run to stop the way SIGINT does. */
+  /**
+   * Aborting it asks the run to stop the way SIGINT does: before the point of no return it rolls
+   * back; after it, see `interruptPastPointOfNoReturn`.
+   */
   readonly interrupt?: AbortSignal;
+  /**
+   * What an interrupt does past the point of no return: `finish-hop` (the default; SIGINT/SIGTERM,
+   * as Ganeti) carries the hop to its end and stops before the next (done after the last);
+   * `stop` (`ferry serve` going down) stops once the steps in flight finish, resumable.
+   */
+  readonly interruptPastPointOfNoReturn?: "finish-hop" | "stop";
   /**
    * Aborting it (a second SIGINT) stops the run once the steps in flight finish, resumable, with
    * nothing more undone: a rollback under way is left for `ferry resume` or `ferry rollback`.
@@ -108,11 +117,12 @@ export async function apply(
     const open = await store.unfinishedRun(cluster.name);
     if (open) throw openRunRefusal(open, to);
 
+    const stopped = beforeRun(options);
     const seen = await observe(clusterMembers(cluster), driverFor, {
       health: false,
-      ...(options.interrupt ? { signal: options.interrupt } : {}),
+      ...(stopped ? { signal: stopped } : {}),
     });
-    if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
+    if (stopped?.aborted) return nothingChanged("interrupted before anything changed", false, true);
     const from = requireOneVersion(
       seen,
       cluster.name,
@@ -131,7 +141,7 @@ export async function apply(
     const acceptedWarnings = await acceptReleaseWarnings(path.hops, options, startedBy);
     if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
     if (options.confirm && !(await options.confirm(question))) return cancelled();
-    if (options.interrupt?.aborted) return nothingChanged("interrupted before anything changed", false, true);
+    if (stopped?.aborted) return nothingChanged("interrupted before anything changed", false, true);
 
     const runId = newRunId();
     await store.createRun(
@@ -289,11 +299,11 @@ async function drive(
   let interrupted = false;
   const onInterrupt = () => {
     interrupted = true;
-    const what = executor.interrupt();
+    const what = executor.interrupt(options.interruptPastPointOfNoReturn);
     executor.events.emit({
       type: "note",
       runId,
-      message: `interrupted: ${what} (the steps in flight finish first)`,
+      message: `interrupted: ${what}${what.startsWith("ignoring") ? "" : " (the steps in flight finish first)"}`,
     });
   };
   if (options.interrupt?.aborted) onInterrupt();
@@ -342,6 +352,12 @@ async function drive(
     options.stop?.removeEventListener("abort", onStop);
     await closeDatabase();
   }
+}
+
+/** Before a run starts, either way of interrupting it stops what ferry is doing at once. */
+function beforeRun(options: OperationOptions): AbortSignal | undefined {
+  const signals = [options.interrupt, options.stop].filter((s) => s !== undefined);
+  return signals.length <= 1 ? signals[0] : AbortSignal.any(signals);
 }
 
 function openRunRefusal(open: RunRecord, to: string): RefusedError {

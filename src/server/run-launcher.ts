@@ -2,8 +2,9 @@
  * Runs that the API starts in this process: `apply`, `resume` and `rollback`, the same library
  * functions the CLI calls (with --yes). A call returns as soon as the run is under way (its first
  * event names it) or has ended without starting (refused, nothing to do); the run goes on in the
- * background, its events fed to the server's feed. Closing the server interrupts them as SIGINT
- * does a CLI run: back before the point of no return, stopped resumable after it.
+ * background, its events fed to the server's feed. Closing the server interrupts them: back before
+ * the point of no return, stopped resumable after it once the steps in flight finish (a server
+ * going down does not carry a hop to its end, as SIGINT does a CLI run).
  */
 import type { Catalog } from "../catalog/index.js";
 import type { Cluster } from "../cluster/cluster.js";
@@ -59,7 +60,13 @@ export class RunLauncher {
       named(event.runId);
       feed.emit(event);
     });
-    const options = { cluster, store, events, interrupt: abort.signal };
+    const options = {
+      cluster,
+      store,
+      events,
+      interrupt: abort.signal,
+      interruptPastPointOfNoReturn: "stop" as const,
+    };
     const operation =
       request.op === "apply"
         ? apply({ ...options, catalog, to: request.to, acceptWarnings: request.acceptWarnings === true })

@@ -127,16 +127,17 @@ export class MemoryStore implements StateStore {
       "output",
       "error",
       "attempts",
+      "observed",
     ]);
-    // A step's fields are all primitives, so a shallow copy is a full one.
-    this.runs.get(runId)?.steps.set(stepId, { ...step, ...fields });
+    // A step's fields are primitives, but for its observation, whose own fields are.
+    this.runs.get(runId)?.steps.set(stepId, copyStep({ ...step, ...fields }));
   }
 
   async steps(runId: string): Promise<StepRecord[]> {
     this.assertOpen();
     const steps = this.runs.get(runId)?.steps;
     // Map keeps insertion order, which is seq order.
-    return steps ? [...steps.values()].map((s) => ({ ...s })) : [];
+    return steps ? [...steps.values()].map(copyStep) : [];
   }
 
   async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {
@@ -275,6 +276,14 @@ function pendingStep(id: string, seq: number): StepRecord {
     output: null,
     error: null,
     attempts: 0,
+    observed: null,
+  };
+}
+
+function copyStep(step: StepRecord): StepRecord {
+  return {
+    ...step,
+    observed: step.observed && { ...step.observed },
   };
 }
 

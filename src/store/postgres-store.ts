@@ -15,7 +15,9 @@ import {
   type NoticeRow,
   type PendingRow,
   type RunRow,
+  STEP_ROW_COLUMNS,
   type StepRow,
+  stepColumnValue,
   toDelivery,
   toHolder,
   toNotices,
@@ -137,6 +139,8 @@ function migrations(s: string): string[] {
     CREATE INDEX deliveries_notice ON ${s}.deliveries (run_id, seq);
     CREATE INDEX deliveries_pending ON ${s}.deliveries (run_id) WHERE state = 'pending';
     `,
+    // What a step saw that later steps follow (a roles step's active host), as JSON.
+    `ALTER TABLE ${s}.steps ADD COLUMN observed text;`,
   ];
 }
 
@@ -148,6 +152,7 @@ const STEP_FIELDS = {
   output: ["output", "text"],
   error: ["error", "text"],
   attempts: ["attempts", "integer"],
+  observed: ["observed", "text"],
 } as const satisfies Record<keyof StepPatch, readonly [string, string]>;
 
 const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<
@@ -332,8 +337,7 @@ export class PostgresStore implements StateStore {
   async steps(runId: string): Promise<StepRecord[]> {
     await this.written;
     const { rows } = await this.pool.query<StepRow>(
-      `SELECT id, seq, state, started_at, ended_at, exit_code, output, error, attempts
-       FROM ${this.s}.steps WHERE run_id = $1 ORDER BY seq`,
+      `SELECT ${STEP_ROW_COLUMNS} FROM ${this.s}.steps WHERE run_id = $1 ORDER BY seq`,
       [runId],
     );
     return rows.map(toStep);
@@ -586,7 +590,7 @@ export class PostgresStore implements StateStore {
       const key = JSON.stringify([w.runId, w.stepId]);
       const entry = merged.get(key) ?? { runId: w.runId, stepId: w.stepId, patch: {} };
       for (const [field, value] of Object.entries(w.patch))
-        if (value !== undefined) entry.patch[field] = value;
+        if (value !== undefined) entry.patch[field] = stepColumnValue(field as keyof StepPatch, value);
       merged.set(key, entry);
     }
     const only = merged.size === 1 ? [...merged.values()][0] : undefined;

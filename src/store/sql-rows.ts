@@ -12,6 +12,7 @@ import type {
   RunRecord,
   RunStatus,
   RunSummary,
+  StepPatch,
   StepRecord,
   StepState,
   WarningAcceptance,
@@ -49,7 +50,13 @@ export interface StepRow {
   output: string | null;
   error: string | null;
   attempts: number;
+  /** JSON text (a text column in both databases, so it comes back exactly as written). */
+  observed: string | null;
 }
+
+/** The columns of a step row, as both stores select them. */
+export const STEP_ROW_COLUMNS =
+  "id, seq, state, started_at, ended_at, exit_code, output, error, attempts, observed";
 
 export interface LockRow {
   host: string | null;
@@ -102,7 +109,13 @@ export function toStep(row: StepRow): StepRecord {
     output: row.output,
     error: row.error,
     attempts: row.attempts,
+    observed: json<Record<string, string> | null>(row.observed, null),
   };
+}
+
+/** A step patch's values as the columns hold them: the observation as JSON text. */
+export function stepColumnValue<K extends keyof StepPatch>(field: K, value: StepPatch[K]): unknown {
+  return field === "observed" && value !== null && value !== undefined ? JSON.stringify(value) : value;
 }
 
 export function toHolder(row: LockRow | undefined): LockHolder | undefined {

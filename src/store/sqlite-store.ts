@@ -26,7 +26,9 @@ import {
   type NoticeRow,
   type PendingRow,
   type RunRow,
+  STEP_ROW_COLUMNS,
   type StepRow,
+  stepColumnValue,
   toDelivery,
   toHolder,
   toNotices,
@@ -134,6 +136,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_notice ON deliveries (run_id, seq);
   CREATE INDEX deliveries_pending ON deliveries (run_id) WHERE state = 'pending';
   `,
+  // What a step saw that later steps follow (a roles step's active host), as JSON.
+  "ALTER TABLE steps ADD COLUMN observed TEXT;",
 ];
 
 const STEP_COLUMNS = {
@@ -144,6 +148,7 @@ const STEP_COLUMNS = {
   output: "output",
   error: "error",
   attempts: "attempts",
+  observed: "observed",
 } as const satisfies Record<keyof StepPatch, string>;
 
 const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<
@@ -307,7 +312,7 @@ export class SqliteStore implements StateStore {
   }
 
   updateStep(runId: string, stepId: string, patch: StepPatch, fence?: string): Promise<void> {
-    const [sql, values] = updateSql("steps", STEP_COLUMNS, patch, "run_id = ? AND id = ?");
+    const [sql, values] = updateSql("steps", STEP_COLUMNS, patch, "run_id = ? AND id = ?", stepColumnValue);
     return this.enqueue(() => {
       if (this.prepared(sql).run(...values, runId, stepId).changes === 0) {
         throw new Error(`no step ${stepId} in run ${runId}`);
@@ -318,9 +323,9 @@ export class SqliteStore implements StateStore {
   steps(runId: string): Promise<StepRecord[]> {
     return this.guard(() => {
       this.ready();
-      const rows = this.prepared(
-        "SELECT id, seq, state, started_at, ended_at, exit_code, output, error, attempts FROM steps WHERE run_id = ? ORDER BY seq",
-      ).all(runId) as StepRow[];
+      const rows = this.prepared(`SELECT ${STEP_ROW_COLUMNS} FROM steps WHERE run_id = ? ORDER BY seq`).all(
+        runId,
+      ) as StepRow[];
       return rows.map(toStep);
     });
   }
@@ -587,13 +592,14 @@ function updateSql<P extends object>(
   columns: Record<keyof P, string>,
   patch: P,
   where: string,
+  value: <K extends keyof P>(key: K, v: P[K]) => unknown = (_key, v) => v,
 ): [string, unknown[]] {
   const sets: string[] = [];
   const values: unknown[] = [];
   for (const key of Object.keys(columns) as (keyof P)[]) {
     if (patch[key] === undefined) continue;
     sets.push(`${columns[key]} = ?`);
-    values.push(patch[key]);
+    values.push(value(key, patch[key]));
   }
   // An empty patch still checks that the row exists.
   if (sets.length === 0) {

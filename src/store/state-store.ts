@@ -42,6 +42,11 @@ export interface StepRecord {
   readonly error: string | null;
   /** How many times it was started (a resume re-runs a step found running). */
   readonly attempts: number;
+  /**
+   * What the step saw that later steps follow, kept so that a resume follows it too: a roles step's
+   * `{ active: HOST }`, by which its component's roll is ordered.
+   */
+  readonly observed: Readonly<Record<string, string>> | null;
 }
 
 export type StepPatch = Partial<Omit<StepRecord, "id" | "seq">>;

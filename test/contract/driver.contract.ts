@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { type Driver, describeExit } from "../../src/drivers/index.js";
+import { type Driver, describeExit, type MarkedEnd } from "../../src/drivers/index.js";
 
 export interface DriverFixture {
   readonly driver: Driver;
@@ -18,6 +18,19 @@ export interface DriverSuite {
   readonly name: string;
   /** A fresh driver for each test. */
   make(): Promise<DriverFixture>;
+}
+
+/** Where a step's command carries its marker. */
+const MARKER = "FERRY_PROCESS";
+
+/** Asks `end` again until it finds something to end (a command just started may not run yet), at most 10 s. */
+async function untilFound(end: () => Promise<MarkedEnd>): Promise<MarkedEnd> {
+  for (const until = Date.now() + 10_000; ; ) {
+    const r = await end();
+    if (r.groups.length > 0) return r;
+    assert.ok(Date.now() < until, "the marked command was never found running");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** A variable nobody sets, so `printenv` of it fails on every host. */
@@ -157,6 +170,26 @@ export function describeDriver({ name, make }: DriverSuite): void {
       assert.equal(describeExit(await d.exec("true")), "exit 0");
       assert.equal(describeExit(await d.exec("false")), "exit 1");
       assert.equal(describeExit(await d.exec("exit 3")), "exit 3");
+    });
+
+    it("endMarked ends the commands that carry one of the markers in FERRY_PROCESS, and no other", async () => {
+      const d = driver();
+      const [a, b, none] = ["00000000000000a1", "00000000000000b2", "00000000000000c3"];
+      const first = d.exec("sleep 30", { env: { [MARKER]: a as string } });
+      const second = d.exec("sleep 30", { env: { [MARKER]: b as string } });
+      // Until it has started on the host, a command carries its marker nowhere to be found.
+      const ended = await untilFound(() => d.endMarked([a as string, none as string], { graceMs: 500 }));
+      assert.equal(ended.groups.length, 1);
+      assert.ok(
+        ended.groups.every((g) => Number.isInteger(g) && g > 1),
+        String(ended.groups),
+      );
+      const r = await first;
+      assert.deepEqual([r.exitCode, r.signal], [null, "SIGTERM"]);
+      // The other command was still running: it is found now, and ended in turn.
+      assert.equal((await untilFound(() => d.endMarked([b as string]))).groups.length, 1);
+      assert.equal((await second).signal, "SIGTERM");
+      assert.deepEqual(await d.endMarked([none as string]), { groups: [], killed: false });
     });
 
     it("closes idempotently", async () => {

@@ -381,6 +381,18 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         assert.deepEqual(b, pendingStep("b", 1));
       });
 
+      it("keeps what a step observed, in one or many updates", async () => {
+        await store().createRun(newRun(), ["roles", "other"]);
+        await Promise.all([
+          store().updateStep("r1", "roles", { state: "done", observed: { active: "h2" } }),
+          store().updateStep("r1", "other", { state: "running" }),
+        ]);
+        await store().updateStep("r1", "other", { observed: { active: "h3", note: 'a "quoted" ✓' } });
+        const [roles, other] = await store().steps("r1");
+        assert.deepEqual(roles, { ...pendingStep("roles", 0), state: "done", observed: { active: "h2" } });
+        assert.deepEqual(other?.observed, { active: "h3", note: 'a "quoted" ✓' });
+      });
+
       it("updateStep of an unknown step or run is an error", async () => {
         await store().createRun(newRun(), ["a"]);
         await assert.rejects(store().updateStep("r1", "nope", { state: "done" }), /nope/);
@@ -918,6 +930,7 @@ function pendingStep(id: string, seq: number): StepRecord {
     output: null,
     error: null,
     attempts: 0,
+    observed: null,
   };
 }
 

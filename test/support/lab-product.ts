@@ -65,8 +65,12 @@ export function makeLabProduct(lab: Lab, options: LabProductOptions = {}): LabPr
   const home = "{{vars.root}}/api";
   const log = (what: string) => `echo "$(date +%s%N) ${what}" >> {{vars.root}}/events;`;
   // A test makes an install slow on one host (to cut it mid-step) by leaving a `slow-install` file
-  // there; the install says it has begun with `at-install`, then takes 3 s, once.
-  const install = `${log("install {{version}}")} if [ -e {{vars.root}}/slow-install ]; then rm -f {{vars.root}}/slow-install; touch {{vars.root}}/at-install; sleep 3; fi; mkdir -p ${home}/versions/{{version}} && echo {{version}} > ${home}/versions/{{version}}/VERSION`;
+  // there; the install says it has begun with `at-install` (holding its pid, which is its process
+  // group), then takes 3 s (or as many seconds as the file says), once. Ended by SIGTERM meanwhile,
+  // it says so in the host's events (SIGPIPE ignored: once ferry has died, the shell's "Terminated"
+  // goes to a closed channel, and would kill it before it could).
+  const slow = `s=$(cat {{vars.root}}/slow-install); rm -f {{vars.root}}/slow-install; trap '' PIPE; trap '${log("install ended by SIGTERM").replace(/;$/, "")}; exit 143' TERM; echo $$ > {{vars.root}}/at-install.tmp && mv {{vars.root}}/at-install.tmp {{vars.root}}/at-install; sleep \${s:-3}; trap - TERM`;
+  const install = `${log("install {{version}}")} if [ -e {{vars.root}}/slow-install ]; then ${slow}; fi; mkdir -p ${home}/versions/{{version}} && echo {{version}} > ${home}/versions/{{version}}/VERSION`;
   const commands = {
     version: `${log("version")} cat ${home}/current/VERSION`,
     install,

@@ -19,6 +19,7 @@ export function stepContext(parts: Partial<Omit<StepContext, "step">> & { step?:
     members: [],
     driverFor: () => driver,
     database: () => Promise.reject(new Error("this test has no database")),
+    marker: "00000000000000aa",
     ...rest,
     driver,
     step: {

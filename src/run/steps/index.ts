@@ -14,6 +14,7 @@ import { healthGate } from "./health-gate.js";
 import { irreversible } from "./irreversible.js";
 import { mark } from "./mark.js";
 import { memberTraffic } from "./member-traffic.js";
+import { roles } from "./roles.js";
 import { runCommand } from "./run-command.js";
 import type { ActionOf, StepContext, StepKind, StepResult } from "./step-kind.js";
 import { versionIs } from "./version-is.js";
@@ -37,6 +38,7 @@ const STEP_KINDS = {
   "schema-mark": schemaMark,
   "db-backup": dbBackup,
   "db-restore": dbRestore,
+  roles,
 } satisfies { readonly [T in Action["type"]]: StepKind<ActionOf<T>> };
 
 /** Carries out one action by its kind. */

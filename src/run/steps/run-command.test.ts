@@ -48,6 +48,12 @@ describe("exec", () => {
     });
   });
 
+  it("carries the step's marker as FERRY_PROCESS", async () => {
+    const ctx = stepContext({ marker: "0123456789abcdef" });
+    const r = await runCommand.run({ type: "exec", command: "printenv FERRY_PROCESS" }, ctx);
+    assert.equal(r.output, "0123456789abcdef\n");
+  });
+
   it("ends a command at the step's timeout and says so", async () => {
     const ctx = stepContext({ step: { host: undefined, timeoutMs: 30 } });
     const r = await runCommand.run({ type: "exec", command: "sleep 60" }, ctx);

@@ -1,18 +1,19 @@
 /**
  * `exec`: a shell command on the step's host, with the FERRY_* values of its hop (of the way back
  * for an undo rendered with `back`) and FERRY_STEP. Its output goes to the run's listeners line
- * by line as it arrives; a non-zero exit, a timeout or a kill fails the step, saying which.
+ * by line as it arrives; a non-zero exit, a timeout or a kill fails the step, saying which. Its
+ * FERRY_PROCESS marker is how a resume after ferry died finds it, if it still runs, to end it.
  */
-import { describeExit, lastLineOf } from "../../drivers/driver.js";
+import { describeExit, lastLineOf, MARKER_VARIABLE } from "../../drivers/driver.js";
 import { lineSplitter } from "../events.js";
 import { type ActionOf, failed, passed, type StepKind } from "./step-kind.js";
 
 export const runCommand: StepKind<ActionOf<"exec">> = {
-  async run(action, { step, driver, env, events, runId, signal }) {
+  async run(action, { step, driver, env, events, runId, signal, marker }) {
     const lines = lineSplitter((line) => events.emit({ type: "output", runId, id: step.id, line }));
     const r = await driver
       .exec(action.command, {
-        env: { ...env(action.back === true), FERRY_STEP: step.id },
+        env: { ...env(action.back === true), FERRY_STEP: step.id, [MARKER_VARIABLE]: marker },
         timeoutMs: step.timeoutMs,
         signal,
         onOutput: lines.push,

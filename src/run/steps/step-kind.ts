@@ -31,11 +31,24 @@ export interface StepContext {
   readonly driverFor: DriverFor;
   /** The product's database, opened on first use; rejects when the cluster file names none. */
   database(): Promise<MigrationRunner>;
+  /**
+   * FERRY_PROCESS for the step's commands: derived from the run, the step and its attempt (or its
+   * undo), so that a resume after ferry died finds what they left running (Driver.endMarked).
+   */
+  readonly marker: string;
 }
 
-/** How an action went: its exit code (when a command had one) and output; an error when it failed. */
+/**
+ * How an action went: its exit code (when a command had one) and output; an error when it failed.
+ * `observed`: what it saw that later steps follow (a roles step: the active host), journaled.
+ */
 export type StepResult =
-  | { readonly ok: true; readonly exitCode: number | null; readonly output: string }
+  | {
+      readonly ok: true;
+      readonly exitCode: number | null;
+      readonly output: string;
+      readonly observed?: Readonly<Record<string, string>>;
+    }
   | {
       readonly ok: false;
       readonly error: string;
