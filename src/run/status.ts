@@ -4,7 +4,7 @@
 import { type Cluster, onlineHosts } from "../cluster/cluster.js";
 import { DriverPool } from "../drivers/driver-pool.js";
 import { clusterMembers } from "../plan/build-plan.js";
-import type { RunStatus, RunSummary, StateStore, StepRecord } from "../store/state-store.js";
+import type { RunNote, RunStatus, RunSummary, StateStore, StepRecord } from "../store/state-store.js";
 import { describeHolder } from "./lock.js";
 import { type Observation, observe } from "./observe.js";
 
@@ -22,6 +22,16 @@ export interface RunProgress {
   /** Who holds the lock, when someone does. */
   readonly heldBy: string | null;
   readonly error: string | null;
+  /** What was done to the run besides its steps (a host undone), oldest first. */
+  readonly notes: readonly NoteEntry[];
+}
+
+/** A note of a run's history (RunNote) as status, history and the API show it: its time as ISO 8601. */
+export interface NoteEntry {
+  readonly at: string;
+  readonly by: string;
+  readonly kind: string;
+  readonly text: string;
 }
 
 /** The document `ferry status --json` prints (DESIGN.md). */
@@ -74,6 +84,7 @@ export async function clusterStatus(
           .map((s) => s.id),
         heldBy: live ? describeHolder(live) : null,
         error: open.error,
+        notes: (await store.notes(open.id)).map(noteEntry),
       };
     }
     return { cluster: cluster.name, version: seen.version, mixed: seen.mixed, members: seen.members, run };
@@ -86,19 +97,26 @@ export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt"> 
   readonly startedAt: string;
   readonly endedAt: string | null;
   readonly durationS: number | null;
+  /** What was done to the run besides its steps (`ferry host undo`): who, when, what; oldest first. */
+  readonly notes: readonly NoteEntry[];
 }
 
 export async function runHistory(cluster: Cluster, store: StateStore): Promise<HistoryEntry[]> {
   const runs = await store.listRuns(cluster.name);
-  return runs.map(historyEntry);
+  return Promise.all(runs.map(async (r) => historyEntry(r, await store.notes(r.id))));
 }
 
 /** A run as `ferry history --json` and the API show it: times as ISO 8601, its duration in seconds. */
-export function historyEntry(r: RunSummary): HistoryEntry {
+export function historyEntry(r: RunSummary, notes: readonly RunNote[]): HistoryEntry {
   return {
     ...r,
     startedAt: new Date(r.startedAt).toISOString(),
     endedAt: r.endedAt === null ? null : new Date(r.endedAt).toISOString(),
     durationS: r.endedAt === null ? null : Math.round((r.endedAt - r.startedAt) / 100) / 10,
+    notes: notes.map(noteEntry),
   };
+}
+
+function noteEntry(n: RunNote): NoteEntry {
+  return { at: new Date(n.at).toISOString(), by: n.by, kind: n.kind, text: n.text };
 }

@@ -13,6 +13,7 @@ export {
   type LockHolder,
   type LockResult,
   type NewRun,
+  type RunNote,
   type RunPatch,
   type RunRecord,
   type RunStatus,

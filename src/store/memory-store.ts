@@ -11,6 +11,7 @@ import {
   type LockHolder,
   type LockResult,
   type NewRun,
+  type RunNote,
   type RunPatch,
   type RunRecord,
   type RunSummary,
@@ -25,6 +26,7 @@ interface StoredRun {
   order: number;
   steps: Map<string, StepRecord>;
   pauseRequestedBy: string | null;
+  notes: RunNote[];
 }
 
 export class MemoryStore implements StateStore {
@@ -47,7 +49,7 @@ export class MemoryStore implements StateStore {
     });
     const summary = summaryOf({ ...run, endedAt: null, error: null });
     const record: RunRecord = jsonCopy({ ...summary, plan: run.plan ?? null, files: run.files });
-    this.runs.set(run.id, { record, order: this.nextOrder++, steps, pauseRequestedBy: null });
+    this.runs.set(run.id, { record, order: this.nextOrder++, steps, pauseRequestedBy: null, notes: [] });
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -118,6 +120,19 @@ export class MemoryStore implements StateStore {
     const steps = this.runs.get(runId)?.steps;
     // Map keeps insertion order, which is seq order.
     return steps ? [...steps.values()].map((s) => ({ ...s })) : [];
+  }
+
+  async addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
+    this.assertOpen();
+    this.assertHeld(fence);
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    run.notes.push(jsonCopy(note));
+  }
+
+  async notes(runId: string): Promise<RunNote[]> {
+    this.assertOpen();
+    return jsonCopy(this.runs.get(runId)?.notes ?? []);
   }
 
   async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {

@@ -11,9 +11,11 @@ import pg from "pg";
 import { LockLostError } from "./lock-lost-error.js";
 import {
   type LockRow,
+  type NoteRow,
   type RunRow,
   type StepRow,
   toHolder,
+  toNote,
   toRecord,
   toStep,
   toSummary,
@@ -24,6 +26,7 @@ import {
   type LockHolder,
   type LockResult,
   type NewRun,
+  type RunNote,
   type RunPatch,
   type RunRecord,
   type RunSummary,
@@ -97,6 +100,18 @@ function migrations(s: string): string[] {
     `,
     // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
     `ALTER TABLE ${s}.runs ADD COLUMN pause_requested_by text;`,
+    // What was done to a run besides its steps, for its history (ferry host undo), in id order.
+    `
+    CREATE TABLE ${s}.run_notes (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      run_id text NOT NULL REFERENCES ${s}.runs (id) ON DELETE CASCADE,
+      at bigint NOT NULL,
+      done_by text NOT NULL,
+      kind text NOT NULL,
+      message text NOT NULL
+    );
+    CREATE INDEX run_notes_run ON ${s}.run_notes (run_id, id);
+    `,
   ];
 }
 
@@ -281,6 +296,38 @@ export class PostgresStore implements StateStore {
       [runId],
     );
     return rows.map(toStep);
+  }
+
+  async addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
+    // After the writes issued before it, as a queued write would be.
+    await this.written;
+    const values: unknown[] = [runId, note.at, note.by, note.kind, note.text];
+    if (fence !== undefined) values.push(fence);
+    // The lock row read FOR SHARE, as in applyStepWrites: no fenced note commits after a takeover.
+    const held =
+      fence === undefined ? "" : ` AND (SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE) = $6`;
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO ${this.s}.run_notes (run_id, at, done_by, kind, message)
+       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM ${this.s}.runs WHERE id = $1)${held}`,
+      values,
+    );
+    if (rowCount === 1) return;
+    if (fence !== undefined) {
+      const { rows } = await this.pool.query<{ token: string | null }>(
+        `SELECT token FROM ${this.s}.lock WHERE id = 1`,
+      );
+      if (rows[0]?.token !== fence) throw new LockLostError(fence);
+    }
+    throw new Error(`no run ${runId}`);
+  }
+
+  async notes(runId: string): Promise<RunNote[]> {
+    await this.written;
+    const { rows } = await this.pool.query<NoteRow>(
+      `SELECT at, done_by, kind, message FROM ${this.s}.run_notes WHERE run_id = $1 ORDER BY id`,
+      [runId],
+    );
+    return rows.map(toNote);
   }
 
   async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {

@@ -3,7 +3,15 @@
  * same columns in slightly different types: PostgreSQL gives BIGINT as a string and json as
  * values, SQLite gives numbers and json as text. The mapping takes either.
  */
-import type { LockHolder, RunRecord, RunStatus, RunSummary, StepRecord, StepState } from "./state-store.js";
+import type {
+  LockHolder,
+  RunNote,
+  RunRecord,
+  RunStatus,
+  RunSummary,
+  StepRecord,
+  StepState,
+} from "./state-store.js";
 
 /** A BIGINT: a number from SQLite, a string from PostgreSQL. */
 type Int8 = number | string;
@@ -35,6 +43,13 @@ export interface StepRow {
   output: string | null;
   error: string | null;
   attempts: number;
+}
+
+export interface NoteRow {
+  at: Int8;
+  done_by: string;
+  kind: string;
+  message: string;
 }
 
 export interface LockRow {
@@ -100,4 +115,8 @@ export function toHolder(row: LockRow | undefined): LockHolder | undefined {
     acquiredAt: int(row.acquired_at) ?? 0,
     leaseUntil: int(row.lease_until) ?? 0,
   };
+}
+
+export function toNote(row: NoteRow): RunNote {
+  return { at: Number(row.at), by: row.done_by, kind: row.kind, text: row.message };
 }

@@ -22,9 +22,11 @@ import { DamagedStoreError } from "./damaged-store-error.js";
 import { LockLostError } from "./lock-lost-error.js";
 import {
   type LockRow,
+  type NoteRow,
   type RunRow,
   type StepRow,
   toHolder,
+  toNote,
   toRecord,
   toStep,
   toSummary,
@@ -35,6 +37,7 @@ import {
   type LockHolder,
   type LockResult,
   type NewRun,
+  type RunNote,
   type RunPatch,
   type RunRecord,
   type RunSummary,
@@ -96,6 +99,17 @@ const MIGRATIONS: readonly string[] = [
   `,
   // A pause requested by `ferry pause` or the API (who asked), for the executor to see.
   "ALTER TABLE runs ADD COLUMN pause_requested_by TEXT;",
+  // What was done to a run besides its steps, for its history (ferry host undo), in rowid order.
+  `
+  CREATE TABLE run_notes (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    done_by TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX run_notes_run ON run_notes (run_id);
+  `,
 ];
 
 const STEP_COLUMNS = {
@@ -275,6 +289,26 @@ export class SqliteStore implements StateStore {
         "SELECT id, seq, state, started_at, ended_at, exit_code, output, error, attempts FROM steps WHERE run_id = ? ORDER BY seq",
       ).all(runId) as StepRow[];
       return rows.map(toStep);
+    });
+  }
+
+  addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
+    return this.enqueue(() => {
+      const added = this.prepared(
+        `INSERT INTO run_notes (run_id, at, done_by, kind, message)
+         SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
+      ).run(runId, note.at, note.by, note.kind, note.text, runId);
+      if (added.changes === 0) throw new Error(`no run ${runId}`);
+    }, fence);
+  }
+
+  notes(runId: string): Promise<RunNote[]> {
+    return this.guard(() => {
+      this.ready();
+      const rows = this.prepared(
+        "SELECT at, done_by, kind, message FROM run_notes WHERE run_id = ? ORDER BY rowid",
+      ).all(runId) as NoteRow[];
+      return rows.map(toNote);
     });
   }
 
