@@ -83,6 +83,7 @@ export {
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
 export { type Faults, faultAt } from "./run/faults.js";
+export { type HostUndoOptions, hostUndo } from "./run/host-undo.js";
 export {
   type DriverFor,
   type Observation,
@@ -93,7 +94,13 @@ export {
 export { type PauseOptions, type PauseRequest, pause, waitUntilStopped } from "./run/pause.js";
 export { checkPreflight, type PreflightResult } from "./run/preflight-check.js";
 export { attachRunLog, type RunLog, runLogFile } from "./run/run-log.js";
-export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
+export {
+  type ClusterStatus,
+  clusterStatus,
+  type HistoryEntry,
+  type NoteEntry,
+  runHistory,
+} from "./run/status.js";
 export {
   apply,
   type OperationOptions,
@@ -113,5 +120,5 @@ export {
 } from "./server/index.js";
 export { DamagedStoreError } from "./store/damaged-store-error.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
-export type { RunStatus, StateStore, StepState } from "./store/state-store.js";
+export type { RunNote, RunStatus, StateStore, StepState } from "./store/state-store.js";
 export { forTerminal, jsonForTerminal } from "./terminal-text.js";
