@@ -236,21 +236,21 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 2);
+      assert.equal(db.pragma("user_version", { simple: true }), 3);
     } finally {
       db.close();
     }
   });
 
-  it("brings a file of the previous schema up to date, keeping its runs", async () => {
+  it("brings a file of an older schema up to date, keeping its runs", async () => {
     const file = freshFile();
     const store = new SqliteStore(file);
     await store.init();
     await store.createRun(SAMPLE_RUN, ["a"]);
     await store.close();
-    // What schema version 1 looked like: no pause mark.
+    // What schema version 1 looked like: no pause mark (version 2), no notes (version 3).
     const db = new Database(file);
-    db.exec("ALTER TABLE runs DROP COLUMN pause_requested_by");
+    db.exec("DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN pause_requested_by");
     db.pragma("user_version = 1");
     db.close();
 
@@ -260,6 +260,9 @@ describe("SqliteStore", () => {
       assert.equal((await upgraded.getRun("r1"))?.startedBy, "ops@here");
       assert.equal(await upgraded.requestPause("r1", "ops@there"), true);
       assert.equal(await upgraded.pauseRequest("r1"), "ops@there");
+      const note = { at: 1, by: "ops@there", kind: "host-undo", text: "h2" };
+      await upgraded.addNote("r1", note);
+      assert.deepEqual(await upgraded.notes("r1"), [note]);
     } finally {
       await upgraded.close();
     }
