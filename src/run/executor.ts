@@ -97,7 +97,7 @@ type Halt = "failure" | "interrupt" | "pause" | "lock-lost" | "journal";
 /** How undoing a list of steps ended (#undoSteps). */
 type Undone =
   | { readonly kind: "undone" }
-  /** A second signal: the undo in flight finished, no other started. */
+  /** Stopped (a second signal; any signal during a host undo): the undo in flight finished, no other started. */
   | { readonly kind: "stopped" }
   | { readonly kind: "lock-lost" }
   /** The step's undo cannot be done (an action without undo); its state is as it was. */
