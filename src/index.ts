@@ -98,6 +98,7 @@ export {
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
 export { type Faults, faultAt } from "./run/faults.js";
+export { type HostUndoOptions, hostUndo } from "./run/host-undo.js";
 export {
   type DriverFor,
   type Observation,
@@ -114,7 +115,13 @@ export {
   type WarningOptions,
 } from "./run/release-warnings.js";
 export { attachRunLog, type RunLog, runLogFile } from "./run/run-log.js";
-export { type ClusterStatus, clusterStatus, type HistoryEntry, runHistory } from "./run/status.js";
+export {
+  type ClusterStatus,
+  clusterStatus,
+  type HistoryEntry,
+  type NoteEntry,
+  runHistory,
+} from "./run/status.js";
 export {
   apply,
   type OperationOptions,
@@ -134,5 +141,5 @@ export {
 } from "./server/index.js";
 export { DamagedStoreError } from "./store/damaged-store-error.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
-export type { RunStatus, StateStore, StepState, WarningAcceptance } from "./store/state-store.js";
+export type { RunNote, RunStatus, StateStore, StepState, WarningAcceptance } from "./store/state-store.js";
 export { forTerminal, jsonForTerminal } from "./terminal-text.js";

@@ -153,6 +153,7 @@ if ("url" in postgres) {
         await admin.query(`DROP TABLE "${schema}".deliveries, "${schema}".notices`);
         await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN accepted_warnings`);
         await admin.query(`ALTER TABLE "${schema}".steps DROP COLUMN observed`);
+        await admin.query(`DROP TABLE "${schema}".run_notes`);
         await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
 
         const upgraded = new PostgresStore({ connectionString: url, schema });
@@ -162,7 +163,7 @@ if ("url" in postgres) {
           await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
           assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 5 }]);
+          assert.deepEqual(rows, [{ version: 6 }]);
         } finally {
           await upgraded.close();
         }
@@ -273,13 +274,13 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 5);
+      assert.equal(db.pragma("user_version", { simple: true }), 6);
     } finally {
       db.close();
     }
   });
 
-  it("brings a file of the previous schema up to date, keeping its runs", async () => {
+  it("brings a file of an older schema up to date, keeping its runs", async () => {
     const file = freshFile();
     const store = new SqliteStore(file);
     await store.init();
@@ -289,7 +290,7 @@ describe("SqliteStore", () => {
     const db = new Database(file);
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN pause_requested_by");
     db.exec("ALTER TABLE runs DROP COLUMN accepted_warnings");
-    db.exec("ALTER TABLE steps DROP COLUMN observed");
+    db.exec("ALTER TABLE steps DROP COLUMN observed; DROP TABLE run_notes");
     db.pragma("user_version = 1");
     db.close();
 
@@ -304,6 +305,9 @@ describe("SqliteStore", () => {
       assert.deepEqual((await upgraded.steps("r1"))[0]?.observed, { active: "h2" });
       const started = { condition: "running", event: "started", body: {}, createdAt: 1, deliveries: [] };
       assert.equal(await upgraded.appendNotice("r1", () => started), 1);
+      const note = { at: 1, by: "ops@there", kind: "host-undo", text: "h2" };
+      await upgraded.addNote("r1", note);
+      assert.deepEqual(await upgraded.notes("r1"), [note]);
     } finally {
       await upgraded.close();
     }
@@ -318,7 +322,7 @@ describe("SqliteStore", () => {
     // What schema version 2 looked like: no accepted release warnings, no notification outbox.
     const db = new Database(file);
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN accepted_warnings");
-    db.exec("ALTER TABLE steps DROP COLUMN observed");
+    db.exec("ALTER TABLE steps DROP COLUMN observed; DROP TABLE run_notes");
     db.pragma("user_version = 2");
     db.close();
 

@@ -9,6 +9,7 @@ import { registerApplyCommand } from "./apply-command.js";
 import { registerCheckCommand } from "./check-command.js";
 import { registerDbCommand } from "./db-command.js";
 import { registerDemoCommand } from "./demo-command.js";
+import { registerHostCommand } from "./host-command.js";
 import { registerInitCommand } from "./init-command.js";
 import { reportError } from "./output.js";
 import { registerPathCommand } from "./path-command.js";
@@ -34,6 +35,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerApplyCommand(program, setExit);
   registerResumeCommands(program, setExit);
   registerPauseCommand(program);
+  registerHostCommand(program, setExit);
   registerStatusCommands(program);
   registerDbCommand(program, setExit);
   registerServeCommand(program, setExit);

@@ -10,7 +10,7 @@
  */
 import { createLogUpdate } from "log-update";
 import { forTerminal, type Plan, type RunEvent, type StepState } from "../index.js";
-import { formatSeconds, type ProgressSink } from "./progress.js";
+import { formatSeconds, OPERATION_VERBS, type ProgressSink } from "./progress.js";
 import type { Colors } from "./terminal.js";
 
 const FRAME_MS = 100;
@@ -73,7 +73,7 @@ export class ProgressModel {
   readonly #steps = new Map<string, StepTally>();
   #plan: Plan | undefined;
   #runId = "";
-  #operation: "forward" | "rollback" = "forward";
+  #operation: Extract<RunEvent, { type: "start" }>["operation"] = "forward";
   #status = "running";
   #startedAt = 0;
 
@@ -215,7 +215,7 @@ export class ProgressModel {
   frame(now: number, width: number, rows: number, c: Colors): string[] {
     const plan = this.#plan;
     if (!plan) return [];
-    const verb = this.#operation === "rollback" ? "rollback of" : "upgrade";
+    const verb = OPERATION_VERBS[this.#operation];
     const head = fit(
       [
         [`ferry ${verb} ${plan.cluster} ${plan.from} → ${plan.to}`, c.bold],

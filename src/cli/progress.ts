@@ -14,6 +14,13 @@ export interface ProgressSink {
   finish(): void;
 }
 
+/** How a run's first line names what it does: `upgrade demo 1.0.0 → 1.0.1`. */
+export const OPERATION_VERBS: Record<Extract<RunEvent, { type: "start" }>["operation"], string> = {
+  forward: "upgrade",
+  rollback: "rollback of",
+  "host-undo": "host undo in",
+};
+
 /** One plain line per step transition, for logs and pipes. */
 export function plainProgress(out: NodeJS.WritableStream = process.stdout): ProgressSink {
   return {
@@ -32,7 +39,7 @@ function plainLine(event: RunEvent): string | undefined {
   switch (event.type) {
     case "start": {
       const { plan } = event;
-      const verb = event.operation === "rollback" ? "rollback of" : "upgrade";
+      const verb = OPERATION_VERBS[event.operation];
       return `run ${event.runId} ${verb} ${plan.cluster} ${plan.path.join(" → ")}: ${event.states.size} steps`;
     }
     case "step": {

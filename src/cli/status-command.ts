@@ -1,6 +1,13 @@
 /** `ferry status` and `ferry history`: the cluster now, and the runs before. */
 import type { Command } from "commander";
-import { type ClusterStatus, clusterStatus, type HistoryEntry, loadCluster, runHistory } from "../index.js";
+import {
+  type ClusterStatus,
+  clusterStatus,
+  type HistoryEntry,
+  loadCluster,
+  type NoteEntry,
+  runHistory,
+} from "../index.js";
 import { withStore } from "./context.js";
 import { printJson, printLines } from "./output.js";
 import { formatSeconds } from "./progress.js";
@@ -60,6 +67,7 @@ export function renderStatus(s: ClusterStatus): string[] {
       ...(r.current.length
         ? [`  now: ${r.current.slice(0, 5).join(", ")}${r.current.length > 5 ? ", …" : ""}`]
         : []),
+      ...r.notes.map(noteLine),
       `  ${r.heldBy ? `held by ${r.heldBy}` : "no ferry is running it: `ferry resume` or `ferry rollback`"}`,
     );
   } else {
@@ -84,10 +92,19 @@ export function renderHistory(runs: readonly HistoryEntry[]): string[] {
     ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length))) ?? [];
-  return rows.map((row) =>
+  const line = (row: string[]) =>
     row
       .map((cell, i) => cell.padEnd(widths[i] ?? 0))
       .join("  ")
-      .trimEnd(),
-  );
+      .trimEnd();
+  // A run's notes (a host undone) go under its row.
+  return [
+    line(rows[0] ?? []),
+    ...runs.flatMap((r, i) => [line(rows[i + 1] ?? []), ...r.notes.map(noteLine)]),
+  ];
+}
+
+/** `  2026-11-21 01:39:00Z alice: ferry host undo h2: …` */
+function noteLine(n: NoteEntry): string {
+  return `  ${n.at.replace("T", " ").replace(/\.\d+Z$/, "Z")} ${n.by}: ${n.text}`;
 }

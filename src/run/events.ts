@@ -13,7 +13,8 @@ export type RunEvent =
   | {
       readonly type: "start";
       readonly runId: string;
-      readonly operation: "forward" | "rollback";
+      /** `host-undo`: `ferry host undo` undoing one host's steps of a stopped run. */
+      readonly operation: "forward" | "rollback" | "host-undo";
       readonly plan: Plan;
       readonly states: ReadonlyMap<string, StepState>;
     }

@@ -76,13 +76,43 @@ export interface RunOutcome {
     | "lock-lost"
     | "rollback-failed"
     | "cannot-undo"
-    | "rolled-back";
+    | "rolled-back"
+    | "host-undone";
   readonly failed?: FailedStep;
   /** What happened, what state it left, and what to run next. */
   readonly message: string;
 }
 
+/** What `ferry host undo` asks of the executor (src/run/host-undo.ts chooses the steps). */
+export interface HostUndoRequest {
+  readonly host: string;
+  /** The host's steps of the current hop that ran or may have run, in the order to undo them. */
+  readonly steps: readonly string[];
+  /** Who asked, for the run's history. */
+  readonly by: string;
+  /** The run's status (stopped or paused), which the undo leaves as it is. */
+  readonly status: RunStatus;
+  /** Aborted (a signal): the undo in flight finishes, and no other starts. */
+  readonly stop?: AbortSignal;
+}
+
 type Halt = "failure" | "interrupt" | "pause" | "lock-lost" | "journal";
+
+/** How undoing a list of steps ended (#undoSteps). */
+type Undone =
+  | { readonly kind: "undone" }
+  /** Stopped (a second signal; any signal during a host undo): the undo in flight finished, no other started. */
+  | { readonly kind: "stopped" }
+  | { readonly kind: "lock-lost" }
+  /** The step's undo cannot be done (an action without undo); its state is as it was. */
+  | {
+      readonly kind: "irreversible";
+      readonly step: PlanStep;
+      readonly record: StepRecord;
+      readonly error: string;
+    }
+  /** The step's undo failed; it is journaled failed. */
+  | { readonly kind: "failed"; readonly step: PlanStep; readonly error: string };
 
 const OUTPUT_KEEP = 4096;
 const PAUSE_POLL_MS = 250;
@@ -320,6 +350,90 @@ export class Executor {
     });
   }
 
+  /**
+   * `ferry host undo HOST`: takes one host of a stopped run back to the release it ran, by undoing
+   * its steps as a rollback would (the same undo of each, journaled `undoing` before it runs), and
+   * notes in the run's history who did it and when. The run keeps its status: the undone steps
+   * are what `ferry resume` runs again, so it upgrades the host once more. A step whose undo
+   * cannot be done (an action without undo whose check says its effect is there) is refused
+   * before anything is journaled.
+   */
+  async undoHost(request: HostUndoRequest): Promise<RunOutcome> {
+    return this.#guard(async () => {
+      const j = await this.#openJournal();
+      const { host, status } = request;
+      const hop = this.#hopOf.get(request.steps[0] ?? "") as PlannedHop;
+      // A switchover among them is the one its roles step chose: retarget it as the roll did.
+      this.#followRoles(hop);
+      const steps = request.steps.map((id) => this.#steps.get(id) as PlanStep);
+      for (const step of steps) {
+        if (!step.undo?.some((a) => a.type === "irreversible")) continue;
+        const result = await this.#perform(step, step.undo);
+        if (!result.ok) {
+          throw new RefusedError(
+            `${host} cannot be taken back to ${hop.from}: ${step.id} cannot be undone: ${result.error}`,
+            "host-undo-irreversible",
+            `fix ${host} where it is and run \`ferry resume\``,
+          );
+        }
+      }
+      const onStop = () => {
+        this.#stopping = true;
+      };
+      if (request.stop?.aborted) onStop();
+      request.stop?.addEventListener("abort", onStop, { once: true });
+      try {
+        this.#announce("host-undo");
+        await j.note({
+          at: Date.now(),
+          by: request.by,
+          kind: "host-undo",
+          text: `ferry host undo ${host}: undoing its ${steps.length} step(s) of hop ${hop.from} → ${hop.to} in reverse, back to ${hop.from}`,
+        });
+        const undone = await this.#undoSteps(steps.map((s) => j.record(s.id)));
+        const again = `\`ferry host undo ${host}\` finishes the undo, or \`ferry resume\` upgrades ${host} again from where it is`;
+        switch (undone.kind) {
+          case "undone":
+            return {
+              status,
+              reason: "host-undone",
+              message: `${host} is back on ${hop.from}: its ${steps.length} step(s) of hop ${hop.from} → ${hop.to} are undone, and run ${this.#o.runId} is ${status} as it was. Fix what failed on ${host}, then \`ferry resume\` upgrades it again and carries the run on.`,
+            };
+          case "stopped": {
+            const left = steps.filter((s) => j.record(s.id).state !== "undone").length;
+            return {
+              status,
+              reason: "interrupted",
+              message: `Stopped at a signal while undoing ${host}, with ${left} of its steps still to undo and none in flight: ${again}.`,
+            };
+          }
+          case "lock-lost":
+            return this.#lockLostOutcome(status);
+          case "irreversible": {
+            await j.step(
+              undone.step.id,
+              { state: undone.record.state, error: `cannot be undone: ${undone.error}` },
+              aboutStep(undone.step),
+            );
+            return {
+              status,
+              reason: "cannot-undo",
+              message: `Undoing ${host} stopped at ${undone.step.id}, which cannot be undone: ${undone.error}. The steps after it are undone; \`ferry resume\` upgrades ${host} again.`,
+            };
+          }
+          case "failed":
+            return {
+              status,
+              reason: "rollback-failed",
+              message: `Undoing ${host}, undoing ${undone.step.id} failed: ${undone.error}. Fix the cause, then ${again}.`,
+            };
+        }
+      } finally {
+        request.stop?.removeEventListener("abort", onStop);
+      }
+    });
+  }
+
   async #openJournal(): Promise<Journal> {
     const token = this.#o.lockToken;
     this.#journal ??= await Journal.open(
@@ -333,7 +447,7 @@ export class Executor {
   }
 
   /** Tells the listeners the plan and where each step stands, before anything is done. */
-  #announce(operation: "forward" | "rollback"): void {
+  #announce(operation: "forward" | "rollback" | "host-undo"): void {
     const states = new Map([...this.#j.records()].map((r) => [r.id, r.state] as const));
     this.events.emit({ type: "start", runId: this.#o.runId, operation, plan: this.#o.plan, states });
   }
@@ -575,8 +689,37 @@ export class Executor {
     );
     this.#followRoles(hop);
     touched.sort((a, b) => this.#seqOf(b) - this.#seqOf(a));
-    for (const record of touched) {
-      if (this.#stopping) return this.#stoppedRollingBack(hop, why);
+    const undone = await this.#undoSteps(touched);
+    switch (undone.kind) {
+      case "stopped":
+        return this.#stoppedRollingBack(hop, why);
+      case "lock-lost":
+        return this.#lockLostOutcome("rolling-back");
+      case "irreversible":
+        return this.#cannotUndo(hop, undone.step, undone.record, why, undone.error);
+      case "failed": {
+        const message = `${why}. Rolling back, undoing ${undone.step.id} failed: ${undone.error}. Fix the cause and run \`ferry rollback\` again.`;
+        await j.run({ status: "failed", error: message });
+        return { status: "failed", reason: "rollback-failed", message };
+      }
+      case "undone":
+        break;
+    }
+    const message = `${why}. Rolled back: ${this.#o.plan.cluster} is back at ${hop.from}.`;
+    await j.run({ status: "rolled-back", endedAt: Date.now(), error: message });
+    return { status: "rolled-back", reason: "rolled-back", message };
+  }
+
+  /**
+   * Undoes `records`, in the order given, one at a time: each is journaled `undoing` before its
+   * undo runs, then `undone`, or `failed` with the undo's error. Ends early, leaving the rest as
+   * they are, at a second signal (none in flight then), a lost lock, a step that cannot be undone
+   * (its state kept) or a failed undo. The run's status is the caller's to write.
+   */
+  async #undoSteps(records: readonly StepRecord[]): Promise<Undone> {
+    const j = this.#j;
+    for (const record of records) {
+      if (this.#stopping) return { kind: "stopped" };
       const step = this.#steps.get(record.id) as PlanStep;
       const about = aboutStep(step);
       const stuck = await this.#endLeftover(step, record);
@@ -586,10 +729,10 @@ export class Executor {
         (step.undo
           ? await this.#perform(step, step.undo)
           : ({ ok: true, exitCode: null, output: "" } as const));
-      if (this.#halt === "lock-lost") return this.#lockLostOutcome("rolling-back");
-      if (!result.ok && result.irreversible) return this.#cannotUndo(hop, step, record, why, result.error);
+      if (this.#halt === "lock-lost") return { kind: "lock-lost" };
+      if (!result.ok && result.irreversible)
+        return { kind: "irreversible", step, record, error: result.error };
       if (!result.ok) {
-        const message = `${why}. Rolling back, undoing ${step.id} failed: ${result.error}. Fix the cause and run \`ferry rollback\` again.`;
         await j.step(
           step.id,
           {
@@ -600,15 +743,12 @@ export class Executor {
           },
           about,
         );
-        await j.run({ status: "failed", error: message });
-        return { status: "failed", reason: "rollback-failed", message };
+        return { kind: "failed", step, error: result.error };
       }
       await j.step(step.id, { state: "undone", endedAt: Date.now() }, about);
       this.#faults.hit(`${step.id}:undone`);
     }
-    const message = `${why}. Rolled back: ${this.#o.plan.cluster} is back at ${hop.from}.`;
-    await j.run({ status: "rolled-back", endedAt: Date.now(), error: message });
-    return { status: "rolled-back", reason: "rolled-back", message };
+    return { kind: "undone" };
   }
 
   /**

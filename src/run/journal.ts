@@ -9,7 +9,7 @@
 
 import { lastLineOf } from "../drivers/driver.js";
 import { LockLostError } from "../store/lock-lost-error.js";
-import type { RunPatch, StateStore, StepPatch, StepRecord } from "../store/state-store.js";
+import type { RunNote, RunPatch, StateStore, StepPatch, StepRecord } from "../store/state-store.js";
 import type { RunEvents } from "./events.js";
 import type { Faults } from "./faults.js";
 
@@ -99,6 +99,13 @@ export class Journal {
         ...(by ? { by } : {}),
       });
     }
+  }
+
+  /** Durably adds a note to the run's history (who did what, when), then tells the listeners. */
+  async note(note: RunNote): Promise<void> {
+    await this.#fenced(this.store.addNote(this.runId, note, this.fence?.token));
+    this.#wrote();
+    this.events.emit({ type: "note", runId: this.runId, message: `${note.text} (${note.by})` });
   }
 
   async #fenced(write: Promise<void>): Promise<void> {

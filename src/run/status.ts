@@ -5,6 +5,7 @@ import { type Cluster, onlineHosts } from "../cluster/cluster.js";
 import { DriverPool } from "../drivers/driver-pool.js";
 import { clusterMembers } from "../plan/build-plan.js";
 import type {
+  RunNote,
   RunStatus,
   RunSummary,
   StateStore,
@@ -30,6 +31,16 @@ export interface RunProgress {
   readonly error: string | null;
   /** The release warnings accepted to start it: who, when, how, which. */
   readonly acceptedWarnings: WarningAcceptance | null;
+  /** What was done to the run besides its steps (a host undone), oldest first. */
+  readonly notes: readonly NoteEntry[];
+}
+
+/** A note of a run's history (RunNote) as status, history and the API show it: its time as ISO 8601. */
+export interface NoteEntry {
+  readonly at: string;
+  readonly by: string;
+  readonly kind: string;
+  readonly text: string;
 }
 
 /** The document `ferry status --json` prints (DESIGN.md). */
@@ -83,6 +94,7 @@ export async function clusterStatus(
         heldBy: live ? describeHolder(live) : null,
         error: open.error,
         acceptedWarnings: open.acceptedWarnings,
+        notes: (await store.notes(open.id)).map(noteEntry),
       };
     }
     return { cluster: cluster.name, version: seen.version, mixed: seen.mixed, members: seen.members, run };
@@ -95,19 +107,26 @@ export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt"> 
   readonly startedAt: string;
   readonly endedAt: string | null;
   readonly durationS: number | null;
+  /** What was done to the run besides its steps (`ferry host undo`): who, when, what; oldest first. */
+  readonly notes: readonly NoteEntry[];
 }
 
 export async function runHistory(cluster: Cluster, store: StateStore): Promise<HistoryEntry[]> {
   const runs = await store.listRuns(cluster.name);
-  return runs.map(historyEntry);
+  return Promise.all(runs.map(async (r) => historyEntry(r, await store.notes(r.id))));
 }
 
 /** A run as `ferry history --json` and the API show it: times as ISO 8601, its duration in seconds. */
-export function historyEntry(r: RunSummary): HistoryEntry {
+export function historyEntry(r: RunSummary, notes: readonly RunNote[]): HistoryEntry {
   return {
     ...r,
     startedAt: new Date(r.startedAt).toISOString(),
     endedAt: r.endedAt === null ? null : new Date(r.endedAt).toISOString(),
     durationS: r.endedAt === null ? null : Math.round((r.endedAt - r.startedAt) / 100) / 10,
+    notes: notes.map(noteEntry),
   };
+}
+
+function noteEntry(n: RunNote): NoteEntry {
+  return { at: new Date(n.at).toISOString(), by: n.by, kind: n.kind, text: n.text };
 }

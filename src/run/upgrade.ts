@@ -68,7 +68,7 @@ const nothingChanged = (message: string, succeeded = true, interrupted = false):
 });
 
 /** Declining at the prompt is not success: like `terraform apply` answered no, it exits 1. */
-const cancelled = () => nothingChanged("cancelled; nothing was changed", false);
+export const cancelled = (): OperationResult => nothingChanged("cancelled; nothing was changed", false);
 
 /** The version `apply` or `plan` goes to: --to, else the file's `version`. */
 export function targetOf(cluster: Cluster, to: string | undefined): string {
@@ -241,7 +241,7 @@ async function withOpenRun(
  * Holds the lock and one driver per host for the length of `body`, and lets both go whatever
  * happens; a failure to let go is reported as a warning, never in place of the outcome.
  */
-async function withLockAndDrivers(
+export async function withLockAndDrivers(
   options: OperationOptions,
   hosts: readonly HostRef[],
   body: (lock: HeldLock, driverFor: DriverFor) => Promise<OperationResult>,
@@ -264,7 +264,7 @@ async function withLockAndDrivers(
  * timeouts) is taken from the cluster file as it is now when it still lists the host at the same
  * address with the same driver, so an operator can fix a key path and resume.
  */
-function reachHosts(planned: readonly HostRef[], now: readonly HostRef[]): HostRef[] {
+export function reachHosts(planned: readonly HostRef[], now: readonly HostRef[]): HostRef[] {
   const current = new Map(now.map((h) => [h.name, h]));
   return planned.map((h) => {
     const c = current.get(h.name);

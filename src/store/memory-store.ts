@@ -16,6 +16,7 @@ import {
   type NewNotice,
   type NewRun,
   type NoticeRecord,
+  type RunNote,
   type RunPatch,
   type RunRecord,
   type RunSummary,
@@ -31,6 +32,7 @@ interface StoredRun {
   steps: Map<string, StepRecord>;
   pauseRequestedBy: string | null;
   notices: NoticeRecord[];
+  notes: RunNote[];
 }
 
 export class MemoryStore implements StateStore {
@@ -66,6 +68,7 @@ export class MemoryStore implements StateStore {
       steps,
       pauseRequestedBy: null,
       notices: [],
+      notes: [],
     });
   }
 
@@ -138,6 +141,19 @@ export class MemoryStore implements StateStore {
     const steps = this.runs.get(runId)?.steps;
     // Map keeps insertion order, which is seq order.
     return steps ? [...steps.values()].map(copyStep) : [];
+  }
+
+  async addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
+    this.assertOpen();
+    this.assertHeld(fence);
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    run.notes.push(jsonCopy(note));
+  }
+
+  async notes(runId: string): Promise<RunNote[]> {
+    this.assertOpen();
+    return jsonCopy(this.runs.get(runId)?.notes ?? []);
   }
 
   async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {

@@ -12,6 +12,7 @@ import { LockLostError } from "./lock-lost-error.js";
 import {
   type DeliveryRow,
   type LockRow,
+  type NoteRow,
   type NoticeRow,
   type PendingRow,
   type RunRow,
@@ -20,6 +21,7 @@ import {
   stepColumnValue,
   toDelivery,
   toHolder,
+  toNote,
   toNotices,
   toRecord,
   toStep,
@@ -35,6 +37,7 @@ import {
   type NewNotice,
   type NewRun,
   type NoticeRecord,
+  type RunNote,
   type RunPatch,
   type RunRecord,
   type RunSummary,
@@ -141,6 +144,18 @@ function migrations(s: string): string[] {
     `,
     // What a step saw that later steps follow (a roles step's active host), as JSON.
     `ALTER TABLE ${s}.steps ADD COLUMN observed text;`,
+    // What was done to a run besides its steps, for its history (ferry host undo), in id order.
+    `
+    CREATE TABLE ${s}.run_notes (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      run_id text NOT NULL REFERENCES ${s}.runs (id) ON DELETE CASCADE,
+      at bigint NOT NULL,
+      done_by text NOT NULL,
+      kind text NOT NULL,
+      message text NOT NULL
+    );
+    CREATE INDEX run_notes_run ON ${s}.run_notes (run_id, id);
+    `,
   ];
 }
 
@@ -341,6 +356,38 @@ export class PostgresStore implements StateStore {
       [runId],
     );
     return rows.map(toStep);
+  }
+
+  async addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
+    // After the writes issued before it, as a queued write would be.
+    await this.written;
+    const values: unknown[] = [runId, note.at, note.by, note.kind, note.text];
+    if (fence !== undefined) values.push(fence);
+    // The lock row read FOR SHARE, as in applyStepWrites: no fenced note commits after a takeover.
+    const held =
+      fence === undefined ? "" : ` AND (SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE) = $6`;
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO ${this.s}.run_notes (run_id, at, done_by, kind, message)
+       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM ${this.s}.runs WHERE id = $1)${held}`,
+      values,
+    );
+    if (rowCount === 1) return;
+    if (fence !== undefined) {
+      const { rows } = await this.pool.query<{ token: string | null }>(
+        `SELECT token FROM ${this.s}.lock WHERE id = 1`,
+      );
+      if (rows[0]?.token !== fence) throw new LockLostError(fence);
+    }
+    throw new Error(`no run ${runId}`);
+  }
+
+  async notes(runId: string): Promise<RunNote[]> {
+    await this.written;
+    const { rows } = await this.pool.query<NoteRow>(
+      `SELECT at, done_by, kind, message FROM ${this.s}.run_notes WHERE run_id = $1 ORDER BY id`,
+      [runId],
+    );
+    return rows.map(toNote);
   }
 
   async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {

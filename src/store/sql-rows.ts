@@ -9,6 +9,7 @@ import type {
   DeliveryState,
   LockHolder,
   NoticeRecord,
+  RunNote,
   RunRecord,
   RunStatus,
   RunSummary,
@@ -57,6 +58,13 @@ export interface StepRow {
 /** The columns of a step row, as both stores select them. */
 export const STEP_ROW_COLUMNS =
   "id, seq, state, started_at, ended_at, exit_code, output, error, attempts, observed";
+
+export interface NoteRow {
+  at: Int8;
+  done_by: string;
+  kind: string;
+  message: string;
+}
 
 export interface LockRow {
   host: string | null;
@@ -192,4 +200,8 @@ export function toNotices(notices: readonly NoticeRow[], deliveries: readonly De
     createdAt: Number(n.created_at),
     deliveries: bySeq.get(n.seq) ?? [],
   }));
+}
+
+export function toNote(row: NoteRow): RunNote {
+  return { at: Number(row.at), by: row.done_by, kind: row.kind, text: row.message };
 }

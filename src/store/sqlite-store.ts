@@ -23,6 +23,7 @@ import { LockLostError } from "./lock-lost-error.js";
 import {
   type DeliveryRow,
   type LockRow,
+  type NoteRow,
   type NoticeRow,
   type PendingRow,
   type RunRow,
@@ -31,6 +32,7 @@ import {
   stepColumnValue,
   toDelivery,
   toHolder,
+  toNote,
   toNotices,
   toRecord,
   toStep,
@@ -46,6 +48,7 @@ import {
   type NewNotice,
   type NewRun,
   type NoticeRecord,
+  type RunNote,
   type RunPatch,
   type RunRecord,
   type RunSummary,
@@ -138,6 +141,17 @@ const MIGRATIONS: readonly string[] = [
   `,
   // What a step saw that later steps follow (a roles step's active host), as JSON.
   "ALTER TABLE steps ADD COLUMN observed TEXT;",
+  // What was done to a run besides its steps, for its history (ferry host undo), in rowid order.
+  `
+  CREATE TABLE run_notes (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    done_by TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX run_notes_run ON run_notes (run_id);
+  `,
 ];
 
 const STEP_COLUMNS = {
@@ -327,6 +341,26 @@ export class SqliteStore implements StateStore {
         runId,
       ) as StepRow[];
       return rows.map(toStep);
+    });
+  }
+
+  addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
+    return this.enqueue(() => {
+      const added = this.prepared(
+        `INSERT INTO run_notes (run_id, at, done_by, kind, message)
+         SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
+      ).run(runId, note.at, note.by, note.kind, note.text, runId);
+      if (added.changes === 0) throw new Error(`no run ${runId}`);
+    }, fence);
+  }
+
+  notes(runId: string): Promise<RunNote[]> {
+    return this.guard(() => {
+      this.ready();
+      const rows = this.prepared(
+        "SELECT at, done_by, kind, message FROM run_notes WHERE run_id = ? ORDER BY rowid",
+      ).all(runId) as NoteRow[];
+      return rows.map(toNote);
     });
   }
 

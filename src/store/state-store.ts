@@ -101,6 +101,21 @@ export interface RunPatch {
   readonly error?: string | null;
 }
 
+/**
+ * Something done to a run besides walking its steps, kept with it for its history: who did it,
+ * when, and what (`ferry host undo h2` took h2 back to the release it ran).
+ */
+export interface RunNote {
+  /** Epoch milliseconds. */
+  readonly at: number;
+  /** `user@host`, or FERRY_USER when set. */
+  readonly by: string;
+  /** A stable name of the kind of thing done: `host-undo`. */
+  readonly kind: string;
+  /** What was done, in words. */
+  readonly text: string;
+}
+
 export interface LockHolder {
   /** Hostname of the machine the owner runs on. */
   readonly host: string;
@@ -211,6 +226,14 @@ export interface StateStore {
   updateStep(runId: string, stepId: string, patch: StepPatch, fence?: string): Promise<void>;
   /** In plan order. */
   steps(runId: string): Promise<StepRecord[]>;
+
+  /**
+   * Adds a note to the run's history, after the writes issued before it. With `fence`: only while
+   * that token holds the lock, else a LockLostError and nothing written. An unknown run is an error.
+   */
+  addNote(runId: string, note: RunNote, fence?: string): Promise<void>;
+  /** The run's notes, oldest first; none for a run that has none (or does not exist). */
+  notes(runId: string): Promise<RunNote[]>;
 
   /**
    * Takes the lock, atomically, when nobody holds it, when the holder's lease has expired, when

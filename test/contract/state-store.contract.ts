@@ -495,6 +495,46 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       });
     });
 
+    describe("notes", () => {
+      const note = (text: string, at = 1_700_000_000_000) => ({
+        at,
+        by: "alice@box",
+        kind: "host-undo",
+        text,
+      });
+
+      it("addNote keeps a run's notes in the order added, apart from other runs' notes", async () => {
+        await store().createRun(newRun({ id: "r1" }), ["a"]);
+        await store().createRun(newRun({ id: "r2" }), ["a"]);
+        assert.deepEqual(await store().notes("r1"), []);
+        await store().addNote("r1", note("h2 taken back to 1.0.0"));
+        await store().addNote("r2", note("elsewhere"));
+        await store().addNote("r1", note("h2 taken back again ✓", 1_700_000_000_001));
+        assert.deepEqual(await store().notes("r1"), [
+          note("h2 taken back to 1.0.0"),
+          note("h2 taken back again ✓", 1_700_000_000_001),
+        ]);
+        assert.deepEqual(await store().notes("r2"), [note("elsewhere")]);
+        assert.deepEqual(await store().notes("no-such-run"), []);
+      });
+
+      it("addNote to an unknown run is an error, and a fenced one is refused without the lock", async () => {
+        await assert.rejects(store().addNote("no-such-run", note("x")), /no-such-run/);
+        await store().createRun(newRun(), ["a"]);
+        await store().tryLock(claim("A"));
+        await store().addNote("r1", note("held"), "A");
+        await assert.rejects(store().addNote("r1", note("not held"), "B"), LockLostError);
+        assert.deepEqual(await store().notes("r1"), [note("held")]);
+      });
+
+      itShared("are seen by another instance", async () => {
+        const other = await twin();
+        await store().createRun(newRun(), ["a"]);
+        await store().addNote("r1", note("seen"));
+        assert.deepEqual(await other.notes("r1"), [note("seen")]);
+      });
+    });
+
     describe("lock", () => {
       it("tryLock takes a free lock, and lockHolder reports the holder", async () => {
         assert.equal(await store().lockHolder(), undefined);
