@@ -65,9 +65,9 @@ export function renderPlan(plan: Plan): string[] {
           const side = stage.pools.length > 1 ? " (side by side)" : "";
           if (pool.component) {
             const again = cut?.pools.some((p) => p.component === pool.component) ? ", continued" : "";
-            lines.push(
-              `    ${pool.component}${again}: ${pool.lanes.length} hosts, at most ${pool.limit} at once${side}`,
-            );
+            // An active-passive pool has a lane for its switchover too, on a host that has one already.
+            const hosts = new Set(pool.lanes.map((l) => l.host)).size;
+            lines.push(`    ${pool.component}${again}: ${hosts} hosts, at most ${pool.limit} at once${side}`);
           }
           for (const lane of pool.lanes) {
             steps += lane.steps.length;
