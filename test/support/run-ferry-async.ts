@@ -22,10 +22,17 @@ export interface StartedFerry {
   waitFor(pattern: RegExp, ms?: number): Promise<void>;
 }
 
-/** bin/ferry started, with its pid, so a test can signal it mid-run; `done` when it has exited. */
-export function startFerry(args: readonly string[], env: Record<string, string> = {}): StartedFerry {
+/**
+ * bin/ferry started, with its pid, so a test can signal it mid-run; `done` when it has exited.
+ * `cwd`: where it runs (default the repository), for a cluster whose commands are relative to it.
+ */
+export function startFerry(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string } = {},
+): StartedFerry {
   const child = spawn(FERRY, args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -82,6 +89,10 @@ export function startFerry(args: readonly string[], env: Record<string, string> 
   };
 }
 
-export function ferryAsync(args: readonly string[], env: Record<string, string> = {}): Promise<AsyncResult> {
-  return startFerry(args, env).done;
+export function ferryAsync(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string } = {},
+): Promise<AsyncResult> {
+  return startFerry(args, env, options).done;
 }
