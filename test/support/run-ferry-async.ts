@@ -22,7 +22,10 @@ export interface StartedFerry {
   waitFor(pattern: RegExp, ms?: number): Promise<void>;
 }
 
-/** bin/ferry started, with its pid, so a test can signal it mid-run; `done` when it has exited. */
+/**
+ * bin/ferry started, with its pid, so a test can signal it mid-run; `done` when it has exited.
+ * `cwd`: where it runs (default the repository), for a cluster whose commands are relative to it.
+ */
 export function startFerry(
   args: readonly string[],
   env: Record<string, string> = {},
