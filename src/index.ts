@@ -120,6 +120,7 @@ export {
   clusterStatus,
   type HistoryEntry,
   type NoteEntry,
+  type RunProgress,
   runHistory,
 } from "./run/status.js";
 export {

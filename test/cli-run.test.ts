@@ -317,6 +317,16 @@ describe("signals after the point of no return (Ganeti: carry on to the end of t
       assert.match(r.stdout, /past its point of no return.*ferry resume/);
       const [stopped] = JSON.parse((await ferryAsync(["history", ...c, "--json"])).stdout);
       assert.equal(stopped.status, "stopped");
+      // status says what can be run next: only resume, since rollback would be refused.
+      const status = await ferryAsync(["status", ...c]);
+      assert.match(
+        status.stdout,
+        /no ferry is running it: `ferry resume` \(hop 1\.0\.0 → 1\.0\.1 is past its point of no return\)/,
+      );
+      assert.equal(
+        JSON.parse((await ferryAsync(["status", ...c, "--json"])).stdout).run.pastPointOfNoReturn,
+        true,
+      );
       const back = await ferryAsync(["rollback", ...c, "--yes"]);
       assert.equal(back.code, 3);
       assert.match(back.stderr, /passed its point of no return/);

@@ -6,6 +6,7 @@ import {
   type HistoryEntry,
   loadCluster,
   type NoteEntry,
+  type RunProgress,
   runHistory,
 } from "../index.js";
 import { withStore } from "./context.js";
@@ -68,12 +69,18 @@ export function renderStatus(s: ClusterStatus): string[] {
         ? [`  now: ${r.current.slice(0, 5).join(", ")}${r.current.length > 5 ? ", …" : ""}`]
         : []),
       ...r.notes.map(noteLine),
-      `  ${r.heldBy ? `held by ${r.heldBy}` : "no ferry is running it: `ferry resume` or `ferry rollback`"}`,
+      `  ${r.heldBy ? `held by ${r.heldBy}` : `no ferry is running it: ${nextCommands(r)}`}`,
     );
   } else {
     lines.push("no run in progress");
   }
   return lines;
+}
+
+/** What goes on with a run nobody runs: rollback is refused once its hop is past the point of no return. */
+function nextCommands(r: RunProgress): string {
+  if (!r.pastPointOfNoReturn || !r.hop) return "`ferry resume` or `ferry rollback`";
+  return `\`ferry resume\` (hop ${r.hop.from} → ${r.hop.to} is past its point of no return)`;
 }
 
 /** A table: id, from, to, result, duration, who, started; newest first. */

@@ -4,6 +4,7 @@
 import { type Cluster, onlineHosts } from "../cluster/cluster.js";
 import { DriverPool } from "../drivers/driver-pool.js";
 import { clusterMembers } from "../plan/build-plan.js";
+import { POINT_OF_NO_RETURN } from "../plan/plan.js";
 import type {
   RunNote,
   RunStatus,
@@ -23,6 +24,10 @@ export interface RunProgress {
   readonly status: RunStatus;
   readonly startedAt: string;
   readonly startedBy: string;
+  /** The hop in progress (of its first step not done); null once every step is done. */
+  readonly hop: { readonly from: string; readonly to: string } | null;
+  /** Whether that hop has passed its point of no return: then only `resume` goes on. */
+  readonly pastPointOfNoReturn: boolean;
   readonly steps: { readonly total: number } & Partial<Record<StepRecord["state"], number>>;
   /** Steps running now, or the ones that failed. */
   readonly current: readonly string[];
@@ -88,6 +93,7 @@ export async function clusterStatus(
         startedAt: new Date(open.startedAt).toISOString(),
         startedBy: open.startedBy,
         steps: { total: steps.length, ...counts },
+        ...currentHop(open.path, steps),
         current: steps
           .filter((s) => s.state === "running" || s.state === "undoing" || s.state === "failed")
           .map((s) => s.id),
@@ -125,6 +131,22 @@ export function historyEntry(r: RunSummary, notes: readonly RunNote[]): HistoryE
     durationS: r.endedAt === null ? null : Math.round((r.endedAt - r.startedAt) / 100) / 10,
     notes: notes.map(noteEntry),
   };
+}
+
+/**
+ * The hop of the first step not done: step ids start with their hop's id, its target version, and
+ * each hop's point of no return is the step `HOP/point-of-no-return`.
+ */
+function currentHop(
+  path: readonly string[],
+  steps: readonly StepRecord[],
+): Pick<RunProgress, "hop" | "pastPointOfNoReturn"> {
+  const current = steps.find((s) => s.state !== "done");
+  if (!current) return { hop: null, pastPointOfNoReturn: false };
+  const to = current.id.slice(0, current.id.indexOf("/"));
+  const from = path[path.indexOf(to) - 1] ?? "";
+  const past = steps.some((s) => s.id === `${to}/${POINT_OF_NO_RETURN}` && s.state === "done");
+  return { hop: { from, to }, pastPointOfNoReturn: past };
 }
 
 function noteEntry(n: RunNote): NoteEntry {
