@@ -49,6 +49,14 @@ describe("ferry apply, status and history", () => {
     });
   });
 
+  it("plan counts a component's hosts in words: 1 host, not 1 hosts", async () => {
+    await withProduct({ hosts: 1 }, async (_p, c) => {
+      const plan = await ferryAsync(["plan", ...c, "--to", "1.0.1"]);
+      assert.equal(plan.code, 0, plan.stderr);
+      assert.match(plan.stdout, /^ {4}api: 1 host, at most 1 at once$/m);
+    });
+  });
+
   it("without --to, upgrades to the file's `version`", async () => {
     await withProduct({ extra: "version: 1.0.1" }, async (p, c) => {
       assert.equal((await ferryAsync(["apply", ...c, "--yes"])).code, 0);

@@ -67,7 +67,8 @@ export function renderPlan(plan: Plan): string[] {
             const again = cut?.pools.some((p) => p.component === pool.component) ? ", continued" : "";
             // An active-passive pool has a lane for its switchover too, on a host that has one already.
             const hosts = new Set(pool.lanes.map((l) => l.host)).size;
-            lines.push(`    ${pool.component}${again}: ${hosts} hosts, at most ${pool.limit} at once${side}`);
+            const counted = `${hosts} host${hosts === 1 ? "" : "s"}`;
+            lines.push(`    ${pool.component}${again}: ${counted}, at most ${pool.limit} at once${side}`);
           }
           for (const lane of pool.lanes) {
             steps += lane.steps.length;
