@@ -90,6 +90,28 @@ describe("the run lock", () => {
     }
   });
 
+  it("says why it took a lock over: a process gone here, or a lease run out", async () => {
+    const s = await store();
+    const gone = { host: hostname(), pid: 2 ** 22 + 7, token: "gone", runId: "r", leaseMs: 60_000 };
+    assert.equal((await s.tryLock(gone)).acquired, true);
+    const first = await acquireLock(s, null, { localStore: true });
+    assert.equal(first.tookOverBecause, "died");
+    await first.release();
+
+    // A live process elsewhere whose lease ran out: it did not die, as far as anyone here knows.
+    const cutOff = { host: "elsewhere", pid: process.pid, token: "cut-off", runId: "r", leaseMs: 1 };
+    assert.equal((await s.tryLock(cutOff)).acquired, true);
+    await sleep(5);
+    const second = await acquireLock(s, null, { localStore: true });
+    assert.equal(second.tookOverFrom?.token, "cut-off");
+    assert.equal(second.tookOverBecause, "lease-expired");
+    await second.release();
+
+    const fresh = await acquireLock(s, null);
+    assert.equal(fresh.tookOverBecause, null);
+    await fresh.release();
+  });
+
   it("tells the holder when someone else took the lock over, and setRun then refuses", async () => {
     const s = await store();
     const lock = await acquireLock(s, null, { leaseMs: 90 });

@@ -17,8 +17,13 @@ export const LEASE_MS = 15_000;
 
 export interface HeldLock {
   readonly claim: LockClaim;
-  /** The holder whose lock this one took over because it had died, if it did. */
+  /** The holder whose lock this one took over, if it did. */
   readonly tookOverFrom: LockHolder | null;
+  /**
+   * Why it could: its process was seen gone on this machine, or its lease ran out unrenewed (it may
+   * be alive elsewhere, cut off; its journal writes are fenced from now on).
+   */
+  readonly tookOverBecause: "died" | "lease-expired" | null;
   readonly lost: boolean;
   /** Called once when the lock is lost; at once if it already is. */
   onLost(listener: () => void): void;
@@ -58,6 +63,7 @@ export async function acquireLock(
   const leaseMs = options.leaseMs ?? LEASE_MS;
   let claim: LockClaim = { host: hostname(), pid: process.pid, token: randomUUID(), runId, leaseMs };
   let result = await store.tryLock(claim);
+  let diedHolder = false;
   if (!result.acquired) {
     const holder = result.holder;
     if (
@@ -67,6 +73,7 @@ export async function acquireLock(
       !processAlive(holder.pid)
     ) {
       result = await store.tryLock(claim, holder.token);
+      diedHolder = true;
     }
     if (!result.acquired) throw refusal(result.holder);
   }
@@ -98,11 +105,13 @@ export async function acquireLock(
   timer.unref();
 
   const tookOverFrom = result.tookOverFrom;
+  const tookOverBecause = tookOverFrom ? (diedHolder ? "died" : "lease-expired") : null;
   return {
     get claim() {
       return claim;
     },
     tookOverFrom,
+    tookOverBecause,
     get lost() {
       return lost;
     },

@@ -333,7 +333,11 @@ async function drive(
     executor.events.emit({
       type: "note",
       runId,
-      message: `took over the lock of ${describeHolder(lock.tookOverFrom)}, which had died`,
+      message: `took over the lock of ${describeHolder(lock.tookOverFrom)}, ${
+        lock.tookOverBecause === "died"
+          ? "which had died"
+          : "whose lease had run out unrenewed (if it still runs somewhere, it can no longer write to the journal)"
+      }`,
     });
   }
   try {
