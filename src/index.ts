@@ -95,6 +95,9 @@ export {
   planSteps,
   type Stage,
 } from "./plan/plan.js";
+export { renderReport } from "./report/report-html.js";
+export { type RunReport, runReport } from "./report/run-report.js";
+export { buildTimeline, THIS_MACHINE, type Timeline, type TimelineBar } from "./report/timeline.js";
 export { type RunEvent, RunEvents, type RunListener, stepsDone } from "./run/events.js";
 export { Executor, type FailedStep, type RunOutcome } from "./run/executor.js";
 export { type Faults, faultAt } from "./run/faults.js";

@@ -15,6 +15,7 @@ import { reportError } from "./output.js";
 import { registerPathCommand } from "./path-command.js";
 import { registerPauseCommand } from "./pause-command.js";
 import { registerPlanCommand } from "./plan-command.js";
+import { registerReportCommand } from "./report-command.js";
 import { registerResumeCommands } from "./resume-command.js";
 import { registerSchemaCommand } from "./schema-command.js";
 import { registerServeCommand } from "./serve-command.js";
@@ -37,6 +38,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerPauseCommand(program);
   registerHostCommand(program, setExit);
   registerStatusCommands(program);
+  registerReportCommand(program);
   registerDbCommand(program, setExit);
   registerServeCommand(program, setExit);
   registerDemoCommand(program, setExit);

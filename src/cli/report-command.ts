@@ -1,0 +1,36 @@
+/** `ferry report [-c cluster.yaml] [--run ID] [--out report.html]`: a run as one HTML page. */
+import { renameSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { loadCluster, runReport } from "../index.js";
+import { withStore } from "./context.js";
+
+interface Flags {
+  config: string;
+  run?: string;
+  out: string;
+}
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command("report")
+    .description(
+      "write one self-contained HTML page of a run: its facts, a timeline of every step per host, time out of service",
+    )
+    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
+    .option("--run <id>", "the run (default: the latest)")
+    .option("--out <file>", "where to write the page", "report.html")
+    .action(async (flags: Flags) => {
+      const cluster = loadCluster(flags.config);
+      const report = await withStore(cluster, (store) => runReport(cluster, store, flags.run));
+      // Written whole or not at all: a reader never opens half a page.
+      const out = resolve(flags.out);
+      const partial = `${out}.${process.pid}.tmp`;
+      writeFileSync(partial, report.html);
+      renameSync(partial, out);
+      const t = report.timeline;
+      process.stdout.write(
+        `wrote ${flags.out}: run ${report.runId} (${t.run.from} → ${t.run.to}, ${t.run.status}), ${t.bars.length} steps on ${t.hosts.length} rows\n`,
+      );
+    });
+}

@@ -1,0 +1,247 @@
+/**
+ * An upgrade report as one self-contained HTML page: the run's facts, a timeline (a Gantt of every
+ * step per host, drawn as inline SVG, with hop boundaries and points of no return), each member's
+ * time out of service, and the same data as tables for screen readers. No script, no network: the
+ * file opens anywhere, offline. The SVG is our own: a Gantt is rectangles on rows, and a library
+ * for it would be bigger than this file.
+ */
+import { forTerminal } from "../terminal-text.js";
+import type { Timeline, TimelineBar } from "./timeline.js";
+
+/** Colours by phase: the roll's steps in the middle of the palette, the database's in greens. */
+const PHASE_COLOURS: Readonly<Record<string, string>> = {
+  preflight: "#8c8c8c",
+  backup: "#6f7f91",
+  expand: "#2e8b57",
+  pin: "#b08d57",
+  drain: "#c07a2c",
+  stop: "#c0542c",
+  install: "#7b5ea7",
+  roll: "#3b73b9",
+  start: "#3b9bb9",
+  activate: "#5a6fd6",
+  undrain: "#c07a2c",
+  data: "#3f9f6f",
+  contract: "#1f6f4f",
+  verify: "#5e8f3e",
+  "point-of-no-return": "#000000",
+};
+
+const LEFT = 150; // the host names' column
+const WIDTH = 1100; // the time axis
+const ROW = 18; // one lane of a row
+const TOP = 34; // the hops' labels and the time axis
+
+export function renderReport(t: Timeline): string {
+  const { rows, height } = layout(t);
+  const facts = factsOf(t);
+  const failed = t.bars.filter((b) => b.failed);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${esc(`ferry report: ${t.run.cluster} ${t.run.from} → ${t.run.to} (${t.run.status})`)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>${esc(`${t.run.cluster}: ${t.run.from} → ${t.run.to}`)} <span class="status ${esc(t.run.status)}">${esc(t.run.status)}</span></h1>
+<dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
+${failed.map(failure).join("\n")}
+<h2>Timeline</h2>
+<p class="hint">One bar per step that ran, on its host's row, coloured by phase; a red outline: failed; faded: undone in a rollback. Dashed lines: where each hop began; black: its point of no return.</p>
+<figure>
+${svg(t, rows, height)}
+<figcaption>${legend(t)}</figcaption>
+</figure>
+<h2>Out of service</h2>
+${outOfServiceTable(t)}
+${t.notes.length ? `<h2>Notes</h2><ul>${t.notes.map((n) => `<li>${esc(`${iso(n.at)} ${n.by}: ${n.text}`)}</li>`).join("")}</ul>` : ""}
+<h2>Steps</h2>
+${stepsTable(t)}
+</body>
+</html>
+`;
+}
+
+/** Each host's row gets as many lanes as its steps overlap (greedy: a bar takes the first free lane). */
+function layout(t: Timeline): {
+  rows: Map<string, { y: number; lanes: number; laneOf: Map<TimelineBar, number> }>;
+  height: number;
+} {
+  const rows = new Map<string, { y: number; lanes: number; laneOf: Map<TimelineBar, number> }>();
+  let y = TOP;
+  for (const host of t.hosts) {
+    const ends: number[] = [];
+    const laneOf = new Map<TimelineBar, number>();
+    for (const b of t.bars) {
+      if (b.host !== host) continue;
+      let lane = ends.findIndex((e) => e <= b.start);
+      if (lane < 0) lane = ends.push(b.end) - 1;
+      else ends[lane] = b.end;
+      laneOf.set(b, lane);
+    }
+    const lanes = Math.max(1, ends.length);
+    rows.set(host, { y, lanes, laneOf });
+    y += lanes * ROW + 6;
+  }
+  return { rows, height: y + 4 };
+}
+
+function svg(t: Timeline, rows: ReturnType<typeof layout>["rows"], height: number): string {
+  const span = t.end - t.start;
+  const x = (ms: number) => LEFT + ((ms - t.start) / span) * WIDTH;
+  const parts: string[] = [];
+  parts.push(...ticks(t, x, height));
+  for (const [host, row] of rows) {
+    parts.push(
+      `<text class="host" x="${LEFT - 6}" y="${row.y + ROW - 5}" text-anchor="end">${esc(host)}</text>`,
+      `<line class="row" x1="${LEFT}" x2="${LEFT + WIDTH}" y1="${row.y + row.lanes * ROW + 3}" y2="${row.y + row.lanes * ROW + 3}"/>`,
+    );
+  }
+  for (const b of t.bars) {
+    const row = rows.get(b.host);
+    if (!row) continue;
+    const lane = row.laneOf.get(b) ?? 0;
+    const x0 = x(b.start);
+    const w = Math.max(1.5, x(b.end) - x0);
+    const y = row.y + lane * ROW + 2;
+    const title = `${b.step} on ${b.host}: ${b.failed && b.state !== "failed" ? `failed, then ${b.state}` : b.state}, ${seconds(b.end - b.start)}${b.open ? " so far" : ""}${b.error ? ` (${b.error})` : ""}`;
+    parts.push(
+      `<rect class="bar ${b.state}${b.failed ? " failed" : ""}" data-failed="${b.failed}" data-step="${esc(b.step)}" data-host="${esc(b.host)}" data-state="${b.state}" data-phase="${esc(b.phase)}" data-start="${b.start}" data-end="${b.end}" x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${ROW - 4}" fill="${PHASE_COLOURS[b.phase] ?? "#999"}"><title>${esc(clean(title))}</title></rect>`,
+    );
+    if (b.failed) {
+      parts.push(
+        `<text class="failed-label" x="${(x0 + w + 3).toFixed(1)}" y="${y + ROW - 6}">failed: ${esc(b.name)}</text>`,
+      );
+    }
+  }
+  for (const hop of t.hops) {
+    if (hop.start !== null) {
+      const hx = x(hop.start).toFixed(1);
+      parts.push(
+        `<line class="hop" data-hop="${esc(hop.id)}" data-at="${hop.start}" x1="${hx}" x2="${hx}" y1="12" y2="${height}"/>`,
+        `<text class="hop-label" x="${hx}" y="10">${esc(`${hop.from} → ${hop.to} (${hop.mode})`)}</text>`,
+      );
+    }
+    if (hop.pointOfNoReturn !== null) {
+      const px = x(hop.pointOfNoReturn).toFixed(1);
+      parts.push(
+        `<line class="ponr" data-hop="${esc(hop.id)}" data-at="${hop.pointOfNoReturn}" x1="${px}" x2="${px}" y1="22" y2="${height}"><title>${esc(`${hop.to}: point of no return, ${iso(hop.pointOfNoReturn)}`)}</title></line>`,
+      );
+    }
+  }
+  return `<svg class="timeline" role="img" aria-label="${esc(`Timeline of run ${t.run.id}: ${t.bars.length} steps on ${t.hosts.length} rows; the tables below hold the same data`)}" viewBox="0 0 ${LEFT + WIDTH + 120} ${height}" width="${LEFT + WIDTH + 120}" height="${height}" xmlns="http://www.w3.org/2000/svg">
+${parts.join("\n")}
+</svg>`;
+}
+
+/** About eight labelled ticks at round seconds from the run's start. */
+function ticks(t: Timeline, x: (ms: number) => number, height: number): string[] {
+  const span = t.end - t.start;
+  const steps = [
+    0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400,
+  ];
+  const every = (steps.find((s) => span / (s * 1000) <= 8) ?? 86400) * 1000;
+  const out: string[] = [];
+  for (let at = 0; at <= span; at += every) {
+    const tx = x(t.start + at).toFixed(1);
+    out.push(
+      `<line class="tick" x1="${tx}" x2="${tx}" y1="${TOP - 4}" y2="${height}"/>`,
+      `<text class="tick-label" x="${tx}" y="${TOP - 6}">+${seconds(at)}</text>`,
+    );
+  }
+  return out;
+}
+
+function legend(t: Timeline): string {
+  const phases = [...new Set(t.bars.map((b) => b.phase))];
+  return phases
+    .map((p) => `<span class="key"><i style="background:${PHASE_COLOURS[p] ?? "#999"}"></i>${esc(p)}</span>`)
+    .join(" ");
+}
+
+function factsOf(t: Timeline): [string, string][] {
+  const r = t.run;
+  const ended = r.endedAt;
+  return [
+    ["run", r.id],
+    ["cluster", r.cluster],
+    ["path", r.path.join(" → ")],
+    ["started by", r.startedBy],
+    ["started", iso(r.startedAt)],
+    ["ended", ended === null ? "not yet" : iso(ended)],
+    ["duration", ended === null ? `${seconds(t.end - r.startedAt)} so far` : seconds(ended - r.startedAt)],
+    ["result", r.status],
+    ["steps run", String(t.bars.length)],
+    ...(r.error ? ([["error", clean(r.error)]] as [string, string][]) : []),
+  ];
+}
+
+function failure(b: TimelineBar): string {
+  const tail = b.output ? clean(b.output).split("\n").slice(-20).join("\n") : "";
+  return `<section class="failure" data-step="${esc(b.step)}">
+<h2>Failed: ${esc(b.step)} on ${esc(b.host)}</h2>
+${b.error ? `<p>${esc(clean(b.error))}</p>` : ""}
+${tail ? `<pre>${esc(tail)}</pre>` : ""}
+</section>`;
+}
+
+function outOfServiceTable(t: Timeline): string {
+  if (t.outOfService.length === 0) return "<p>No member was taken out of service.</p>";
+  const rows = t.outOfService.map(
+    (o) =>
+      `<tr><td>${esc(o.hop)}</td><td>${esc(o.host)}</td><td>${esc(o.component)}</td><td>${iso(o.start)}</td><td>${o.end === null ? "not back" : iso(o.end)}</td><td>${o.end === null ? "-" : seconds(o.end - o.start)}</td></tr>`,
+  );
+  return `<table class="out-of-service"><thead><tr><th>hop</th><th>host</th><th>component</th><th>out</th><th>back</th><th>out for</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+function stepsTable(t: Timeline): string {
+  const rows = t.bars.map(
+    (b) =>
+      `<tr data-step="${esc(b.step)}"><td>${esc(b.step)}</td><td>${esc(b.host)}</td><td>${esc(b.phase)}</td><td>${iso(b.start)}</td><td>${b.open ? "running" : iso(b.end)}</td><td>${seconds(b.end - b.start)}</td><td>${b.failed && b.state !== "failed" ? `failed, then ${b.state}` : esc(b.state)}</td></tr>`,
+  );
+  return `<table class="steps"><thead><tr><th>step</th><th>host</th><th>phase</th><th>started</th><th>ended</th><th>took</th><th>result</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** Output from hosts: no control characters, no password in a URL (forTerminal masks them too). */
+function clean(text: string): string {
+  return forTerminal(text);
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC");
+}
+
+function seconds(ms: number): string {
+  if (ms < 10_000) return `${(ms / 1000).toFixed(ms < 1000 ? 2 : 1)} s`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 .status { font-size: 0.6em; padding: 0.1em 0.5em; border-radius: 0.3em; background: #ddd; vertical-align: middle; }
+h1 .status.done { background: #cfe9cf; } h1 .status.failed, h1 .status.rolled-back { background: #f4cccc; }
+dl.facts { display: grid; grid-template-columns: max-content auto; gap: 0.1em 1em; }
+dl.facts dt { font-weight: 600; }
+.failure { border-left: 4px solid #c00; padding: 0 1em; background: #fff4f4; }
+.failure pre { white-space: pre-wrap; font-size: 12px; }
+svg.timeline { font: 11px system-ui, sans-serif; background: #fff; }
+svg .host { fill: #333; } svg .row { stroke: #eee; }
+svg .tick { stroke: #f0f0f0; } svg .tick-label { fill: #888; text-anchor: middle; }
+svg .bar.failed { stroke: #d00; stroke-width: 2; }
+svg .bar.undone, svg .bar.undoing { fill-opacity: 0.45; }
+svg .bar.running { fill-opacity: 0.7; }
+svg .failed-label { fill: #c00; font-weight: 600; }
+svg .hop { stroke: #555; stroke-dasharray: 4 3; } svg .hop-label { fill: #333; font-weight: 600; }
+svg .ponr { stroke: #000; stroke-width: 2; }
+figcaption .key { margin-right: 1em; white-space: nowrap; }
+figcaption .key i { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.3em; vertical-align: -0.1em; }
+table { border-collapse: collapse; font-size: 12px; }
+td, th { border-bottom: 1px solid #eee; padding: 0.15em 0.6em; text-align: left; }
+.hint { color: #666; }
+`;

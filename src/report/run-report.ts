@@ -1,0 +1,36 @@
+/** `ferry report`: one run of the journal (the latest by default) as a self-contained HTML page. */
+import type { Cluster } from "../cluster/cluster.js";
+import { RefusedError, UserError } from "../errors.js";
+import type { StateStore } from "../store/state-store.js";
+import { renderReport } from "./report-html.js";
+import { buildTimeline, type Timeline } from "./timeline.js";
+
+export interface RunReport {
+  readonly runId: string;
+  readonly timeline: Timeline;
+  readonly html: string;
+}
+
+export async function runReport(
+  cluster: Cluster,
+  store: StateStore,
+  runId?: string,
+  now = Date.now(),
+): Promise<RunReport> {
+  const id = runId ?? (await store.listRuns(cluster.name))[0]?.id;
+  if (id === undefined) {
+    throw new RefusedError(
+      `${cluster.name} has no run in its journal yet`,
+      "no-run",
+      "report a run once `ferry apply` has made one",
+    );
+  }
+  const run = await store.getRun(id);
+  if (!run || run.cluster !== cluster.name) {
+    throw new UserError(
+      `--run ${id}: no such run of ${cluster.name} in its journal (\`ferry history\` lists them)`,
+    );
+  }
+  const timeline = buildTimeline(run, await store.steps(id), await store.notes(id), now);
+  return { runId: id, timeline, html: renderReport(timeline) };
+}

@@ -1,0 +1,194 @@
+/**
+ * What a run did over time, read from its journal: one bar per step that ran, on its host's row,
+ * the hops' boundaries and points of no return, each member's time out of service. Plain data from
+ * a pure function; `report-html.ts` draws it.
+ */
+import { type Phase, type Plan, type PlannedHop, POINT_OF_NO_RETURN, planSteps } from "../plan/plan.js";
+import type { RunNote, RunRecord, StepRecord, StepState } from "../store/state-store.js";
+
+/** The row of the steps that run on ferry's own machine (cluster actions, migrations, marks). */
+export const THIS_MACHINE = "this machine";
+
+export interface TimelineBar {
+  readonly step: string;
+  /** Within its lane, as `plan` shows it: `activate`, `action/reload`. */
+  readonly name: string;
+  readonly host: string;
+  readonly component: string | null;
+  readonly hop: string;
+  readonly phase: Phase["name"];
+  readonly state: StepState;
+  /**
+   * It failed: a rollback then undoes it (state `undone`) but keeps its error, so the journal's
+   * state alone would hide the step that turned the run back.
+   */
+  readonly failed: boolean;
+  /** Epoch milliseconds. An undone step's end is when it was undone (the journal keeps no other). */
+  readonly start: number;
+  readonly end: number;
+  /** Still running when the report was made: its end is the report's time. */
+  readonly open: boolean;
+  readonly error: string | null;
+  readonly output: string | null;
+}
+
+export interface TimelineHop {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly mode: PlannedHop["mode"];
+  /** When its first step started; null if none did. */
+  readonly start: number | null;
+  readonly end: number | null;
+  /** When its point of no return was passed; null if it was not. */
+  readonly pointOfNoReturn: number | null;
+}
+
+/** A member out of service in one hop: from its drain (or stop) to its undrain (or being healthy again). */
+export interface OutOfService {
+  readonly hop: string;
+  readonly host: string;
+  readonly component: string;
+  readonly start: number;
+  /** null: it never came back within this run. */
+  readonly end: number | null;
+}
+
+export interface Timeline {
+  readonly run: {
+    readonly id: string;
+    readonly cluster: string;
+    readonly from: string;
+    readonly to: string;
+    readonly path: readonly string[];
+    readonly status: RunRecord["status"];
+    readonly startedBy: string;
+    readonly startedAt: number;
+    readonly endedAt: number | null;
+    readonly error: string | null;
+  };
+  /** Rows in the order the plan first names their host, this machine first when it has steps. */
+  readonly hosts: readonly string[];
+  /** In the order they started. */
+  readonly bars: readonly TimelineBar[];
+  readonly hops: readonly TimelineHop[];
+  readonly outOfService: readonly OutOfService[];
+  readonly notes: readonly RunNote[];
+  /** The span drawn: the run's start to its end (or the report's time). */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Where a member leaves service and comes back, by step name, first found first. */
+const OUT = ["drain", "stop"];
+const BACK = ["undrain", "health", "start"];
+
+export function buildTimeline(
+  run: RunRecord,
+  steps: readonly StepRecord[],
+  notes: readonly RunNote[],
+  now: number,
+): Timeline {
+  const plan = run.plan as Plan;
+  const records = new Map(steps.map((s) => [s.id, s]));
+  const hosts: string[] = [];
+  const bars: TimelineBar[] = [];
+  const members = new Map<
+    string,
+    { hop: string; host: string; component: string; byName: Map<string, StepRecord> }
+  >();
+
+  for (const { hop, phase, step } of planSteps(plan)) {
+    const host = step.host ?? THIS_MACHINE;
+    if (!hosts.includes(host)) hosts.push(host);
+    const r = records.get(step.id);
+    if (!r || r.startedAt === null) continue;
+    const open = r.endedAt === null;
+    bars.push({
+      step: step.id,
+      name: step.name,
+      host,
+      component: step.component ?? null,
+      hop: hop.id,
+      phase: phase.name,
+      state: r.state,
+      failed: r.state === "failed" || (r.state === "undone" && r.error !== null),
+      start: r.startedAt,
+      end: r.endedAt ?? Math.max(now, r.startedAt),
+      open,
+      error: r.error,
+      output: r.output,
+    });
+    if (step.host && step.component) {
+      const key = `${hop.id} ${step.component}@${step.host}`;
+      const m = members.get(key) ?? {
+        hop: hop.id,
+        host: step.host,
+        component: step.component,
+        byName: new Map(),
+      };
+      m.byName.set(step.name, r);
+      members.set(key, m);
+    }
+  }
+  bars.sort((a, b) => a.start - b.start);
+  // This machine's row first: its steps frame the hosts' (preflight before, migrations between).
+  const rows = hosts.includes(THIS_MACHINE)
+    ? [THIS_MACHINE, ...hosts.filter((h) => h !== THIS_MACHINE)]
+    : hosts;
+  const used = new Set(bars.map((b) => b.host));
+
+  const end = run.endedAt ?? bars.reduce((m, b) => Math.max(m, b.end), now);
+  return {
+    run: {
+      id: run.id,
+      cluster: run.cluster,
+      from: run.from,
+      to: run.to,
+      path: run.path,
+      status: run.status,
+      startedBy: run.startedBy,
+      startedAt: run.startedAt,
+      endedAt: run.endedAt,
+      error: run.error,
+    },
+    hosts: rows.filter((h) => used.has(h) || h !== THIS_MACHINE),
+    bars,
+    hops: plan.hops.map((hop) => hopSpan(hop, bars, records)),
+    outOfService: [...members.values()].flatMap((m) => {
+      const out = OUT.map((n) => m.byName.get(n)).find((r) => r?.startedAt != null);
+      if (!out || out.startedAt === null) return [];
+      const back = BACK.map((n) => m.byName.get(n)).find((r) => r?.state === "done" && r.endedAt !== null);
+      return [
+        {
+          hop: m.hop,
+          host: m.host,
+          component: m.component,
+          start: out.startedAt,
+          end: back?.endedAt ?? null,
+        },
+      ];
+    }),
+    notes,
+    start: run.startedAt,
+    end: Math.max(end, run.startedAt + 1),
+  };
+}
+
+function hopSpan(
+  hop: PlannedHop,
+  bars: readonly TimelineBar[],
+  records: ReadonlyMap<string, StepRecord>,
+): TimelineHop {
+  const own = bars.filter((b) => b.hop === hop.id);
+  const ponr = records.get(`${hop.id}/${POINT_OF_NO_RETURN}`);
+  return {
+    id: hop.id,
+    from: hop.from,
+    to: hop.to,
+    mode: hop.mode,
+    start: own.length ? own.reduce((m, b) => Math.min(m, b.start), Number.POSITIVE_INFINITY) : null,
+    end: own.length ? own.reduce((m, b) => Math.max(m, b.end), 0) : null,
+    pointOfNoReturn: ponr?.state === "done" ? (ponr.endedAt ?? ponr.startedAt) : null,
+  };
+}
