@@ -70,25 +70,28 @@ interface Drawn {
 
 /** Every bar as drawn, with the row it sits in read from the labels' positions on screen. */
 async function bars(page: Page): Promise<Drawn[]> {
-  return page.evaluate(() => {
+  // A string, run in the page: the test's TypeScript knows no DOM.
+  return page.evaluate(`(() => {
+    const STATES = ["pending", "running", "done", "failed", "undoing", "undone"];
     const labels = [...document.querySelectorAll("svg.timeline text.host")].map((l) => ({
-      host: l.textContent ?? "",
+      host: l.textContent,
       top: l.getBoundingClientRect().top,
     }));
-    return [...document.querySelectorAll("svg.timeline rect.bar")].map((r) => {
+    return [...document.querySelectorAll("svg.timeline rect[data-step]")].map((r) => {
       const box = r.getBoundingClientRect();
       // A row's first lane holds its label; lanes below it belong to it until the next label.
       const row = labels.filter((l) => l.top <= box.top + 2).pop();
+      const classes = [...r.classList];
       return {
-        step: r.getAttribute("data-step") ?? "",
-        host: r.getAttribute("data-host") ?? "",
-        state: r.getAttribute("data-state") ?? "",
-        failed: r.getAttribute("data-failed") === "true",
+        step: r.getAttribute("data-step"),
+        host: r.closest("g.row").getAttribute("data-host"),
+        state: classes.find((c) => STATES.includes(c)),
+        failed: classes.includes("failed"),
         x: box.left,
-        row: row?.host ?? "",
+        row: row ? row.host : "",
       };
     });
-  });
+  })()`);
 }
 
 /** Opens a local file with nothing else allowed: a request beyond it fails the test. */
@@ -242,6 +245,20 @@ describe("ferry report in Chromium", () => {
         drawn.some((d) => d.state === "undone"),
         "steps undone by the rollback are drawn",
       );
+      // Each undone step is drawn over its own run and ticked where it was undone, later.
+      const undone = j.steps.filter((s) => s.state === "undone");
+      assert.ok(undone.length >= 4);
+      for (const s of undone) {
+        assert.ok(
+          s.endedAt !== null && s.undoneAt !== null && s.endedAt <= s.undoneAt,
+          `${s.id} keeps both ends`,
+        );
+      }
+      assert.equal(await page.locator("svg.timeline path.undo").count(), undone.length);
+      // h2 and h1 came back by the rollback: out of service until their stops were undone.
+      const back = await page.locator("table.out-of-service tbody tr").allInnerTexts();
+      assert.equal(back.length, 2);
+      for (const row of back) assert.match(row, /\(undone\)/);
       assert.equal(await page.locator("svg.timeline text.failed-label").textContent(), "failed: start");
       const section = await page.locator("section.failure").innerText();
       assert.match(section, new RegExp(`Failed: ${failed.id.replaceAll(".", "\\.")} on h2`));

@@ -152,7 +152,7 @@ if ("url" in postgres) {
         // What schema version 2 looked like: no accepted release warnings, no notification outbox.
         await admin.query(`DROP TABLE "${schema}".deliveries, "${schema}".notices`);
         await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN accepted_warnings`);
-        await admin.query(`ALTER TABLE "${schema}".steps DROP COLUMN observed`);
+        await admin.query(`ALTER TABLE "${schema}".steps DROP COLUMN observed, DROP COLUMN undone_at`);
         await admin.query(`DROP TABLE "${schema}".run_notes`);
         await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
 
@@ -163,7 +163,7 @@ if ("url" in postgres) {
           await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
           assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 6 }]);
+          assert.deepEqual(rows, [{ version: 7 }]);
         } finally {
           await upgraded.close();
         }
@@ -274,7 +274,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 6);
+      assert.equal(db.pragma("user_version", { simple: true }), 7);
     } finally {
       db.close();
     }
@@ -290,7 +290,9 @@ describe("SqliteStore", () => {
     const db = new Database(file);
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN pause_requested_by");
     db.exec("ALTER TABLE runs DROP COLUMN accepted_warnings");
-    db.exec("ALTER TABLE steps DROP COLUMN observed; DROP TABLE run_notes");
+    db.exec(
+      "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes",
+    );
     db.pragma("user_version = 1");
     db.close();
 
@@ -303,6 +305,9 @@ describe("SqliteStore", () => {
       assert.equal((await upgraded.steps("r1"))[0]?.observed, null);
       await upgraded.updateStep("r1", "a", { observed: { active: "h2" } });
       assert.deepEqual((await upgraded.steps("r1"))[0]?.observed, { active: "h2" });
+      assert.equal((await upgraded.steps("r1"))[0]?.undoneAt, null);
+      await upgraded.updateStep("r1", "a", { state: "undone", undoneAt: 42 });
+      assert.equal((await upgraded.steps("r1"))[0]?.undoneAt, 42);
       const started = { condition: "running", event: "started", body: {}, createdAt: 1, deliveries: [] };
       assert.equal(await upgraded.appendNotice("r1", () => started), 1);
       const note = { at: 1, by: "ops@there", kind: "host-undo", text: "h2" };
@@ -322,7 +327,9 @@ describe("SqliteStore", () => {
     // What schema version 2 looked like: no accepted release warnings, no notification outbox.
     const db = new Database(file);
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN accepted_warnings");
-    db.exec("ALTER TABLE steps DROP COLUMN observed; DROP TABLE run_notes");
+    db.exec(
+      "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes",
+    );
     db.pragma("user_version = 2");
     db.close();
 

@@ -48,43 +48,49 @@ export function renderReport(t: Timeline): string {
 <dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
 ${failed.map(failure).join("\n")}
 <h2>Timeline</h2>
-<p class="hint">One bar per step that ran, on its host's row, coloured by phase; a red outline: failed; faded: undone in a rollback. Dashed lines: where each hop began; black: its point of no return.</p>
+<p class="hint">One bar per step that ran, on its host's row, coloured by phase; a red outline: failed; faded: undone, with a grey tick when it was undone. Dashed lines: where each hop began; black: its point of no return.</p>
 <figure>
 ${svg(t, rows, height)}
 <figcaption>${legend(t)}</figcaption>
 </figure>
 <h2>Out of service</h2>
-${outOfServiceTable(t)}
+<section class="offscreen">${outOfServiceTable(t)}</section>
 ${t.notes.length ? `<h2>Notes</h2><ul>${t.notes.map((n) => `<li>${esc(`${iso(n.at)} ${n.by}: ${n.text}`)}</li>`).join("")}</ul>` : ""}
 <h2>Steps</h2>
-${stepsTable(t)}
+<section class="offscreen">${stepsTable(t)}</section>
 </body>
 </html>
 `;
 }
 
 /** Each host's row gets as many lanes as its steps overlap (greedy: a bar takes the first free lane). */
-function layout(t: Timeline): {
-  rows: Map<string, { y: number; lanes: number; laneOf: Map<TimelineBar, number> }>;
-  height: number;
-} {
-  const rows = new Map<string, { y: number; lanes: number; laneOf: Map<TimelineBar, number> }>();
+function layout(t: Timeline): { rows: Map<string, Row>; height: number } {
+  const byHost = new Map<string, TimelineBar[]>(t.hosts.map((h) => [h, []]));
+  for (const b of t.bars) byHost.get(b.host)?.push(b);
+  const rows = new Map<string, Row>();
   let y = TOP;
-  for (const host of t.hosts) {
+  for (const [host, bars] of byHost) {
     const ends: number[] = [];
     const laneOf = new Map<TimelineBar, number>();
-    for (const b of t.bars) {
-      if (b.host !== host) continue;
+    for (const b of bars) {
       let lane = ends.findIndex((e) => e <= b.start);
       if (lane < 0) lane = ends.push(b.end) - 1;
       else ends[lane] = b.end;
       laneOf.set(b, lane);
     }
     const lanes = Math.max(1, ends.length);
-    rows.set(host, { y, lanes, laneOf });
+    rows.set(host, { y, lanes, bars, laneOf });
     y += lanes * ROW + 6;
   }
   return { rows, height: y + 4 };
+}
+
+interface Row {
+  readonly y: number;
+  readonly lanes: number;
+  /** Its bars, in the order they started. */
+  readonly bars: readonly TimelineBar[];
+  readonly laneOf: ReadonlyMap<TimelineBar, number>;
 }
 
 function svg(t: Timeline, rows: ReturnType<typeof layout>["rows"], height: number): string {
@@ -92,28 +98,36 @@ function svg(t: Timeline, rows: ReturnType<typeof layout>["rows"], height: numbe
   const x = (ms: number) => LEFT + ((ms - t.start) / span) * WIDTH;
   const parts: string[] = [];
   parts.push(...ticks(t, x, height));
+  // A row is a group that names its host once; its bars inherit it (a run of 1,000 hosts draws
+  // 15,000 bars: each byte per bar is 15 KB of the file).
   for (const [host, row] of rows) {
+    const bottom = row.y + row.lanes * ROW + 3;
     parts.push(
-      `<text class="host" x="${LEFT - 6}" y="${row.y + ROW - 5}" text-anchor="end">${esc(host)}</text>`,
-      `<line class="row" x1="${LEFT}" x2="${LEFT + WIDTH}" y1="${row.y + row.lanes * ROW + 3}" y2="${row.y + row.lanes * ROW + 3}"/>`,
+      `<g class="row" data-host="${esc(host)}"><text class="host" x="${LEFT - 6}" y="${row.y + ROW - 5}">${esc(host)}</text><line x1="${LEFT}" x2="${LEFT + WIDTH}" y1="${bottom}" y2="${bottom}"/>`,
     );
-  }
-  for (const b of t.bars) {
-    const row = rows.get(b.host);
-    if (!row) continue;
-    const lane = row.laneOf.get(b) ?? 0;
-    const x0 = x(b.start);
-    const w = Math.max(1.5, x(b.end) - x0);
-    const y = row.y + lane * ROW + 2;
-    const title = `${b.step} on ${b.host}: ${b.failed && b.state !== "failed" ? `failed, then ${b.state}` : b.state}, ${seconds(b.end - b.start)}${b.open ? " so far" : ""}${b.error ? ` (${b.error})` : ""}`;
-    parts.push(
-      `<rect class="bar ${b.state}${b.failed ? " failed" : ""}" data-failed="${b.failed}" data-step="${esc(b.step)}" data-host="${esc(b.host)}" data-state="${b.state}" data-phase="${esc(b.phase)}" data-start="${b.start}" data-end="${b.end}" x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${ROW - 4}" fill="${PHASE_COLOURS[b.phase] ?? "#999"}"><title>${esc(clean(title))}</title></rect>`,
-    );
-    if (b.failed) {
+    for (const b of row.bars) {
+      const lane = row.laneOf.get(b) ?? 0;
+      const x0 = x(b.start);
+      const w = Math.max(1.5, x(b.end) - x0);
+      const y = row.y + lane * ROW + 2;
+      const state = b.failed && b.state !== "failed" ? `failed, then ${b.state}` : b.state;
+      const title = `${b.step}: ${state}, ${seconds(b.end - b.start)}${b.open ? " so far" : ""}${b.error ? ` (${b.error})` : ""}`;
       parts.push(
-        `<text class="failed-label" x="${(x0 + w + 3).toFixed(1)}" y="${y + ROW - 6}">failed: ${esc(b.name)}</text>`,
+        `<rect class="p-${phaseClass(b.phase)} ${b.state}${b.failed ? " failed" : ""}" data-step="${esc(b.step)}" x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}"><title>${esc(clean(title))}</title></rect>`,
       );
+      if (b.undoneAt !== null) {
+        const ux = x(b.undoneAt).toFixed(1);
+        parts.push(
+          `<path class="undo" d="M${ux} ${y}v${ROW - 4}"><title>${esc(`${b.step}: undone at ${iso(b.undoneAt)}`)}</title></path>`,
+        );
+      }
+      if (b.failed) {
+        parts.push(
+          `<text class="failed-label" x="${(x0 + w + 3).toFixed(1)}" y="${y + ROW - 6}">failed: ${esc(b.name)}</text>`,
+        );
+      }
     }
+    parts.push("</g>");
   }
   for (const hop of t.hops) {
     if (hop.start !== null) {
@@ -155,9 +169,7 @@ function ticks(t: Timeline, x: (ms: number) => number, height: number): string[]
 
 function legend(t: Timeline): string {
   const phases = [...new Set(t.bars.map((b) => b.phase))];
-  return phases
-    .map((p) => `<span class="key"><i style="background:${PHASE_COLOURS[p] ?? "#999"}"></i>${esc(p)}</span>`)
-    .join(" ");
+  return phases.map((p) => `<span class="key"><i class="p-${phaseClass(p)}"></i>${esc(p)}</span>`).join(" ");
 }
 
 function factsOf(t: Timeline): [string, string][] {
@@ -190,17 +202,20 @@ function outOfServiceTable(t: Timeline): string {
   if (t.outOfService.length === 0) return "<p>No member was taken out of service.</p>";
   const rows = t.outOfService.map(
     (o) =>
-      `<tr><td>${esc(o.hop)}</td><td>${esc(o.host)}</td><td>${esc(o.component)}</td><td>${iso(o.start)}</td><td>${o.end === null ? "not back" : iso(o.end)}</td><td>${o.end === null ? "-" : seconds(o.end - o.start)}</td></tr>`,
+      `<tr><td>${esc(o.hop)}</td><td>${esc(o.host)}</td><td>${esc(o.component)}</td><td>${iso(o.start)}</td><td>${o.end === null ? "not back" : `${iso(o.end)}${o.undone ? " (undone)" : ""}`}</td><td>${o.end === null ? "-" : seconds(o.end - o.start)}</td></tr>`,
   );
   return `<table class="out-of-service"><thead><tr><th>hop</th><th>host</th><th>component</th><th>out</th><th>back</th><th>out for</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 function stepsTable(t: Timeline): string {
-  const rows = t.bars.map(
-    (b) =>
-      `<tr data-step="${esc(b.step)}"><td>${esc(b.step)}</td><td>${esc(b.host)}</td><td>${esc(b.phase)}</td><td>${iso(b.start)}</td><td>${b.open ? "running" : iso(b.end)}</td><td>${seconds(b.end - b.start)}</td><td>${b.failed && b.state !== "failed" ? `failed, then ${b.state}` : esc(b.state)}</td></tr>`,
-  );
-  return `<table class="steps"><thead><tr><th>step</th><th>host</th><th>phase</th><th>started</th><th>ended</th><th>took</th><th>result</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const rows = t.bars.map((b) => {
+    const state = b.failed && b.state !== "failed" ? `failed, then ${b.state}` : b.state;
+    const took = `${seconds(b.end - b.start)}${b.open ? " so far" : ""}`;
+    return `<tr><td>${esc(b.step)}<td>${esc(b.host)}<td>${esc(b.phase)}<td>${day(b.start) === day(t.start) ? clock(b.start) : iso(b.start)}<td>${took}<td>${esc(state)}</tr>`;
+  });
+  // End tags of cells and rows are optional in HTML: left out, they save a sixth of a big table.
+  return `<table class="steps"><caption>Started at times of ${day(t.start)}, UTC</caption><thead><tr><th>step<th>host<th>phase<th>started<th>took<th>result</thead><tbody>${rows.join("\n")}</tbody></table>`;
 }
 
 /** Output from hosts: no control characters, no password in a URL (forTerminal masks them too). */
@@ -216,6 +231,16 @@ function iso(ms: number): string {
   return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC");
 }
 
+/** `13:31:03.854`, UTC. */
+function clock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 23);
+}
+
+/** A phase's name as a class: `point-of-no-return` as it is. */
+function phaseClass(phase: string): string {
+  return phase.replace(/[^a-z-]/g, "");
+}
+
 function seconds(ms: number): string {
   if (ms < 10_000) return `${(ms / 1000).toFixed(ms < 1000 ? 2 : 1)} s`;
   if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
@@ -223,6 +248,10 @@ function seconds(ms: number): string {
 }
 
 const STYLE = `
+${Object.entries(PHASE_COLOURS)
+  .map(([phase, colour]) => `.p-${phase} { fill: ${colour}; background: ${colour}; }`)
+  .join("\n")}
+svg rect { height: ${ROW - 4}px; fill: #999; }
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 .status { font-size: 0.6em; padding: 0.1em 0.5em; border-radius: 0.3em; background: #ddd; vertical-align: middle; }
 h1 .status.done { background: #cfe9cf; } h1 .status.failed, h1 .status.rolled-back { background: #f4cccc; }
@@ -231,17 +260,20 @@ dl.facts dt { font-weight: 600; }
 .failure { border-left: 4px solid #c00; padding: 0 1em; background: #fff4f4; }
 .failure pre { white-space: pre-wrap; font-size: 12px; }
 svg.timeline { font: 11px system-ui, sans-serif; background: #fff; }
-svg .host { fill: #333; } svg .row { stroke: #eee; }
+svg .host { fill: #333; text-anchor: end; } svg .row line { stroke: #eee; }
 svg .tick { stroke: #f0f0f0; } svg .tick-label { fill: #888; text-anchor: middle; }
-svg .bar.failed { stroke: #d00; stroke-width: 2; }
-svg .bar.undone, svg .bar.undoing { fill-opacity: 0.45; }
-svg .bar.running { fill-opacity: 0.7; }
+svg rect.failed { stroke: #d00; stroke-width: 2; }
+svg rect.undone, svg rect.undoing { fill-opacity: 0.45; }
+svg rect.running { fill-opacity: 0.7; }
+svg path.undo { stroke: #555; stroke-width: 2; }
 svg .failed-label { fill: #c00; font-weight: 600; }
 svg .hop { stroke: #555; stroke-dasharray: 4 3; } svg .hop-label { fill: #333; font-weight: 600; }
 svg .ponr { stroke: #000; stroke-width: 2; }
 figcaption .key { margin-right: 1em; white-space: nowrap; }
 figcaption .key i { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.3em; vertical-align: -0.1em; }
 table { border-collapse: collapse; font-size: 12px; }
+/* Long tables are laid out when scrolled to, not before the page first shows (a run of 1,000 hosts has 15,000 rows). */
+.offscreen { content-visibility: auto; contain-intrinsic-size: auto 2000px; }
 td, th { border-bottom: 1px solid #eee; padding: 0.15em 0.6em; text-align: left; }
 .hint { color: #666; }
 `;

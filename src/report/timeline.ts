@@ -23,9 +23,11 @@ export interface TimelineBar {
    * state alone would hide the step that turned the run back.
    */
   readonly failed: boolean;
-  /** Epoch milliseconds. An undone step's end is when it was undone (the journal keeps no other). */
+  /** Epoch milliseconds: its run (the last, if it ran again after an undo). */
   readonly start: number;
   readonly end: number;
+  /** When a rollback or a host undo undid it (or failed to); null if it was not. */
+  readonly undoneAt: number | null;
   /** Still running when the report was made: its end is the report's time. */
   readonly open: boolean;
   readonly error: string | null;
@@ -44,7 +46,10 @@ export interface TimelineHop {
   readonly pointOfNoReturn: number | null;
 }
 
-/** A member out of service in one hop: from its drain (or stop) to its undrain (or being healthy again). */
+/**
+ * A member out of service in one hop: from its drain (or stop) to its undrain (or being healthy
+ * again), or to the undo of its drain (or stop) when the hop was rolled back.
+ */
 export interface OutOfService {
   readonly hop: string;
   readonly host: string;
@@ -52,6 +57,8 @@ export interface OutOfService {
   readonly start: number;
   /** null: it never came back within this run. */
   readonly end: number | null;
+  /** It came back on the release it ran, by a rollback or a host undo. */
+  readonly undone: boolean;
 }
 
 export interface Timeline {
@@ -91,7 +98,7 @@ export function buildTimeline(
 ): Timeline {
   const plan = run.plan as Plan;
   const records = new Map(steps.map((s) => [s.id, s]));
-  const hosts: string[] = [];
+  const hosts = new Set<string>();
   const bars: TimelineBar[] = [];
   const members = new Map<
     string,
@@ -100,10 +107,12 @@ export function buildTimeline(
 
   for (const { hop, phase, step } of planSteps(plan)) {
     const host = step.host ?? THIS_MACHINE;
-    if (!hosts.includes(host)) hosts.push(host);
+    hosts.add(host);
     const r = records.get(step.id);
     if (!r || r.startedAt === null) continue;
-    const open = r.endedAt === null;
+    // A step undone while it ran (a rollback after a crash) has no end of its own: its undo ends it.
+    const end = r.endedAt ?? r.undoneAt;
+    const open = end === null;
     bars.push({
       step: step.id,
       name: step.name,
@@ -114,7 +123,8 @@ export function buildTimeline(
       state: r.state,
       failed: r.state === "failed" || (r.state === "undone" && r.error !== null),
       start: r.startedAt,
-      end: r.endedAt ?? Math.max(now, r.startedAt),
+      end: end ?? Math.max(now, r.startedAt),
+      undoneAt: r.undoneAt,
       open,
       error: r.error,
       output: r.output,
@@ -133,12 +143,12 @@ export function buildTimeline(
   }
   bars.sort((a, b) => a.start - b.start);
   // This machine's row first: its steps frame the hosts' (preflight before, migrations between).
-  const rows = hosts.includes(THIS_MACHINE)
-    ? [THIS_MACHINE, ...hosts.filter((h) => h !== THIS_MACHINE)]
-    : hosts;
+  const rows = hosts.has(THIS_MACHINE)
+    ? [THIS_MACHINE, ...[...hosts].filter((h) => h !== THIS_MACHINE)]
+    : [...hosts];
   const used = new Set(bars.map((b) => b.host));
 
-  const end = run.endedAt ?? bars.reduce((m, b) => Math.max(m, b.end), now);
+  const end = run.endedAt ?? bars.reduce((m, b) => Math.max(m, b.end, b.undoneAt ?? 0), now);
   return {
     run: {
       id: run.id,
@@ -155,24 +165,23 @@ export function buildTimeline(
     hosts: rows.filter((h) => used.has(h) || h !== THIS_MACHINE),
     bars,
     hops: plan.hops.map((hop) => hopSpan(hop, bars, records)),
-    outOfService: [...members.values()].flatMap((m) => {
+    outOfService: [...members.values()].flatMap((m): OutOfService[] => {
       const out = OUT.map((n) => m.byName.get(n)).find((r) => r?.startedAt != null);
       if (!out || out.startedAt === null) return [];
+      if (out.state === "undone" && out.undoneAt !== null) {
+        return [{ ...where(m), start: out.startedAt, end: out.undoneAt, undone: true }];
+      }
       const back = BACK.map((n) => m.byName.get(n)).find((r) => r?.state === "done" && r.endedAt !== null);
-      return [
-        {
-          hop: m.hop,
-          host: m.host,
-          component: m.component,
-          start: out.startedAt,
-          end: back?.endedAt ?? null,
-        },
-      ];
+      return [{ ...where(m), start: out.startedAt, end: back?.endedAt ?? null, undone: false }];
     }),
     notes,
     start: run.startedAt,
     end: Math.max(end, run.startedAt + 1),
   };
+}
+
+function where(m: { hop: string; host: string; component: string }) {
+  return { hop: m.hop, host: m.host, component: m.component };
 }
 
 function hopSpan(

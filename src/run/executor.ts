@@ -572,6 +572,7 @@ export class Executor {
         state: "running",
         startedAt: Date.now(),
         endedAt: null,
+        undoneAt: null,
         exitCode: null,
         output: null,
         error: null,
@@ -737,7 +738,7 @@ export class Executor {
           step.id,
           {
             state: "failed",
-            endedAt: Date.now(),
+            undoneAt: Date.now(),
             error: `undo: ${result.error}`,
             output: tail(result.output),
           },
@@ -745,7 +746,7 @@ export class Executor {
         );
         return { kind: "failed", step, error: result.error };
       }
-      await j.step(step.id, { state: "undone", endedAt: Date.now() }, about);
+      await j.step(step.id, { state: "undone", undoneAt: Date.now() }, about);
       this.#faults.hit(`${step.id}:undone`);
     }
     return { kind: "undone" };

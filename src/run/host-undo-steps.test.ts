@@ -38,6 +38,7 @@ function journal(p: Plan, at: string, state: StepState, more: Record<string, Ste
       state: s,
       startedAt: null,
       endedAt: null,
+      undoneAt: null,
       exitCode: null,
       output: null,
       error: null,

@@ -14,6 +14,8 @@ export interface StepView {
   readonly component: string | null;
   readonly startedAt: string | null;
   readonly endedAt: string | null;
+  /** When a rollback or host undo undid it; `endedAt` stays the end of its run. */
+  readonly undoneAt: string | null;
   readonly durationMs: number | null;
   readonly exitCode: number | null;
   readonly attempts: number;
@@ -55,6 +57,7 @@ export async function runDetail(store: StateStore, runId: string): Promise<RunDe
       component: about.get(s.id)?.component ?? null,
       startedAt: iso(s.startedAt),
       endedAt: iso(s.endedAt),
+      undoneAt: iso(s.undoneAt),
       // An undo's end is not the step's: a duration only for a step that ended by running.
       durationMs:
         (s.state === "done" || s.state === "failed") && s.startedAt !== null && s.endedAt !== null

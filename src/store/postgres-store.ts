@@ -156,6 +156,7 @@ function migrations(s: string): string[] {
     );
     CREATE INDEX run_notes_run ON ${s}.run_notes (run_id, id);
     `,
+    `ALTER TABLE ${s}.steps ADD COLUMN undone_at bigint;`,
   ];
 }
 
@@ -168,6 +169,7 @@ const STEP_FIELDS = {
   error: ["error", "text"],
   attempts: ["attempts", "integer"],
   observed: ["observed", "text"],
+  undoneAt: ["undone_at", "bigint"],
 } as const satisfies Record<keyof StepPatch, readonly [string, string]>;
 
 const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<

@@ -47,6 +47,8 @@ export interface StepRow {
   state: string;
   started_at: Int8 | null;
   ended_at: Int8 | null;
+  /** Absent in a row read before the column existed. */
+  undone_at?: Int8 | null;
   exit_code: number | null;
   output: string | null;
   error: string | null;
@@ -57,7 +59,7 @@ export interface StepRow {
 
 /** The columns of a step row, as both stores select them. */
 export const STEP_ROW_COLUMNS =
-  "id, seq, state, started_at, ended_at, exit_code, output, error, attempts, observed";
+  "id, seq, state, started_at, ended_at, undone_at, exit_code, output, error, attempts, observed";
 
 export interface NoteRow {
   at: Int8;
@@ -113,6 +115,7 @@ export function toStep(row: StepRow): StepRecord {
     state: row.state as StepState,
     startedAt: int(row.started_at),
     endedAt: int(row.ended_at),
+    undoneAt: int(row.undone_at ?? null),
     exitCode: row.exit_code,
     output: row.output,
     error: row.error,

@@ -152,6 +152,7 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX run_notes_run ON run_notes (run_id);
   `,
+  "ALTER TABLE steps ADD COLUMN undone_at INTEGER;",
 ];
 
 const STEP_COLUMNS = {
@@ -163,6 +164,7 @@ const STEP_COLUMNS = {
   error: "error",
   attempts: "attempts",
   observed: "observed",
+  undoneAt: "undone_at",
 } as const satisfies Record<keyof StepPatch, string>;
 
 const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<

@@ -35,6 +35,11 @@ export interface StepRecord {
   /** Epoch milliseconds. */
   readonly startedAt: number | null;
   readonly endedAt: number | null;
+  /**
+   * When a rollback (or `ferry host undo`) finished undoing it, or failed to; `endedAt` stays the
+   * end of its run, so both spans can be told apart. Epoch milliseconds.
+   */
+  readonly undoneAt: number | null;
   readonly exitCode: number | null;
   /** The tail of the command's output (at most a few KiB). */
   readonly output: string | null;

@@ -393,6 +393,14 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         assert.deepEqual(other?.observed, { active: "h3", note: 'a "quoted" ✓' });
       });
 
+      it("keeps when a step was undone apart from when its run ended", async () => {
+        await store().createRun(newRun(), ["a"]);
+        await store().updateStep("r1", "a", { state: "done", startedAt: 10, endedAt: 20 });
+        await store().updateStep("r1", "a", { state: "undone", undoneAt: 90 });
+        const [a] = await store().steps("r1");
+        assert.deepEqual([a?.startedAt, a?.endedAt, a?.undoneAt], [10, 20, 90]);
+      });
+
       it("updateStep of an unknown step or run is an error", async () => {
         await store().createRun(newRun(), ["a"]);
         await assert.rejects(store().updateStep("r1", "nope", { state: "done" }), /nope/);
@@ -966,6 +974,7 @@ function pendingStep(id: string, seq: number): StepRecord {
     state: "pending",
     startedAt: null,
     endedAt: null,
+    undoneAt: null,
     exitCode: null,
     output: null,
     error: null,
