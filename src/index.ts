@@ -43,7 +43,7 @@ export {
   stateFolder,
 } from "./cluster/cluster.js";
 export { STARTER_DEFAULTS, type StarterAnswers, starterFiles } from "./cluster/starter-files.js";
-export { type DemoReport, runDemo } from "./demo/run-demo.js";
+export { type DemoReport, type LiveLoad, runDemo } from "./demo/run-demo.js";
 export { DriverPool } from "./drivers/driver-pool.js";
 export {
   type Driver,

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { it } from "node:test";
 import { RunEvents, runDemo } from "../src/index.js";
 import { makeDatabase, unavailable } from "./support/databases.js";
+import { noPseudoTerminal, onTerminal, withoutEscapes } from "./support/pseudo-terminal.js";
 import { FERRY, ROOT } from "./support/run-ferry.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
 
@@ -128,4 +129,27 @@ it("on Ctrl-C rolls the hop back and stops every process it started", { timeout:
   assert.match(out, /Rolled back/);
   assert.deepEqual(leftovers(root), []);
   assert.equal(existsSync(root), false, "its folder is gone");
+});
+
+it("on a terminal draws the live tree with the load's figures under it, and ends on the summary", {
+  skip: noPseudoTerminal,
+  timeout: 240_000,
+}, async () => {
+  const term = onTerminal(["demo"], { cols: 120, rows: 40 });
+  // The tree while the upgrade runs, with the load's figures under it.
+  await term.waitFor(/load: \d+ requests\/s, \d+ failed, p99 \d+ ms \(last 3 s\)/, 120_000);
+  const { code, screen } = await term.done;
+  assert.equal(code, 0, withoutEscapes(screen).slice(-3000));
+  const plain = withoutEscapes(screen);
+  assert.match(plain, /ferry upgrade notes-demo 1\.0\.0 → 1\.2\.0 {2}run \S+/);
+  assert.match(
+    plain,
+    /✓ \S+ → 1\.2\.0 {2}\S+, rolling {2}(\d+)\/\1 steps/,
+    "the last hop folded, every step done",
+  );
+  assert.doesNotMatch(plain, /^\d\d:\d\d:\d\d running /m, "no plain lines scroll by on a terminal");
+  // The last screen: the summary under the last frame.
+  const tail = plain.slice(plain.lastIndexOf("→ 1.2.0  series, rolling"));
+  assert.match(tail, /upgraded 1\.0\.0 → 1\.0\.1 → \S+ → 1\.2\.0 in [\d.]+ s; every member runs 1\.2\.0/);
+  assert.match(tail, /requests: \d+ sent during the upgrade, 0 failed/);
 });

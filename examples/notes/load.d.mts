@@ -49,6 +49,14 @@ export interface LoadRun {
   readonly done: Promise<LoadResult>;
   stop(): void;
   stats(): { sent: number; failed: number; inflight: number; notes: number; jobs: number };
+  /** The load as it goes: answers a second and p99 over the last `windowMs` (default 3000), failures so far. */
+  live(windowMs?: number): LiveLoad;
+}
+
+export interface LiveLoad {
+  readonly perS: number;
+  readonly failed: number;
+  readonly p99Ms: number;
 }
 
 export interface LoadReport {

@@ -94,6 +94,9 @@ export function startLoad(options) {
   let inflight = 0;
   let stopped = false;
   const wakers = new Set();
+  // live() counts failures once each, however often it is asked.
+  let failedSoFar = 0;
+  let counted = 0;
 
   const pause = (ms) =>
     new Promise((resolve) => {
@@ -187,6 +190,20 @@ export function startLoad(options) {
       notes: notes.size,
       jobs: jobs.length,
     }),
+    live(windowMs = 3000) {
+      // Records are pushed as answers end: the last window is a tail, read from the end.
+      const since = Date.now() - windowMs;
+      const recent = [];
+      for (let i = records.length - 1; i >= 0 && records[i].end >= since; i--) recent.push(records[i]);
+      failedSoFar += records.slice(counted).filter((r) => !r.ok).length;
+      counted = records.length;
+      const ms = recent.map((r) => r.ms).sort((a, b) => a - b);
+      return {
+        perS: Math.round((recent.length / windowMs) * 1000),
+        failed: failedSoFar,
+        p99Ms: Math.round(percentile(ms, 0.99)),
+      };
+    },
   };
 }
 

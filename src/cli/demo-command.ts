@@ -1,8 +1,10 @@
 /** `ferry demo [--json]`: the sample cluster, upgraded under load on this machine, and a report. */
 import type { Command } from "commander";
-import { type DemoReport, ExitCode, forTerminal, RunEvents, runDemo } from "../index.js";
+import { type DemoReport, ExitCode, forTerminal, type LiveLoad, RunEvents, runDemo } from "../index.js";
 import { printJson, printLines } from "./output.js";
 import { plainProgress } from "./progress.js";
+import { progressTree } from "./progress-tree.js";
+import { colorsFor, isLiveTerminal } from "./terminal.js";
 
 interface DemoFlags {
   json?: boolean;
@@ -20,7 +22,21 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
     )
     .action(async (flags: DemoFlags) => {
       const events = new RunEvents();
-      if (!flags.json) events.on(plainProgress().listener);
+      // On a terminal the live tree, as apply draws it, with the load's figures under it.
+      let live: (() => LiveLoad) | undefined;
+      const below = () => (live ? [loadLine(live())] : []);
+      const tree = isLiveTerminal(process.stdout) && !flags.json;
+      const progress = flags.json
+        ? undefined
+        : tree
+          ? progressTree(process.stdout, colorsFor(process.stdout), below)
+          : plainProgress();
+      if (progress) events.on(progress.listener);
+      const say = flags.json
+        ? () => {}
+        : tree
+          ? (line: string) => progress?.note(line)
+          : (line: string) => process.stdout.write(`${forTerminal(line)}\n`);
       const controller = new AbortController();
       const onSignal = () => controller.abort();
       process.on("SIGINT", onSignal);
@@ -30,8 +46,12 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
           events,
           interrupt: controller.signal,
           ...(flags.database ? { database: flags.database } : {}),
-          say: flags.json ? () => {} : (line) => process.stdout.write(`${forTerminal(line)}\n`),
+          say,
+          onLoad: (figures) => {
+            live = figures;
+          },
         });
+        progress?.finish();
         if (flags.json) {
           const { latencyBeforeMs, outcome, problems, ...shape } = report;
           printJson(shape);
@@ -48,10 +68,16 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
         if (controller.signal.aborted) setExit(ExitCode.interrupted);
         else if (!clean || report.finalVersion !== report.path.at(-1)) setExit(ExitCode.failed);
       } finally {
+        progress?.finish();
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
       }
     });
+}
+
+/** `load: 298 requests/s, 0 failed, p99 12 ms (last 3 s)` */
+export function loadLine(l: LiveLoad): string {
+  return `load: ${l.perS} requests/s, ${l.failed} failed, p99 ${l.p99Ms} ms (last 3 s)`;
 }
 
 export function renderReport(r: DemoReport): string[] {

@@ -399,15 +399,25 @@ function clean(line: string): string {
   return forTerminal(line).replace(/\t/g, "  ").replace(/\n/g, " ").trim();
 }
 
-/** Draws the model on `stream` (a terminal) until finish(); notes are printed above the tree. */
-export function progressTree(stream: NodeJS.WriteStream, colours: Colors): ProgressSink {
+/**
+ * Draws the model on `stream` (a terminal) until finish(); notes are printed above the tree, and
+ * `below` (the demo's load figures) under it in each frame.
+ */
+export function progressTree(
+  stream: NodeJS.WriteStream,
+  colours: Colors,
+  below: () => readonly string[] = () => [],
+): ProgressSink {
   const model = new ProgressModel();
   const draw = createLogUpdate(stream, { showCursor: true });
   let timer: NodeJS.Timeout | undefined;
   let finished = false;
   const render = () => {
-    if (model.started && !finished)
-      draw(model.frame(Date.now(), stream.columns || 80, stream.rows || 24, colours).join("\n"));
+    if (!model.started || finished) return;
+    const columns = stream.columns || 80;
+    const extra = below().map((line) => fit([[clean(line), undefined]], columns));
+    const tree = model.frame(Date.now(), columns, (stream.rows || 24) - extra.length, colours);
+    draw([...tree, ...extra].join("\n"));
   };
   return {
     listener(event) {
@@ -426,6 +436,7 @@ export function progressTree(stream: NodeJS.WriteStream, colours: Colors): Progr
       render();
     },
     finish() {
+      if (finished) return;
       if (timer) clearInterval(timer);
       timer = undefined;
       render();

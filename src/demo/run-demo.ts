@@ -46,6 +46,15 @@ export interface DemoOptions {
   readonly rate?: number;
   /** An empty PostgreSQL database (postgres://…) for the product, instead of a SQLite file. */
   readonly database?: string;
+  /** Given, once the upgrade's load starts, a way to read its figures as it goes (the live tree shows them). */
+  readonly onLoad?: (live: () => LiveLoad) => void;
+}
+
+/** The load as it goes: answers a second and p99 over the last seconds, failed requests so far. */
+export interface LiveLoad {
+  readonly perS: number;
+  readonly failed: number;
+  readonly p99Ms: number;
 }
 
 /** The notes load generator and verifier (examples/notes/load.mjs), loaded when the demo runs. */
@@ -98,6 +107,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       durationMs: 10 * 60_000,
       maxRequests: 200_000,
     });
+    options.onLoad?.(() => traffic.live());
     let result: Awaited<ReturnType<typeof apply>>;
     try {
       result = await apply({
