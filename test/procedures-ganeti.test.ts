@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { until } from "./support/fake-product.js";
 import {
   all,
@@ -20,6 +21,7 @@ import {
   type HostEvent,
   inOrder,
   lastAt,
+  type Mark,
   memberStates,
   show,
   withExampleFolder,
@@ -39,15 +41,23 @@ async function setUp(ex: ExampleFolder): Promise<void> {
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
 }
 
-/** A job the master daemon needs `ticks` × 0.1 s for: the drain must wait for it. */
+/** A job the master daemon needs `ticks` × 0.1 s for. */
 async function submit(ex: ExampleFolder, job: string, ticks: number): Promise<void> {
   const r = await ex.sh(`bin/ganeti queue node1 submit ${job} ${ticks}`);
   assert.equal(r.code, 0, r.stderr);
 }
 
+/** Resolves once a node has recorded an event that matches (its file polled, 30 s at most). */
+async function recorded(ex: ExampleFolder, since: Mark, match: Partial<HostEvent>): Promise<void> {
+  for (const start = Date.now(); all(ex.events(since), match).length === 0; await sleep(20))
+    if (Date.now() - start > 30_000) assert.fail(`no event ${JSON.stringify(match)} within 30 s`);
+}
+
 /** The configuration's version on `node`: what cfgupgrade changes. */
 const configVersion = (ex: ExampleFolder, node = "node1") =>
-  /^version (.*)$/m.exec(readFileSync(join(ex.dir, "hosts", node, "var/lib/ganeti/config.data"), "utf8"))?.[1];
+  /^version (.*)$/m.exec(
+    readFileSync(join(ex.dir, "hosts", node, "var/lib/ganeti/config.data"), "utf8"),
+  )?.[1];
 
 /** Where each online node's etc/ganeti/share symlink points. */
 async function symlinks(ex: ExampleFolder): Promise<string[]> {
@@ -126,12 +136,20 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
           ),
         ],
       );
-      assert.ok(ids.indexOf("2.11.1/drain/queue-empty") < ids.indexOf("2.11.1/drain/noded/node1/installable"));
+      assert.ok(
+        ids.indexOf("2.11.1/drain/queue-empty") < ids.indexOf("2.11.1/drain/noded/node1/installable"),
+      );
       assert.ok(!ids.some((id) => id.includes("node4")), "node4 is offline");
 
-      await submit(ex, "job-1", 15);
+      // A long job (an instance's migration, say): the drain must wait for it to end. It ends
+      // once the queue is drained, when the test says so (0 ticks left).
+      await submit(ex, "job-1", 100_000);
       const before = ex.mark();
-      const up = await ex.ferry(["apply", "--to", "2.11.1", "--yes"]);
+      const apply = ex.start(["apply", "--to", "2.11.1", "--yes"]);
+      await recorded(ex, before, { host: "node1", component: "queue", event: "drained" });
+      await apply.waitFor(/running +2\.11\.1\/drain\/queue-empty/);
+      writeFileSync(join(ex.dir, "hosts/node1/var/lib/ganeti/queue/jobs/job-1"), "0\n");
+      const up = await apply.done;
       assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
       assert.match(up.stdout, /left out, marked offline: node4/);
 
@@ -156,7 +174,9 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
       // The symlink switched on every online node, then the configuration upgraded, once, on the master.
       allBefore(events, { component: "config", event: "backup" }, { event: "activated" });
       assert.deepEqual(
-        all(events, { event: "activated" }).map((e) => `${e.host} ${e.version}`).sort(),
+        all(events, { event: "activated" })
+          .map((e) => `${e.host} ${e.version}`)
+          .sort(),
         ONLINE.map((n) => `${n} 2.11.1`),
       );
       allBefore(events, { event: "activated" }, { component: "config", event: "cfgupgrade" });
@@ -189,7 +209,10 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
       assert.deepEqual(await symlinks(ex), ["2.11.1", "2.11.1", "2.11.1"]);
       for (const n of ONLINE) assert.equal(configVersion(ex, n), "2.11");
       assert.equal(drained(ex), false);
-      assert.deepEqual(await memberStates(ex), MEMBERS.map((m) => `${m} 2.11.1 healthy`));
+      assert.deepEqual(
+        await memberStates(ex),
+        MEMBERS.map((m) => `${m} 2.11.1 healthy`),
+      );
 
       // The way back, "calling gnt-cluster upgrade from the newer version with the older version as
       // argument": the configuration downgraded by 2.11.1's cfgupgrade, before the symlink switch.
@@ -203,7 +226,13 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
         { host: "node1", component: "queue", event: "drained" },
         { host: "node1", component: "masterd", version: "2.11.1", event: "stopped" },
         { host: "node1", component: "config", event: "backup" },
-        { host: "node1", component: "config", version: "2.11.1", event: "cfgupgrade", detail: "--downgrade 2.11 -> 2.10" },
+        {
+          host: "node1",
+          component: "config",
+          version: "2.11.1",
+          event: "cfgupgrade",
+          detail: "--downgrade 2.11 -> 2.10",
+        },
         { host: "node1", component: "ganeti", version: "2.10.8", event: "activated" },
         { host: "node1", component: "ganeti", version: "2.10.8", event: "ensure-dirs" },
         { host: "node1", component: "masterd", version: "2.10.8", event: "started" },
@@ -214,7 +243,10 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
       assert.equal(all(way, { event: "cfgupgrade" }).length, 1);
       assert.deepEqual(await symlinks(ex), ["2.10.8", "2.10.8", "2.10.8"]);
       assert.equal(configVersion(ex), "2.10");
-      assert.deepEqual(await memberStates(ex), MEMBERS.map((m) => `${m} 2.10.8 healthy`));
+      assert.deepEqual(
+        await memberStates(ex),
+        MEMBERS.map((m) => `${m} 2.10.8 healthy`),
+      );
     });
   });
 
@@ -222,7 +254,13 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
     await ganeti(async (ex) => {
       await setUp(ex);
       // node3's symlink switch waits for the test: node1's and node2's are switched by then.
-      const held = gate(ex, "activate", "bin/ganeti activate {{host}} {{version}}", "node3-2.11.1", "activate-node3");
+      const held = gate(
+        ex,
+        "activate",
+        "bin/ganeti activate {{host}} {{version}}",
+        "node3-2.11.1",
+        "activate-node3",
+      );
       const configBefore = readFileSync(join(ex.dir, "hosts/node1/var/lib/ganeti/config.data"), "utf8");
       const before = ex.mark();
 
@@ -250,11 +288,17 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
       allBefore(events, { event: "activated" }, { event: "started" });
       assert.deepEqual(all(events, { version: "2.11.1", event: "started" }), [], "nothing started on 2.11.1");
       allBefore(events, { event: "started" }, { component: "queue", event: "undrained" });
-      assert.equal(readFileSync(join(ex.dir, "hosts/node1/var/lib/ganeti/config.data"), "utf8"), configBefore);
+      assert.equal(
+        readFileSync(join(ex.dir, "hosts/node1/var/lib/ganeti/config.data"), "utf8"),
+        configBefore,
+      );
       assert.deepEqual(await symlinks(ex), ["2.10.8", "2.10.8", "2.10.8"]);
       assert.equal(drained(ex), false);
       await submit(ex, "job-after", 0);
-      assert.deepEqual(await memberStates(ex), MEMBERS.map((m) => `${m} 2.10.8 healthy`));
+      assert.deepEqual(
+        await memberStates(ex),
+        MEMBERS.map((m) => `${m} 2.10.8 healthy`),
+      );
     });
   });
 
@@ -262,7 +306,13 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
     await ganeti(async (ex) => {
       await setUp(ex);
       // node2's ensure-dirs waits for the test: the configuration is upgraded by then.
-      const held = gate(ex, "run", "bin/ganeti ensure-dirs {{host}} {{version}}", "node2-2.11.1", "ensure-dirs-node2");
+      const held = gate(
+        ex,
+        "run",
+        "bin/ganeti ensure-dirs {{host}} {{version}}",
+        "node2-2.11.1",
+        "ensure-dirs-node2",
+      );
       const before = ex.mark();
 
       const run = ex.start(["apply", "--to", "2.11.1", "--yes"]);
@@ -292,7 +342,10 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
       assert.deepEqual(await symlinks(ex), ["2.11.1", "2.11.1", "2.11.1"]);
       assert.equal(configVersion(ex), "2.11");
       assert.equal(drained(ex), false);
-      assert.deepEqual(await memberStates(ex), MEMBERS.map((m) => `${m} 2.11.1 healthy`));
+      assert.deepEqual(
+        await memberStates(ex),
+        MEMBERS.map((m) => `${m} 2.11.1 healthy`),
+      );
     });
   });
 });
