@@ -69,11 +69,20 @@ async function symlinks(ex: ExampleFolder): Promise<string[]> {
 const drained = (ex: ExampleFolder) => existsSync(join(ex.dir, "hosts/node1/var/lib/ganeti/queue/drained"));
 
 /**
- * Holds the cluster file's command that starts with `command` (on the line `key: command…`) at a
- * gate named `name` when its rendered `{{host}}-{{version}}` is `when`. Returns the gate's
- * arrival and go files.
+ * Holds the cluster file's command `key: command` at a gate named `name`, before the command runs
+ * or once it has succeeded, when its rendered `{{host}}-{{version}}` is `when`. The gate creates
+ * a file on arrival (reached), then waits for the test's go (release), 30 s at most.
  */
-function gate(ex: ExampleFolder, key: string, command: string, when: string, name: string) {
+function gate(
+  ex: ExampleFolder,
+  {
+    key,
+    command,
+    when,
+    name,
+    after = false,
+  }: { key: string; command: string; when: string; name: string; after?: boolean },
+) {
   const file = join(ex.dir, "cluster.yaml");
   const text = readFileSync(file, "utf8");
   const line = `${key}: ${command}\n`;
@@ -81,7 +90,8 @@ function gate(ex: ExampleFolder, key: string, command: string, when: string, nam
   const arrived = join(ex.dir, `${name}.arrived`);
   const go = join(ex.dir, `${name}.go`);
   const hold = `if [ {{host}}-{{version}} = ${when} ]; then touch ${arrived}; i=0; while [ ! -f ${go} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; fi`;
-  writeFileSync(file, text.replace(line, `${key}: ${JSON.stringify(`${hold}; ${command}`)}\n`));
+  const held = after ? `${command} && { ${hold}; }` : `${hold}; ${command}`;
+  writeFileSync(file, text.replace(line, `${key}: ${JSON.stringify(held)}\n`));
   return { reached: () => until(arrived, 30_000), release: () => writeFileSync(go, "") };
 }
 
@@ -253,19 +263,19 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
   it("SIGTERM before cfgupgrade: rolled back, the configuration as it was, 2.10.8 everywhere, the queue undrained", async () => {
     await ganeti(async (ex) => {
       await setUp(ex);
-      // node3's symlink switch waits for the test: node1's and node2's are switched by then.
-      const held = gate(
-        ex,
-        "activate",
-        "bin/ganeti activate {{host}} {{version}}",
-        "node3-2.11.1",
-        "activate-node3",
-      );
+      // node3's symlink switch waits for the test, which signals once node1's and node2's are switched.
+      const held = gate(ex, {
+        key: "activate",
+        command: "bin/ganeti activate {{host}} {{version}}",
+        when: "node3-2.11.1",
+        name: "activate-node3",
+      });
       const configBefore = readFileSync(join(ex.dir, "hosts/node1/var/lib/ganeti/config.data"), "utf8");
       const before = ex.mark();
 
       const run = ex.start(["apply", "--to", "2.11.1", "--yes"]);
       await held.reached();
+      for (const host of ["node1", "node2"]) await recorded(ex, before, { host, event: "activated" });
       process.kill(run.pid, "SIGTERM");
       await run.waitFor(/interrupted: rolling back/);
       held.release();
@@ -306,13 +316,12 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
     await ganeti(async (ex) => {
       await setUp(ex);
       // node2's ensure-dirs waits for the test: the configuration is upgraded by then.
-      const held = gate(
-        ex,
-        "run",
-        "bin/ganeti ensure-dirs {{host}} {{version}}",
-        "node2-2.11.1",
-        "ensure-dirs-node2",
-      );
+      const held = gate(ex, {
+        key: "run",
+        command: "bin/ganeti ensure-dirs {{host}} {{version}}",
+        when: "node2-2.11.1",
+        name: "ensure-dirs-node2",
+      });
       const before = ex.mark();
 
       const run = ex.start(["apply", "--to", "2.11.1", "--yes"]);
@@ -341,6 +350,53 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
       );
       assert.deepEqual(await symlinks(ex), ["2.11.1", "2.11.1", "2.11.1"]);
       assert.equal(configVersion(ex), "2.11");
+      assert.equal(drained(ex), false);
+      assert.deepEqual(
+        await memberStates(ex),
+        MEMBERS.map((m) => `${m} 2.11.1 healthy`),
+      );
+    });
+  });
+
+  it("ferry killed (-9) once cfgupgrade has changed the configuration: resume finds it done (its check), does not run it again, and finishes from the step after it", async () => {
+    await ganeti(async (ex) => {
+      await setUp(ex);
+      // cfgupgrade has done its work and is still running when ferry dies.
+      const held = gate(ex, {
+        key: "run",
+        command: "bin/ganeti cfgupgrade {{host}} {{version}}",
+        when: "node1-2.11.1",
+        name: "cfgupgrade",
+        after: true,
+      });
+      const before = ex.mark();
+      const run = ex.start(["apply", "--to", "2.11.1", "--yes"]);
+      await held.reached();
+      process.kill(run.pid, "SIGKILL");
+      assert.equal((await run.done).signal, "SIGKILL");
+      assert.equal(configVersion(ex), "2.11");
+
+      const resumed = await ex.ferry(["resume", "--yes"]);
+      const out = `${resumed.stdout}\n${resumed.stderr}`;
+      assert.equal(resumed.code, 0, out);
+      // The dead run's cfgupgrade is ended before its check runs, so nothing runs twice at once.
+      assert.match(out, /left running on node1 \(process group \d+\) ended/);
+
+      const events = ex.events(before);
+      assert.deepEqual(
+        all(events, { event: "cfgupgrade" }).map((e) => `${e.host} ${e.detail}`),
+        ["node1 2.10 -> 2.11"],
+        "the configuration upgraded once",
+      );
+      assert.deepEqual(all(events, { event: "start-refused" }), [], events.map(show).join("\n"));
+      inOrder(
+        events,
+        { host: "node1", event: "cfgupgrade" },
+        { host: "node1", event: "ensure-dirs", version: "2.11.1" },
+        { host: "node1", component: "masterd", version: "2.11.1", event: "started" },
+        { host: "node1", component: "queue", event: "undrained" },
+      );
+      assert.deepEqual(await symlinks(ex), ["2.11.1", "2.11.1", "2.11.1"]);
       assert.equal(drained(ex), false);
       assert.deepEqual(
         await memberStates(ex),
