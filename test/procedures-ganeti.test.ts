@@ -226,6 +226,13 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
 
       // The way back, "calling gnt-cluster upgrade from the newer version with the older version as
       // argument": the configuration downgraded by 2.11.1's cfgupgrade, before the symlink switch.
+      const downIds = await planIds(ex, "2.10.8");
+      const downMark = downIds.indexOf("2.10.8/point-of-no-return");
+      assert.deepEqual(
+        downIds.slice(downMark - 1, downMark + 2),
+        ["2.10.8/backup/command", "2.10.8/point-of-no-return", "2.10.8/backup/action/cfgdowngrade"],
+        "the way back's point of no return just before its configuration change",
+      );
       const back = ex.mark();
       const down = await ex.ferry(["apply", "--to", "2.10.8", "--yes"]);
       assert.equal(down.code, 0, `${down.stdout}\n${down.stderr}`);

@@ -21,9 +21,7 @@ import { type HopContext, localStep, phase, rollOrder, single } from "./hop-cont
 import { type Phase, POINT_OF_NO_RETURN, type Pool, type Stage } from "./plan.js";
 import { clusterActionPlace } from "./plan-actions.js";
 
-type Place =
-  | { readonly ids: ReadonlySet<string> }
-  | { readonly component: string; readonly host: string };
+type Place = { readonly ids: ReadonlySet<string> } | { readonly component: string; readonly host: string };
 
 /** Past this step ferry never goes back by itself (StarlingX's point of no return, Ganeti's config change). */
 export function pointOfNoReturn(ctx: HopContext): Phase {
