@@ -365,6 +365,57 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
     });
   });
 
+  it("two SIGTERMs after cfgupgrade: the step in flight finishes, ferry stops resumable (130), rollback is refused, resume finishes the hop", async () => {
+    await ganeti(async (ex) => {
+      await setUp(ex);
+      const held = gate(ex, {
+        key: "run",
+        command: "bin/ganeti ensure-dirs {{host}} {{version}}",
+        when: "node2-2.11.1",
+        name: "ensure-dirs-node2",
+      });
+      const before = ex.mark();
+      const run = ex.start(["apply", "--to", "2.11.1", "--yes"]);
+      await held.reached();
+      process.kill(run.pid, "SIGTERM");
+      await run.waitFor(/ignoring the signal and continuing to the end of hop/);
+      process.kill(run.pid, "SIGTERM");
+      await run.waitFor(/stopping: the steps in flight finish/);
+      held.release();
+      const r = await run.done;
+      assert.equal(r.code, 130, run.output());
+
+      // node2's ensure-dirs finished; nothing started after it: node3's not run, no daemon started.
+      const stopped = ex.events(before);
+      assert.deepEqual(
+        all(stopped, { event: "ensure-dirs" }).map((e) => e.host),
+        ["node1", "node2"],
+      );
+      assert.deepEqual(all(stopped, { version: "2.11.1", event: "started" }), []);
+      assert.equal(drained(ex), true, "the queue stays drained while the run is stopped");
+      const status = JSON.parse((await ex.ferry(["status", "--json"])).stdout);
+      assert.equal(status.run?.pastPointOfNoReturn, true);
+      const rollback = await ex.ferry(["rollback", "--yes"]);
+      assert.equal(rollback.code, 3, `${rollback.stdout}\n${rollback.stderr}`);
+      assert.equal(configVersion(ex), "2.11", "the refused rollback changed nothing");
+
+      const resumed = await ex.ferry(["resume", "--yes"]);
+      assert.equal(resumed.code, 0, `${resumed.stdout}\n${resumed.stderr}`);
+      const events = ex.events(before);
+      assert.deepEqual(
+        all(events, { event: "ensure-dirs" }).map((e) => e.host),
+        ["node1", "node2", "node3"],
+      );
+      assert.equal(all(events, { event: "cfgupgrade" }).length, 1);
+      assert.deepEqual(await symlinks(ex), ["2.11.1", "2.11.1", "2.11.1"]);
+      assert.equal(drained(ex), false);
+      assert.deepEqual(
+        await memberStates(ex),
+        MEMBERS.map((m) => `${m} 2.11.1 healthy`),
+      );
+    });
+  });
+
   it("ferry killed (-9) once cfgupgrade has changed the configuration: resume finds it done (its check), does not run it again, and finishes from the step after it", async () => {
     await ganeti(async (ex) => {
       await setUp(ex);
