@@ -9,7 +9,7 @@
  * (a file it creates on arrival, then waits for the test's go), never after a sleep.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -259,6 +259,38 @@ describe("Ganeti's procedure (examples/procedures/ganeti)", () => {
       allBefore(way, { event: "cfgupgrade" }, { event: "activated" });
       assert.equal(all(way, { event: "cfgupgrade" }).length, 1);
       assert.deepEqual(await symlinks(ex), ["2.10.8", "2.10.8", "2.10.8"]);
+      assert.equal(configVersion(ex), "2.10");
+      assert.deepEqual(
+        await memberStates(ex),
+        MEMBERS.map((m) => `${m} 2.10.8 healthy`),
+      );
+    });
+  });
+
+  it("2.11.1 gone from a node while the queue drained: the second check fails, the queue is undrained, no daemon was stopped", async () => {
+    await ganeti(async (ex) => {
+      await setUp(ex);
+      await submit(ex, "job-1", 100_000);
+      const before = ex.mark();
+      const apply = ex.start(["apply", "--to", "2.11.1", "--yes"]);
+      await recorded(ex, before, { host: "node1", component: "queue", event: "drained" });
+      await apply.waitFor(/running +2\.11\.1\/drain\/queue-empty/);
+      rmSync(join(ex.dir, "hosts/node2/usr/share/ganeti/2.11.1"), { recursive: true });
+      writeFileSync(join(ex.dir, "hosts/node1/var/lib/ganeti/queue/jobs/job-1"), "0\n");
+      const r = await apply.done;
+      const out = `${r.stdout}\n${r.stderr}`;
+      assert.equal(r.code, 1, out);
+      assert.match(out, /2\.11\.1\/drain\/noded\/node2\/installable failed/);
+      assert.match(out, /ganeti 2\.11\.1 is not installed on node2/);
+      assert.match(out, /Rolled back: ganeti is back at 2\.10\.8/);
+
+      const events = ex.events(before);
+      assert.deepEqual(
+        events.map((e) => `${e.host} ${e.component} ${e.event} ${e.detail}`.trimEnd()),
+        ["node1 queue drained", "node1 masterd job-done job-1", "node1 queue undrained"],
+        events.map(show).join("\n"),
+      );
+      assert.equal(drained(ex), false);
       assert.equal(configVersion(ex), "2.10");
       assert.deepEqual(
         await memberStates(ex),
