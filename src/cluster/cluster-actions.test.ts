@@ -66,7 +66,12 @@ describe("actions in the cluster file", () => {
       },
       { name: "cfgdowngrade", at: "install", run: "cfgupgrade --downgrade {{from}}", when: "downgrade" },
     ]);
-    assert.deepEqual(c.pointOfNoReturn, { action: "schema" });
+    assert.deepEqual(c.pointOfNoReturn, { actions: ["schema"] });
+    const list = parseCluster(
+      "/etc/ferry/cluster.yaml",
+      BASE.replace("{ before: { action: schema } }", "{ before: { action: [cfgdowngrade, schema] } }"),
+    );
+    assert.deepEqual(list.pointOfNoReturn, { actions: ["cfgdowngrade", "schema"] });
     const other = parseCluster(
       "/etc/ferry/cluster.yaml",
       BASE.replace("{ before: { action: schema } }", "{ before: { component: api, host: last } }"),
@@ -100,6 +105,11 @@ describe("actions in the cluster file", () => {
       "a point of no return before an action that does not exist",
       (t: string) => t.replace("before: { action: schema }", "before: { action: cfgupgrade }"),
       /:22: pointOfNoReturn\.before\.action: no action named cfgupgrade \(actions: schema, cfgdowngrade\)/,
+    ],
+    [
+      "a point of no return before one of a list of actions that does not exist",
+      (t: string) => t.replace("before: { action: schema }", "before: { action: [schema, cfgupgrade] }"),
+      /:22: pointOfNoReturn\.before\.action\[1\]: no action named cfgupgrade \(actions: schema, cfgdowngrade\)/,
     ],
     [
       "a point of no return before a component that does not exist",

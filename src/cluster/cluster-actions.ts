@@ -34,9 +34,12 @@ export interface ClusterAction extends ActionSpec {
   readonly on?: { readonly component: string; readonly host: string };
 }
 
-/** Where the point of no return sits, when not at its default place. */
+/**
+ * Where the point of no return sits, when not at its default place: before the first of `actions`
+ * a hop plans, or before a host of a component's roll.
+ */
 export type PointOfNoReturnPlace =
-  | { readonly action: string }
+  | { readonly actions: readonly string[] }
   | { readonly component: string; readonly host: string };
 
 type ActionData = NonNullable<ClusterData["actions"]>[number];
@@ -68,7 +71,9 @@ export function clusterActions(actions: readonly ActionData[] | undefined): Clus
 export function pointOfNoReturnPlace(data: ClusterData): PointOfNoReturnPlace | undefined {
   const before = data.pointOfNoReturn?.before;
   if (!before) return undefined;
-  return "action" in before ? { action: before.action } : { component: before.component, host: before.host };
+  if ("action" in before)
+    return { actions: typeof before.action === "string" ? [before.action] : before.action };
+  return { component: before.component, host: before.host };
 }
 
 /** Reports a problem at a field of the file. */
@@ -148,13 +153,18 @@ export function checkActions(data: ClusterData, at: At, checkTemplate: CheckTemp
   });
 
   const before = data.pointOfNoReturn?.before;
-  if (before && "action" in before && !names.has(before.action)) {
-    at(
-      ["pointOfNoReturn", "before", "action"],
-      names.size > 0
-        ? `no action named ${before.action} (actions: ${[...names].join(", ")})`
-        : `no action named ${before.action}: the file has no actions: at its top level`,
-    );
+  if (before && "action" in before) {
+    const named = typeof before.action === "string" ? [before.action] : before.action;
+    named.forEach((action, i) => {
+      if (names.has(action)) return;
+      const field: FieldPath = ["pointOfNoReturn", "before", "action"];
+      at(
+        typeof before.action === "string" ? field : [...field, i],
+        names.size > 0
+          ? `no action named ${action} (actions: ${[...names].join(", ")})`
+          : `no action named ${action}: the file has no actions: at its top level`,
+      );
+    });
   }
   if (before && "component" in before) {
     const c = components.get(before.component);

@@ -342,7 +342,13 @@ export const PointOfNoReturnSchema = z
   .strictObject({
     before: z.union(
       [
-        z.strictObject({ action: name("action").describe("A cluster action (top-level actions:).") }),
+        z.strictObject({
+          action: z
+            .union([name("action"), z.array(name("action")).min(1, "name at least one action")])
+            .describe(
+              "A cluster action (top-level actions:), or a list of them: before the first of them the hop plans (Ganeti: cfgupgrade, or cfgupgrade --downgrade in a downgrade hop).",
+            ),
+        }),
         z.strictObject({
           component: name("component"),
           host: z
@@ -353,7 +359,7 @@ export const PointOfNoReturnSchema = z
       ],
       {
         error: () =>
-          "before is exactly one of { action: NAME } or { component: NAME, host: first | last | HOST }",
+          "before is exactly one of { action: NAME }, { action: [NAME, …] } or { component: NAME, host: first | last | HOST }",
       },
     ),
   })

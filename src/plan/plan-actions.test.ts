@@ -306,6 +306,31 @@ actions:
     );
   });
 
+  it("with a list of actions, sits before the first of them the hop plans (Ganeti: cfgupgrade up, cfgupgrade --downgrade down)", () => {
+    const c = cluster(`pointOfNoReturn: { before: { action: [cfgupgrade, cfgdowngrade] } }
+actions:
+  - { name: cfgdowngrade, at: pin, run: "cfgupgrade --downgrade", undo: cfgupgrade, when: downgrade }
+  - { name: cfgupgrade, at: roll, run: cfgupgrade }`);
+    const up = ids(plan(c));
+    assert.equal(up.indexOf(mark), up.indexOf("1.0.1/roll/action/cfgupgrade") - 1);
+    const down = plan(c, "1.1.0", "1.0.1");
+    const back = ids(down);
+    assert.equal(back.indexOf(mark), back.indexOf("1.0.1/pin/action/cfgdowngrade") - 1);
+    assert.equal(back.filter((id) => id === mark).length, 1);
+    assert.ok(!down.hops[0]?.phases.some((ph) => ph.name === "point-of-no-return"));
+
+    // Both planned: the first in the hop's order, whatever the list's.
+    const both = ids(
+      plan(
+        cluster(`pointOfNoReturn: { before: { action: [late, early] } }
+actions:
+  - { name: late, at: verify, run: l }
+  - { name: early, at: expand, run: e }`),
+      ),
+    );
+    assert.equal(both.indexOf(mark), both.indexOf("1.0.1/expand/action/early") - 1);
+  });
+
   it("cuts the roll before the last host of a component: the standby and the switchover before it, the former active after", () => {
     const p = plan(
       cluster(

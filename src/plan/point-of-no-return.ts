@@ -4,7 +4,9 @@
  * an offline one. `pointOfNoReturn.before` in the cluster file moves it, in each hop that plans
  * the place it names:
  *
- * - `{ action: NAME }` (Ganeti's `cfgupgrade`): the stage just before the action's;
+ * - `{ action: NAME }` (Ganeti's `cfgupgrade`): the stage just before the action's; with a list
+ *   (`[cfgupgrade, cfgdowngrade]`: Ganeti's configuration change, whichever way the hop goes),
+ *   before the first of them the hop plans, in the hop's order;
  * - `{ component: C, host: first | last | NAME }` (StarlingX: before the second controller): inside
  *   the roll, between two hosts of C. C's pool is split into a stage before and a stage after the
  *   point of no return, so the walker still walks stages; the components that roll side by side
@@ -15,14 +17,11 @@
  * A hop that does not plan the place (a `when: upgrade` action in a downgrade hop, a host marked
  * offline) keeps the default. Wherever it sits, the step's id is `V/point-of-no-return`.
  */
-import type { PhaseName } from "../cluster/cluster-schema.js";
 import { type HopContext, localStep, phase, rollOrder, single } from "./hop-context.js";
 import { type Phase, POINT_OF_NO_RETURN, type Pool, type Stage } from "./plan.js";
 import { clusterActionPlace } from "./plan-actions.js";
 
-type Place =
-  | { readonly phase: PhaseName; readonly ids: ReadonlySet<string> }
-  | { readonly component: string; readonly host: string };
+type Place = { readonly ids: ReadonlySet<string> } | { readonly component: string; readonly host: string };
 
 /** Past this step ferry never goes back by itself (StarlingX's point of no return, Ganeti's config change). */
 export function pointOfNoReturn(ctx: HopContext): Phase {
@@ -52,11 +51,12 @@ export function placePointOfNoReturn(ctx: HopContext, phases: readonly Phase[]):
 function placeIn(ctx: HopContext): Place | undefined {
   const wanted = ctx.cluster.pointOfNoReturn;
   if (!wanted) return undefined;
-  if ("action" in wanted) {
-    const a = ctx.cluster.actions.find((x) => x.name === wanted.action);
-    if (!a) return undefined;
-    const { phase, ids } = clusterActionPlace(ctx, a);
-    return ids.length > 0 ? { phase, ids: new Set(ids) } : undefined;
+  if ("actions" in wanted) {
+    // Every step of every named action the hop plans: the walk over the phases stops at the first.
+    const ids = ctx.cluster.actions
+      .filter((a) => wanted.actions.includes(a.name))
+      .flatMap((a) => clusterActionPlace(ctx, a).ids);
+    return ids.length > 0 ? { ids: new Set(ids) } : undefined;
   }
   if (ctx.hop.mode !== "rolling") return undefined;
   const c = ctx.cluster.components.find((x) => x.name === wanted.component);
@@ -71,13 +71,8 @@ function placeIn(ctx: HopContext): Place | undefined {
   return host ? { component: c.name, host } : undefined;
 }
 
-/** The phase's stages with the mark just before the action's stage; undefined when the action is not in this phase. */
-function beforeAction(
-  ctx: HopContext,
-  p: Phase,
-  place: { phase: PhaseName; ids: ReadonlySet<string> },
-): Stage[] | undefined {
-  if (p.name !== place.phase) return undefined;
+/** The phase's stages with the mark just before the first stage of the actions; undefined when none is in this phase. */
+function beforeAction(ctx: HopContext, p: Phase, place: { ids: ReadonlySet<string> }): Stage[] | undefined {
   const at = p.stages.findIndex((st) =>
     st.pools.some((pool) => pool.lanes.some((l) => l.steps.some((s) => place.ids.has(s.id)))),
   );

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { makeDatabase, type TestDatabase, unavailable } from "./databases.js";
 import { ROOT } from "./run-ferry.js";
-import { type AsyncResult, ferryAsync } from "./run-ferry-async.js";
+import { type AsyncResult, ferryAsync, type StartedFerry, startFerry } from "./run-ferry-async.js";
 
 export interface HostEvent {
   /** ISO 8601 with microseconds, UTC: the same length everywhere, so strings sort in time order. */
@@ -30,17 +30,24 @@ export interface ShellResult {
   readonly stderr: string;
 }
 
-export interface Example {
+/** A copy of an example's folder, its processes ended and the copy removed at the end. */
+export interface ExampleFolder {
   readonly dir: string;
-  readonly db: TestDatabase;
   /** bin/ferry in the example's folder. */
   ferry(args: readonly string[]): Promise<AsyncResult>;
+  /** bin/ferry started in the example's folder, for a test that signals it mid-run. */
+  start(args: readonly string[]): StartedFerry;
   /** A shell command line in the example's folder (its bin/ scripts). */
   sh(line: string): Promise<ShellResult>;
   /** Every host's records, in time order; from `since` (a value of mark()) on. */
   events(since?: Mark): HostEvent[];
   /** Where each host's record ends now. */
   mark(): Mark;
+}
+
+/** An example whose product has a PostgreSQL database. */
+export interface Example extends ExampleFolder {
+  readonly db: TestDatabase;
 }
 
 export type Mark = ReadonlyMap<string, number>;
@@ -75,6 +82,41 @@ export async function withExample(
   { database, teardown }: ExampleOptions,
   body: (ex: Example) => Promise<void>,
 ): Promise<void> {
+  const db = await makeDatabase("postgres");
+  const dbName = new URL(db.url).pathname.slice(1);
+  await withExampleFolder(
+    name,
+    {
+      teardown,
+      prepare: (dir) => {
+        for (const file of database.files) {
+          const path = join(dir, file);
+          const text = readFileSync(path, "utf8");
+          const changed = text.replaceAll(`127.0.0.1:5432/${database.name}\n`, `127.0.0.1:5432/${dbName}\n`);
+          if (changed === text) throw new Error(`${file} does not name the database ${database.name}`);
+          writeFileSync(path, changed);
+        }
+      },
+      cleanup: () => db.drop(),
+    },
+    (folder) => body({ ...folder, db }),
+  );
+}
+
+/**
+ * Runs `body` on a fresh copy of examples/procedures/`name` (an example without a database, or
+ * one whose `prepare` points the copy at its own). At the end the example's teardown stops its
+ * processes, any left are killed by pid, `cleanup` runs, and the copy is removed.
+ */
+export async function withExampleFolder(
+  name: string,
+  {
+    teardown,
+    prepare,
+    cleanup,
+  }: { teardown: string; prepare?: (dir: string) => void; cleanup?: () => Promise<void> },
+  body: (ex: ExampleFolder) => Promise<void>,
+): Promise<void> {
   const source = join(ROOT, "examples", "procedures", name);
   const dir = mkdtempSync(join(tmpdir(), `ferry-${name}-`));
   // What a run of the example in place would have left there is not the example's.
@@ -82,29 +124,21 @@ export async function withExample(
     recursive: true,
     filter: (path) => !/^(hosts|\.ferry)(\/|$)/.test(relative(source, path)),
   });
-  const db = await makeDatabase("postgres");
-  const dbName = new URL(db.url).pathname.slice(1);
-  for (const file of database.files) {
-    const path = join(dir, file);
-    const text = readFileSync(path, "utf8");
-    const changed = text.replaceAll(`127.0.0.1:5432/${database.name}\n`, `127.0.0.1:5432/${dbName}\n`);
-    if (changed === text) throw new Error(`${file} does not name the database ${database.name}`);
-    writeFileSync(path, changed);
-  }
-  const ex: Example = {
+  const ex: ExampleFolder = {
     dir,
-    db,
     ferry: (args) => ferryAsync(args, {}, { cwd: dir }),
+    start: (args) => startFerry(args, {}, { cwd: dir }),
     sh: (line) => shell(line, dir),
     events: (since) => readEvents(dir, since),
     mark: () => new Map(hostsOf(dir).map((h) => [h, linesOf(dir, h).length])),
   };
   try {
+    prepare?.(dir);
     await body(ex);
   } finally {
     await shell(teardown, dir);
     endProcesses(dir);
-    await db.drop();
+    await cleanup?.();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -205,7 +239,7 @@ export function inOrder(events: readonly HostEvent[], ...matches: Partial<HostEv
 }
 
 /** `ferry status --json`'s members as "component@host version healthy|unhealthy". */
-export async function memberStates(ex: Example): Promise<string[]> {
+export async function memberStates(ex: ExampleFolder): Promise<string[]> {
   const r = await ex.ferry(["status", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const status = JSON.parse(r.stdout) as {
