@@ -19,6 +19,7 @@ import { openStateStore } from "../src/store/open-store.js";
 import type { RunRecord, StepRecord } from "../src/store/state-store.js";
 import { type FakeProduct, makeFakeProduct } from "./support/fake-product.js";
 import { ferry, ROOT } from "./support/run-ferry.js";
+import { ferryAsync } from "./support/run-ferry-async.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [
@@ -268,6 +269,61 @@ describe("ferry report in Chromium", () => {
       await page.close();
     } finally {
       p.cleanup();
+    }
+  });
+
+  it("ferry demo --report: the load's charts sum to the demo's own totals, the hops shaded where they began", {
+    timeout: 240_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-demo-report-"));
+    try {
+      const file = join(dir, "demo.html");
+      const demo = await ferryAsync(["demo", "--json", "--report", file]);
+      assert.equal(demo.code, 0, demo.stderr);
+      const json = JSON.parse(demo.stdout) as {
+        path: string[];
+        requests: { sent: number; failed: number };
+        jobs: { completed: number };
+      };
+      const outside: string[] = [];
+      const page = await open(browser, file, outside);
+      await page.waitForFunction("window.loadCharts !== undefined");
+      const charts = (await page.evaluate(`(() => {
+        const { rate, latency, hops } = window.loadCharts;
+        const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+        return { requests: sum(rate.data[1]), failed: sum(rate.data[2]), jobs: sum(rate.data[3]), seconds: rate.data[0].length, latencyPoints: latency.data[1].length, hops };
+      })()`)) as {
+        requests: number;
+        failed: number;
+        jobs: number;
+        seconds: number;
+        latencyPoints: number;
+        hops: { label: string; start: number }[];
+      };
+      assert.equal(charts.requests, json.requests.sent, "requests a second sum to the report's requests");
+      assert.equal(charts.failed, json.requests.failed);
+      assert.ok(charts.jobs > 0 && charts.jobs <= json.jobs.completed);
+      assert.equal(charts.latencyPoints, charts.seconds);
+      // One band per hop, named as the path goes, each starting where the timeline (read from the
+      // journal) says its hop began.
+      const pairs = json.path.slice(1).map((to, i) => `${json.path[i]} → ${to}`);
+      assert.deepEqual(
+        charts.hops.map((h) => h.label),
+        pairs,
+      );
+      const began = await page.$$eval("svg.timeline line.hop", (ls) =>
+        ls.map((l) => Number(l.getAttribute("data-at"))),
+      );
+      assert.deepEqual(
+        charts.hops.map((h) => Math.round(h.start * 1000)),
+        began,
+      );
+      assert.ok((await page.locator("#load-rate canvas").count()) > 0, "the chart is drawn");
+      assert.deepEqual(outside, [], "the report asks for nothing beyond its own file");
+      await page.screenshot({ path: join(ARTIFACTS, "demo-report.png"), fullPage: false });
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -64,6 +64,8 @@ export interface LoadReport {
   latencyMs: { p50: number; p99: number; max: number };
   writes: { acknowledged: number; lost: number };
   jobs: { enqueued: number; completed: number; lost: number };
+  /** When each completed job was done, as the product recorded it (epoch ms, ascending). */
+  jobsDoneAt: number[];
   /** The first few failures and losses, in words. */
   problems: string[];
 }

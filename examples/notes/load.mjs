@@ -212,6 +212,17 @@ export function runLoad(options) {
   return startLoad(options).done;
 }
 
+/**
+ * A job's done_at as epoch milliseconds: PostgreSQL's comes as an ISO time with its zone, SQLite's
+ * as `YYYY-MM-DD HH:MM:SS.SSS` in UTC (strftime's 'now'); null when it is neither.
+ */
+function whenDone(text) {
+  if (typeof text !== "string") return null;
+  const iso = /[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(" ", "T")}Z`;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : null;
+}
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return 0;
   const value = sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
@@ -276,6 +287,7 @@ export async function verify(result, options = {}) {
     });
 
     const pending = new Set(result.jobs);
+    const jobsDoneAt = [];
     let completed = 0;
     let failedJobs = 0;
     const jobsDeadline = performance.now() + jobsTimeoutMs;
@@ -286,6 +298,8 @@ export async function verify(result, options = {}) {
         lastState.set(id, reply.json?.state ?? reply.error ?? `HTTP ${reply.status}`);
         if (reply.json?.state === "done") {
           completed += 1;
+          const doneAt = whenDone(reply.json.doneAt);
+          if (doneAt !== null) jobsDoneAt.push(doneAt);
           pending.delete(id);
         } else if (reply.json?.state === "failed") {
           failedJobs += 1;
@@ -309,6 +323,7 @@ export async function verify(result, options = {}) {
       },
       writes: { acknowledged: result.notes.size, lost: lostNotes },
       jobs: { enqueued: result.jobs.length, completed, lost: pending.size + failedJobs },
+      jobsDoneAt: jobsDoneAt.sort((a, b) => a - b),
       problems,
     };
   } finally {

@@ -1,7 +1,15 @@
 /** `ferry demo [--json]`: the sample cluster, upgraded under load on this machine, and a report. */
 import type { Command } from "commander";
-import { type DemoReport, ExitCode, forTerminal, type LiveLoad, RunEvents, runDemo } from "../index.js";
-import { printJson, printLines } from "./output.js";
+import {
+  type DemoReport,
+  ExitCode,
+  forTerminal,
+  type LiveLoad,
+  RunEvents,
+  renderReport,
+  runDemo,
+} from "../index.js";
+import { printJson, printLines, writeWhole } from "./output.js";
 import { plainProgress } from "./progress.js";
 import { progressTree } from "./progress-tree.js";
 import { colorsFor, isLiveTerminal } from "./terminal.js";
@@ -9,6 +17,7 @@ import { colorsFor, isLiveTerminal } from "./terminal.js";
 interface DemoFlags {
   json?: boolean;
   database?: string;
+  report?: string;
 }
 
 export function registerDemoCommand(program: Command, setExit: (code: ExitCode) => void): void {
@@ -16,6 +25,10 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
     .command("demo")
     .description("start the sample cluster here, upgrade it through every release under load, and report")
     .option("--json", "print the report as one JSON document")
+    .option(
+      "--report <file>",
+      "also write the upgrade and its load as one HTML page (as `ferry report`, with the load's charts)",
+    )
     .option(
       "--database <url>",
       "run the product on this empty PostgreSQL database (postgres://…; a password goes in PGPASSWORD) instead of SQLite",
@@ -52,11 +65,16 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
           },
         });
         progress?.finish();
+        if (flags.report && report.recorded) {
+          const { timeline, load } = report.recorded;
+          writeWhole(flags.report, renderReport(timeline, { load }));
+          if (!flags.json) process.stdout.write(`wrote ${flags.report}\n`);
+        }
         if (flags.json) {
-          const { latencyBeforeMs, outcome, problems, ...shape } = report;
+          const { latencyBeforeMs, outcome, problems, recorded, ...shape } = report;
           printJson(shape);
         } else {
-          printLines(renderReport(report));
+          printLines(renderSummary(report));
         }
         // A failed request before or after the upgrade's own span is not counted in `requests`,
         // but it is still a problem.
@@ -80,7 +98,7 @@ export function loadLine(l: LiveLoad): string {
   return `load: ${l.perS} requests/s, ${l.failed} failed, p99 ${l.p99Ms} ms (last 3 s)`;
 }
 
-export function renderReport(r: DemoReport): string[] {
+export function renderSummary(r: DemoReport): string[] {
   return [
     "",
     `${r.finalVersion === r.path.at(-1) ? "upgraded" : "did not complete the upgrade"} ${r.path.join(" → ")} in ${r.durationS} s; ${r.finalVersion ? `every member runs ${r.finalVersion}` : "the members run mixed versions"}`,

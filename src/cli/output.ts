@@ -4,6 +4,8 @@
  * stdout as text, and errors to stderr. Text may quote what hosts printed, so it goes through
  * forTerminal (no escape sequence, no password); JSON keeps it raw but escaped.
  */
+import { renameSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import {
   exitCodeOf,
   FerryError,
@@ -26,6 +28,14 @@ export function printJson(value: unknown): void {
 
 export function printLines(lines: readonly string[]): void {
   process.stdout.write(`${forTerminal(lines.join("\n"))}\n`);
+}
+
+/** Writes a file whole or not at all (beside it, then renamed over it): a reader never opens half of one. */
+export function writeWhole(file: string, text: string): void {
+  const out = resolve(file);
+  const partial = `${out}.${process.pid}.tmp`;
+  writeFileSync(partial, text);
+  renameSync(partial, out);
 }
 
 /**

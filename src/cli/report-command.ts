@@ -1,9 +1,8 @@
 /** `ferry report [-c cluster.yaml] [--run ID] [--out report.html]`: a run as one HTML page. */
-import { renameSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadCluster, runReport } from "../index.js";
 import { withStore } from "./context.js";
+import { writeWhole } from "./output.js";
 
 interface Flags {
   config: string;
@@ -23,11 +22,7 @@ export function registerReportCommand(program: Command): void {
     .action(async (flags: Flags) => {
       const cluster = loadCluster(flags.config);
       const report = await withStore(cluster, (store) => runReport(cluster, store, flags.run));
-      // Written whole or not at all: a reader never opens half a page.
-      const out = resolve(flags.out);
-      const partial = `${out}.${process.pid}.tmp`;
-      writeFileSync(partial, report.html);
-      renameSync(partial, out);
+      writeWhole(flags.out, report.html);
       const t = report.timeline;
       process.stdout.write(
         `wrote ${flags.out}: run ${report.runId} (${t.run.from} → ${t.run.to}, ${t.run.status}), ${t.bars.length} steps on ${t.hosts.length} rows\n`,

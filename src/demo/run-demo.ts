@@ -12,6 +12,8 @@ import { loadCatalog } from "../catalog/index.js";
 import { loadCluster } from "../cluster/cluster.js";
 import { DriverPool } from "../drivers/driver-pool.js";
 import { clusterMembers } from "../plan/build-plan.js";
+import { buildLoadSeries, type LoadSeries } from "../report/load-series.js";
+import { buildTimeline, type Timeline } from "../report/timeline.js";
 import { RunEvents } from "../run/events.js";
 import { observe } from "../run/observe.js";
 import { apply } from "../run/upgrade.js";
@@ -35,6 +37,11 @@ export interface DemoReport {
   readonly outcome: string;
   /** Every failed request (also outside the upgrade) and every lost write or job, in words. */
   readonly problems: readonly string[];
+  /**
+   * What the upgrade did and the load it bore, read from the journal and the load's own records
+   * before the demo removes them: what `ferry demo --report` draws. Null when no run was made.
+   */
+  readonly recorded: { readonly timeline: Timeline; readonly load: LoadSeries } | null;
 }
 
 export interface DemoOptions {
@@ -123,9 +130,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       span.off();
     }
     const window = span.window();
-    const during = await load.verify(await traffic.done, { window });
+    const sent = await traffic.done;
+    const during = await load.verify(sent, { window });
     const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
     const [run] = await store.listRuns(cluster.name);
+    const record = run && (await store.getRun(run.id));
     return {
       path: run?.path ?? [],
       requests: during.requests,
@@ -137,6 +146,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       finalVersion: seen.version,
       outcome: result.message,
       problems: during.problems,
+      recorded: record
+        ? {
+            timeline: buildTimeline(
+              record,
+              await store.steps(record.id),
+              await store.notes(record.id),
+              Date.now(),
+            ),
+            load: buildLoadSeries(sent.records, during.jobsDoneAt, window),
+          }
+        : null,
     };
   } finally {
     say("stopping the sample cluster");

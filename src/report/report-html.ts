@@ -1,11 +1,14 @@
 /**
  * An upgrade report as one self-contained HTML page: the run's facts, a timeline (a Gantt of every
  * step per host, drawn as inline SVG, with hop boundaries and points of no return), each member's
- * time out of service, and the same data as tables for screen readers. No script, no network: the
- * file opens anywhere, offline. The SVG is our own: a Gantt is rectangles on rows, and a library
- * for it would be bigger than this file.
+ * time out of service, and the same data as tables for screen readers; for the demo, its load as
+ * charts (load-charts.ts). Nothing is fetched: the file opens anywhere, offline. The Gantt's SVG is
+ * our own, written here: a Gantt is rectangles on rows, needs no script, and a library for it would
+ * be bigger than this file.
  */
 import { forTerminal } from "../terminal-text.js";
+import { loadSection } from "./load-charts.js";
+import type { LoadSeries } from "./load-series.js";
 import type { Timeline, TimelineBar } from "./timeline.js";
 
 /** Colours by phase: the roll's steps in the middle of the palette, the database's in greens. */
@@ -32,7 +35,12 @@ const WIDTH = 1100; // the time axis
 const ROW = 18; // one lane of a row
 const TOP = 34; // the hops' labels and the time axis
 
-export function renderReport(t: Timeline): string {
+export interface ReportExtras {
+  /** The demo's load over the upgrade (`ferry demo --report`). */
+  readonly load?: LoadSeries;
+}
+
+export function renderReport(t: Timeline, extras: ReportExtras = {}): string {
   const { rows, height } = layout(t);
   const facts = factsOf(t);
   const failed = t.bars.filter((b) => b.failed);
@@ -53,6 +61,7 @@ ${failed.map(failure).join("\n")}
 ${svg(t, rows, height)}
 <figcaption>${legend(t)}</figcaption>
 </figure>
+${extras.load ? loadSection(extras.load, t, esc) : ""}
 <h2>Out of service</h2>
 <section class="offscreen">${outOfServiceTable(t)}</section>
 ${t.notes.length ? `<h2>Notes</h2><ul>${t.notes.map((n) => `<li>${esc(`${iso(n.at)} ${n.by}: ${n.text}`)}</li>`).join("")}</ul>` : ""}
@@ -272,6 +281,7 @@ svg .ponr { stroke: #000; stroke-width: 2; }
 figcaption .key { margin-right: 1em; white-space: nowrap; }
 figcaption .key i { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.3em; vertical-align: -0.1em; }
 table { border-collapse: collapse; font-size: 12px; }
+.chart { margin: 0.5em 0; }
 /* Long tables are laid out when scrolled to, not before the page first shows (a run of 1,000 hosts has 15,000 rows). */
 .offscreen { content-visibility: auto; contain-intrinsic-size: auto 2000px; }
 td, th { border-bottom: 1px solid #eee; padding: 0.15em 0.6em; text-align: left; }
