@@ -79,6 +79,10 @@ describe("the dashboard in Chromium", () => {
       await page.waitForSelector('[data-run-status="running"]', { timeout: 10_000 });
       // The timeline shows the hop in progress with its current phase.
       await page.waitForSelector('.phase[data-state="running"]', { timeout: 10_000 });
+      // The timeline of ferry report, drawn while the run goes: a step running or done on its host's row.
+      await page.waitForSelector('#gantt svg.timeline g.row[data-host="h1"] rect[data-step]', {
+        timeout: 10_000,
+      });
       await page.waitForSelector('[data-run-status="done"]', { timeout: 60_000 });
       // Test code has no DOM types; the page runs these as its own script.
       await page.waitForFunction(
@@ -91,6 +95,18 @@ describe("the dashboard in Chromium", () => {
       assert.match((await page.textContent("#runs tbody")) ?? "", /1\.0\.0 → 1\.0\.2\s*done/);
       // A new upgrade may start once the page's status has caught up (reads share a round at most every 2 s).
       await page.waitForSelector("#start:not([disabled])", { timeout: 10_000 });
+      // Once done, one bar per step that ran, as the API's run detail lists them.
+      const detail = (await (await fetch(`${served.url}api/runs`)).json()) as { id: string }[];
+      const steps = (
+        (await (await fetch(`${served.url}api/runs/${detail[0]?.id}`)).json()) as {
+          steps: { id: string; startedAt: string | null }[];
+        }
+      ).steps.filter((s) => s.startedAt !== null);
+      await page.waitForFunction(
+        `document.querySelectorAll("#gantt svg.timeline rect[data-step]").length === ${steps.length}`,
+        undefined,
+        { timeout: 10_000 },
+      );
 
       await page.click('.phase[data-phase="1.0.2/roll"]');
       await page.click('[data-step="1.0.2/roll/before-hook"]');

@@ -41,7 +41,6 @@ export interface ReportExtras {
 }
 
 export function renderReport(t: Timeline, extras: ReportExtras = {}): string {
-  const { rows, height } = layout(t);
   const facts = factsOf(t);
   const failed = t.bars.filter((b) => b.failed);
   return `<!doctype html>
@@ -58,7 +57,7 @@ ${failed.map(failure).join("\n")}
 <h2>Timeline</h2>
 <p class="hint">One bar per step that ran, on its host's row, coloured by phase; a red outline: failed; faded: undone, with a grey tick when it was undone. Dashed lines: where each hop began; black: its point of no return.</p>
 <figure>
-${svg(t, rows, height)}
+${timelineSvg(t)}
 <figcaption>${legend(t)}</figcaption>
 </figure>
 ${extras.load ? loadSection(extras.load, t, esc) : ""}
@@ -100,6 +99,12 @@ interface Row {
   /** Its bars, in the order they started. */
   readonly bars: readonly TimelineBar[];
   readonly laneOf: ReadonlyMap<TimelineBar, number>;
+}
+
+/** The timeline alone, as one SVG element with its own style: the report's, and the dashboard's run view. */
+export function timelineSvg(t: Timeline): string {
+  const { rows, height } = layout(t);
+  return svg(t, rows, height);
 }
 
 function svg(t: Timeline, rows: ReturnType<typeof layout>["rows"], height: number): string {
@@ -153,7 +158,8 @@ function svg(t: Timeline, rows: ReturnType<typeof layout>["rows"], height: numbe
       );
     }
   }
-  return `<svg class="timeline" role="img" aria-label="${esc(`Timeline of run ${t.run.id}: ${t.bars.length} steps on ${t.hosts.length} rows; the tables below hold the same data`)}" viewBox="0 0 ${LEFT + WIDTH + 120} ${height}" width="${LEFT + WIDTH + 120}" height="${height}" xmlns="http://www.w3.org/2000/svg">
+  return `<svg class="timeline" role="img" aria-label="${esc(`Timeline of run ${t.run.id}: ${t.bars.length} steps on ${t.hosts.length} rows`)}" viewBox="0 0 ${LEFT + WIDTH + 120} ${height}" width="${LEFT + WIDTH + 120}" height="${height}" xmlns="http://www.w3.org/2000/svg">
+<style>${TIMELINE_STYLE}</style>
 ${parts.join("\n")}
 </svg>`;
 }
@@ -256,11 +262,28 @@ function seconds(ms: number): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/** The timeline's own style, inside its SVG, so that the SVG stands alone (the dashboard shows it too). */
+const TIMELINE_STYLE = `
+svg.timeline { font: 11px system-ui, sans-serif; background: #fff; }
+${Object.entries(PHASE_COLOURS)
+  .map(([phase, colour]) => `svg.timeline .p-${phase} { fill: ${colour}; }`)
+  .join("\n")}
+svg.timeline rect { height: ${ROW - 4}px; fill: #999; }
+svg.timeline .host { fill: #333; text-anchor: end; } svg.timeline .row line { stroke: #eee; }
+svg.timeline .tick { stroke: #f0f0f0; } svg.timeline .tick-label { fill: #888; text-anchor: middle; }
+svg.timeline rect.failed { stroke: #d00; stroke-width: 2; }
+svg.timeline rect.undone, svg.timeline rect.undoing { fill-opacity: 0.45; }
+svg.timeline rect.running { fill-opacity: 0.7; }
+svg.timeline path.undo { stroke: #555; stroke-width: 2; }
+svg.timeline .failed-label { fill: #c00; font-weight: 600; }
+svg.timeline .hop { stroke: #555; stroke-dasharray: 4 3; } svg.timeline .hop-label { fill: #333; font-weight: 600; }
+svg.timeline .ponr { stroke: #000; stroke-width: 2; }
+`;
+
 const STYLE = `
 ${Object.entries(PHASE_COLOURS)
-  .map(([phase, colour]) => `.p-${phase} { fill: ${colour}; background: ${colour}; }`)
+  .map(([phase, colour]) => `.key .p-${phase} { background: ${colour}; }`)
   .join("\n")}
-svg rect { height: ${ROW - 4}px; fill: #999; }
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 .status { font-size: 0.6em; padding: 0.1em 0.5em; border-radius: 0.3em; background: #ddd; vertical-align: middle; }
 h1 .status.done { background: #cfe9cf; } h1 .status.failed, h1 .status.rolled-back { background: #f4cccc; }
@@ -268,16 +291,6 @@ dl.facts { display: grid; grid-template-columns: max-content auto; gap: 0.1em 1e
 dl.facts dt { font-weight: 600; }
 .failure { border-left: 4px solid #c00; padding: 0 1em; background: #fff4f4; }
 .failure pre { white-space: pre-wrap; font-size: 12px; }
-svg.timeline { font: 11px system-ui, sans-serif; background: #fff; }
-svg .host { fill: #333; text-anchor: end; } svg .row line { stroke: #eee; }
-svg .tick { stroke: #f0f0f0; } svg .tick-label { fill: #888; text-anchor: middle; }
-svg rect.failed { stroke: #d00; stroke-width: 2; }
-svg rect.undone, svg rect.undoing { fill-opacity: 0.45; }
-svg rect.running { fill-opacity: 0.7; }
-svg path.undo { stroke: #555; stroke-width: 2; }
-svg .failed-label { fill: #c00; font-weight: 600; }
-svg .hop { stroke: #555; stroke-dasharray: 4 3; } svg .hop-label { fill: #333; font-weight: 600; }
-svg .ponr { stroke: #000; stroke-width: 2; }
 figcaption .key { margin-right: 1em; white-space: nowrap; }
 figcaption .key i { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.3em; vertical-align: -0.1em; }
 table { border-collapse: collapse; font-size: 12px; }

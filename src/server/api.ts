@@ -26,6 +26,8 @@ import type { Cluster } from "../cluster/cluster.js";
 import { RefusedError, UserError } from "../errors.js";
 import { migrationsFor } from "../migrate/plan-migrations.js";
 import { buildPlan } from "../plan/build-plan.js";
+import { timelineSvg } from "../report/report-html.js";
+import { buildTimeline } from "../report/timeline.js";
 import type { RunEvents } from "../run/events.js";
 import { requireOneVersion } from "../run/observe.js";
 import { pause } from "../run/pause.js";
@@ -161,6 +163,15 @@ export function createApi(ctx: ApiContext): Hono {
   app.get("/api/runs/:id", async (c) => {
     const detail = await runDetail(store, c.req.param("id"));
     return detail ? c.json(detail) : c.json({ error: `no run ${c.req.param("id")}` }, 404);
+  });
+
+  // The run's timeline as `ferry report` draws it, one SVG: the dashboard's run view fetches it as the run goes.
+  app.get("/api/runs/:id/timeline", async (c) => {
+    const id = c.req.param("id");
+    const run = await store.getRun(id);
+    if (!run || run.cluster !== cluster.name) return c.json({ error: `no run ${id}` }, 404);
+    const timeline = buildTimeline(run, await store.steps(id), await store.notes(id), Date.now());
+    return c.body(timelineSvg(timeline), 200, { "content-type": "image/svg+xml; charset=utf-8" });
   });
 
   app.post("/api/runs", async (c) => {

@@ -126,6 +126,19 @@ async function loadDetail() {
   }
   renderRun();
   renderLog();
+  await loadGantt();
+}
+
+/** The run's timeline as `ferry report` draws it: an SVG of ferry's own making, redrawn as the run goes. */
+async function loadGantt() {
+  const box = $("gantt");
+  if (!state.runId) {
+    box.replaceChildren();
+    return;
+  }
+  const reply = await fetch(`api/runs/${encodeURIComponent(state.runId)}/timeline`);
+  if (!reply.ok) return;
+  box.innerHTML = await reply.text();
 }
 
 const refreshStatus = throttle(() => void loadStatus(), 1000);
