@@ -32,6 +32,7 @@ export interface ShellResult {
 
 export interface Example {
   readonly dir: string;
+  /** The example's fresh database; an example without one (ExampleOptions.database) throws here. */
   readonly db: TestDatabase;
   /** bin/ferry in the example's folder. */
   ferry(args: readonly string[]): Promise<AsyncResult>;
@@ -59,8 +60,11 @@ export async function procedureUnavailable(needs: { alembic: boolean }): Promise
 }
 
 export interface ExampleOptions {
-  /** The database name the example's files use; each of `files` gets the fresh one instead. */
-  readonly database: { readonly name: string; readonly files: readonly string[] };
+  /**
+   * The database name the example's files use; each of `files` gets the fresh one instead.
+   * Absent: the example has no database (StarlingX's hosts keep their own).
+   */
+  readonly database?: { readonly name: string; readonly files: readonly string[] };
   /** The example's own command that stops its processes (SIGTERM), run at the end. */
   readonly teardown: string;
 }
@@ -82,18 +86,21 @@ export async function withExample(
     recursive: true,
     filter: (path) => !/^(hosts|\.ferry)(\/|$)/.test(relative(source, path)),
   });
-  const db = await makeDatabase("postgres");
-  const dbName = new URL(db.url).pathname.slice(1);
-  for (const file of database.files) {
+  const db = database ? await makeDatabase("postgres") : undefined;
+  const dbName = db ? new URL(db.url).pathname.slice(1) : "";
+  for (const file of database?.files ?? []) {
     const path = join(dir, file);
     const text = readFileSync(path, "utf8");
-    const changed = text.replaceAll(`127.0.0.1:5432/${database.name}\n`, `127.0.0.1:5432/${dbName}\n`);
-    if (changed === text) throw new Error(`${file} does not name the database ${database.name}`);
+    const changed = text.replaceAll(`127.0.0.1:5432/${database?.name}\n`, `127.0.0.1:5432/${dbName}\n`);
+    if (changed === text) throw new Error(`${file} does not name the database ${database?.name}`);
     writeFileSync(path, changed);
   }
   const ex: Example = {
     dir,
-    db,
+    get db(): TestDatabase {
+      if (!db) throw new Error(`the ${name} example has no database`);
+      return db;
+    },
     ferry: (args) => ferryAsync(args, {}, { cwd: dir }),
     sh: (line) => shell(line, dir),
     events: (since) => readEvents(dir, since),
@@ -104,7 +111,7 @@ export async function withExample(
   } finally {
     await shell(teardown, dir);
     endProcesses(dir);
-    await db.drop();
+    await db?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
