@@ -96,21 +96,18 @@ describe("StarlingX's procedure (examples/procedures/starlingx)", () => {
 
       // Controllers and storage roll one host at a time, in this order.
       const firstWorker = at(events, { component: "worker" });
-      assert.deepEqual(
-        brief(events.slice(0, firstWorker)),
-        [
-          // system upgrade-start, on the active controller: compatibility mode on.
-          "controller-0 22.12.0 upgrade-start",
-          // The standby controller first: its databases migrated from the active one's.
-          ...hostRoll("controller-1"),
-          "controller-1 24.03.0 swact",
-          // Past the point of no return: the former active one, its databases synced.
-          ...hostRoll("controller-0"),
-          // Storage one at a time: one replication group.
-          ...hostRoll("storage-0"),
-          ...hostRoll("storage-1"),
-        ],
-      );
+      assert.deepEqual(brief(events.slice(0, firstWorker)), [
+        // system upgrade-start, on the active controller: compatibility mode on.
+        "controller-0 22.12.0 upgrade-start",
+        // The standby controller first: its databases migrated from the active one's.
+        ...hostRoll("controller-1"),
+        "controller-1 24.03.0 swact",
+        // Past the point of no return: the former active one, its databases synced.
+        ...hostRoll("controller-0"),
+        // Storage one at a time: one replication group.
+        ...hostRoll("storage-0"),
+        ...hostRoll("storage-1"),
+      ]);
       assert.match(
         all(events, { host: "controller-1", event: "databases" })[0]?.detail ?? "",
         /^migrated from the active controller controller-0's 22\.12\.0 ones$/,
@@ -148,7 +145,9 @@ describe("StarlingX's procedure (examples/procedures/starlingx)", () => {
       assert.ok(lastLock < firstUnlock, "all three workers out of service at once");
       for (const host of WORKERS) {
         assert.deepEqual(
-          brief(all(workers, { host }).filter((e) => e.component === "worker" && e.event !== "compatibility")),
+          brief(
+            all(workers, { host }).filter((e) => e.component === "worker" && e.event !== "compatibility"),
+          ),
           hostRoll(host),
         );
         assert.match(
@@ -160,10 +159,10 @@ describe("StarlingX's procedure (examples/procedures/starlingx)", () => {
 
       // Then activate (compatibility mode off on every host), then complete.
       const tail = workers.slice(lastAt(workers, { component: "worker", event: "unlocked" }) + 1);
-      assert.deepEqual(
-        brief(tail.filter((e) => e.event !== "compatibility")),
-        ["controller-1 24.03.0 upgrade-activate", "controller-1 24.03.0 upgrade-complete"],
-      );
+      assert.deepEqual(brief(tail.filter((e) => e.event !== "compatibility")), [
+        "controller-1 24.03.0 upgrade-activate",
+        "controller-1 24.03.0 upgrade-complete",
+      ]);
       assert.deepEqual(
         all(tail, { event: "compatibility" })
           .map((e) => `${e.component}@${e.host} ${e.detail}`)
@@ -192,7 +191,10 @@ describe("StarlingX's procedure (examples/procedures/starlingx)", () => {
       const before = ex.mark();
       const r = await ex.ferry(["apply", "--to", "24.03.0", "--yes"]);
       assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-      assert.match(r.stdout + r.stderr, /24\.03\.0\/roll\/controller\/switchover failed: .*did not go active/);
+      assert.match(
+        r.stdout + r.stderr,
+        /24\.03\.0\/roll\/controller\/switchover failed: .*did not go active/,
+      );
       assert.match(r.stdout + r.stderr, /Rolled back: starlingx is back at 22\.12\.0/);
 
       const events = ex.events(before);
@@ -219,7 +221,15 @@ describe("StarlingX's procedure (examples/procedures/starlingx)", () => {
       assert.equal(active(ex), "controller-0", "the original active controller is active again");
       // Nothing past the point of no return ran: controller-0, storage and workers untouched.
       assert.deepEqual(
-        [...new Set(events.filter((e) => e.event !== "upgrade-start" && e.event !== "upgrade-abort" && e.event !== "swact").map((e) => e.host))],
+        [
+          ...new Set(
+            events
+              .filter(
+                (e) => e.event !== "upgrade-start" && e.event !== "upgrade-abort" && e.event !== "swact",
+              )
+              .map((e) => e.host),
+          ),
+        ],
         ["controller-1"],
       );
       assert.deepEqual(
@@ -236,7 +246,10 @@ describe("StarlingX's procedure (examples/procedures/starlingx)", () => {
       const r = await ex.ferry(["apply", "--to", "24.03.0", "--yes"]);
       assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
       const out = r.stdout + r.stderr;
-      assert.match(out, /24\.03\.0\/roll\/worker\/worker-1\/start failed: .*did not boot into load 24\.03\.0/);
+      assert.match(
+        out,
+        /24\.03\.0\/roll\/worker\/worker-1\/start failed: .*did not boot into load 24\.03\.0/,
+      );
       assert.match(out, /past its point of no return/);
       assert.doesNotMatch(out, /Rolled back/);
       assert.equal(active(ex), "controller-1", "not switched back");
@@ -248,15 +261,12 @@ describe("StarlingX's procedure (examples/procedures/starlingx)", () => {
       const undo = await ex.ferry(["host", "undo", "worker-1", "--yes"]);
       assert.equal(undo.code, 0, `${undo.stdout}\n${undo.stderr}`);
       const undone = ex.events(undoAt);
-      assert.deepEqual(
-        brief(undone.filter((e) => e.host === "worker-1")),
-        ["worker-1 22.12.0 activated", "worker-1 22.12.0 started", "worker-1 22.12.0 unlocked"],
-      );
-      assert.deepEqual(
-        [...new Set(undone.map((e) => e.host))],
-        ["worker-1"],
-        "only worker-1 was taken back",
-      );
+      assert.deepEqual(brief(undone.filter((e) => e.host === "worker-1")), [
+        "worker-1 22.12.0 activated",
+        "worker-1 22.12.0 started",
+        "worker-1 22.12.0 unlocked",
+      ]);
+      assert.deepEqual([...new Set(undone.map((e) => e.host))], ["worker-1"], "only worker-1 was taken back");
       const members = await memberStates(ex);
       assert.ok(members.includes("worker@worker-1 22.12.0 healthy"), members.join("\n"));
       assert.ok(members.includes("controller@controller-0 24.03.0 healthy"), members.join("\n"));
