@@ -74,3 +74,50 @@ it("a two-hop upgrade asks the roles at each hop: after a failover to h3 the sec
     },
   );
 });
+
+it("the point of no return `before: { component, host: last }` sits before the host the roles make last: after a failover to h3 the second hop marks it after the switchover to h1, so a failure in h3's stop stops the run instead of rolling back", async () => {
+  // The second hop's h3 fails to stop: past the point of no return only if the mark ran before it.
+  const failingStop = `${STOP}; if [ {{host}} = h3 ] && [ {{version}} = 1.0.2 ]; then echo "h3 will not stop" >&2; exit 1; fi`;
+  await withProduct(
+    {
+      hosts: 3,
+      componentExtra: [
+        "    mode: active-passive",
+        `    role: ${JSON.stringify(`test "$(cat ${ROOT}/active)" = {{host}} && echo active || echo standby`)}`,
+        `    switchover: ${JSON.stringify(`echo "{{host}} api switchover" >> ${ROOT}/log; echo {{host}} > ${ROOT}/active`)}`,
+      ].join("\n"),
+      commands: { stop: failingStop },
+      extra: `${FAILOVER}\npointOfNoReturn: { before: { component: api, host: last } }`,
+    },
+    async (p, c) => {
+      const root = join(p.dir, "hosts");
+      writeFileSync(join(root, "active"), "h1\n");
+      const r = await ferryAsync(["apply", ...c, "--to", "1.0.2", "--yes"]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /past its point of no return/);
+      const roll = p
+        .log()
+        .filter((l) => / api (stop|switchover)$/.test(l))
+        .map((l) => l.replace(" api ", " "));
+      assert.deepEqual(roll, [
+        "h2 stop",
+        "h3 stop",
+        "h2 switchover",
+        "h1 stop",
+        // Second hop, h3 active (predicted: h2): the standbys, the switchover, the mark, then h3.
+        "h1 stop",
+        "h2 stop",
+        "h1 switchover",
+        "h3 stop",
+      ]);
+      const stopped = join(root, "stopped-while-active");
+      assert.ok(
+        !existsSync(stopped),
+        `stopped while active: ${existsSync(stopped) && readFileSync(stopped, "utf8")}`,
+      );
+      assert.equal(readFileSync(join(root, "active"), "utf8").trim(), "h1", "nothing switched back");
+      const status = JSON.parse((await ferryAsync(["status", ...c, "--json"])).stdout);
+      assert.equal(status.run?.pastPointOfNoReturn, true, JSON.stringify(status.run));
+    },
+  );
+});

@@ -66,7 +66,8 @@ export function renderPlan(plan: Plan): string[] {
           if (pool.component) {
             const again = cut?.pools.some((p) => p.component === pool.component) ? ", continued" : "";
             // An active-passive pool has a lane for its switchover too, on a host that has one already.
-            const hosts = new Set(pool.lanes.map((l) => l.host)).size;
+            // The point of no return may be a lane of an active-passive pool too, on no host.
+            const hosts = new Set(pool.lanes.flatMap((l) => (l.host ? [l.host] : []))).size;
             const counted = `${hosts} host${hosts === 1 ? "" : "s"}`;
             lines.push(`    ${pool.component}${again}: ${counted}, at most ${pool.limit} at once${side}`);
           }
@@ -76,7 +77,8 @@ export function renderPlan(plan: Plan): string[] {
               const groups = lane.groups ? ` [${lane.groups.join(", ")}]` : "";
               lines.push(`      ${lane.host}${groups}: ${lane.steps.map((s) => s.name).join(" → ")}`);
             } else {
-              for (const s of lane.steps) lines.push(`    ${s.id}${describeStep(s)}`);
+              const indent = pool.component ? "      " : "    ";
+              for (const s of lane.steps) lines.push(`${indent}${s.id}${describeStep(s)}`);
             }
           }
         }

@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { defineCatalog, planPath } from "../catalog/index.js";
 import { parseCluster } from "../cluster/cluster.js";
+import { orderActivePassive } from "./active-passive.js";
 import { buildPlan } from "./build-plan.js";
-import { type Phase, type Plan, type PlanStep, phaseSteps, planSteps } from "./plan.js";
+import { type Phase, type Plan, type PlanStep, type Pool, phaseSteps, planSteps } from "./plan.js";
 
 const catalog = defineCatalog({
   product: "notes",
@@ -331,7 +332,7 @@ actions:
     assert.equal(both.indexOf(mark), both.indexOf("1.0.1/expand/action/early") - 1);
   });
 
-  it("cuts the roll before the last host of a component: the standby and the switchover before it, the former active after", () => {
+  it("puts it in an active-passive component's roll before the host rolled last: the standby and the switchover before it, the former active after", () => {
     const p = plan(
       cluster(
         "pointOfNoReturn: { before: { component: ctl, host: last } }",
@@ -346,13 +347,30 @@ actions:
           (pool) => `${pool.component ?? "-"}:${pool.lanes.map((l) => l.host ?? "here").join(",")}`,
         ),
       ),
-      // First ctl's roles are asked, on this machine.
-      [["-:here"], ["ctl:h2,h2", "side:h3"], ["-:here"], ["ctl:h1"], ["api:h1,h2,h3"]],
-      "side rolls beside ctl and finishes before the mark",
+      // First ctl's roles are asked, on this machine; side, which would roll beside ctl, rolls
+      // before it, so that it is done before the mark, a lane of ctl's pool.
+      [["-:here"], ["side:h3"], ["ctl:h2,h2,here,h1"], ["api:h1,h2,h3"]],
     );
-    assert.equal(roll?.stages[2]?.pools[0]?.lanes[0]?.steps[0]?.id, mark);
+    assert.equal(roll?.stages[2]?.pools[0]?.lanes[2]?.steps[0]?.id, mark);
     assert.ok(!p.hops[0]?.phases.some((ph) => ph.name === "point-of-no-return"));
-    assert.equal(roll?.stages[3]?.pools[0]?.limit, 1);
+    assert.equal(roll?.stages[2]?.pools[0]?.limit, 1);
+  });
+
+  it("places it again when the roles make another host active than predicted: before whichever rolls last, or the named one", () => {
+    const hosts = (pool: Pool | undefined) => pool?.lanes.map((l) => l.host ?? "mark").join(",");
+    const ctlPool = (p: Plan) =>
+      phaseOf(p, "roll")
+        ?.stages.flatMap((st) => st.pools)
+        .find((pool) => pool.component === "ctl") as Pool;
+    const last = ctlPool(plan(cluster("pointOfNoReturn: { before: { component: ctl, host: last } }")));
+    assert.equal(hosts(last), "h2,h2,mark,h1", "predicted: h1 active");
+    // The roles say h2 is active: h1 rolls first and takes over, the mark, then h2.
+    assert.equal(hosts(orderActivePassive(last, "h2")), "h1,h1,mark,h2");
+    const named = ctlPool(plan(cluster("pointOfNoReturn: { before: { component: ctl, host: h2 } }")));
+    assert.equal(hosts(named), "mark,h2,h2,h1");
+    assert.equal(hosts(orderActivePassive(named, "h2")), "h1,h1,mark,h2");
+    const first = ctlPool(plan(cluster("pointOfNoReturn: { before: { component: ctl, host: first } }")));
+    assert.equal(hosts(orderActivePassive(first, "h2")), "mark,h1,h1,h2");
   });
 
   it("cuts before the first host, or a named one", () => {

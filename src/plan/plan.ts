@@ -104,6 +104,12 @@ export interface ActivePassive {
   readonly switchover: string;
   /** Every online host of the component in the cluster file's order, with the command that makes it active. */
   readonly hosts: readonly { readonly host: string; readonly switchover: Action }[];
+  /**
+   * The hop's point of no return, when the cluster file puts it before a host of this component:
+   * the id of the mark step, a lane of this pool, and the host it goes before (`first`, `last`
+   * or a name), placed again whenever the lanes are ordered by the roles.
+   */
+  readonly pointOfNoReturn?: { readonly step: string; readonly before: string };
 }
 
 export interface Stage {

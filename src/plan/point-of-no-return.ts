@@ -14,14 +14,24 @@
  *   standby first, the former active last). An offline hop stops and starts every host at once,
  *   so it has no host to put it before: it keeps the default.
  *
+ *   An active-passive C is not cut: its roll order is a prediction until its roles step asks the
+ *   hosts when the hop runs, and a cut made here would put the mark before whichever host was
+ *   predicted last, even when another one turns out active (it would then roll, still active,
+ *   before the mark). Its mark is a lane of its own pool instead (whose lanes run one at a time),
+ *   which orderActivePassive places before the host the roles make first, last or the named one,
+ *   at plan time and again at run time; the components beside C roll in the stage before it.
+ *
  * A hop that does not plan the place (a `when: upgrade` action in a downgrade hop, a host marked
  * offline) keeps the default. Wherever it sits, the step's id is `V/point-of-no-return`.
  */
-import { type HopContext, localStep, phase, rollOrder, single } from "./hop-context.js";
+import { orderActivePassive } from "./active-passive.js";
+import { type HopContext, localStep, phase, rollOrder, single, switchoverOf } from "./hop-context.js";
 import { type Phase, POINT_OF_NO_RETURN, type Pool, type Stage } from "./plan.js";
 import { clusterActionPlace } from "./plan-actions.js";
 
-type Place = { readonly ids: ReadonlySet<string> } | { readonly component: string; readonly host: string };
+type Place =
+  | { readonly ids: ReadonlySet<string> }
+  | { readonly component: string; readonly host: string; readonly before: string };
 
 /** Past this step ferry never goes back by itself (StarlingX's point of no return, Ganeti's config change). */
 export function pointOfNoReturn(ctx: HopContext): Phase {
@@ -68,7 +78,7 @@ function placeIn(ctx: HopContext): Place | undefined {
       : wanted.host === "last"
         ? order.at(-1)
         : order.find((h) => h === wanted.host);
-  return host ? { component: c.name, host } : undefined;
+  return host ? { component: c.name, host, before: wanted.host } : undefined;
 }
 
 /** The phase's stages with the mark just before the first stage of the actions; undefined when none is in this phase. */
@@ -87,13 +97,22 @@ function beforeAction(ctx: HopContext, p: Phase, place: { ids: ReadonlySet<strin
 function beforeHost(
   ctx: HopContext,
   p: Phase,
-  place: { component: string; host: string },
+  place: { component: string; host: string; before: string },
 ): Stage[] | undefined {
   if (p.name !== "roll") return undefined;
   for (const [i, stage] of p.stages.entries()) {
     const pool = stage.pools.find((x) => x.component === place.component);
     const cut = pool?.lanes.findIndex((l) => l.host === place.host) ?? -1;
     if (!pool || cut < 0) continue;
+    if (pool.activePassive) {
+      const beside = stage.pools.filter((x) => x !== pool);
+      return [
+        ...p.stages.slice(0, i),
+        ...(beside.length > 0 ? [{ pools: beside }] : []),
+        { pools: [withMark(ctx, pool, place)] },
+        ...p.stages.slice(i + 1),
+      ];
+    }
     const part = (lanes: Pool["lanes"]): Pool => ({
       ...pool,
       limit: Math.min(pool.limit, lanes.length),
@@ -112,4 +131,19 @@ function beforeHost(
     ];
   }
   return undefined;
+}
+
+/** An active-passive pool with the mark as one of its lanes, placed (as predicted) before `place.before`. */
+function withMark(ctx: HopContext, pool: Pool, place: { component: string; before: string }): Pool {
+  const ap = pool.activePassive as NonNullable<Pool["activePassive"]>;
+  const mark = markStage(ctx).pools[0]?.lanes[0] as Pool["lanes"][number];
+  const step = mark.steps[0]?.id as string;
+  const c = ctx.cluster.components.find((x) => x.name === place.component);
+  const was = c && switchoverOf(ctx, c)?.was;
+  const marked: Pool = {
+    ...pool,
+    lanes: [...pool.lanes, mark],
+    activePassive: { ...ap, pointOfNoReturn: { step, before: place.before } },
+  };
+  return was ? orderActivePassive(marked, was) : marked;
 }
