@@ -15,7 +15,8 @@ export function docsPages(): Map<string, string> {
   const pages = new Map<string, string>();
   for (const name of SCHEMA_NAMES) pages.set(`docs/reference/${FILES[name].file}.md`, filePage(name));
   const program = buildProgram();
-  for (const command of program.commands) pages.set(`docs/commands/${command.name()}.md`, commandPage(command));
+  for (const command of program.commands)
+    pages.set(`docs/commands/${command.name()}.md`, commandPage(command));
   pages.set("docs/README.md", index(program.commands.map((c) => [c.name(), c.description()])));
   return pages;
 }
@@ -38,8 +39,10 @@ const FILES: Record<SchemaName, { file: string; intro: string; example: "cluster
 function filePage(name: SchemaName): string {
   const schema = jsonSchemaOf(name);
   const { file, intro, example } = FILES[name];
-  const rows: string[] = [];
-  fields(schema, "", rows);
+  const all: string[] = [];
+  fields(schema, "", all);
+  // A field the forms of a union share (a health check's timeout) is listed once.
+  const rows = [...new Map(all.map((r) => [r.slice(0, r.indexOf("` |")), r])).values()];
   const starter = starterFiles({
     product: "myapp",
     scheme: "semver",
@@ -85,6 +88,12 @@ function fields(schema: Schema, path: string, rows: string[]): void {
 }
 
 function descend(field: Schema, at: string, rows: string[]): void {
+  const forms = alternatives(field).filter((alt) => alt.type === "object" && alt.properties);
+  if (forms.length > 1) {
+    // One of several forms (a health check by http, tcp or exec): each form's fields, none required by the others.
+    for (const form of forms) fields({ ...form, required: [] }, at, rows);
+    return;
+  }
   const object = objectIn(field);
   if (object?.properties) fields(object, at, rows);
   const items = arrayItems(field);
