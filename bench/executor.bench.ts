@@ -19,7 +19,7 @@ import { Executor } from "../src/run/executor.js";
 import { MemoryStore } from "../src/store/memory-store.js";
 import { openStateStore } from "../src/store/open-store.js";
 import type { StateStore } from "../src/store/state-store.js";
-import { SIM_COMMANDS, SimCluster } from "../test/support/sim-cluster.js";
+import { SimCluster, simClusterYaml } from "../test/support/sim-cluster.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -32,24 +32,6 @@ const DELAY_MS = flag("--delay", 3);
 const PLAN_HOSTS = flag("--plan-hosts", 10_000);
 const WINDOW = 20;
 const ROOT = new URL("../", import.meta.url).pathname;
-
-/** db on every host first (order 1); api and worker side by side after it (order 2). */
-function clusterYaml(hosts: number, window: number): string {
-  const names = Array.from({ length: hosts }, (_, i) => `h${i + 1}`);
-  const commands = JSON.stringify(SIM_COMMANDS);
-  const component = (name: string, order: number) =>
-    `  - { name: ${name}, hosts: [${names.join(", ")}], order: ${order}, maxUnavailable: ${window}, commands: ${commands}, health: { exec: "health ${name}", interval: 1ms, deadline: 10s } }`;
-  return [
-    "name: bench",
-    "catalog: releases.yaml",
-    "hosts:",
-    ...names.map((h, i) => `  - { name: ${h}, address: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} }`),
-    "components:",
-    component("db", 1),
-    component("api", 2),
-    component("worker", 2),
-  ].join("\n");
-}
 
 const catalog = defineCatalog({ product: "bench", scheme: "semver", releases: ["1.0.0", "1.0.1"] });
 
@@ -115,7 +97,7 @@ function timed(store: StateStore): { store: StateStore; writes: number[] } {
 }
 
 async function runOnce(name: string, store: StateStore, commandMs: number) {
-  const cluster = parseCluster(join(ROOT, "bench-cluster.yaml"), clusterYaml(HOSTS, WINDOW));
+  const cluster = parseCluster(join(ROOT, "bench-cluster.yaml"), simClusterYaml(HOSTS, WINDOW));
   const plan = buildPlan(cluster, planPath(catalog, "1.0.0", "1.0.1"));
   const ids = [...planSteps(plan)].map(({ step }) => step.id);
   const hosts = cluster.hosts.map((h) => h.name);
@@ -184,7 +166,7 @@ function planFigures(): PlanFigures {
       join(dir, "releases.yaml"),
       'product: bench\nscheme: semver\nreleases: ["1.0.0", "1.0.1"]\n',
     );
-    writeFileSync(join(dir, "cluster.yaml"), clusterYaml(PLAN_HOSTS, 100));
+    writeFileSync(join(dir, "cluster.yaml"), simClusterYaml(PLAN_HOSTS, 100));
     const builds: number[] = [];
     let steps = 0;
     for (let i = 0; i < 3; i++) {

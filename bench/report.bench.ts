@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { chromium } from "playwright-core";
 import { defineCatalog, planPath } from "../src/catalog/index.js";
 import { parseCluster } from "../src/cluster/cluster.js";
 import { buildPlan } from "../src/plan/build-plan.js";
@@ -21,33 +20,17 @@ import { buildTimeline } from "../src/report/timeline.js";
 import { Executor } from "../src/run/executor.js";
 import { MemoryStore } from "../src/store/memory-store.js";
 import type { RunRecord } from "../src/store/state-store.js";
-import { SIM_COMMANDS, SimCluster } from "../test/support/sim-cluster.js";
+import { launchChromium } from "../test/support/chromium.js";
+import { SimCluster, simClusterYaml } from "../test/support/sim-cluster.js";
 
 const args = process.argv.slice(2);
 const HOSTS = args.includes("--hosts") ? Number(args[args.indexOf("--hosts") + 1]) : 1000;
 const json = args.includes("--json");
 const RUNS = 5;
 
-function clusterYaml(hosts: number): string {
-  const names = Array.from({ length: hosts }, (_, i) => `h${i + 1}`);
-  const commands = JSON.stringify(SIM_COMMANDS);
-  const component = (name: string, order: number) =>
-    `  - { name: ${name}, hosts: [${names.join(", ")}], order: ${order}, maxUnavailable: 50, commands: ${commands}, health: { exec: "health ${name}", interval: 1ms, deadline: 10s } }`;
-  return [
-    "name: bench",
-    "catalog: releases.yaml",
-    "hosts:",
-    ...names.map((h, i) => `  - { name: ${h}, address: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} }`),
-    "components:",
-    component("db", 1),
-    component("api", 2),
-    component("worker", 2),
-  ].join("\n");
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
-const cluster = parseCluster("bench-cluster.yaml", clusterYaml(HOSTS));
+const cluster = parseCluster("bench-cluster.yaml", simClusterYaml(HOSTS, 50));
 const catalog = defineCatalog({ product: "bench", scheme: "semver", releases: ["1.0.0", "1.0.1"] });
 const plan = buildPlan(cluster, planPath(catalog, "1.0.0", "1.0.1"));
 const ids = [...planSteps(plan)].map(({ step }) => step.id);
@@ -88,16 +71,7 @@ const file = join(dir, "report.html");
 writeFileSync(file, html);
 const sizeMB = statSync(file).size / 2 ** 20;
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-  ],
-});
+const browser = await launchChromium();
 const renders: number[] = [];
 try {
   for (let i = 0; i < RUNS; i++) {

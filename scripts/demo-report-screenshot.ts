@@ -7,7 +7,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+
+import { launchChromium } from "../test/support/chromium.js";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "ferry-screenshot-"));
@@ -15,16 +16,7 @@ try {
   const file = join(dir, "demo.html");
   const demo = spawnSync(join(ROOT, "bin/ferry"), ["demo", "--report", file], { stdio: "inherit" });
   if (demo.status !== 0) throw new Error(`ferry demo exited ${demo.status}`);
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1150 } });
     await page.goto(`file://${file}`);

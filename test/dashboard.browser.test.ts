@@ -12,20 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "./support/chromium.js";
 import { makeFakeProduct } from "./support/fake-product.js";
 import { ROOT } from "./support/run-ferry.js";
 import { serveCluster } from "./support/serve.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const TOKEN = "dashboard-test-token";
 
 describe("the dashboard in Chromium", () => {
@@ -56,7 +47,7 @@ describe("the dashboard in Chromium", () => {
     const browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ARGS,
+      args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 900 },
     });
     try {

@@ -17,20 +17,11 @@ import type { Plan } from "../src/plan/plan.js";
 import { planSteps } from "../src/plan/plan.js";
 import { openStateStore } from "../src/store/open-store.js";
 import type { RunRecord, StepRecord } from "../src/store/state-store.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "./support/chromium.js";
 import { type FakeProduct, makeFakeProduct } from "./support/fake-product.js";
 import { ferry, ROOT } from "./support/run-ferry.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const ARTIFACTS = join(ROOT, "test", "artifacts");
 
 interface Journal {
@@ -126,7 +117,7 @@ describe("ferry report in Chromium", () => {
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ARGS,
+      args: CHROMIUM_ARGS,
       viewport: { width: 1400, height: 900 },
     });
     mkdirSync(ARTIFACTS, { recursive: true });

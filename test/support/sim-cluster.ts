@@ -21,6 +21,27 @@ interface MemberState {
   running: boolean;
 }
 
+/**
+ * A cluster file of `hosts` simulated hosts for the benchmarks: db on every host first (order 1);
+ * api and worker side by side after it (order 2), each `window` hosts at a time.
+ */
+export function simClusterYaml(hosts: number, window: number): string {
+  const names = Array.from({ length: hosts }, (_, i) => `h${i + 1}`);
+  const commands = JSON.stringify(SIM_COMMANDS);
+  const component = (name: string, order: number) =>
+    `  - { name: ${name}, hosts: [${names.join(", ")}], order: ${order}, maxUnavailable: ${window}, commands: ${commands}, health: { exec: "health ${name}", interval: 1ms, deadline: 10s } }`;
+  return [
+    "name: bench",
+    "catalog: releases.yaml",
+    "hosts:",
+    ...names.map((h, i) => `  - { name: ${h}, address: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} }`),
+    "components:",
+    component("db", 1),
+    component("api", 2),
+    component("worker", 2),
+  ].join("\n");
+}
+
 export interface SimEvent {
   readonly at: number;
   readonly host: string;
