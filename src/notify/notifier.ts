@@ -137,6 +137,10 @@ export class Notifier {
           who: null,
           startedBy: run.startedBy,
           recovered: true,
+          awaiting:
+            run.waiting?.for === "approval" && run.status === "running"
+              ? { step: run.waiting.step ?? "", detail: run.waiting.detail }
+              : null,
         });
         await store.appendNotice(run.id, decideNotice(condition, this.#o.receivers, this.#now()));
       }
@@ -198,8 +202,8 @@ export class Notifier {
       if (!run) return;
       // A run waits only while it runs; what it waits for is part of its condition, so a wait
       // noticed again (a resume that waits anew at the same step) sends nothing more.
-      const awaiting =
-        event.type === "wait" ? { step: event.waiting.step ?? "", detail: event.waiting.detail } : null;
+      const waiting = event.waiting?.for === "approval" ? event.waiting : undefined;
+      const awaiting = waiting ? { step: waiting.step ?? "", detail: waiting.detail } : null;
       const condition = this.#condition(
         event.runId,
         run.plan,
