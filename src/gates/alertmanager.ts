@@ -28,7 +28,8 @@ const TIMEOUT_MS = 10_000;
  * cannot see the alerts must not pass.
  */
 export async function firingAlerts(url: string, signal?: AbortSignal): Promise<FiringAlert[]> {
-  const query = "active=true&silenced=false&inhibited=false&unprocessed=false";
+  // Unprocessed alerts (just received) count: whether a silence covers one is known a moment later.
+  const query = "active=true&silenced=false&inhibited=false&unprocessed=true";
   const where = `${url.replace(/\/+$/, "")}/api/v2/alerts?${query}`;
   const timeout = AbortSignal.timeout(TIMEOUT_MS);
   let response: Response;
@@ -52,7 +53,7 @@ export async function firingAlerts(url: string, signal?: AbortSignal): Promise<F
   }
   if (!Array.isArray(alerts)) throw new Error(`Alertmanager at ${url} answered no list of alerts`);
   return (alerts as GettableAlert[])
-    .filter((a) => (a.status?.state ?? "active") === "active")
+    .filter((a) => ["active", "unprocessed"].includes(a.status?.state ?? "active"))
     .map((a) => ({
       name: a.labels?.alertname ?? "(no alertname)",
       labels: a.labels ?? {},
