@@ -555,7 +555,10 @@ export class Executor {
   async #runLane(lane: Lane): Promise<void> {
     for (const step of lane.steps) {
       try {
-        if (this.#halt || !(await this.#windowOpen(step)) || !(await this.#runStep(step))) return;
+        if (this.#halt) return;
+        // Without a window no step waits for one, and no await is added between steps.
+        if (this.#o.plan.window && !(await this.#windowOpen(step))) return;
+        if (!(await this.#runStep(step))) return;
       } catch (err) {
         // The journal cannot be written: no new step may start, since none could be recorded.
         this.#journalError ??= err;
