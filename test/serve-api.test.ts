@@ -401,6 +401,9 @@ describe("ferry serve: runs", () => {
         );
       } finally {
         events.close();
+        // A run left waiting by a failed assertion must not outlive the test.
+        if (applying && !exited) process.kill(applying.pid, "SIGKILL");
+        await applying?.done;
       }
     });
   });
