@@ -48,6 +48,7 @@ const run: RunRecord = {
   startedBy: "bench",
   error: null,
   acceptedWarnings: null,
+  waiting: null,
   plan,
   files: {},
 };

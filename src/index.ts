@@ -70,6 +70,8 @@ export {
   type SourceProblem,
   UserError,
 } from "./errors.js";
+export { type AnswerOptions, type ApprovalAnswer, answerApproval, type Verdict } from "./gates/approval.js";
+export { describeWindow, type Window, type WindowDay, type WindowState, windowAt } from "./gates/window.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
 export { maskPassword, maskPasswordsIn } from "./mask-password.js";
 export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.js";
@@ -135,6 +137,19 @@ export {
   targetOf,
   whoStarted,
 } from "./run/upgrade.js";
+export {
+  type HoldResult,
+  type HoldSpec,
+  type HoldVerdict,
+  hold,
+  WAITING_FOR,
+  type Waiting,
+  type WaitingFor,
+  type WaitingSlot,
+  waitEndedLine,
+  waitingJson,
+  waitingLine,
+} from "./run/waiting.js";
 export {
   allowedHostProblem,
   generateToken,

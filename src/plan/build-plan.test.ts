@@ -34,6 +34,56 @@ ${extra}`,
 const ids = (plan: Plan) => [...planSteps(plan)].map(({ step }) => step.id);
 
 describe("buildPlan", () => {
+  it("places the gates: alarms first in preflight and before each order's roll, approvals around it", () => {
+    const c = `  - { name: db, hosts: [h1], order: 1, approve: before, commands: &c { version: v, install: i, stop: s, activate: a, start: st } }
+  - { name: api, hosts: [h1, h2], order: 2, approve: after-first-batch, commands: *c }`;
+    const plan = buildPlan(
+      cluster(
+        'alarms: { alertmanager: "http://am:9093", ignore: [Watchdog] }\nwindow: { start: "01:00", end: "05:00" }',
+        c,
+      ),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const all = ids(plan);
+    const gates = all.filter((id) => /alarms|approve/.test(id));
+    assert.deepEqual(gates, [
+      "1.0.1/preflight/alarms",
+      "1.0.1/roll/db/approve/before",
+      "1.0.1/roll/db/alarms",
+      "1.0.1/roll/api/alarms",
+      "1.0.1/roll/api/approve/after-first-batch",
+    ]);
+    assert.equal(all[0], "1.0.1/preflight/alarms");
+    const at = (id: string) => all.indexOf(id);
+    assert.ok(at("1.0.1/roll/db/alarms") < at("1.0.1/roll/db/h1/stop"));
+    assert.ok(at("1.0.1/roll/db/h1/start") < at("1.0.1/roll/api/alarms"));
+    assert.ok(at("1.0.1/roll/api/h2/start") < at("1.0.1/roll/api/approve/after-first-batch"));
+    assert.ok(at("1.0.1/roll/api/approve/after-first-batch") < at("1.0.1/point-of-no-return"));
+    const step = [...planSteps(plan)].find(({ step }) => step.id === "1.0.1/roll/db/alarms")?.step;
+    assert.deepEqual(step?.run, [
+      {
+        type: "alarms",
+        alertmanager: "http://am:9093",
+        ignore: ["Watchdog"],
+        deadlineMs: 1_800_000,
+        intervalMs: 10_000,
+      },
+    ]);
+    assert.equal(step?.undo, undefined, "a gate has nothing to undo");
+    assert.deepEqual(plan.window, {
+      days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+      start: "01:00",
+      end: "05:00",
+      timezone: "UTC",
+    });
+  });
+
+  it("an offline hop waits for a component's approval before anything stops", () => {
+    const c = `  - { name: api, hosts: [h1, h2], approve: between-batches, commands: { version: v, install: i, stop: s, activate: a, start: st } }`;
+    const all = ids(buildPlan(cluster("", c), planPath(catalog, "1.0.1", "1.1.0")));
+    assert.ok(all.indexOf("1.1.0/stop/api/approve") < all.indexOf("1.1.0/stop/api/h1/stop"));
+  });
+
   it("runs a rolling hop's phases in DESIGN.md's order", () => {
     const plan = buildPlan(
       cluster("pin: pin-on {{from}}\nunpin: pin-off\nbackup: dump"),

@@ -3,7 +3,7 @@
  * the dashboard and metrics) listen to these instead of being written into the executor.
  */
 import type { Plan } from "../plan/plan.js";
-import type { RunStatus, StepState } from "../store/state-store.js";
+import type { RunStatus, StepState, Waiting } from "../store/state-store.js";
 
 export type RunEvent =
   /**
@@ -25,6 +25,8 @@ export type RunEvent =
       readonly message?: string;
       /** Who asked for this (a pause requested by `ferry pause` or the API), when someone did. */
       readonly by?: string;
+      /** What the run waits for as it takes this status (a resume finds a wait journaled). */
+      readonly waiting?: Waiting;
     }
   | {
       readonly type: "step";
@@ -42,7 +44,17 @@ export type RunEvent =
     }
   /** One line of a step's command output (without its newline), as it arrives. */
   | { readonly type: "output"; readonly runId: string; readonly id: string; readonly line: string }
-  | { readonly type: "note"; readonly runId: string; readonly message: string };
+  | { readonly type: "note"; readonly runId: string; readonly message: string }
+  /** The run waits now (an approval, a window, an alarm…), or what it waits on changed. */
+  | { readonly type: "wait"; readonly runId: string; readonly waiting: Waiting }
+  /** The run no longer waits for `waiting`: `how` it ended (`approved by ann`); `at` epoch ms. */
+  | {
+      readonly type: "wait-ended";
+      readonly runId: string;
+      readonly waiting: Waiting;
+      readonly how: string;
+      readonly at: number;
+    };
 
 export type RunListener = (event: RunEvent) => void;
 

@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { FerryError, OperationError, RefusedError } from "../errors.js";
+import { WindowGate } from "../gates/window-gate.js";
 import { orderActivePassive } from "../plan/active-passive.js";
 import { memberKey } from "../plan/build-plan.js";
 import {
@@ -29,7 +30,7 @@ import {
   poolSteps,
 } from "../plan/plan.js";
 import { LockLostError } from "../store/lock-lost-error.js";
-import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js";
+import type { RunStatus, StateStore, StepRecord, Waiting } from "../store/state-store.js";
 import { RunEvents } from "./events.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
 import { Journal } from "./journal.js";
@@ -37,6 +38,7 @@ import type { MigrationRunner } from "./migration-runner.js";
 import type { DriverFor } from "./observe.js";
 import { RedundancyGroups } from "./redundancy-groups.js";
 import { CommandEnvs, failed, runAction, type StepContext, type StepResult } from "./steps/index.js";
+import type { WaitingSlot } from "./waiting.js";
 
 export interface ExecutorOptions {
   readonly store: StateStore;
@@ -54,6 +56,8 @@ export interface ExecutorOptions {
    * write after another ferry took the lock is refused, and the run stops as on lockLost().
    */
   readonly lockToken?: string;
+  /** Epoch milliseconds now, for gates that keep time (windows, deadlines); for unit tests only. */
+  readonly clock?: () => number;
 }
 
 export interface FailedStep {
@@ -96,7 +100,8 @@ export interface HostUndoRequest {
   readonly stop?: AbortSignal;
 }
 
-type Halt = "failure" | "interrupt" | "pause" | "lock-lost" | "journal";
+/** `rejected`: an approval was refused (`ferry reject`): the run rolls back as on an interrupt. */
+type Halt = "failure" | "interrupt" | "pause" | "lock-lost" | "journal" | "rejected";
 
 /** How undoing a list of steps ended (#undoSteps). */
 type Undone =
@@ -128,6 +133,8 @@ export class Executor {
   /** Where a step stands in the order it runs: the plan's, but for an active-passive pool (#ordered). */
   readonly #runSeq = new Map<string, number>();
   readonly #abort = new AbortController();
+  /** Aborted once the run halts for any reason: a gate that holds the run stops waiting. */
+  readonly #halted = new AbortController();
   readonly #env: CommandEnvs;
   readonly #faults: Faults;
   /** The durable record that the run rolls back, written as soon as that is decided. */
@@ -140,6 +147,8 @@ export class Executor {
   /** A second signal came: no new step and no new undo starts. */
   #stopping = false;
   readonly #groups = new RedundancyGroups();
+  /** The maintenance window no step starts outside of, when the plan has one. */
+  #window: WindowGate | undefined;
   /** Who asked for the pause being carried out. */
   #pausedBy: string | undefined;
   /** The index of the hop a signal past its point of no return lets finish; the run stops after it. */
@@ -193,6 +202,7 @@ export class Executor {
     if (this.#halt === "lock-lost") return;
     this.#halt = "lock-lost";
     this.#abort.abort();
+    this.#halted.abort();
     this.events.emit({
       type: "note",
       runId: this.#o.runId,
@@ -302,18 +312,21 @@ export class Executor {
   #halting(why: Halt): boolean {
     if (this.#halt) return this.#decision !== undefined;
     this.#halt = why;
+    this.#halted.abort();
     // Before the journal is open nothing has run: forward() will find the halt and roll back nothing.
     if (!this.#journal) return why === "interrupt";
     const hop = this.#currentHop();
     const back =
       hop !== undefined &&
       !this.#pastPointOfNoReturn(hop) &&
-      (why === "interrupt" || (why === "failure" && this.#o.plan.onFailure === "rollback"));
+      (why === "interrupt" ||
+        why === "rejected" ||
+        (why === "failure" && this.#o.plan.onFailure === "rollback"));
     if (back) {
       this.#decision = this.#j
         .run({
           status: "rolling-back",
-          error: `${why === "interrupt" ? "interrupted" : "a step failed"}; rolling back`,
+          error: `${why === "interrupt" ? "interrupted" : why === "rejected" ? "rejected" : "a step failed"}; rolling back`,
         })
         .catch((err) => {
           this.#journalError ??= err;
@@ -542,7 +555,10 @@ export class Executor {
   async #runLane(lane: Lane): Promise<void> {
     for (const step of lane.steps) {
       try {
-        if (this.#halt || !(await this.#runStep(step))) return;
+        if (this.#halt) return;
+        // Without a window no step waits for one, and no await is added between steps.
+        if (this.#o.plan.window && !(await this.#windowOpen(step))) return;
+        if (!(await this.#runStep(step))) return;
       } catch (err) {
         // The journal cannot be written: no new step may start, since none could be recorded.
         this.#journalError ??= err;
@@ -550,6 +566,14 @@ export class Executor {
         return;
       }
     }
+  }
+
+  /** Whether `step` may start: no window, a step already done, or the window open (waited for). */
+  async #windowOpen(step: PlanStep): Promise<boolean> {
+    const window = this.#o.plan.window;
+    if (!window || this.#j.record(step.id).state === "done") return true;
+    this.#window ??= new WindowGate(window, this.#waitingSlot(null));
+    return (await this.#window.open()) && !this.#halt;
   }
 
   /** Runs one step unless the journal says it is done; true when it is done now. */
@@ -583,6 +607,11 @@ export class Executor {
     this.#faults.hit(`${step.id}:started`);
     const result = stuck ?? (await this.#perform(step, step.run));
     if (this.#halt === "lock-lost") return false;
+    if (!result.ok && result.halted) {
+      // It stopped waiting because the run halts: it did not happen, so nothing is to undo.
+      await j.step(step.id, { state: "pending", startedAt: null, endedAt: null, error: null }, about);
+      return false;
+    }
     if (result.ok) {
       await j.step(
         step.id,
@@ -607,7 +636,7 @@ export class Executor {
     };
     // The decision to roll back is made durable before the failure is: a crash between the two
     // then leaves a run that resume rolls back, never one it would carry on with.
-    this.#halting("failure");
+    this.#halting(!result.ok && result.rollback ? "rejected" : "failure");
     await this.#decision;
     await j.step(
       step.id,
@@ -870,6 +899,34 @@ export class Executor {
       driverFor: this.#o.driverFor,
       database: () => this.#database(),
       marker: this.#markerOf(step),
+      waiting: this.#waitingSlot(step.id),
+      notes: () => this.#o.store.notes(this.#o.runId),
+    };
+  }
+
+  /**
+   * The run's waiting state as a step (or, with null, the walker between steps) sees it. A wait
+   * for the same thing at the same step as the journal's (a resume after a crash) keeps its since.
+   */
+  #waitingSlot(step: string | null): WaitingSlot {
+    const now = this.#o.clock ?? Date.now;
+    return {
+      halted: this.#halted.signal,
+      now,
+      start: async (what) => {
+        const was = this.#j.waiting;
+        const same = was !== null && was.for === what.for && was.step === step;
+        const waiting: Waiting = {
+          for: what.for,
+          detail: what.detail,
+          step,
+          since: same ? was.since : now(),
+        };
+        if (!same || was.detail !== what.detail) await this.#j.wait(waiting);
+        else this.events.emit({ type: "wait", runId: this.#o.runId, waiting });
+        return waiting;
+      },
+      end: (how) => this.#j.endWait(step, how),
     };
   }
 

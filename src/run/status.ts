@@ -15,6 +15,7 @@ import type {
 } from "../store/state-store.js";
 import { describeHolder } from "./lock.js";
 import { type Observation, observe } from "./observe.js";
+import { waitingJson } from "./waiting.js";
 
 export interface RunProgress {
   readonly id: string;
@@ -36,9 +37,13 @@ export interface RunProgress {
   readonly error: string | null;
   /** The release warnings accepted to start it: who, when, how, which. */
   readonly acceptedWarnings: WarningAcceptance | null;
-  /** What was done to the run besides its steps (a host undone), oldest first. */
+  /** What was done to the run besides its steps (a host undone, an approval), oldest first. */
   readonly notes: readonly NoteEntry[];
+  /** What the run waits for (an approval, a window, an alarm…); null when it does not wait. */
+  readonly waiting: WaitingEntry;
 }
+
+export type WaitingEntry = ReturnType<typeof waitingJson>;
 
 /** A note of a run's history (RunNote) as status, history and the API show it: its time as ISO 8601. */
 export interface NoteEntry {
@@ -46,6 +51,8 @@ export interface NoteEntry {
   readonly by: string;
   readonly kind: string;
   readonly text: string;
+  /** The step it answers (an approval). */
+  readonly step?: string;
 }
 
 /** The document `ferry status --json` prints (DESIGN.md). */
@@ -101,6 +108,7 @@ export async function clusterStatus(
         error: open.error,
         acceptedWarnings: open.acceptedWarnings,
         notes: (await store.notes(open.id)).map(noteEntry),
+        waiting: waitingJson(open.waiting),
       };
     }
     return { cluster: cluster.name, version: seen.version, mixed: seen.mixed, members: seen.members, run };
@@ -109,12 +117,13 @@ export async function clusterStatus(
   }
 }
 
-export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt"> {
+export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt" | "waiting"> {
   readonly startedAt: string;
   readonly endedAt: string | null;
   readonly durationS: number | null;
   /** What was done to the run besides its steps (`ferry host undo`): who, when, what; oldest first. */
   readonly notes: readonly NoteEntry[];
+  readonly waiting: WaitingEntry;
 }
 
 export async function runHistory(cluster: Cluster, store: StateStore): Promise<HistoryEntry[]> {
@@ -130,6 +139,7 @@ export function historyEntry(r: RunSummary, notes: readonly RunNote[]): HistoryE
     endedAt: r.endedAt === null ? null : new Date(r.endedAt).toISOString(),
     durationS: r.endedAt === null ? null : Math.round((r.endedAt - r.startedAt) / 100) / 10,
     notes: notes.map(noteEntry),
+    waiting: waitingJson(r.waiting),
   };
 }
 
@@ -150,5 +160,11 @@ function currentHop(
 }
 
 function noteEntry(n: RunNote): NoteEntry {
-  return { at: new Date(n.at).toISOString(), by: n.by, kind: n.kind, text: n.text };
+  return {
+    at: new Date(n.at).toISOString(),
+    by: n.by,
+    kind: n.kind,
+    text: n.text,
+    ...(n.step ? { step: n.step } : {}),
+  };
 }

@@ -8,9 +8,11 @@
  */
 import type { Driver } from "../../drivers/driver.js";
 import type { Action, Member, PlanStep } from "../../plan/plan.js";
+import type { RunNote } from "../../store/state-store.js";
 import type { RunEvents } from "../events.js";
 import type { MigrationRunner } from "../migration-runner.js";
 import type { DriverFor } from "../observe.js";
+import type { HoldResult, WaitingSlot } from "../waiting.js";
 
 /** What a kind may use while it acts: the step, where it runs, and the run's shared parts. */
 export interface StepContext {
@@ -36,6 +38,10 @@ export interface StepContext {
    * undo), so that a resume after ferry died finds what they left running (Driver.endMarked).
    */
   readonly marker: string;
+  /** The run's waiting state, for a gate that holds the run (src/run/waiting.ts: `hold`). */
+  readonly waiting: WaitingSlot;
+  /** The run's notes so far (an approval's answer is one), oldest first. */
+  notes(): Promise<RunNote[]>;
 }
 
 /**
@@ -56,6 +62,13 @@ export type StepResult =
       readonly output: string;
       /** An undo that cannot be done at all: trying again cannot help, so the rollback stops there. */
       readonly irreversible?: true;
+      /**
+       * The step did not happen: it stopped waiting because the run halts (a pause, a signal).
+       * It goes back to pending, and a resume runs it again.
+       */
+      readonly halted?: true;
+      /** The run rolls back (before its point of no return) whatever `onFailure` says: a rejection. */
+      readonly rollback?: true;
     };
 
 export interface StepKind<A extends Action> {
@@ -68,6 +81,14 @@ export type ActionOf<T extends Action["type"]> = Extract<Action, { readonly type
 
 export function passed(output = "", exitCode: number | null = null): StepResult {
   return { ok: true, exitCode, output };
+}
+
+/** How a step kind's `hold` ended, as its result (a halt leaves the step to be run again). */
+export function holdResult(r: HoldResult): StepResult {
+  if (r.kind === "go") return passed(`${r.how}\n`);
+  if (r.kind === "halted")
+    return { ok: false, error: "stopped waiting: the run halts", exitCode: null, output: "", halted: true };
+  return failed(r.error);
 }
 
 export function failed(error: string, output = "", exitCode: number | null = null): StepResult {
