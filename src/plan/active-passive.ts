@@ -33,5 +33,6 @@ export function orderActivePassive(pool: Pool, active: string): Pool {
     return lane ? [lane] : [];
   });
   lanes.splice(standbys.length, 0, { ...switchover, host: next.host, steps: [retargeted] });
-  return { ...pool, lanes };
+  // The lane that closes the roll (its soak and gates) stays at its end.
+  return { ...pool, lanes: [...lanes, ...pool.lanes.filter((l) => l.batchEnd)] };
 }

@@ -8,7 +8,7 @@
  * most `limit` at once; a lane's steps run in sequence.
  */
 import type { HopKind, HopMode, HopNote, HopWarning } from "../catalog/index.js";
-import type { HealthCheck, HealthGate } from "../cluster/cluster.js";
+import type { HealthCheck, HealthGate, MetricGate } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import type { HostRef } from "../drivers/ssh-settings.js";
 import type { MigrationFile } from "../migrate/migration-files.js";
@@ -58,7 +58,11 @@ export type Action =
   | { readonly type: "db-backup"; readonly name: string }
   | { readonly type: "db-restore"; readonly name: string }
   /** Asks every member of an active-passive component its role; exactly one must say `active`. */
-  | { readonly type: "roles"; readonly component: string };
+  | { readonly type: "roles"; readonly component: string }
+  /** Waits `ms` after a batch is healthy; a resume waits only what is left of it. */
+  | { readonly type: "soak"; readonly ms: number }
+  /** Measures a metric `count` times and passes or fails the batch by it (src/gates). */
+  | { readonly type: "metric-gate"; readonly gate: MetricGate };
 
 export interface PlanStep {
   /** The path id: `1.0.1/roll/api/h2/activate`. Keys the journal, the log and the API. */
@@ -79,6 +83,13 @@ export interface PlanStep {
 
 export interface Lane {
   readonly host?: string;
+  /**
+   * The batch it belongs to (1, 2, …), in a pool that rolls in batches: its lanes of one batch run
+   * side by side (within the pool's limit), and the next batch starts once they all have ended.
+   */
+  readonly batch?: number;
+  /** The lane that closes its batch (no host): its steps (soak, gates) run after the batch's hosts. */
+  readonly batchEnd?: true;
   /** Redundancy groups its host is in: no two hosts of one group are out of service at once. */
   readonly groups?: readonly string[];
   readonly steps: readonly PlanStep[];

@@ -19,6 +19,7 @@ export {
   type NewNotice,
   type NewRun,
   type NoticeRecord,
+  type Measurement,
   type RunNote,
   type RunPatch,
   type RunRecord,

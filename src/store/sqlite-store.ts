@@ -23,6 +23,7 @@ import { LockLostError } from "./lock-lost-error.js";
 import {
   type DeliveryRow,
   type LockRow,
+  type MeasurementRow,
   type NoteRow,
   type NoticeRow,
   type PendingRow,
@@ -32,6 +33,7 @@ import {
   stepColumnValue,
   toDelivery,
   toHolder,
+  toMeasurement,
   toNote,
   toNotices,
   toRecord,
@@ -45,6 +47,7 @@ import {
   type LockClaim,
   type LockHolder,
   type LockResult,
+  type Measurement,
   type NewNotice,
   type NewRun,
   type NoticeRecord,
@@ -151,6 +154,20 @@ const MIGRATIONS: readonly string[] = [
     message TEXT NOT NULL
   );
   CREATE INDEX run_notes_run ON run_notes (run_id);
+  `,
+  // Each measurement of a metric gate: its value, when, and its verdict, in rowid order.
+  `
+  CREATE TABLE gate_measurements (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    step_id TEXT NOT NULL,
+    gate TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    value REAL,
+    verdict TEXT NOT NULL,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX gate_measurements_run ON gate_measurements (run_id);
   `,
 ];
 
@@ -361,6 +378,26 @@ export class SqliteStore implements StateStore {
         "SELECT at, done_by, kind, message FROM run_notes WHERE run_id = ? ORDER BY rowid",
       ).all(runId) as NoteRow[];
       return rows.map(toNote);
+    });
+  }
+
+  addMeasurement(runId: string, m: Measurement, fence?: string): Promise<void> {
+    return this.enqueue(() => {
+      const added = this.prepared(
+        `INSERT INTO gate_measurements (run_id, step_id, gate, attempt, at, value, verdict, detail)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
+      ).run(runId, m.step, m.gate, m.attempt, m.at, m.value, m.verdict, m.detail, runId);
+      if (added.changes === 0) throw new Error(`no run ${runId}`);
+    }, fence);
+  }
+
+  measurements(runId: string): Promise<Measurement[]> {
+    return this.guard(() => {
+      this.ready();
+      const rows = this.prepared(
+        "SELECT step_id, gate, attempt, at, value, verdict, detail FROM gate_measurements WHERE run_id = ? ORDER BY rowid",
+      ).all(runId) as MeasurementRow[];
+      return rows.map(toMeasurement);
     });
   }
 

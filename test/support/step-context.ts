@@ -20,6 +20,10 @@ export function stepContext(parts: Partial<Omit<StepContext, "step">> & { step?:
     driverFor: () => driver,
     database: () => Promise.reject(new Error("this test has no database")),
     marker: "00000000000000aa",
+    halted: new AbortController().signal,
+    since: Date.now(),
+    attempt: 1,
+    measured: () => Promise.resolve(),
     ...rest,
     driver,
     step: {

@@ -14,8 +14,10 @@ import { healthGate } from "./health-gate.js";
 import { irreversible } from "./irreversible.js";
 import { mark } from "./mark.js";
 import { memberTraffic } from "./member-traffic.js";
+import { metricGate } from "./metric-gate.js";
 import { roles } from "./roles.js";
 import { runCommand } from "./run-command.js";
+import { soak } from "./soak.js";
 import type { ActionOf, StepContext, StepKind, StepResult } from "./step-kind.js";
 import { versionIs } from "./version-is.js";
 import { waitUntil } from "./wait-until.js";
@@ -39,6 +41,8 @@ const STEP_KINDS = {
   "db-backup": dbBackup,
   "db-restore": dbRestore,
   roles,
+  soak,
+  "metric-gate": metricGate,
 } satisfies { readonly [T in Action["type"]]: StepKind<ActionOf<T>> };
 
 /** Carries out one action by its kind. */

@@ -10,6 +10,7 @@ import type { Driver } from "../../drivers/driver.js";
 import type { Action, Member, PlanStep } from "../../plan/plan.js";
 import type { RunEvents } from "../events.js";
 import type { MigrationRunner } from "../migration-runner.js";
+import type { Measurement } from "../../store/state-store.js";
 import type { DriverFor } from "../observe.js";
 
 /** What a kind may use while it acts: the step, where it runs, and the run's shared parts. */
@@ -36,6 +37,20 @@ export interface StepContext {
    * undo), so that a resume after ferry died finds what they left running (Driver.endMarked).
    */
   readonly marker: string;
+  /**
+   * Aborted once the run stops starting steps (a pause, a signal, a failure elsewhere): a step that
+   * only waits (a soak, a gate between measurements) ends then, `cut` short, and a resume takes it up.
+   */
+  readonly halted: AbortSignal;
+  /**
+   * When this step began: for a step taken up again after ferry stopped (found running), when it
+   * first began, so that a soak resumed waits only what is left of it.
+   */
+  readonly since: number;
+  /** The step's attempt (1, 2, …): a measurement is journaled with it. */
+  readonly attempt: number;
+  /** Journals a gate's measurement with the run (durable before it resolves) and tells the listeners. */
+  measured(m: Omit<Measurement, "step" | "attempt">): Promise<void>;
 }
 
 /**
@@ -56,6 +71,10 @@ export type StepResult =
       readonly output: string;
       /** An undo that cannot be done at all: trying again cannot help, so the rollback stops there. */
       readonly irreversible?: true;
+      /** A wait ended because the run halts (StepContext.halted): not a failure; the step stays running for a resume. */
+      readonly cut?: true;
+      /** The run must stop as `ferry pause` stops it (a gate without data): who or what asks, for the message. */
+      readonly pause?: string;
     };
 
 export interface StepKind<A extends Action> {
