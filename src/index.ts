@@ -70,6 +70,7 @@ export {
   type SourceProblem,
   UserError,
 } from "./errors.js";
+export { queryPrometheus, type Reading } from "./gates/index.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
 export { maskPassword, maskPasswordsIn } from "./mask-password.js";
 export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.js";
@@ -82,10 +83,12 @@ export {
   type NotifierOptions,
   type NotifySummary,
 } from "./notify/index.js";
+export { splitBatches } from "./plan/batches.js";
 export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-plan.js";
 export {
   type Action,
   hopOutlines,
+  type Lane,
   type Member,
   type Phase,
   type Plan,
@@ -119,6 +122,7 @@ export {
   type ClusterStatus,
   clusterStatus,
   type HistoryEntry,
+  type MeasurementEntry,
   type NoteEntry,
   type RunProgress,
   runHistory,

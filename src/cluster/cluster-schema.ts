@@ -241,11 +241,15 @@ export const GateSchema = z
         query: z
           .string()
           .min(1, "a query must not be empty")
-          .describe("A PromQL instant query giving one value; {{version}}, {{from}} and {{vars.NAME}} are filled in."),
+          .describe(
+            "A PromQL instant query giving one value; {{version}}, {{from}} and {{vars.NAME}} are filled in.",
+          ),
         below: z.number().optional().describe("The measurement passes when the value is below this."),
         above: z.number().optional().describe("The measurement passes when the value is above this."),
       })
-      .describe("A Prometheus instant query and the bound its value must keep: exactly one of below or above."),
+      .describe(
+        "A Prometheus instant query and the bound its value must keep: exactly one of below or above.",
+      ),
     interval: DurationSchema.default("10s").describe("Time between measurements."),
     count: z.number().int().positive().default(3).describe("How many measurements are taken."),
     failureLimit: z

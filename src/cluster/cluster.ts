@@ -276,7 +276,9 @@ function metricGate(g: GateData): MetricGate {
     prometheus: {
       url,
       query,
-      ...(below !== undefined ? { bound: "below", threshold: below } : { bound: "above", threshold: above as number }),
+      ...(below !== undefined
+        ? { bound: "below", threshold: below }
+        : { bound: "above", threshold: above as number }),
     },
     intervalMs: parseDuration(g.interval),
     count: g.count,

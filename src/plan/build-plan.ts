@@ -437,7 +437,11 @@ function inBatches(ctx: HopContext, pool: Pool): Pool {
         const gate = { ...g, prometheus: { ...g.prometheus, query: renderHere(ctx, g.prometheus.query) } };
         // Its measurements may take (count - 1) intervals, besides each query's own time.
         const timeoutMs = g.count * g.intervalMs + 60_000;
-        return { ...localStep(ctx, id(`gate/${g.name}`), [{ type: "metric-gate", gate }]), name: `gate/${g.name}`, timeoutMs };
+        return {
+          ...localStep(ctx, id(`gate/${g.name}`), [{ type: "metric-gate", gate }]),
+          name: `gate/${g.name}`,
+          timeoutMs,
+        };
       }),
     ];
     if (steps.length > 0) lanes.push({ batch, batchEnd: true, steps });

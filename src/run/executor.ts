@@ -654,7 +654,11 @@ export class Executor {
       this.#pauseWhy = why;
     }
     this.#halting("pause");
-    this.events.emit({ type: "note", runId: this.#o.runId, message: `${why}: the steps in flight finish, then the run pauses` });
+    this.events.emit({
+      type: "note",
+      runId: this.#o.runId,
+      message: `${why}: the steps in flight finish, then the run pauses`,
+    });
     await this.#j.step(
       step.id,
       { state: "pending", endedAt: Date.now(), output: tail(output), error: why },

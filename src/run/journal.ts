@@ -9,7 +9,14 @@
 
 import { lastLineOf } from "../drivers/driver.js";
 import { LockLostError } from "../store/lock-lost-error.js";
-import type { Measurement, RunNote, RunPatch, StateStore, StepPatch, StepRecord } from "../store/state-store.js";
+import type {
+  Measurement,
+  RunNote,
+  RunPatch,
+  StateStore,
+  StepPatch,
+  StepRecord,
+} from "../store/state-store.js";
 import type { RunEvents } from "./events.js";
 import type { Faults } from "./faults.js";
 

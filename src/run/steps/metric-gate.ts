@@ -30,7 +30,9 @@ export const metricGate: StepKind<ActionOf<"metric-gate">> = {
       const standing = gateStanding(verdicts, gate);
       const failures = verdicts.filter((v) => v === "fail").length;
       if (standing === "pass")
-        return passed(`${output}gate ${gate.name} passed: ${verdicts.length - failures} of ${gate.count} measurements passed\n`);
+        return passed(
+          `${output}gate ${gate.name} passed: ${verdicts.length - failures} of ${gate.count} measurements passed\n`,
+        );
       if (standing === "fail")
         return failed(
           `gate ${gate.name} failed: ${failures} failed measurement(s), more than failureLimit ${gate.failureLimit}; last: ${detail} (query: ${query})`,

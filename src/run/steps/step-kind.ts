@@ -8,9 +8,9 @@
  */
 import type { Driver } from "../../drivers/driver.js";
 import type { Action, Member, PlanStep } from "../../plan/plan.js";
+import type { Measurement } from "../../store/state-store.js";
 import type { RunEvents } from "../events.js";
 import type { MigrationRunner } from "../migration-runner.js";
-import type { Measurement } from "../../store/state-store.js";
 import type { DriverFor } from "../observe.js";
 
 /** What a kind may use while it acts: the step, where it runs, and the run's shared parts. */
