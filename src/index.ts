@@ -137,6 +137,19 @@ export {
   whoStarted,
 } from "./run/upgrade.js";
 export {
+  type HoldResult,
+  type HoldSpec,
+  type HoldVerdict,
+  hold,
+  WAITING_FOR,
+  type Waiting,
+  type WaitingFor,
+  type WaitingSlot,
+  waitEndedLine,
+  waitingJson,
+  waitingLine,
+} from "./run/waiting.js";
+export {
   allowedHostProblem,
   generateToken,
   type RunningServer,

@@ -154,6 +154,8 @@ if ("url" in postgres) {
         await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN accepted_warnings`);
         await admin.query(`ALTER TABLE "${schema}".steps DROP COLUMN observed`);
         await admin.query(`DROP TABLE "${schema}".run_notes`);
+        await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN waiting`);
+        await admin.query(`DROP TABLE "${schema}".gate_measurements`);
         await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
 
         const upgraded = new PostgresStore({ connectionString: url, schema });
@@ -163,7 +165,7 @@ if ("url" in postgres) {
           await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
           assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 6 }]);
+          assert.deepEqual(rows, [{ version: 8 }]);
         } finally {
           await upgraded.close();
         }
@@ -274,7 +276,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 6);
+      assert.equal(db.pragma("user_version", { simple: true }), 8);
     } finally {
       db.close();
     }
@@ -290,7 +292,9 @@ describe("SqliteStore", () => {
     const db = new Database(file);
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN pause_requested_by");
     db.exec("ALTER TABLE runs DROP COLUMN accepted_warnings");
-    db.exec("ALTER TABLE steps DROP COLUMN observed; DROP TABLE run_notes");
+    db.exec(
+      "ALTER TABLE steps DROP COLUMN observed; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting; DROP TABLE gate_measurements",
+    );
     db.pragma("user_version = 1");
     db.close();
 
@@ -308,6 +312,21 @@ describe("SqliteStore", () => {
       const note = { at: 1, by: "ops@there", kind: "host-undo", text: "h2" };
       await upgraded.addNote("r1", note);
       assert.deepEqual(await upgraded.notes("r1"), [note]);
+      assert.equal((await upgraded.getRun("r1"))?.waiting, null);
+      const waiting = { for: "window", since: 1, detail: "sat 01:00–05:00", step: null } as const;
+      await upgraded.updateRun("r1", { waiting });
+      assert.deepEqual((await upgraded.getRun("r1"))?.waiting, waiting);
+      const measured = {
+        step: "1.0.1/roll/api/batch-1/gate/errors",
+        gate: "errors",
+        attempt: 1,
+        at: 2,
+        value: 0,
+        verdict: "pass",
+        detail: "0 is below 1",
+      } as const;
+      await upgraded.addMeasurement("r1", measured);
+      assert.deepEqual(await upgraded.measurements("r1"), [measured]);
     } finally {
       await upgraded.close();
     }
@@ -322,7 +341,9 @@ describe("SqliteStore", () => {
     // What schema version 2 looked like: no accepted release warnings, no notification outbox.
     const db = new Database(file);
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN accepted_warnings");
-    db.exec("ALTER TABLE steps DROP COLUMN observed; DROP TABLE run_notes");
+    db.exec(
+      "ALTER TABLE steps DROP COLUMN observed; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting; DROP TABLE gate_measurements",
+    );
     db.pragma("user_version = 2");
     db.close();
 

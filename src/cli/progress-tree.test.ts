@@ -145,4 +145,15 @@ pointOfNoReturn: { before: { component: api, host: last } }`,
       /roll {2}api 2\/3 hosts, worker 0\/3 hosts {2}10\/24 steps/,
     );
   });
+
+  it("shows what the run waits for under its head line while it waits, and not after", () => {
+    const plan = bigPlan(3, 2);
+    const model = started(plan);
+    const waiting = { for: "approval", since: Date.now() - 65_000, detail: "approve api", step: "x" } as const;
+    model.apply({ type: "wait", runId: "r", waiting }, 1000);
+    const frame = model.frame(1000, 120, 40, plain);
+    assert.match(frame[1] ?? "", /⏸ waiting for approval: approve api {2}\(1m0[45]s\)/);
+    model.apply({ type: "wait-ended", runId: "r", waiting, how: "approved by ann", at: 0 }, 2000);
+    assert.doesNotMatch(model.frame(2000, 120, 40, plain).join("\n"), /waiting for/);
+  });
 });

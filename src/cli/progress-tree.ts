@@ -76,6 +76,8 @@ export class ProgressModel {
   #operation: Extract<RunEvent, { type: "start" }>["operation"] = "forward";
   #status = "running";
   #startedAt = 0;
+  /** What the run waits for now, and since when by this clock. */
+  #waiting: { readonly text: string; readonly since: number } | undefined;
 
   get started(): boolean {
     return this.#plan !== undefined;
@@ -107,6 +109,17 @@ export class ProgressModel {
         break;
       }
       case "note":
+        break;
+      case "wait":
+        this.#waiting = {
+          text: `waiting for ${event.waiting.for}: ${clean(event.waiting.detail)}`,
+          // A resumed wait keeps its journaled start; the terminal's clock may differ, so measure
+          // the time already waited rather than trusting the epoch.
+          since: now - Math.max(0, Date.now() - event.waiting.since),
+        };
+        break;
+      case "wait-ended":
+        this.#waiting = undefined;
         break;
     }
   }
@@ -240,7 +253,11 @@ export class ProgressModel {
       }
       return rows;
     });
-    const fixed = () => 1 + blocks.reduce((n, b) => n + b.length, 0);
+    const waiting = this.#waiting;
+    const waitLine =
+      waiting &&
+      fit([[`  ⏸ ${waiting.text}  (${formatSeconds(now - waiting.since)})`, c.yellow]], width);
+    const fixed = () => (waitLine ? 2 : 1) + blocks.reduce((n, b) => n + b.length, 0);
     // More hops than rows: the finished ones, then the ones to come, fold into a line each.
     const fold = (from: number, to: number, text: string) => {
       if (to - from >= 2 && fixed() >= rows)
@@ -256,7 +273,7 @@ export class ProgressModel {
     const room = Math.max(1, rows - 1 - fixed());
     const shown = stepCount > room ? room - 1 : stepCount;
     let drawn = 0;
-    const out = [head];
+    const out = waitLine ? [head, waitLine] : [head];
     for (const row of blocks.flat()) {
       out.push(row.text);
       if (!row.phase) continue;

@@ -3,7 +3,7 @@
  * (progress-tree.ts); elsewhere (a pipe, a file, CI) one plain line per step transition, with no
  * escape codes; with --json, the event stream (json-stream.ts).
  */
-import { forTerminal, type RunEvent, type RunListener } from "../index.js";
+import { forTerminal, type RunEvent, type RunListener, waitEndedLine, waitingLine } from "../index.js";
 
 /** A listener to the run's events, with a way to say something beside them and a last word. */
 export interface ProgressSink {
@@ -57,6 +57,10 @@ function plainLine(event: RunEvent): string | undefined {
       const m = event.measurement;
       return `measured ${m.step}: ${m.verdict} (${m.detail})`;
     }
+    case "wait":
+      return waitingLine(event.waiting);
+    case "wait-ended":
+      return waitEndedLine(event.waiting, event.how, event.at);
   }
 }
 

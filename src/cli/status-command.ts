@@ -69,6 +69,11 @@ export function renderStatus(s: ClusterStatus): string[] {
       ...(r.current.length
         ? [`  now: ${r.current.slice(0, 5).join(", ")}${r.current.length > 5 ? ", …" : ""}`]
         : []),
+      ...(r.waiting
+        ? [
+            `  waiting for ${r.waiting.for} since ${shortTime(r.waiting.since)}${r.waiting.step ? ` at ${r.waiting.step}` : ""}: ${r.waiting.detail}`,
+          ]
+        : []),
       ...r.notes.map(noteLine),
       ...measurementLines(r.measurements),
       `  ${r.heldBy ? `held by ${r.heldBy}` : `no ferry is running it: ${nextCommands(r)}`}`,
@@ -129,5 +134,10 @@ function measurementLines(ms: readonly MeasurementEntry[]): string[] {
 
 /** `  2026-11-21 01:39:00Z alice: ferry host undo h2: …` */
 function noteLine(n: NoteEntry): string {
-  return `  ${n.at.replace("T", " ").replace(/\.\d+Z$/, "Z")} ${n.by}: ${n.text}`;
+  return `  ${shortTime(n.at)} ${n.by}: ${n.text}`;
+}
+
+/** `2026-11-21 01:39:00Z` from ISO 8601. */
+function shortTime(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
 }

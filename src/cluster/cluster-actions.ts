@@ -32,6 +32,8 @@ export interface ClusterAction extends ActionSpec {
   readonly at: PhaseName;
   /** `host`: active | first | last | all | a host name. Absent: this machine. */
   readonly on?: { readonly component: string; readonly host: string };
+  /** An approval point instead of a command (`run` is then empty): what the approver is asked. */
+  readonly approve?: string;
 }
 
 /** Where the point of no return sits, when not at its default place. */
@@ -45,7 +47,8 @@ type HostActionData = NonNullable<ClusterData["components"][number]["actions"]>[
 function spec(a: ActionData | HostActionData): ActionSpec {
   return {
     name: a.name,
-    run: a.run,
+    // A cluster action that is an approval point has no command (checkActions sees to that).
+    run: a.run ?? "",
     ...(a.check ? { check: a.check } : {}),
     ...(a.undo ? { undo: a.undo } : {}),
     when: a.when,
@@ -62,6 +65,7 @@ export function clusterActions(actions: readonly ActionData[] | undefined): Clus
     ...spec(a),
     at: a.at,
     ...(a.on ? { on: { component: a.on.component, host: a.on.host } } : {}),
+    ...(a.approve ? { approve: a.approve } : {}),
   }));
 }
 
@@ -123,6 +127,18 @@ export function checkActions(data: ClusterData, at: At, checkTemplate: CheckTemp
     const path: FieldPath = ["actions", k];
     if (names.has(a.name)) at([...path, "name"], `action ${a.name} is defined twice`);
     names.add(a.name);
+    if (a.approve !== undefined) {
+      // An approval point waits for a person on this machine: nothing runs, so nothing to check or undo.
+      if (a.run !== undefined) at([...path, "run"], "give run or approve, not both");
+      for (const field of ["check", "undo", "on"] as const) {
+        if (a[field] !== undefined) at([...path, field], "not with approve: an approval point runs nothing");
+      }
+      return;
+    }
+    if (a.run === undefined) {
+      at([...path, "run"], "missing; an action has run (a command) or approve (an approval point)");
+      return;
+    }
     if (!a.on) {
       // On this machine, as the cluster's hooks: the hop's values and the cluster's vars.
       templates(a, path, HOP_NAMES, [clusterVars]);

@@ -266,6 +266,8 @@ export const GateSchema = z
       ),
   })
   .describe("A metric gate, checked after each batch of the component once it is healthy and has soaked.");
+/** Where a component's roll waits for an approval (DESIGN.md "Gates"). */
+export const APPROVE_POINTS = ["before", "after-first-batch", "between-batches"] as const;
 
 export const ComponentSchema = z.strictObject({
   name: name("component"),
@@ -322,6 +324,12 @@ export const ComponentSchema = z.strictObject({
     .array(HostActionSchema)
     .optional()
     .describe("Your own steps, on every host of it, at points of its roll."),
+  approve: z
+    .enum(APPROVE_POINTS)
+    .optional()
+    .describe(
+      "The run waits for `ferry approve` (or the API, or the dashboard): before its roll, after its first batch, or between its batches. Without batches the component is one batch: after-first-batch and between-batches wait once, when its roll is done.",
+    ),
 });
 
 /** The events a run sends to its `notify` receivers (DESIGN.md "Gates"). */
@@ -380,6 +388,14 @@ export const ACTION_HOSTS = ["active", "first", "last", "all"] as const;
 export const ClusterActionSchema = z
   .strictObject({
     ...ActionFields,
+    run: ActionFields.run.optional(),
+    approve: z
+      .string()
+      .min(1, "say what the approver is asked")
+      .optional()
+      .describe(
+        "Instead of run: the hop waits here for `ferry approve`, showing this text (an approval point at the end of the phase); `ferry reject` rolls it back.",
+      ),
     at: z
       .enum(PHASES)
       .describe(
@@ -400,6 +416,61 @@ export const ClusterActionSchema = z
       .describe("Where it runs: a host of a component, through that host's driver; absent, this machine."),
   })
   .describe("An action of your own, once per hop, at the end of a phase.");
+
+export const AlarmsSchema = z
+  .strictObject({
+    alertmanager: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, "an http:// or https:// URL of Alertmanager")
+      .describe("Alertmanager's URL; ferry asks its v2 API for the alerts that fire."),
+    ignore: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("Alert names (alertname) that never hold the run, such as Watchdog."),
+    deadline: DurationSchema.default("30m").describe(
+      "How long an alert may hold the run before it fails (before the point of no return: rolls back).",
+    ),
+    interval: DurationSchema.default("10s").describe("How often Alertmanager is asked while an alert holds the run."),
+  })
+  .describe(
+    "No firing alert (unsilenced, not inhibited, not ignored) at the preflight of every hop and before every component's roll: one that fires holds the run until it clears.",
+  );
+
+/** Days of a maintenance window, as `days:` names them. */
+export const WINDOW_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
+
+const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
+
+export const WindowSchema = z
+  .strictObject({
+    days: z
+      .array(z.enum(WINDOW_DAYS))
+      .min(1, "name at least one day, or leave days out for every day")
+      .optional()
+      .describe("The days a window opens on (a window that ends the next day belongs to the day it opens); default every day."),
+    start: z.string().regex(TIME_OF_DAY, 'a time of day is "HH:MM" or "HH:MM:SS", 00:00 to 23:59:59').describe("When it opens, local time."),
+    end: z
+      .string()
+      .regex(TIME_OF_DAY, 'a time of day is "HH:MM" or "HH:MM:SS", 00:00 to 23:59:59')
+      .describe("When it closes, local time; at or before start: the next day."),
+    timezone: z
+      .string()
+      .refine(isTimeZone, "not a time zone this platform knows (an IANA name such as Europe/Berlin, or UTC)")
+      .default("UTC")
+      .describe("The IANA time zone start and end are in (Europe/Berlin); default UTC. Daylight-saving changes are followed."),
+  })
+  .describe(
+    "A maintenance window: no step starts outside it; a run that reaches its end waits at the next step until it opens again.",
+  );
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const PointOfNoReturnSchema = z
   .strictObject({
@@ -506,6 +577,8 @@ export const ClusterSchema = z
       .describe(
         "Webhooks told of each run's events, through an outbox in the journal: at least once each, retried with backoff, never holding up the run.",
       ),
+    alarms: AlarmsSchema.optional(),
+    window: WindowSchema.optional(),
   })
   .describe("ferry cluster file (cluster.yaml): the hosts, the components on them, and how to upgrade them.");
 

@@ -3,7 +3,7 @@
  * the dashboard and metrics) listen to these instead of being written into the executor.
  */
 import type { Plan } from "../plan/plan.js";
-import type { Measurement, RunStatus, StepState } from "../store/state-store.js";
+import type { Measurement, RunStatus, StepState, Waiting } from "../store/state-store.js";
 
 export type RunEvent =
   /**
@@ -44,7 +44,17 @@ export type RunEvent =
   | { readonly type: "output"; readonly runId: string; readonly id: string; readonly line: string }
   | { readonly type: "note"; readonly runId: string; readonly message: string }
   /** A metric gate's measurement, journaled. */
-  | { readonly type: "measurement"; readonly runId: string; readonly measurement: Measurement };
+  | { readonly type: "measurement"; readonly runId: string; readonly measurement: Measurement }
+  /** The run waits now (an approval, a window, an alarm…), or what it waits on changed. */
+  | { readonly type: "wait"; readonly runId: string; readonly waiting: Waiting }
+  /** The run no longer waits for `waiting`: `how` it ended (`approved by ann`); `at` epoch ms. */
+  | {
+      readonly type: "wait-ended";
+      readonly runId: string;
+      readonly waiting: Waiting;
+      readonly how: string;
+      readonly at: number;
+    };
 
 export type RunListener = (event: RunEvent) => void;
 

@@ -29,7 +29,7 @@ import {
   poolSteps,
 } from "../plan/plan.js";
 import { LockLostError } from "../store/lock-lost-error.js";
-import type { RunStatus, StateStore, StepRecord } from "../store/state-store.js";
+import type { RunStatus, StateStore, StepRecord, Waiting } from "../store/state-store.js";
 import { RunEvents } from "./events.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
 import { Journal } from "./journal.js";
@@ -37,6 +37,7 @@ import type { MigrationRunner } from "./migration-runner.js";
 import type { DriverFor } from "./observe.js";
 import { RedundancyGroups } from "./redundancy-groups.js";
 import { CommandEnvs, failed, runAction, type StepContext, type StepResult } from "./steps/index.js";
+import type { WaitingSlot } from "./waiting.js";
 
 export interface ExecutorOptions {
   readonly store: StateStore;
@@ -54,6 +55,8 @@ export interface ExecutorOptions {
    * write after another ferry took the lock is refused, and the run stops as on lockLost().
    */
   readonly lockToken?: string;
+  /** Epoch milliseconds now, for gates that keep time (windows, deadlines); for unit tests only. */
+  readonly clock?: () => number;
 }
 
 export interface FailedStep {
@@ -96,7 +99,8 @@ export interface HostUndoRequest {
   readonly stop?: AbortSignal;
 }
 
-type Halt = "failure" | "interrupt" | "pause" | "lock-lost" | "journal";
+/** `rejected`: an approval was refused (`ferry reject`): the run rolls back as on an interrupt. */
+type Halt = "failure" | "interrupt" | "pause" | "lock-lost" | "journal" | "rejected";
 
 /** How undoing a list of steps ended (#undoSteps). */
 type Undone =
@@ -128,7 +132,7 @@ export class Executor {
   /** Where a step stands in the order it runs: the plan's, but for an active-passive pool (#ordered). */
   readonly #runSeq = new Map<string, number>();
   readonly #abort = new AbortController();
-  /** Aborted once the run halts: steps that only wait (a soak, a gate) end then. */
+  /** Aborted once the run halts for any reason: a gate that holds the run stops waiting. */
   readonly #halted = new AbortController();
   readonly #env: CommandEnvs;
   readonly #faults: Faults;
@@ -314,12 +318,14 @@ export class Executor {
     const back =
       hop !== undefined &&
       !this.#pastPointOfNoReturn(hop) &&
-      (why === "interrupt" || (why === "failure" && this.#o.plan.onFailure === "rollback"));
+      (why === "interrupt" ||
+        why === "rejected" ||
+        (why === "failure" && this.#o.plan.onFailure === "rollback"));
     if (back) {
       this.#decision = this.#j
         .run({
           status: "rolling-back",
-          error: `${why === "interrupt" ? "interrupted" : "a step failed"}; rolling back`,
+          error: `${why === "interrupt" ? "interrupted" : why === "rejected" ? "rejected" : "a step failed"}; rolling back`,
         })
         .catch((err) => {
           this.#journalError ??= err;
@@ -599,6 +605,11 @@ export class Executor {
     this.#faults.hit(`${step.id}:started`);
     const result = stuck ?? (await this.#perform(step, step.run));
     if (this.#halt === "lock-lost") return false;
+    if (!result.ok && result.halted) {
+      // It stopped waiting because the run halts: it did not happen, so nothing is to undo.
+      await j.step(step.id, { state: "pending", startedAt: null, endedAt: null, error: null }, about);
+      return false;
+    }
     if (result.ok) {
       await j.step(
         step.id,
@@ -626,7 +637,7 @@ export class Executor {
     };
     // The decision to roll back is made durable before the failure is: a crash between the two
     // then leaves a run that resume rolls back, never one it would carry on with.
-    this.#halting("failure");
+    this.#halting(!result.ok && result.rollback ? "rejected" : "failure");
     await this.#decision;
     await j.step(
       step.id,
@@ -917,10 +928,37 @@ export class Executor {
       driverFor: this.#o.driverFor,
       database: () => this.#database(),
       marker: this.#markerOf(step),
-      halted: this.#halted.signal,
       since: record.startedAt ?? Date.now(),
       attempt: record.attempts,
       measured: (m) => this.#j.measured({ ...m, step: step.id, attempt: record.attempts }),
+      waiting: this.#waitingSlot(step.id),
+      notes: () => this.#o.store.notes(this.#o.runId),
+    };
+  }
+
+  /**
+   * The run's waiting state as a step (or, with null, the walker between steps) sees it. A wait
+   * for the same thing at the same step as the journal's (a resume after a crash) keeps its since.
+   */
+  #waitingSlot(step: string | null): WaitingSlot {
+    const now = this.#o.clock ?? Date.now;
+    return {
+      halted: this.#halted.signal,
+      now,
+      start: async (what) => {
+        const was = this.#j.waiting;
+        const same = was !== null && was.for === what.for && was.step === step;
+        const waiting: Waiting = {
+          for: what.for,
+          detail: what.detail,
+          step,
+          since: same ? was.since : now(),
+        };
+        if (!same || was.detail !== what.detail) await this.#j.wait(waiting);
+        else this.events.emit({ type: "wait", runId: this.#o.runId, waiting });
+        return waiting;
+      },
+      end: (how) => this.#j.endWait(step, how),
     };
   }
 

@@ -16,6 +16,7 @@ import type {
   StateStore,
   StepPatch,
   StepRecord,
+  Waiting,
 } from "../store/state-store.js";
 import type { RunEvents } from "./events.js";
 import type { Faults } from "./faults.js";
@@ -29,6 +30,7 @@ export interface JournalFence {
 export class Journal {
   readonly #records = new Map<string, StepRecord>();
   #writes = 0;
+  #waiting: Waiting | null;
 
   constructor(
     private readonly store: StateStore,
@@ -37,7 +39,9 @@ export class Journal {
     private readonly faults: Faults,
     private readonly events: RunEvents,
     private readonly fence?: JournalFence,
+    waiting: Waiting | null = null,
   ) {
+    this.#waiting = waiting;
     for (const r of records) this.#records.set(r.id, r);
   }
 
@@ -48,7 +52,8 @@ export class Journal {
     events: RunEvents,
     fence?: JournalFence,
   ): Promise<Journal> {
-    return new Journal(store, runId, await store.steps(runId), faults, events, fence);
+    const run = await store.getRun(runId);
+    return new Journal(store, runId, await store.steps(runId), faults, events, fence, run?.waiting ?? null);
   }
 
   record(id: string): StepRecord {
@@ -93,10 +98,51 @@ export class Journal {
     return next;
   }
 
-  /** Durably records the run's new state, then tells the listeners; `by`: who asked for it. */
-  async run(patch: RunPatch, by?: string): Promise<void> {
-    await this.#fenced(this.store.updateRun(this.runId, patch, this.fence?.token));
+  /** What the run waits for, as journaled; null when it does not wait. */
+  get waiting(): Waiting | null {
+    return this.#waiting;
+  }
+
+  /** Durably marks the run waiting (or with a new detail), then tells the listeners. */
+  async wait(waiting: Waiting): Promise<void> {
+    await this.#fenced(this.store.updateRun(this.runId, { waiting }, this.fence?.token));
+    this.#waiting = waiting;
     this.#wrote();
+    this.events.emit({ type: "wait", runId: this.runId, waiting });
+  }
+
+  /**
+   * Durably ends the wait of `step` (null: the run's wait between steps), saying how; nothing when
+   * the run waits for something else now (another lane's gate took the mark over).
+   */
+  async endWait(step: string | null, how: string): Promise<void> {
+    const waiting = this.#waiting;
+    if (waiting === null || waiting.step !== step) return;
+    await this.#fenced(this.store.updateRun(this.runId, { waiting: null }, this.fence?.token));
+    this.#waiting = null;
+    this.#wrote();
+    this.events.emit({ type: "wait-ended", runId: this.runId, waiting, how, at: Date.now() });
+  }
+
+  /**
+   * Durably records the run's new state, then tells the listeners; `by`: who asked for it. A run
+   * that stops running stops waiting too.
+   */
+  async run(given: RunPatch, by?: string): Promise<void> {
+    const stops = given.status !== undefined && given.status !== "running" && this.#waiting !== null;
+    const patch: RunPatch = stops ? { ...given, waiting: null } : given;
+    await this.#fenced(this.store.updateRun(this.runId, patch, this.fence?.token));
+    const waited = this.#waiting;
+    if (stops) this.#waiting = null;
+    this.#wrote();
+    if (stops && waited)
+      this.events.emit({
+        type: "wait-ended",
+        runId: this.runId,
+        waiting: waited,
+        how: `the run is ${patch.status}`,
+        at: Date.now(),
+      });
     if (patch.status) {
       this.events.emit({
         type: "run",

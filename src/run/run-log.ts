@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { planSteps } from "../plan/plan.js";
 import { jsonForTerminal } from "../terminal-text.js";
 import { type RunEvent, type RunEvents, stepsDone } from "./events.js";
+import { waitingJson } from "./waiting.js";
 
 const FLUSH_MS = 100;
 
@@ -170,5 +171,15 @@ function logLine(event: RunEvent, hostOf: ReadonlyMap<string, string>): Record<s
         detail: m.detail,
       };
     }
+    case "wait":
+      return { ...head, step: event.waiting.step, event: "wait", waiting: waitingJson(event.waiting) };
+    case "wait-ended":
+      return {
+        ...head,
+        step: event.waiting.step,
+        event: "wait-ended",
+        waiting: waitingJson(event.waiting),
+        how: event.how,
+      };
   }
 }

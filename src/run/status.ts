@@ -16,6 +16,7 @@ import type {
 } from "../store/state-store.js";
 import { describeHolder } from "./lock.js";
 import { type Observation, observe } from "./observe.js";
+import { waitingJson } from "./waiting.js";
 
 export interface RunProgress {
   readonly id: string;
@@ -37,10 +38,12 @@ export interface RunProgress {
   readonly error: string | null;
   /** The release warnings accepted to start it: who, when, how, which. */
   readonly acceptedWarnings: WarningAcceptance | null;
-  /** What was done to the run besides its steps (a host undone), oldest first. */
+  /** What was done to the run besides its steps (a host undone, an approval), oldest first. */
   readonly notes: readonly NoteEntry[];
   /** Every measurement of its metric gates, oldest first. */
   readonly measurements: readonly MeasurementEntry[];
+  /** What the run waits for (an approval, a window, an alarm…); null when it does not wait. */
+  readonly waiting: WaitingEntry;
 }
 
 /** A gate's measurement (Measurement) as status, history and the API show it: its time as ISO 8601. */
@@ -58,12 +61,16 @@ export function measurementEntry(m: Measurement): MeasurementEntry {
   return { ...m, at: new Date(m.at).toISOString() };
 }
 
+export type WaitingEntry = ReturnType<typeof waitingJson>;
+
 /** A note of a run's history (RunNote) as status, history and the API show it: its time as ISO 8601. */
 export interface NoteEntry {
   readonly at: string;
   readonly by: string;
   readonly kind: string;
   readonly text: string;
+  /** The step it answers (an approval). */
+  readonly step?: string;
 }
 
 /** The document `ferry status --json` prints (DESIGN.md). */
@@ -120,6 +127,7 @@ export async function clusterStatus(
         acceptedWarnings: open.acceptedWarnings,
         notes: (await store.notes(open.id)).map(noteEntry),
         measurements: (await store.measurements(open.id)).map(measurementEntry),
+        waiting: waitingJson(open.waiting),
       };
     }
     return { cluster: cluster.name, version: seen.version, mixed: seen.mixed, members: seen.members, run };
@@ -128,7 +136,7 @@ export async function clusterStatus(
   }
 }
 
-export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt"> {
+export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt" | "waiting"> {
   readonly startedAt: string;
   readonly endedAt: string | null;
   readonly durationS: number | null;
@@ -136,6 +144,7 @@ export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt"> 
   readonly notes: readonly NoteEntry[];
   /** Every measurement of its metric gates, oldest first. */
   readonly measurements: readonly MeasurementEntry[];
+  readonly waiting: WaitingEntry;
 }
 
 export async function runHistory(cluster: Cluster, store: StateStore): Promise<HistoryEntry[]> {
@@ -158,6 +167,7 @@ export function historyEntry(
     durationS: r.endedAt === null ? null : Math.round((r.endedAt - r.startedAt) / 100) / 10,
     notes: notes.map(noteEntry),
     measurements: measurements.map(measurementEntry),
+    waiting: waitingJson(r.waiting),
   };
 }
 
@@ -178,5 +188,11 @@ function currentHop(
 }
 
 function noteEntry(n: RunNote): NoteEntry {
-  return { at: new Date(n.at).toISOString(), by: n.by, kind: n.kind, text: n.text };
+  return {
+    at: new Date(n.at).toISOString(),
+    by: n.by,
+    kind: n.kind,
+    text: n.text,
+    ...(n.step ? { step: n.step } : {}),
+  };
 }

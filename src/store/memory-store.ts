@@ -62,6 +62,7 @@ export class MemoryStore implements StateStore {
       endedAt: null,
       error: null,
       acceptedWarnings: run.acceptedWarnings ?? null,
+      waiting: null,
     });
     const record: RunRecord = jsonCopy({ ...summary, plan: run.plan ?? null, files: run.files });
     this.runs.set(run.id, {
@@ -97,7 +98,10 @@ export class MemoryStore implements StateStore {
     this.assertHeld(fence);
     const run = this.runs.get(id);
     if (!run) throw new Error(`no run ${id}`);
-    run.record = { ...run.record, ...jsonCopy(definedFields(patch, ["status", "endedAt", "error"])) };
+    run.record = {
+      ...run.record,
+      ...jsonCopy(definedFields(patch, ["status", "endedAt", "error", "waiting"])),
+    };
   }
 
   async requestPause(runId: string, by: string): Promise<boolean> {
@@ -320,8 +324,34 @@ function copyStep(step: StepRecord): StepRecord {
 }
 
 function summaryOf(run: RunSummary): RunSummary {
-  const { id, cluster, from, to, path, status, startedAt, endedAt, startedBy, error, acceptedWarnings } = run;
-  return { id, cluster, from, to, path, status, startedAt, endedAt, startedBy, error, acceptedWarnings };
+  const {
+    id,
+    cluster,
+    from,
+    to,
+    path,
+    status,
+    startedAt,
+    endedAt,
+    startedBy,
+    error,
+    acceptedWarnings,
+    waiting,
+  } = run;
+  return {
+    id,
+    cluster,
+    from,
+    to,
+    path,
+    status,
+    startedAt,
+    endedAt,
+    startedBy,
+    error,
+    acceptedWarnings,
+    waiting,
+  };
 }
 
 /** The listed fields the patch sets; a field given as undefined counts as not given, as in SQL stores. */

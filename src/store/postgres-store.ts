@@ -17,6 +17,7 @@ import {
   type NoticeRow,
   type PendingRow,
   type RunRow,
+  runColumnValue,
   STEP_ROW_COLUMNS,
   type StepRow,
   stepColumnValue,
@@ -159,6 +160,11 @@ function migrations(s: string): string[] {
     );
     CREATE INDEX run_notes_run ON ${s}.run_notes (run_id, id);
     `,
+    // What a run waits for (JSON text: for, since, detail, step), and the step a note answers (an approval).
+    `
+    ALTER TABLE ${s}.runs ADD COLUMN waiting text;
+    ALTER TABLE ${s}.run_notes ADD COLUMN step_id text;
+    `,
     // Each measurement of a metric gate: its value, when, and its verdict, in id order.
     `
     CREATE TABLE ${s}.gate_measurements (
@@ -188,13 +194,15 @@ const STEP_FIELDS = {
   observed: ["observed", "text"],
 } as const satisfies Record<keyof StepPatch, readonly [string, string]>;
 
-const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<
-  keyof RunPatch,
-  string
->;
+const RUN_COLUMNS = {
+  status: "status",
+  endedAt: "ended_at",
+  error: "error",
+  waiting: "waiting",
+} as const satisfies Record<keyof RunPatch, string>;
 
 const SUMMARY_COLUMNS =
-  "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, accepted_warnings";
+  "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, accepted_warnings, waiting";
 const NEWEST_FIRST = "ORDER BY started_at DESC, ord DESC";
 
 /** pg returns bigint as a string, since it may not fit a double; epoch milliseconds do. */
@@ -379,14 +387,14 @@ export class PostgresStore implements StateStore {
   async addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
     // After the writes issued before it, as a queued write would be.
     await this.written;
-    const values: unknown[] = [runId, note.at, note.by, note.kind, note.text];
+    const values: unknown[] = [runId, note.at, note.by, note.kind, note.text, note.step ?? null];
     if (fence !== undefined) values.push(fence);
     // The lock row read FOR SHARE, as in applyStepWrites: no fenced note commits after a takeover.
     const held =
-      fence === undefined ? "" : ` AND (SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE) = $6`;
+      fence === undefined ? "" : ` AND (SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE) = $7`;
     const { rowCount } = await this.pool.query(
-      `INSERT INTO ${this.s}.run_notes (run_id, at, done_by, kind, message)
-       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM ${this.s}.runs WHERE id = $1)${held}`,
+      `INSERT INTO ${this.s}.run_notes (run_id, at, done_by, kind, message, step_id)
+       SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM ${this.s}.runs WHERE id = $1)${held}`,
       values,
     );
     if (rowCount === 1) return;
@@ -402,7 +410,7 @@ export class PostgresStore implements StateStore {
   async notes(runId: string): Promise<RunNote[]> {
     await this.written;
     const { rows } = await this.pool.query<NoteRow>(
-      `SELECT at, done_by, kind, message FROM ${this.s}.run_notes WHERE run_id = $1 ORDER BY id`,
+      `SELECT at, done_by, kind, message, step_id FROM ${this.s}.run_notes WHERE run_id = $1 ORDER BY id`,
       [runId],
     );
     return rows.map(toNote);
@@ -772,7 +780,7 @@ export class PostgresStore implements StateStore {
     for (const [field, column] of Object.entries(RUN_COLUMNS)) {
       const value = patch[field as keyof RunPatch];
       if (value === undefined) continue;
-      values.push(value);
+      values.push(runColumnValue(field as keyof RunPatch, value));
       sets.push(`${column} = $${values.length}`);
     }
     // An empty patch still checks that the run exists.

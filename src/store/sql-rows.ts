@@ -11,12 +11,14 @@ import type {
   Measurement,
   NoticeRecord,
   RunNote,
+  RunPatch,
   RunRecord,
   RunStatus,
   RunSummary,
   StepPatch,
   StepRecord,
   StepState,
+  Waiting,
   WarningAcceptance,
 } from "./state-store.js";
 
@@ -38,6 +40,8 @@ export interface RunRow {
   error: string | null;
   /** Absent in a row read before the column existed. */
   accepted_warnings?: Json<WarningAcceptance> | null;
+  /** JSON text; absent in a row read before the column existed. */
+  waiting?: string | null;
   plan?: Json<unknown> | null;
   files?: Json<Record<string, string>> | null;
 }
@@ -65,6 +69,7 @@ export interface NoteRow {
   done_by: string;
   kind: string;
   message: string;
+  step_id?: string | null;
 }
 
 export interface LockRow {
@@ -96,6 +101,7 @@ export function toSummary(row: RunRow): RunSummary {
     startedBy: row.started_by,
     error: row.error,
     acceptedWarnings: json<WarningAcceptance | null>(row.accepted_warnings, null),
+    waiting: json<Waiting | null>(row.waiting, null),
   };
 }
 
@@ -125,6 +131,11 @@ export function toStep(row: StepRow): StepRecord {
 /** A step patch's values as the columns hold them: the observation as JSON text. */
 export function stepColumnValue<K extends keyof StepPatch>(field: K, value: StepPatch[K]): unknown {
   return field === "observed" && value !== null && value !== undefined ? JSON.stringify(value) : value;
+}
+
+/** A run patch's values as the columns hold them: what the run waits for as JSON text. */
+export function runColumnValue<K extends keyof RunPatch>(field: K, value: RunPatch[K]): unknown {
+  return field === "waiting" && value !== null && value !== undefined ? JSON.stringify(value) : value;
 }
 
 export function toHolder(row: LockRow | undefined): LockHolder | undefined {
@@ -204,7 +215,13 @@ export function toNotices(notices: readonly NoticeRow[], deliveries: readonly De
 }
 
 export function toNote(row: NoteRow): RunNote {
-  return { at: Number(row.at), by: row.done_by, kind: row.kind, text: row.message };
+  return {
+    at: Number(row.at),
+    by: row.done_by,
+    kind: row.kind,
+    text: row.message,
+    ...(row.step_id ? { step: row.step_id } : {}),
+  };
 }
 
 export interface MeasurementRow {

@@ -28,6 +28,7 @@ import {
   type NoticeRow,
   type PendingRow,
   type RunRow,
+  runColumnValue,
   STEP_ROW_COLUMNS,
   type StepRow,
   stepColumnValue,
@@ -155,6 +156,11 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX run_notes_run ON run_notes (run_id);
   `,
+  // What a run waits for (JSON: for, since, detail, step), and the step a note answers (an approval).
+  `
+  ALTER TABLE runs ADD COLUMN waiting TEXT;
+  ALTER TABLE run_notes ADD COLUMN step_id TEXT;
+  `,
   // Each measurement of a metric gate: its value, when, and its verdict, in rowid order.
   `
   CREATE TABLE gate_measurements (
@@ -182,10 +188,12 @@ const STEP_COLUMNS = {
   observed: "observed",
 } as const satisfies Record<keyof StepPatch, string>;
 
-const RUN_COLUMNS = { status: "status", endedAt: "ended_at", error: "error" } as const satisfies Record<
-  keyof RunPatch,
-  string
->;
+const RUN_COLUMNS = {
+  status: "status",
+  endedAt: "ended_at",
+  error: "error",
+  waiting: "waiting",
+} as const satisfies Record<keyof RunPatch, string>;
 
 const DELIVERY_COLUMNS = {
   state: "state",
@@ -196,7 +204,7 @@ const DELIVERY_COLUMNS = {
 } as const satisfies Record<keyof DeliveryPatch, string>;
 
 const SUMMARY_COLUMNS =
-  "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, accepted_warnings";
+  "id, cluster, from_version, to_version, path, status, started_at, ended_at, started_by, error, accepted_warnings, waiting";
 const NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC";
 
 /** A write waiting for the next group commit. */
@@ -305,7 +313,7 @@ export class SqliteStore implements StateStore {
   }
 
   updateRun(id: string, patch: RunPatch, fence?: string): Promise<void> {
-    const [sql, values] = updateSql("runs", RUN_COLUMNS, patch, "id = ?");
+    const [sql, values] = updateSql("runs", RUN_COLUMNS, patch, "id = ?", runColumnValue);
     return this.enqueue(() => {
       if (this.prepared(sql).run(...values, id).changes === 0) throw new Error(`no run ${id}`);
     }, fence);
@@ -364,9 +372,9 @@ export class SqliteStore implements StateStore {
   addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
     return this.enqueue(() => {
       const added = this.prepared(
-        `INSERT INTO run_notes (run_id, at, done_by, kind, message)
-         SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
-      ).run(runId, note.at, note.by, note.kind, note.text, runId);
+        `INSERT INTO run_notes (run_id, at, done_by, kind, message, step_id)
+         SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
+      ).run(runId, note.at, note.by, note.kind, note.text, note.step ?? null, runId);
       if (added.changes === 0) throw new Error(`no run ${runId}`);
     }, fence);
   }
@@ -375,7 +383,7 @@ export class SqliteStore implements StateStore {
     return this.guard(() => {
       this.ready();
       const rows = this.prepared(
-        "SELECT at, done_by, kind, message FROM run_notes WHERE run_id = ? ORDER BY rowid",
+        "SELECT at, done_by, kind, message, step_id FROM run_notes WHERE run_id = ? ORDER BY rowid",
       ).all(runId) as NoteRow[];
       return rows.map(toNote);
     });

@@ -26,6 +26,23 @@ export type RunStatus = "running" | "rolling-back" | "paused" | "stopped" | "fai
 
 export const FINISHED_STATUSES: readonly RunStatus[] = ["done", "rolled-back"];
 
+/** What a waiting run waits for (DESIGN.md "Gates"). */
+export type WaitingFor = "approval" | "window" | "soak" | "alarm" | "gate";
+
+/**
+ * A run waiting at a gate: a state of the run, journaled with it, so that `status`, the API and
+ * the dashboard show it from any process, and a resume after `kill -9` waits again from `since`.
+ */
+export interface Waiting {
+  readonly for: WaitingFor;
+  /** Epoch milliseconds: when the run started waiting for this, at this step. */
+  readonly since: number;
+  /** What it waits for, in words: the alert's name, the window, the approval asked for. */
+  readonly detail: string;
+  /** The id of the step that waits; null when the run waits between steps (a window). */
+  readonly step: string | null;
+}
+
 export interface StepRecord {
   /** The step's path id, `1.0.1/roll/api/h2/activate`; unique within a run. */
   readonly id: string;
@@ -65,6 +82,8 @@ export interface RunSummary {
   readonly error: string | null;
   /** The release warnings accepted to start the run, so that resuming it does not ask again; null: none had to be. */
   readonly acceptedWarnings: WarningAcceptance | null;
+  /** What the run waits for now; null when it does not wait. */
+  readonly waiting: Waiting | null;
 }
 
 /** Release warnings that had to be accepted (`acknowledge: true`), who accepted them, when and how. */
@@ -91,7 +110,7 @@ export interface RunRecord extends RunSummary {
   readonly files: Readonly<Record<string, string>>;
 }
 
-export type NewRun = Omit<RunRecord, "endedAt" | "error" | "acceptedWarnings"> & {
+export type NewRun = Omit<RunRecord, "endedAt" | "error" | "acceptedWarnings" | "waiting"> & {
   readonly acceptedWarnings?: WarningAcceptance | null;
 };
 
@@ -99,6 +118,7 @@ export interface RunPatch {
   readonly status?: RunStatus;
   readonly endedAt?: number | null;
   readonly error?: string | null;
+  readonly waiting?: Waiting | null;
 }
 
 /**
@@ -114,6 +134,8 @@ export interface RunNote {
   readonly kind: string;
   /** What was done, in words. */
   readonly text: string;
+  /** The step it was about, when it was about one: the approval step an `approved` note answers. */
+  readonly step?: string;
 }
 
 /**

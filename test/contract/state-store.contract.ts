@@ -87,7 +87,7 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         const run = newRun({ plan, files, path: ["23.09.9", "23.09.10", "24.03.0"] });
         await store().createRun(run, ["a", "b"]);
 
-        assert.deepEqual(await store().getRun(run.id), { ...run, endedAt: null, error: null });
+        assert.deepEqual(await store().getRun(run.id), { ...run, endedAt: null, error: null, waiting: null });
         assert.equal(await store().getRun("no-such-run"), undefined);
       });
 
@@ -144,7 +144,13 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
 
         await store().updateRun(run.id, { status: "done", endedAt: run.startedAt + 5000, error: null });
         read = await store().getRun(run.id);
-        assert.deepEqual(read, { ...run, status: "done", endedAt: run.startedAt + 5000, error: null });
+        assert.deepEqual(read, {
+          ...run,
+          status: "done",
+          endedAt: run.startedAt + 5000,
+          error: null,
+          waiting: null,
+        });
 
         await assert.rejects(store().updateRun("no-such-run", { status: "done" }), /no-such-run/);
       });
@@ -175,7 +181,12 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       it("unfinishedRun returns the whole record, plan and files included", async () => {
         const run = newRun({ plan: { p: 1 }, files: { cluster: "x" } });
         await store().createRun(run, []);
-        assert.deepEqual(await store().unfinishedRun("demo"), { ...run, endedAt: null, error: null });
+        assert.deepEqual(await store().unfinishedRun("demo"), {
+          ...run,
+          endedAt: null,
+          error: null,
+          waiting: null,
+        });
       });
 
       it("listRuns returns the cluster's runs newest first, without plan and files", async () => {
@@ -195,7 +206,7 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
           assert.equal("files" in r, false);
         }
         const { plan: _plan, files: _files, ...summary } = newRun({ id: "b", startedAt: t + 1000 });
-        assert.deepEqual(runs[1], { ...summary, endedAt: null, error: null });
+        assert.deepEqual(runs[1], { ...summary, endedAt: null, error: null, waiting: null });
         assert.deepEqual(await store().listRuns("nobody"), []);
       });
 
@@ -238,6 +249,25 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         assert.equal((await store().getRun("b"))?.acceptedWarnings, null);
       });
 
+      it("keeps what a run waits for, from none to one and back, in getRun, unfinishedRun and listRuns", async () => {
+        await store().createRun(newRun(), []);
+        assert.equal((await store().getRun("r1"))?.waiting, null);
+        const waiting = {
+          for: "approval",
+          since: Date.UTC(2026, 10, 21, 3, 5, 0),
+          detail: "approve 24.03.0/roll/api/approve/before ✓",
+          step: "24.03.0/roll/api/approve/before",
+        } as const;
+        await store().updateRun("r1", { waiting });
+        assert.deepEqual((await store().getRun("r1"))?.waiting, waiting);
+        assert.deepEqual((await store().unfinishedRun("demo"))?.waiting, waiting);
+        assert.deepEqual((await store().listRuns("demo"))[0]?.waiting, waiting);
+        await store().updateRun("r1", { status: "paused" });
+        assert.deepEqual((await store().getRun("r1"))?.waiting, waiting, "a patch without it leaves it");
+        await store().updateRun("r1", { waiting: null });
+        assert.equal((await store().getRun("r1"))?.waiting, null);
+      });
+
       it("runs started in the same millisecond: the later created counts as newer", async () => {
         await store().createRun(newRun({ id: "first" }), []);
         await store().createRun(newRun({ id: "second" }), []);
@@ -257,7 +287,7 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         assert.equal(await store().requestPause(run.id, "ops@bastion"), true);
         assert.equal(await store().pauseRequest(run.id), "ops@bastion");
         // The mark is no part of the run's record: nothing else about the run changes.
-        assert.deepEqual(await store().getRun(run.id), { ...run, endedAt: null, error: null });
+        assert.deepEqual(await store().getRun(run.id), { ...run, endedAt: null, error: null, waiting: null });
         await store().clearPause(run.id);
         assert.equal(await store().pauseRequest(run.id), null);
       });
@@ -518,6 +548,14 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         assert.deepEqual(await store().notes("no-such-run"), []);
       });
 
+      it("keeps the step a note is about", async () => {
+        await store().createRun(newRun(), ["a"]);
+        const answer = { ...note("approved"), kind: "approved", step: "24.03.0/roll/api/approve/before" };
+        await store().addNote("r1", answer);
+        await store().addNote("r1", note("plain"));
+        assert.deepEqual(await store().notes("r1"), [answer, note("plain")]);
+      });
+
       it("addNote to an unknown run is an error, and a fenced one is refused without the lock", async () => {
         await assert.rejects(store().addNote("no-such-run", note("x")), /no-such-run/);
         await store().createRun(newRun(), ["a"]);
@@ -532,6 +570,46 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         await store().createRun(newRun(), ["a"]);
         await store().addNote("r1", note("seen"));
         assert.deepEqual(await other.notes("r1"), [note("seen")]);
+      });
+    });
+
+    describe("gate measurements", () => {
+      const m = (
+        value: number | null,
+        verdict: "pass" | "fail" | "inconclusive",
+        at = 1_700_000_000_000,
+      ) => ({
+        step: "1.0.1/roll/api/batch-1/gate/errors",
+        gate: "errors",
+        attempt: 1,
+        at,
+        value,
+        verdict,
+        detail: value === null ? "no data" : `${value} is below 1`,
+      });
+
+      it("keeps a run's measurements in the order added, NaN-free values and null as given", async () => {
+        await store().createRun(newRun({ id: "r1" }), ["a"]);
+        await store().createRun(newRun({ id: "r2" }), ["a"]);
+        assert.deepEqual(await store().measurements("r1"), []);
+        await store().addMeasurement("r1", m(0.25, "pass"));
+        await store().addMeasurement("r2", m(3, "fail"));
+        await store().addMeasurement("r1", m(null, "inconclusive", 1_700_000_000_400));
+        assert.deepEqual(await store().measurements("r1"), [
+          m(0.25, "pass"),
+          m(null, "inconclusive", 1_700_000_000_400),
+        ]);
+        assert.deepEqual(await store().measurements("r2"), [m(3, "fail")]);
+        assert.deepEqual(await store().measurements("no-such-run"), []);
+      });
+
+      it("a measurement of an unknown run is an error, and a fenced one is refused without the lock", async () => {
+        await assert.rejects(store().addMeasurement("no-such-run", m(1, "pass")), /no-such-run/);
+        await store().createRun(newRun(), ["a"]);
+        await store().tryLock(claim("A"));
+        await store().addMeasurement("r1", m(0, "pass"), "A");
+        await assert.rejects(store().addMeasurement("r1", m(1, "pass"), "B"), LockLostError);
+        assert.deepEqual(await store().measurements("r1"), [m(0, "pass")]);
       });
     });
 
@@ -895,7 +973,7 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         const other = await twin();
         const run = newRun({ plan: { from: "first" } });
         await store().createRun(run, ["a", "b"]);
-        assert.deepEqual(await other.getRun(run.id), { ...run, endedAt: null, error: null });
+        assert.deepEqual(await other.getRun(run.id), { ...run, endedAt: null, error: null, waiting: null });
 
         await other.updateStep(run.id, "b", { state: "running", attempts: 1 });
         await other.updateRun(run.id, { status: "paused" });

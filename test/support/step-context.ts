@@ -6,6 +6,36 @@ import { MemoryDriver } from "../../src/drivers/memory-driver.js";
 import type { Member, PlanStep } from "../../src/plan/plan.js";
 import { RunEvents } from "../../src/run/events.js";
 import type { StepContext } from "../../src/run/steps/index.js";
+import type { Waiting, WaitingSlot } from "../../src/run/waiting.js";
+
+/**
+ * A waiting slot that keeps in memory what a gate marked: `log` lists every start and end. `now`
+ * is the clock the slot reports (a test moves it); `halt()` aborts its halted signal.
+ */
+export function waitingSlot(clock: { now: number } = { now: Date.now() }) {
+  const halt = new AbortController();
+  const log: ({ start: Waiting } | { end: string })[] = [];
+  let current: Waiting | null = null;
+  const slot: WaitingSlot & { log: typeof log; halt(): void; readonly current: Waiting | null } = {
+    log,
+    halted: halt.signal,
+    halt: () => halt.abort(),
+    now: () => clock.now,
+    get current() {
+      return current;
+    },
+    async start(what) {
+      current = { ...what, since: current?.for === what.for ? current.since : clock.now, step: "x" };
+      log.push({ start: current });
+      return current;
+    },
+    async end(how) {
+      if (current) log.push({ end: how });
+      current = null;
+    },
+  };
+  return slot;
+}
 
 export function stepContext(parts: Partial<Omit<StepContext, "step">> & { step?: Partial<PlanStep> } = {}) {
   const { step, ...rest } = parts;
@@ -20,10 +50,11 @@ export function stepContext(parts: Partial<Omit<StepContext, "step">> & { step?:
     driverFor: () => driver,
     database: () => Promise.reject(new Error("this test has no database")),
     marker: "00000000000000aa",
-    halted: new AbortController().signal,
     since: Date.now(),
     attempt: 1,
     measured: () => Promise.resolve(),
+    waiting: waitingSlot(),
+    notes: async () => [],
     ...rest,
     driver,
     step: {

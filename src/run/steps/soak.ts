@@ -1,16 +1,24 @@
 /**
  * `soak`: after a batch is healthy, wait before its gates and the next batch (DESIGN.md "Gates").
- * The wait counts from when the step first began (StepContext.since), so a run resumed after a
- * crash or a pause waits only what is left. A halt ends it early, `cut`: it stays running in the
- * journal, and a resume takes it up where it was.
+ * The run is marked waiting for `soak` meanwhile. The wait counts from when the step first began
+ * (StepContext.since, kept in the journal), so a run resumed after a crash or a pause waits only
+ * what is left. A halt ends it early, `cut`: it stays running in the journal, and a resume takes
+ * it up where it was.
  */
 import { type ActionOf, passed, type StepKind, type StepResult } from "./step-kind.js";
 
 export const soak: StepKind<ActionOf<"soak">> = {
-  async run(action, { since, halted }) {
-    const left = since + action.ms - Date.now();
-    if (left > 0 && !(await waitFor(left, halted))) return cutShort(action.ms, since);
-    return passed(`soaked ${formatMs(action.ms)}\n`);
+  async run(action, { since, waiting, step }) {
+    const left = since + action.ms - waiting.now();
+    if (left <= 0) return passed(`soaked ${formatMs(action.ms)}\n`);
+    const batch = /\/roll\/([^/]+)\/(batch-\d+)\//.exec(step.id);
+    const detail = batch
+      ? `${formatMs(action.ms)} after ${batch[2]?.replace("-", " ")} of ${batch[1]}`
+      : formatMs(action.ms);
+    await waiting.start({ for: "soak", detail });
+    const ran = await waitFor(left, waiting.halted);
+    await waiting.end(ran ? "soaked" : "the run halts");
+    return ran ? passed(`soaked ${formatMs(action.ms)}\n`) : cutShort(action.ms, since, waiting.now());
   },
 };
 
@@ -29,8 +37,8 @@ export function waitFor(ms: number, halted: AbortSignal): Promise<boolean> {
   });
 }
 
-function cutShort(ms: number, since: number): StepResult {
-  const left = Math.max(0, since + ms - Date.now());
+function cutShort(ms: number, since: number, now: number): StepResult {
+  const left = Math.max(0, since + ms - now);
   return {
     ok: false,
     cut: true,
@@ -40,6 +48,7 @@ function cutShort(ms: number, since: number): StepResult {
   };
 }
 
+/** 500ms, 1.5s, 30s. */
 export function formatMs(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 100) / 10}s` : `${Math.round(ms)}ms`;
 }

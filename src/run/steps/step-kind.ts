@@ -8,10 +8,11 @@
  */
 import type { Driver } from "../../drivers/driver.js";
 import type { Action, Member, PlanStep } from "../../plan/plan.js";
-import type { Measurement } from "../../store/state-store.js";
+import type { Measurement, RunNote } from "../../store/state-store.js";
 import type { RunEvents } from "../events.js";
 import type { MigrationRunner } from "../migration-runner.js";
 import type { DriverFor } from "../observe.js";
+import type { HoldResult, WaitingSlot } from "../waiting.js";
 
 /** What a kind may use while it acts: the step, where it runs, and the run's shared parts. */
 export interface StepContext {
@@ -38,11 +39,6 @@ export interface StepContext {
    */
   readonly marker: string;
   /**
-   * Aborted once the run stops starting steps (a pause, a signal, a failure elsewhere): a step that
-   * only waits (a soak, a gate between measurements) ends then, `cut` short, and a resume takes it up.
-   */
-  readonly halted: AbortSignal;
-  /**
    * When this step began: for a step taken up again after ferry stopped (found running), when it
    * first began, so that a soak resumed waits only what is left of it.
    */
@@ -51,6 +47,10 @@ export interface StepContext {
   readonly attempt: number;
   /** Journals a gate's measurement with the run (durable before it resolves) and tells the listeners. */
   measured(m: Omit<Measurement, "step" | "attempt">): Promise<void>;
+  /** The run's waiting state, for a gate that holds the run (src/run/waiting.ts: `hold`). */
+  readonly waiting: WaitingSlot;
+  /** The run's notes so far (an approval's answer is one), oldest first. */
+  notes(): Promise<RunNote[]>;
 }
 
 /**
@@ -71,10 +71,20 @@ export type StepResult =
       readonly output: string;
       /** An undo that cannot be done at all: trying again cannot help, so the rollback stops there. */
       readonly irreversible?: true;
-      /** A wait ended because the run halts (StepContext.halted): not a failure; the step stays running for a resume. */
+      /**
+       * A wait in progress ended because the run halts (`waiting.halted`): not a failure, and unlike
+       * `halted` it did partly happen; the step stays running, and a resume takes it up from `since`.
+       */
       readonly cut?: true;
       /** The run must stop as `ferry pause` stops it (a gate without data): who or what asks, for the message. */
       readonly pause?: string;
+      /**
+       * The step did not happen: it stopped waiting because the run halts (a pause, a signal).
+       * It goes back to pending, and a resume runs it again.
+       */
+      readonly halted?: true;
+      /** The run rolls back (before its point of no return) whatever `onFailure` says: a rejection. */
+      readonly rollback?: true;
     };
 
 export interface StepKind<A extends Action> {
@@ -87,6 +97,14 @@ export type ActionOf<T extends Action["type"]> = Extract<Action, { readonly type
 
 export function passed(output = "", exitCode: number | null = null): StepResult {
   return { ok: true, exitCode, output };
+}
+
+/** How a step kind's `hold` ended, as its result (a halt leaves the step to be run again). */
+export function holdResult(r: HoldResult): StepResult {
+  if (r.kind === "go") return passed(`${r.how}\n`);
+  if (r.kind === "halted")
+    return { ok: false, error: "stopped waiting: the run halts", exitCode: null, output: "", halted: true };
+  return failed(r.error);
 }
 
 export function failed(error: string, output = "", exitCode: number | null = null): StepResult {
