@@ -430,7 +430,9 @@ export const AlarmsSchema = z
     deadline: DurationSchema.default("30m").describe(
       "How long an alert may hold the run before it fails (before the point of no return: rolls back).",
     ),
-    interval: DurationSchema.default("10s").describe("How often Alertmanager is asked while an alert holds the run."),
+    interval: DurationSchema.default("10s").describe(
+      "How often Alertmanager is asked while an alert holds the run.",
+    ),
   })
   .describe(
     "No firing alert (unsilenced, not inhibited, not ignored) at the preflight of every hop and before every component's roll: one that fires holds the run until it clears.",
@@ -447,8 +449,13 @@ export const WindowSchema = z
       .array(z.enum(WINDOW_DAYS))
       .min(1, "name at least one day, or leave days out for every day")
       .optional()
-      .describe("The days a window opens on (a window that ends the next day belongs to the day it opens); default every day."),
-    start: z.string().regex(TIME_OF_DAY, 'a time of day is "HH:MM" or "HH:MM:SS", 00:00 to 23:59:59').describe("When it opens, local time."),
+      .describe(
+        "The days a window opens on (a window that ends the next day belongs to the day it opens); default every day.",
+      ),
+    start: z
+      .string()
+      .regex(TIME_OF_DAY, 'a time of day is "HH:MM" or "HH:MM:SS", 00:00 to 23:59:59')
+      .describe("When it opens, local time."),
     end: z
       .string()
       .regex(TIME_OF_DAY, 'a time of day is "HH:MM" or "HH:MM:SS", 00:00 to 23:59:59')
@@ -457,7 +464,9 @@ export const WindowSchema = z
       .string()
       .refine(isTimeZone, "not a time zone this platform knows (an IANA name such as Europe/Berlin, or UTC)")
       .default("UTC")
-      .describe("The IANA time zone start and end are in (Europe/Berlin); default UTC. Daylight-saving changes are followed."),
+      .describe(
+        "The IANA time zone start and end are in (Europe/Berlin); default UTC. Daylight-saving changes are followed.",
+      ),
   })
   .describe(
     "A maintenance window: no step starts outside it; a run that reaches its end waits at the next step until it opens again.",

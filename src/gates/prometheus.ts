@@ -56,7 +56,10 @@ export function readingOf(data: QueryAnswer["data"]): Reading {
   } else return none(`the query gave a ${resultType ?? "missing"} result, not one instant value`);
   const text = Array.isArray(sample) ? sample[1] : undefined;
   if (typeof text !== "string") return none("the query's sample has no value");
-  const value = Number(text);
+  // Prometheus writes infinities as +Inf and -Inf, which Number() does not read.
+  const value = /^[+-]?Inf$/.test(text)
+    ? (text.startsWith("-") ? -1 : 1) * Number.POSITIVE_INFINITY
+    : Number(text);
   if (Number.isNaN(value)) return none("the value is NaN (for instance a rate of nothing over nothing)");
   return { value, reason: "" };
 }

@@ -350,3 +350,102 @@ describe("orderActivePassive", () => {
     assert.equal(orderActivePassive(pool, "h9"), pool);
   });
 });
+
+describe("buildPlan: batches, soak and gates", () => {
+  const five = (more: string) =>
+    parseCluster(
+      "/c/cluster.yaml",
+      `name: demo
+catalog: releases.yaml
+hosts: [{ name: h1, address: a1 }, { name: h2, address: a2 }, { name: h3, address: a3 }, { name: h4, address: a4 }, { name: h5, address: a5 }]
+components:
+  - name: api
+    hosts: [h1, h2, h3, h4, h5]
+    commands: { version: v, install: "i {{version}}", stop: s, activate: "a {{version}}", start: st }
+${more}`,
+    );
+  const roll = (plan: Plan) => plan.hops[0]?.phases.find((p) => p.name === "roll");
+  const pool = (plan: Plan) => roll(plan)?.stages[0]?.pools[0] as Pool;
+
+  it("splits the hosts as Ansible's serial list, each batch closed by its soak and gates", () => {
+    const plan = buildPlan(
+      five(`    batches: [1, "50%"]
+    soak: 2s
+    gates:
+      - name: errors
+        prometheus: { url: "http://prom:9090", query: "sum(errors{release='{{version}}'})", below: 1 }
+        interval: 1s
+`),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const p = pool(plan);
+    // 5 hosts: 1, then 50% rounded up (3), then the rest (1): the last size repeats, capped by what is left.
+    assert.deepEqual(
+      p.lanes.map((l) => (l.batchEnd ? `end ${l.batch}` : `${l.batch} ${l.host}`)),
+      ["1 h1", "end 1", "2 h2", "2 h3", "2 h4", "end 2", "3 h5", "end 3"],
+    );
+    assert.equal(p.limit, 3);
+    const end = p.lanes[1];
+    assert.deepEqual(
+      end?.steps.map((s) => s.id),
+      ["1.0.1/roll/api/batch-1/soak", "1.0.1/roll/api/batch-1/gate/errors"],
+    );
+    assert.deepEqual(end?.steps[0]?.run, [{ type: "soak", ms: 2000 }]);
+    const gate = end?.steps[1]?.run[0];
+    assert.equal(gate?.type, "metric-gate");
+    // The query is a template of the hop.
+    assert.equal(gate?.type === "metric-gate" && gate.gate.prometheus.query, "sum(errors{release='1.0.1'})");
+    assert.equal(end?.steps[1]?.name, "gate/errors");
+    assert.equal(end?.steps[1]?.host, undefined);
+  });
+
+  it("without batches the component is one batch, in its sliding window, with its gates at the end", () => {
+    const plan = buildPlan(
+      five(`    maxUnavailable: 2
+    gates:
+      - { name: up, prometheus: { url: "http://prom:9090", query: "min(up)", above: 0 } }
+`),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const p = pool(plan);
+    assert.equal(p.limit, 2);
+    assert.deepEqual(
+      p.lanes.map((l) => (l.batchEnd ? "end" : l.host)),
+      ["h1", "h2", "h3", "h4", "h5", "end"],
+    );
+    assert.deepEqual(
+      p.lanes.at(-1)?.steps.map((s) => s.id),
+      ["1.0.1/roll/api/batch-1/gate/up"],
+    );
+  });
+
+  it("leaves a component without batches, soak or gates as it was", () => {
+    const p = pool(buildPlan(five(""), planPath(catalog, "1.0.0", "1.0.1")));
+    assert.ok(p.lanes.every((l) => l.batch === undefined && !l.batchEnd));
+  });
+
+  it("keeps an active-passive component's closing lane last, whichever host is active", () => {
+    const c = parseCluster(
+      "/c/cluster.yaml",
+      `name: demo
+catalog: releases.yaml
+hosts: [{ name: h1, address: a1 }, { name: h2, address: a2 }]
+components:
+  - name: ctl
+    hosts: [h1, h2]
+    mode: active-passive
+    role: role
+    switchover: "take {{host}}"
+    soak: 1s
+    commands: { version: v, install: i, stop: s, activate: a, start: st }
+`,
+    );
+    // The roles are asked in a stage before the roll's own.
+    const p = roll(buildPlan(c, planPath(catalog, "1.0.0", "1.0.1")))?.stages[1]?.pools[0] as Pool;
+    assert.ok(p.activePassive);
+    assert.equal(p.lanes.at(-1)?.batchEnd, true);
+    const reordered = orderActivePassive(p, "h2");
+    assert.equal(reordered.lanes.length, p.lanes.length);
+    assert.equal(reordered.lanes.at(-1)?.batchEnd, true);
+  });
+});
