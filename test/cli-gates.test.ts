@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { loadCluster } from "../src/cluster/cluster.js";
 import { FIRST, writeSampleCluster } from "../src/demo/sample-cluster.js";
 import { runOnEveryMember } from "../src/demo/sample-processes.js";
@@ -18,6 +18,7 @@ import { DriverPool } from "../src/drivers/driver-pool.js";
 import { type Prometheus, prometheusSkip, startPrometheus } from "./support/prometheus.js";
 import { ferry } from "./support/run-ferry.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
+import { serveCluster } from "./support/serve.js";
 
 const ERRORS = "sum(notes_errors_total)";
 
@@ -105,7 +106,6 @@ interface Measured {
 describe("batches, soak and metric gates against a real Prometheus", { ...prometheusSkip() }, () => {
   // The gates need a URL known only once Prometheus runs: each test writes its gates in.
   let s: Setup | undefined;
-  before(() => {});
   after(async () => {
     await s?.stop();
   });
@@ -136,6 +136,15 @@ describe("batches, soak and metric gates against a real Prometheus", { ...promet
       JSON.stringify(measured),
     );
     for (const h of s.hosts) assert.ok(ranOn(s, h, "1.0.1"), `${h} runs 1.0.1`);
+
+    // The API shows the same measurements with the run.
+    const served = await serveCluster(["-c", s.clusterFile]);
+    try {
+      const detail = await (await fetch(`${served.url}api/runs/${history[0].id}`)).json();
+      assert.deepEqual(detail.run.measurements, measured);
+    } finally {
+      await served.stop();
+    }
     await s.stop();
     s = undefined;
   });
