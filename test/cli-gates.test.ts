@@ -140,7 +140,9 @@ describe("batches, soak and metric gates against a real Prometheus", { ...promet
     // The API shows the same measurements with the run.
     const served = await serveCluster(["-c", s.clusterFile]);
     try {
-      const detail = await (await fetch(`${served.url}api/runs/${history[0].id}`)).json();
+      const detail = (await (await fetch(`${served.url}api/runs/${history[0].id}`)).json()) as {
+        run: { measurements: Measured[] };
+      };
       assert.deepEqual(detail.run.measurements, measured);
     } finally {
       await served.stop();
