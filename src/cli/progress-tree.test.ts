@@ -149,7 +149,12 @@ pointOfNoReturn: { before: { component: api, host: last } }`,
   it("shows what the run waits for under its head line while it waits, and not after", () => {
     const plan = bigPlan(3, 2);
     const model = started(plan);
-    const waiting = { for: "approval", since: Date.now() - 65_000, detail: "approve api", step: "x" } as const;
+    const waiting = {
+      for: "approval",
+      since: Date.now() - 65_000,
+      detail: "approve api",
+      step: "x",
+    } as const;
     model.apply({ type: "wait", runId: "r", waiting }, 1000);
     const frame = model.frame(1000, 120, 40, plain);
     assert.match(frame[1] ?? "", /⏸ waiting for approval: approve api {2}\(1m0[45]s\)/);

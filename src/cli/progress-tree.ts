@@ -255,8 +255,7 @@ export class ProgressModel {
     });
     const waiting = this.#waiting;
     const waitLine =
-      waiting &&
-      fit([[`  ⏸ ${waiting.text}  (${formatSeconds(now - waiting.since)})`, c.yellow]], width);
+      waiting && fit([[`  ⏸ ${waiting.text}  (${formatSeconds(now - waiting.since)})`, c.yellow]], width);
     const fixed = () => (waitLine ? 2 : 1) + blocks.reduce((n, b) => n + b.length, 0);
     // More hops than rows: the finished ones, then the ones to come, fold into a line each.
     const fold = (from: number, to: number, text: string) => {
