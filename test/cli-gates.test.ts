@@ -10,38 +10,78 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { loadCluster } from "../src/cluster/cluster.js";
 import { FIRST, writeSampleCluster } from "../src/demo/sample-cluster.js";
 import { runOnEveryMember } from "../src/demo/sample-processes.js";
 import { DriverPool } from "../src/drivers/driver-pool.js";
-import { type Prometheus, prometheusSkip, startPrometheus } from "./support/prometheus.js";
+import { freePort, type Prometheus, prometheusSkip, startPrometheus } from "./support/prometheus.js";
 import { ferry } from "./support/run-ferry.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
 import { serveCluster } from "./support/serve.js";
 
 const ERRORS = "sum(notes_errors_total)";
 
+/**
+ * One Prometheus for the whole file, told every target at its start: it takes up new targets at
+ * most every 5 s, so the ports of every test's API servers are chosen up front. The probe is a
+ * test-controlled target whose /metrics body may hold no series at all (the no-data case).
+ */
+interface Shared {
+  readonly prometheus: Prometheus;
+  /** Three API ports per test, taken in turn. */
+  readonly ports: number[][];
+  probe: string;
+  close(): Promise<void>;
+}
+
+async function startShared(tests: number): Promise<Shared> {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-gates-prom-"));
+  const ports: number[][] = [];
+  for (let i = 0; i < tests; i++) ports.push([await freePort(), await freePort(), await freePort()]);
+  const shared = { probe: "" } as { probe: string };
+  const probe: Server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+    res.end(shared.probe);
+  });
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const probePort = (probe.address() as { port: number }).port;
+  const targets = [...ports.flat(), probePort].map((p) => `127.0.0.1:${p}`);
+  const prometheus = await startPrometheus(dir, targets);
+  // Its targets are taken up, and scraped, once the probe has been.
+  await prometheus.until(`up{instance="127.0.0.1:${probePort}"}`, (v) => v === 1);
+  return Object.assign(shared, {
+    prometheus,
+    ports,
+    close: async () => {
+      await prometheus.stop();
+      await new Promise((resolve) => probe.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
 interface Setup {
   readonly root: string;
   readonly clusterFile: string;
   readonly hosts: readonly string[];
-  readonly prometheus: Prometheus;
-  /** The one extra target's /metrics body (a test-controlled source of data that may be missing). */
-  probe: string;
   stop(): Promise<void>;
 }
 
 /**
- * The notes API on h1–h3 (no gateway, no workers), started on 1.0.0, with `batches`, `soak` and
- * the gates given, scraped by a Prometheus of its own; NOTES_FAULT is `fault` on every host.
+ * The notes API on h1–h3 (no gateway, no workers) on the next three ports, started on 1.0.0, in
+ * batches [1, "100%"] with a soak and the gates given; NOTES_FAULT is `fault` on every host.
  */
-async function setUp(fault: string, gates: unknown[]): Promise<Setup> {
+async function setUp(shared: Shared, fault: string, gates: unknown[]): Promise<Setup> {
   const root = mkdtempSync(join(tmpdir(), "ferry-gates-"));
   const sample = await writeSampleCluster(root);
   const file = JSON.parse(readFileSync(sample.clusterFile, "utf8"));
   file.components = file.components.filter((c: { name: string }) => c.name === "api");
   file.hosts = file.hosts.filter((h: { name: string }) => sample.apiHosts.includes(h.name));
+  const ports = shared.ports.shift() as number[];
+  file.hosts.forEach((h: { vars: { port: number } }, i: number) => {
+    h.vars.port = ports[i] as number;
+  });
   const api = file.components[0];
   delete api.maxUnavailable;
   delete api.drain;
@@ -51,38 +91,21 @@ async function setUp(fault: string, gates: unknown[]): Promise<Setup> {
   api.gates = gates;
   writeFileSync(sample.clusterFile, JSON.stringify(file, null, 2));
 
-  const setup = { probe: "" } as { probe: string };
-  const probe: Server = createServer((_req, res) => {
-    res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-    res.end(setup.probe);
-  });
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const probePort = (probe.address() as { port: number }).port;
-  const targets = [
-    ...sample.apiHosts.map((h) => `127.0.0.1:${sample.apiPorts[h]}`),
-    `127.0.0.1:${probePort}`,
-  ];
-  const prometheus = await startPrometheus(root, targets);
-
   const cluster = loadCluster(sample.clusterFile);
   const pool = new DriverPool(cluster.hosts);
   await runOnEveryMember(cluster, pool, ["install", "activate", "start"], FIRST);
   // Every server scraped once at least: the gate's query has its data before the run starts.
-  await prometheus.until('count(notes_release_info{version="1.0.0"})', (v) => v === 3);
+  const instances = ports.map((p) => `127.0.0.1:${p}`).join("|");
+  await shared.prometheus.until(
+    `count(notes_release_info{version="1.0.0", instance=~"${instances}"})`,
+    (v) => v === 3,
+  );
   const stop = async () => {
     await runOnEveryMember(cluster, pool, ["stop"], FIRST).catch(() => {});
     await pool.close();
-    await prometheus.stop();
-    await new Promise((resolve) => probe.close(resolve));
     rmSync(root, { recursive: true, force: true });
   };
-  return Object.assign(setup, {
-    root,
-    clusterFile: sample.clusterFile,
-    hosts: sample.apiHosts,
-    prometheus,
-    stop,
-  });
+  return { root, clusterFile: sample.clusterFile, hosts: sample.apiHosts, stop };
 }
 
 function errorsGate(url: string) {
@@ -106,14 +129,20 @@ interface Measured {
 describe("batches, soak and metric gates against a real Prometheus", { ...prometheusSkip() }, () => {
   // The gates need a URL known only once Prometheus runs: each test writes its gates in.
   let s: Setup | undefined;
+  let shared: Shared | undefined;
+  const prom = () => shared as Shared;
+  before(async () => {
+    shared = await startShared(3);
+  });
   after(async () => {
     await s?.stop();
+    await shared?.close();
   });
 
   it("a good release passes its gate after each batch and completes", { timeout: 90_000 }, async () => {
-    s = await setUp("none", []);
+    s = await setUp(prom(), "none", []);
     const file = JSON.parse(readFileSync(s.clusterFile, "utf8"));
-    file.components[0].gates = [errorsGate(s.prometheus.url)];
+    file.components[0].gates = [errorsGate(prom().prometheus.url)];
     writeFileSync(s.clusterFile, JSON.stringify(file, null, 2));
 
     const plan = ferry(["plan", "-c", s.clusterFile, "--to", "1.0.1"]);
@@ -154,9 +183,9 @@ describe("batches, soak and metric gates against a real Prometheus", { ...promet
   it("a bad release fails its gate after the first batch and rolls back before the second starts", {
     timeout: 90_000,
   }, async () => {
-    s = await setUp("1.0.1", []);
+    s = await setUp(prom(), "1.0.1", []);
     const file = JSON.parse(readFileSync(s.clusterFile, "utf8"));
-    file.components[0].gates = [errorsGate(s.prometheus.url)];
+    file.components[0].gates = [errorsGate(prom().prometheus.url)];
     writeFileSync(s.clusterFile, JSON.stringify(file, null, 2));
 
     const r = await ferryAsync(["apply", "-c", s.clusterFile, "--to", "1.0.1", "--yes"]);
@@ -182,11 +211,11 @@ describe("batches, soak and metric gates against a real Prometheus", { ...promet
   it("a query with no data pauses the run (exit 130); resume once the data is there completes it", {
     timeout: 90_000,
   }, async () => {
-    s = await setUp("none", []);
+    s = await setUp(prom(), "none", []);
     const file = JSON.parse(readFileSync(s.clusterFile, "utf8"));
     const ready = {
       name: "ready",
-      prometheus: { url: s.prometheus.url, query: "max(canary_ready)", above: 0 },
+      prometheus: { url: prom().prometheus.url, query: "max(canary_ready)", above: 0 },
       interval: "300ms",
       count: 2,
     };
@@ -206,8 +235,8 @@ describe("batches, soak and metric gates against a real Prometheus", { ...promet
     assert.match(text.stdout, /gate 1\.0\.1\/roll\/api\/batch-1\/gate\/ready:\n\s+\S+ inconclusive: no data/);
     for (const h of ["h2", "h3"]) assert.equal(ranOn(s, h, "1.0.1"), false, `${h} waits for the gate`);
 
-    s.probe = "canary_ready 1\n";
-    await s.prometheus.until("max(canary_ready)", (v) => v === 1);
+    prom().probe = "canary_ready 1\n";
+    await prom().prometheus.until("max(canary_ready)", (v) => v === 1);
     const resumed = await ferryAsync(["resume", "-c", s.clusterFile, "--yes"]);
     assert.equal(resumed.code, 0, resumed.stderr.slice(-3000));
     const history = JSON.parse(ferry(["history", "-c", s.clusterFile, "--json"]).stdout);
