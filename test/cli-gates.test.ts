@@ -248,3 +248,36 @@ describe("batches, soak and metric gates against a real Prometheus", { ...promet
     s = undefined;
   });
 });
+
+it("batches beside maxUnavailable is invalid input: exit 2 naming the file's line, nothing run", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-gates-input-"));
+  try {
+    writeFileSync(join(dir, "releases.yaml"), 'product: p\nscheme: semver\nreleases: ["1.0.0", "1.0.1"]\n');
+    writeFileSync(
+      join(dir, "cluster.yaml"),
+      [
+        "name: demo",
+        "catalog: ./releases.yaml",
+        "hosts: [{ name: h1, address: 127.0.0.1 }, { name: h2, address: 127.0.0.1 }]",
+        "components:",
+        "  - name: api",
+        "    hosts: [h1, h2]",
+        "    maxUnavailable: 1",
+        "    batches: [1, 100%]",
+        `    commands: { version: "echo 1.0.0", install: "touch ${dir}/ran", stop: "true", activate: "true", start: "true" }`,
+        "",
+      ].join("\n"),
+    );
+    for (const args of [["plan"], ["apply", "--yes"]]) {
+      const r = ferry([...args, "-c", join(dir, "cluster.yaml"), "--to", "1.0.1"]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        /cluster\.yaml:8:\d+: components\[0\]\.batches: give either batches or maxUnavailable, not both/,
+      );
+    }
+    assert.equal(existsSync(join(dir, "ran")), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
