@@ -249,25 +249,53 @@ describe("batches, soak and metric gates against a real Prometheus", { ...promet
   });
 });
 
+/** A two-host cluster whose install leaves a mark, with `component` lines added to its component. */
+function smallCluster(dir: string, component: readonly string[]): string {
+  writeFileSync(join(dir, "releases.yaml"), 'product: p\nscheme: semver\nreleases: ["1.0.0", "1.0.1"]\n');
+  const file = join(dir, "cluster.yaml");
+  writeFileSync(
+    file,
+    [
+      "name: demo",
+      "catalog: ./releases.yaml",
+      "hosts: [{ name: h1, address: 127.0.0.1 }, { name: h2, address: 127.0.0.1 }]",
+      "components:",
+      "  - name: api",
+      "    hosts: [h1, h2]",
+      ...component,
+      `    commands: { version: "echo 1.0.0", install: "touch ${dir}/ran", stop: "true", activate: "true", start: "true" }`,
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
+
+it("a gate whose Prometheus cannot be asked fails the preflight: exit 3, no host touched", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-gates-preflight-"));
+  try {
+    // A port nobody listens on: what a mistyped URL gives.
+    const port = await freePort();
+    const file = smallCluster(dir, [
+      "    batches: [1]",
+      "    gates:",
+      `      - { name: errors, prometheus: { url: "http://127.0.0.1:${port}", query: "up", below: 1 } }`,
+    ]);
+    const r = ferry(["apply", "-c", file, "--to", "1.0.1", "--yes"]);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(
+      r.stdout + r.stderr,
+      /1\.0\.1\/preflight\/gates failed: gate errors: Prometheus at http:\/\/127\.0\.0\.1:\d+ could not be asked/,
+    );
+    assert.equal(existsSync(join(dir, "ran")), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 it("batches beside maxUnavailable is invalid input: exit 2 naming the file's line, nothing run", () => {
   const dir = mkdtempSync(join(tmpdir(), "ferry-gates-input-"));
   try {
-    writeFileSync(join(dir, "releases.yaml"), 'product: p\nscheme: semver\nreleases: ["1.0.0", "1.0.1"]\n');
-    writeFileSync(
-      join(dir, "cluster.yaml"),
-      [
-        "name: demo",
-        "catalog: ./releases.yaml",
-        "hosts: [{ name: h1, address: 127.0.0.1 }, { name: h2, address: 127.0.0.1 }]",
-        "components:",
-        "  - name: api",
-        "    hosts: [h1, h2]",
-        "    maxUnavailable: 1",
-        "    batches: [1, 100%]",
-        `    commands: { version: "echo 1.0.0", install: "touch ${dir}/ran", stop: "true", activate: "true", start: "true" }`,
-        "",
-      ].join("\n"),
-    );
+    smallCluster(dir, ["    maxUnavailable: 1", "    batches: [1, 100%]"]);
     for (const args of [["plan"], ["apply", "--yes"]]) {
       const r = ferry([...args, "-c", join(dir, "cluster.yaml"), "--to", "1.0.1"]);
       assert.equal(r.code, 2, r.stdout + r.stderr);

@@ -10,6 +10,8 @@ export interface Reading {
   readonly value: number | null;
   /** Why there is no value, in words; empty when there is one. */
   readonly reason: string;
+  /** Prometheus could not answer the query at all (unreachable, or the query is not PromQL). */
+  readonly unanswered?: true;
 }
 
 interface QueryAnswer {
@@ -36,9 +38,9 @@ export async function queryPrometheus(
     const res = await fetch(endpoint, { signal: AbortSignal.any(signals) });
     answer = (await res.json()) as QueryAnswer;
     if (!res.ok || answer.status !== "success")
-      return none(`Prometheus answered ${res.status}: ${answer.error ?? "no error given"}`);
+      return unanswered(`Prometheus answered ${res.status}: ${answer.error ?? "no error given"}`);
   } catch (err) {
-    return none(`Prometheus at ${url} could not be asked: ${(err as Error).message}`);
+    return unanswered(`Prometheus at ${url} could not be asked: ${(err as Error).message}`);
   }
   return readingOf(answer.data);
 }
@@ -62,6 +64,10 @@ export function readingOf(data: QueryAnswer["data"]): Reading {
     : Number(text);
   if (Number.isNaN(value)) return none("the value is NaN (for instance a rate of nothing over nothing)");
   return { value, reason: "" };
+}
+
+function unanswered(reason: string): Reading {
+  return { value: null, reason, unanswered: true };
 }
 
 function none(reason: string): Reading {

@@ -397,6 +397,13 @@ ${more}`,
     assert.equal(gate?.type === "metric-gate" && gate.gate.prometheus.query, "sum(errors{release='1.0.1'})");
     assert.equal(end?.steps[1]?.name, "gate/errors");
     assert.equal(end?.steps[1]?.host, undefined);
+    // The preflight asks every gate's Prometheus first, before any host changes.
+    const preflight = plan.hops[0]?.phases.find((x) => x.name === "preflight");
+    const asked = preflight?.stages.flatMap((st) => st.pools.flatMap((q) => q.lanes.flatMap((l) => l.steps)));
+    const ask = asked?.find((x) => x.id === "1.0.1/preflight/gates");
+    assert.deepEqual(ask?.run, [
+      { type: "gates-answer", gates: [gate?.type === "metric-gate" && gate.gate] },
+    ]);
   });
 
   it("without batches the component is one batch, in its sliding window, with its gates at the end", () => {

@@ -6,7 +6,13 @@
  * end), and the point of no return moves where the cluster file puts it (point-of-no-return.ts).
  */
 import type { VersionPath } from "../catalog/index.js";
-import { type Cluster, type Component, offlineHosts, onlineHosts } from "../cluster/cluster.js";
+import {
+  type Cluster,
+  type Component,
+  type MetricGate,
+  offlineHosts,
+  onlineHosts,
+} from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import { render, type TemplateValues } from "../cluster/template.js";
 import { RefusedError } from "../errors.js";
@@ -301,10 +307,25 @@ function preflight(ctx: HopContext): Phase {
         ]
       : []),
     ...installable(ctx, "preflight"),
+    ...gatesAnswer(ctx),
     ...ctx.cluster.preflight.map((check) =>
       single(localStep(ctx, `preflight/check/${check.name}`, [exec(ctx, check.run)])),
     ),
   ]);
+}
+
+/** A gate with its query rendered for the hop ({{version}}, {{from}}, {{vars.NAME}}). */
+function renderedGate(ctx: HopContext, g: MetricGate): MetricGate {
+  return { ...g, prometheus: { ...g.prometheus, query: renderHere(ctx, g.prometheus.query) } };
+}
+
+/** Every metric gate of the hop's roll can be asked, before any host changes (rolling hops only). */
+function gatesAnswer(ctx: HopContext): Stage[] {
+  if (ctx.hop.mode !== "rolling") return [];
+  const gates = ctx.cluster.components.flatMap((c) => c.gates.map((g) => renderedGate(ctx, g)));
+  return gates.length > 0
+    ? [single(localStep(ctx, "preflight/gates", [{ type: "gates-answer", gates }]))]
+    : [];
 }
 
 /**
@@ -434,7 +455,7 @@ function inBatches(ctx: HopContext, pool: Pool): Pool {
     const steps = [
       ...(c.soakMs > 0 ? [localStep(ctx, id("soak"), [{ type: "soak", ms: c.soakMs }])] : []),
       ...c.gates.map((g): PlanStep => {
-        const gate = { ...g, prometheus: { ...g.prometheus, query: renderHere(ctx, g.prometheus.query) } };
+        const gate = renderedGate(ctx, g);
         // Its measurements may take (count - 1) intervals, besides each query's own time.
         const timeoutMs = g.count * g.intervalMs + 60_000;
         return {

@@ -61,6 +61,8 @@ export type Action =
   | { readonly type: "roles"; readonly component: string }
   /** Waits `ms` after a batch is healthy; a resume waits only what is left of it. */
   | { readonly type: "soak"; readonly ms: number }
+  /** Preflight: every gate's Prometheus answers its query (no data is fine yet; an error is not). */
+  | { readonly type: "gates-answer"; readonly gates: readonly MetricGate[] }
   /** Measures a metric `count` times and passes or fails the batch by it (src/gates). */
   | { readonly type: "metric-gate"; readonly gate: MetricGate };
 

@@ -10,6 +10,7 @@
 import type { Action } from "../../plan/plan.js";
 import { clusterIs } from "./cluster-is.js";
 import { dbBackup, dbRestore, migrate, migrated, migrationsReady, schemaMark } from "./database-steps.js";
+import { gatesAnswer } from "./gates-answer.js";
 import { healthGate } from "./health-gate.js";
 import { irreversible } from "./irreversible.js";
 import { mark } from "./mark.js";
@@ -43,6 +44,7 @@ const STEP_KINDS = {
   roles,
   soak,
   "metric-gate": metricGate,
+  "gates-answer": gatesAnswer,
 } satisfies { readonly [T in Action["type"]]: StepKind<ActionOf<T>> };
 
 /** Carries out one action by its kind. */
