@@ -70,6 +70,7 @@ export {
   type SourceProblem,
   UserError,
 } from "./errors.js";
+export { type AnswerOptions, type ApprovalAnswer, answerApproval, type Verdict } from "./gates/approval.js";
 export { queryPrometheus, type Reading } from "./gates/index.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
 export { maskPassword, maskPasswordsIn } from "./mask-password.js";

@@ -361,4 +361,42 @@ describe("ferry serve: runs", () => {
       }
     });
   });
+
+  it("approve and reject through the API, with the token: a waiting run shows what it waits for, and the event stream says when", async () => {
+    await withServer({ hosts: 1, componentExtra: "    approve: before" }, async ({ p, c, get, post, s }) => {
+      const events = await readEvents(s.url);
+      try {
+        // A run of another process: the server sees its wait in the journal.
+        const applying = ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+        const wait = await events.waitFor((e) => e.event === "wait");
+        const runId = wait.data.runId as string;
+        const status = (await get("api/status")).body;
+        assert.equal(status.run.waiting.for, "approval");
+        assert.equal(status.run.waiting.step, "1.0.1/roll/api/approve/before");
+        assert.equal((await get(`api/runs/${runId}`)).body.run.waiting.for, "approval");
+
+        assert.equal((await post(`api/runs/${runId}/approve`, {}, null)).status, 401, "the token is needed");
+        assert.equal((await post(`api/runs/${runId}/approve`, { by: 42 })).status, 400);
+        assert.equal((await post("api/runs/no-such-run/approve")).status, 404);
+        const approved = await post(`api/runs/${runId}/approve`, { by: "carol" });
+        assert.equal(approved.status, 200, JSON.stringify(approved.body));
+        assert.equal(approved.body.by, "carol");
+        assert.equal(approved.body.step, "1.0.1/roll/api/approve/before");
+        assert.equal((await post(`api/runs/${runId}/reject`)).status, 409, "answered already");
+
+        await events.waitFor((e) => e.event === "wait-ended" && e.data.runId === runId);
+        assert.equal((await applying).code, 0);
+        assert.ok(allAt(p, "1.0.1"));
+        const [run] = (await get("api/runs")).body;
+        assert.ok(run.notes.some((n: any) => n.kind === "approved" && n.by === "carol"));
+        assert.equal(
+          (await post(`api/runs/${runId}/approve`)).status,
+          409,
+          "a finished run waits for nothing",
+        );
+      } finally {
+        events.close();
+      }
+    });
+  });
 });

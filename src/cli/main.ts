@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../index.js";
 import { registerApplyCommand } from "./apply-command.js";
+import { registerApproveCommands } from "./approve-command.js";
 import { registerCheckCommand } from "./check-command.js";
 import { registerDbCommand } from "./db-command.js";
 import { registerDemoCommand } from "./demo-command.js";
@@ -35,6 +36,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerApplyCommand(program, setExit);
   registerResumeCommands(program, setExit);
   registerPauseCommand(program);
+  registerApproveCommands(program);
   registerHostCommand(program, setExit);
   registerStatusCommands(program);
   registerDbCommand(program, setExit);

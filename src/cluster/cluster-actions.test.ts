@@ -141,6 +141,30 @@ describe("actions in the cluster file", () => {
       /:18: actions\[0\]\.check: \{\{vars\.pid\}\} is not defined/,
     ],
     [
+      "an approval point that also runs a command",
+      (t: string) => t.replace('run: "cfgupgrade --downgrade {{from}}"', 'run: x, approve: "go?"'),
+      /:21: actions\[1\]\.run: give run or approve, not both/,
+    ],
+    [
+      "an approval point with an undo",
+      (t: string) => t.replace('run: "cfgupgrade --downgrade {{from}}"', 'approve: "go?", undo: x'),
+      /:21: actions\[1\]\.undo: not with approve: an approval point runs nothing/,
+    ],
+    [
+      "an action with neither run nor approve",
+      (t: string) => t.replace('run: "cfgupgrade --downgrade {{from}}", ', ""),
+      /:21: actions\[1\]\.run: missing; an action has run \(a command\) or approve/,
+    ],
+    [
+      "an unknown approval point of a component",
+      (t: string) =>
+        t.replace(
+          "    actions:\n      - { name: reload",
+          "    approve: sometimes\n    actions:\n      - { name: reload",
+        ),
+      /:11: components\[0\]\.approve: /,
+    ],
+    [
       "an unknown field in an action",
       (t: string) => t.replace("timeout: 10m", "timeout: 10m\n    retries: 3"),
       /:21: actions\[0\]\.retries: unknown field/,
@@ -154,6 +178,34 @@ describe("actions in the cluster file", () => {
       );
     });
   }
+
+  it("reads an approval point, a component's approval, alarms with their defaults and a window", () => {
+    const c = parseCluster(
+      "/c.yaml",
+      BASE.replace('run: "cfgupgrade --downgrade {{from}}"', 'approve: "go?"')
+        .replace(
+          "    actions:\n      - { name: reload",
+          "    approve: after-first-batch\n    actions:\n      - { name: reload",
+        )
+        .concat(
+          'alarms: { alertmanager: "http://127.0.0.1:9093/" }\nwindow: { start: "22:00", end: "02:00:30" }\n',
+        ),
+    );
+    assert.equal(c.actions[1]?.approve, "go?");
+    assert.equal(c.components[0]?.approve, "after-first-batch");
+    assert.deepEqual(c.alarms, {
+      alertmanager: "http://127.0.0.1:9093",
+      ignore: [],
+      deadlineMs: 30 * 60_000,
+      intervalMs: 10_000,
+    });
+    assert.deepEqual(c.window, {
+      days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+      start: "22:00",
+      end: "02:00:30",
+      timezone: "UTC",
+    });
+  });
 
   it("takes a var of the named host only from that host", () => {
     const ok = BASE.replace("host: active", "host: h2").replace("alembic current", "test -f {{vars.pid}}");

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { type Catalog, lookupRelease } from "../catalog/index.js";
 import { SSH_DEFAULTS, type SshSettings } from "../drivers/ssh-settings.js";
 import { type SourceProblem, UserError } from "../errors.js";
+import type { Window } from "../gates/window.js";
 import { maskPassword } from "../mask-password.js";
 import { parseDuration } from "../probes/health-probe.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
@@ -21,6 +22,7 @@ import {
   pointOfNoReturnPlace,
 } from "./cluster-actions.js";
 import {
+  type APPROVE_POINTS,
   type BatchSize,
   type ClusterData,
   ClusterSchema,
@@ -29,6 +31,7 @@ import {
   NOTIFY_EVENTS,
   type NotifyEvent,
   type PhaseName,
+  WINDOW_DAYS,
 } from "./cluster-schema.js";
 import { envReferenceProblem, envReferences } from "./env-references.js";
 import { HOP_NAMES, placeholders, VALUE_NAMES } from "./template.js";
@@ -81,6 +84,8 @@ export interface Component {
   readonly soakMs: number;
   /** Metric gates checked after each batch's soak. */
   readonly gates: readonly MetricGate[];
+  /** Where its roll waits for `ferry approve`. */
+  readonly approve?: ApprovePoint;
 }
 
 /** A metric gate (DESIGN.md "Gates"), durations in milliseconds; its query is a template. */
@@ -97,6 +102,17 @@ export interface MetricGate {
   readonly count: number;
   readonly failureLimit: number;
   readonly inconclusive: "pause" | "fail" | "pass";
+}
+
+export type ApprovePoint = (typeof APPROVE_POINTS)[number];
+
+/** Alertmanager asked before each hop and each component's roll (DESIGN.md "Gates"). */
+export interface Alarms {
+  readonly alertmanager: string;
+  /** Alert names that never hold the run. */
+  readonly ignore: readonly string[];
+  readonly deadlineMs: number;
+  readonly intervalMs: number;
 }
 
 export type { NotifyEvent };
@@ -148,6 +164,9 @@ export interface Cluster {
   /** Absent: the default place (after the roll; just before start in an offline hop). */
   readonly pointOfNoReturn?: PointOfNoReturnPlace;
   readonly notify: readonly NotifyReceiver[];
+  readonly alarms?: Alarms;
+  /** The maintenance window steps start in; absent: any time. */
+  readonly window?: Window;
 }
 
 /**
@@ -243,6 +262,7 @@ function clusterFrom(yaml: YamlFile): Cluster {
       ...(c.batches ? { batches: c.batches } : {}),
       soakMs: parseDuration(c.soak),
       gates: (c.gates ?? []).map(metricGate),
+      ...(c.approve ? { approve: c.approve } : {}),
     })),
     preflight: data.preflight ?? [],
     ...(data.backup ? { backup: data.backup } : {}),
@@ -266,6 +286,26 @@ function clusterFrom(yaml: YamlFile): Cluster {
       events: n.events ?? NOTIFY_EVENTS,
       headers: n.headers ?? {},
     })),
+    ...(data.alarms
+      ? {
+          alarms: {
+            alertmanager: data.alarms.alertmanager.replace(/\/+$/, ""),
+            ignore: data.alarms.ignore,
+            deadlineMs: parseDuration(data.alarms.deadline),
+            intervalMs: parseDuration(data.alarms.interval),
+          },
+        }
+      : {}),
+    ...(data.window
+      ? {
+          window: {
+            days: data.window.days ?? WINDOW_DAYS,
+            start: data.window.start,
+            end: data.window.end,
+            timezone: data.window.timezone,
+          },
+        }
+      : {}),
   };
 }
 

@@ -40,6 +40,24 @@ describe("which event a change of a run's condition sends", () => {
   // [what happened, the condition, the last one recorded, the event it sends (null: none; "-": not recorded)]
   const rows: [string, RunCondition, string | null, string | null][] = [
     ["a run starts", condition("running"), null, "started"],
+    [
+      "a run waits for an approval",
+      condition("running", { awaiting: { step: "1.0.1/roll/api/approve/before", detail: "approve api" } }),
+      "running",
+      "awaiting-approval",
+    ],
+    [
+      "the same approval noticed again",
+      condition("running", { awaiting: { step: "1.0.1/roll/api/approve/before", detail: "approve api" } }),
+      "running/awaiting-approval:1.0.1/roll/api/approve/before",
+      "-",
+    ],
+    [
+      "the next approval of the run",
+      condition("running", { awaiting: { step: "1.0.1/activate/action/go", detail: "go?" } }),
+      "running/awaiting-approval:1.0.1/roll/api/approve/before",
+      "awaiting-approval",
+    ],
     ["a resume after a pause", condition("running"), "paused", null],
     ["the same status twice", condition("running"), "running", "-"],
     ["rolling back", condition("rolling-back"), "running", null],
@@ -73,7 +91,10 @@ describe("which event a change of a run's condition sends", () => {
       const notice = decide(c, last);
       if (event === "-") return assert.equal(notice, null);
       assert.ok(notice);
-      assert.equal(notice.condition, c.status);
+      assert.equal(
+        notice.condition,
+        c.awaiting ? `${c.status}/awaiting-approval:${c.awaiting.step}` : c.status,
+      );
       assert.equal(notice.event, event);
       if (event === null) assert.deepEqual(notice.deliveries, []);
     });

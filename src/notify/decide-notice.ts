@@ -32,6 +32,8 @@ export interface RunCondition {
    * died before recording it).
    */
   readonly recovered: boolean;
+  /** The approval the run waits for (its step and what is asked); null when it waits for none. */
+  readonly awaiting?: { readonly step: string; readonly detail: string } | null;
 }
 
 export interface NoticeRule {
@@ -49,7 +51,8 @@ const halted = (s: RunStatus) => s === "paused" || s === "stopped";
  * what the run waits for.
  */
 export const NOTICE_RULES: readonly NoticeRule[] = [
-  { event: "started", when: (c, first) => first && c.status === "running" },
+  { event: "started", when: (c, first) => first && c.status === "running" && !c.awaiting },
+  { event: "awaiting-approval", when: (c) => c.status === "running" && Boolean(c.awaiting) },
   { event: "failed", when: (c) => c.status === "failed" || (halted(c.status) && c.failed !== null) },
   { event: "paused", when: (c) => halted(c.status) },
   { event: "rolled-back", when: (c) => c.status === "rolled-back" },
@@ -58,7 +61,7 @@ export const NOTICE_RULES: readonly NoticeRule[] = [
 
 /** The key a condition is recorded under, compared with the run's last. */
 export function conditionOf(c: RunCondition): string {
-  return c.status;
+  return c.awaiting ? `${c.status}/awaiting-approval:${c.awaiting.step}` : c.status;
 }
 
 /** What a run says longer than this is cut (a failure's message may quote a command's output). */
@@ -106,7 +109,12 @@ export function decideNotice(
 /** The JSON body of a notification: the fields DESIGN.md names, and a Slack-compatible `text`. */
 export function noticeBody(event: NotifyEvent, c: RunCondition, now: number): Record<string, unknown> {
   const message = cut(c.message ?? defaultMessage(event, c));
-  const step = event === "failed" ? (c.failed?.step ?? null) : null;
+  const step =
+    event === "failed"
+      ? (c.failed?.step ?? null)
+      : event === "awaiting-approval"
+        ? (c.awaiting?.step ?? null)
+        : null;
   const host = event === "failed" ? (c.failed?.host ?? null) : null;
   const who = event === "started" ? c.startedBy : c.who;
   return {
@@ -131,6 +139,8 @@ function defaultMessage(event: NotifyEvent, c: RunCondition): string {
       return `${c.startedBy} started the upgrade of ${c.cluster} from ${c.from} to ${c.to}`;
     case "done":
       return `${c.cluster} runs ${c.to}`;
+    case "awaiting-approval":
+      return c.awaiting?.detail ?? `run ${c.runId} waits for approval`;
     default:
       return `run ${c.runId} is ${c.status}`;
   }

@@ -137,6 +137,10 @@ export class Notifier {
           who: null,
           startedBy: run.startedBy,
           recovered: true,
+          awaiting:
+            run.waiting?.for === "approval" && run.status === "running"
+              ? { step: run.waiting.step ?? "", detail: run.waiting.detail }
+              : null,
         });
         await store.appendNotice(run.id, decideNotice(condition, this.#o.receivers, this.#now()));
       }
@@ -193,15 +197,26 @@ export class Notifier {
       this.#runs.set(event.runId, { plan: event.plan, states: new Map(event.states) });
     } else if (event.type === "step") {
       this.#runs.get(event.runId)?.states.set(event.id, event.state);
-    } else if (event.type === "run") {
+    } else if (event.type === "run" || (event.type === "wait" && event.waiting.for === "approval")) {
       const run = this.#runs.get(event.runId);
       if (!run) return;
-      const condition = this.#condition(event.runId, run.plan, run.states, event.status, {
-        message: event.message ?? null,
-        who: event.by ?? this.#o.who,
-        startedBy: this.#o.who,
-        recovered: false,
-      });
+      // A run waits only while it runs; what it waits for is part of its condition, so a wait
+      // noticed again (a resume that waits anew at the same step) sends nothing more.
+      const waiting = event.waiting?.for === "approval" ? event.waiting : undefined;
+      const awaiting = waiting ? { step: waiting.step ?? "", detail: waiting.detail } : null;
+      const condition = this.#condition(
+        event.runId,
+        run.plan,
+        run.states,
+        event.type === "run" ? event.status : "running",
+        {
+          message: event.type === "run" ? (event.message ?? null) : null,
+          who: event.type === "run" ? (event.by ?? this.#o.who) : null,
+          startedBy: this.#o.who,
+          recovered: false,
+          awaiting,
+        },
+      );
       // Called now, not after an await: the notice joins the write queue ahead of the journal's next write.
       const write = this.#o.store
         .appendNotice(event.runId, decideNotice(condition, this.#o.receivers, this.#now()))
@@ -222,7 +237,7 @@ export class Notifier {
     plan: Plan,
     states: ReadonlyMap<string, StepState>,
     status: RunStatus,
-    about: Pick<RunCondition, "message" | "who" | "startedBy" | "recovered">,
+    about: Pick<RunCondition, "message" | "who" | "startedBy" | "recovered" | "awaiting">,
   ): RunCondition {
     let hop: RunCondition["hop"] = null;
     let failed: RunCondition["failed"] = null;

@@ -34,6 +34,56 @@ ${extra}`,
 const ids = (plan: Plan) => [...planSteps(plan)].map(({ step }) => step.id);
 
 describe("buildPlan", () => {
+  it("places the gates: alarms first in preflight and before each order's roll, approvals around it", () => {
+    const c = `  - { name: db, hosts: [h1], order: 1, approve: before, commands: &c { version: v, install: i, stop: s, activate: a, start: st } }
+  - { name: api, hosts: [h1, h2], order: 2, approve: after-first-batch, commands: *c }`;
+    const plan = buildPlan(
+      cluster(
+        'alarms: { alertmanager: "http://am:9093", ignore: [Watchdog] }\nwindow: { start: "01:00", end: "05:00" }',
+        c,
+      ),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const all = ids(plan);
+    const gates = all.filter((id) => /alarms|approve/.test(id));
+    assert.deepEqual(gates, [
+      "1.0.1/preflight/alarms",
+      "1.0.1/roll/db/approve/before",
+      "1.0.1/roll/db/alarms",
+      "1.0.1/roll/api/alarms",
+      "1.0.1/roll/api/approve/after-first-batch",
+    ]);
+    assert.equal(all[0], "1.0.1/preflight/alarms");
+    const at = (id: string) => all.indexOf(id);
+    assert.ok(at("1.0.1/roll/db/alarms") < at("1.0.1/roll/db/h1/stop"));
+    assert.ok(at("1.0.1/roll/db/h1/start") < at("1.0.1/roll/api/alarms"));
+    assert.ok(at("1.0.1/roll/api/h2/start") < at("1.0.1/roll/api/approve/after-first-batch"));
+    assert.ok(at("1.0.1/roll/api/approve/after-first-batch") < at("1.0.1/point-of-no-return"));
+    const step = [...planSteps(plan)].find(({ step }) => step.id === "1.0.1/roll/db/alarms")?.step;
+    assert.deepEqual(step?.run, [
+      {
+        type: "alarms",
+        alertmanager: "http://am:9093",
+        ignore: ["Watchdog"],
+        deadlineMs: 1_800_000,
+        intervalMs: 10_000,
+      },
+    ]);
+    assert.equal(step?.undo, undefined, "a gate has nothing to undo");
+    assert.deepEqual(plan.window, {
+      days: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+      start: "01:00",
+      end: "05:00",
+      timezone: "UTC",
+    });
+  });
+
+  it("an offline hop waits for a component's approval before anything stops", () => {
+    const c = `  - { name: api, hosts: [h1, h2], approve: between-batches, commands: { version: v, install: i, stop: s, activate: a, start: st } }`;
+    const all = ids(buildPlan(cluster("", c), planPath(catalog, "1.0.1", "1.1.0")));
+    assert.ok(all.indexOf("1.1.0/stop/api/approve") < all.indexOf("1.1.0/stop/api/h1/stop"));
+  });
+
   it("runs a rolling hop's phases in DESIGN.md's order", () => {
     const plan = buildPlan(
       cluster("pin: pin-on {{from}}\nunpin: pin-off\nbackup: dump"),
@@ -454,5 +504,50 @@ components:
     const reordered = orderActivePassive(p, "h2");
     assert.equal(reordered.lanes.length, p.lanes.length);
     assert.equal(reordered.lanes.at(-1)?.batchEnd, true);
+  });
+});
+
+describe("buildPlan: approvals and alarms between batches", () => {
+  const withBatches = (approve: string, batches = '[1, "50%"]') =>
+    parseCluster(
+      "/c/cluster.yaml",
+      `name: demo
+catalog: releases.yaml
+hosts: [{ name: h1, address: a1 }, { name: h2, address: a2 }, { name: h3, address: a3 }, { name: h4, address: a4 }]
+alarms: { alertmanager: "http://am:9093" }
+components:
+  - name: api
+    hosts: [h1, h2, h3, h4]
+    batches: ${batches}
+    approve: ${approve}
+    commands: { version: v, install: i, stop: s, activate: a, start: st }
+`,
+    );
+  const closing = (plan: Plan) =>
+    plan.hops[0]?.phases
+      .find((p) => p.name === "roll")
+      ?.stages.flatMap((st) => st.pools.flatMap((p) => p.lanes.filter((l) => l.batchEnd)))
+      .map((l) => l.steps.map((s) => s.id.replace("1.0.1/roll/api/", "")));
+  const all = (plan: Plan) => ids(plan).filter((id) => id.includes("/roll/api/") && !/\/h\d\//.test(id));
+
+  it("after-first-batch waits after the first batch; an alarm check comes before each next batch", () => {
+    const plan = buildPlan(withBatches("after-first-batch"), planPath(catalog, "1.0.0", "1.0.1"));
+    // 4 hosts: 1, 2, 1.
+    assert.deepEqual(closing(plan), [["batch-1/approve", "batch-1/alarms"], ["batch-2/alarms"]]);
+    // Not once more after the roll, as a component without batches has it.
+    assert.ok(!all(plan).some((id) => id.endsWith("approve/after-first-batch")), all(plan).join(" "));
+  });
+
+  it("between-batches waits between every two batches, not after the last", () => {
+    const plan = buildPlan(withBatches("between-batches"), planPath(catalog, "1.0.0", "1.0.1"));
+    assert.deepEqual(closing(plan), [
+      ["batch-1/approve", "batch-1/alarms"],
+      ["batch-2/approve", "batch-2/alarms"],
+    ]);
+  });
+
+  it("between-batches with one batch waits once, when it has rolled", () => {
+    const plan = buildPlan(withBatches("between-batches", '["100%"]'), planPath(catalog, "1.0.0", "1.0.1"));
+    assert.deepEqual(closing(plan), [["batch-1/approve"]]);
   });
 });

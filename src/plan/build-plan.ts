@@ -21,6 +21,13 @@ import type { DrainSpec } from "../probes/traffic-drain.js";
 import { orderActivePassive } from "./active-passive.js";
 import { splitBatches } from "./batches.js";
 import {
+  afterRollStages,
+  alarmStep,
+  batchGateSteps,
+  beforeRollStages,
+  offlineApprovalStages,
+} from "./gate-steps.js";
+import {
   byOrder,
   exec,
   type HopContext,
@@ -142,6 +149,7 @@ export function buildPlan(
   return {
     cluster: cluster.name,
     onFailure: cluster.onFailure,
+    ...(cluster.window ? { window: cluster.window } : {}),
     from: path.from,
     to: path.to,
     path: path.path,
@@ -295,7 +303,9 @@ function withHooks(ctx: HopContext, p: Phase): Phase {
 
 /** The cluster is where the hop starts and healthy (offline members fail it), and the operator's checks pass. */
 function preflight(ctx: HopContext): Phase {
+  const alarms = alarmStep(ctx, "preflight/alarms");
   return phase(ctx, "preflight", [
+    ...(alarms ? [single(alarms)] : []),
     single(
       localStep(ctx, "preflight/cluster", [{ type: "cluster-is", version: ctx.hop.from, healthy: true }]),
     ),
@@ -423,14 +433,21 @@ function roll(ctx: HopContext): Phase {
     ],
     true,
   );
+  const components = new Map(ctx.cluster.components.map((c) => [c.name, c]));
   return phase(
     ctx,
     "roll",
     stages.flatMap((stage) => {
       const pools = stage.pools.map((pool) => inBatches(ctx, activePassive(ctx, pool)));
+      const rolling = pools.flatMap((p) => optional(components.get(p.component ?? "")));
       // Each active-passive component's roles are asked (from this machine) just before its hosts roll.
       const asked = pools.flatMap((pool) => (pool.activePassive ? [rolesPool(ctx, pool)] : []));
-      return [...(asked.length > 0 ? [{ pools: asked }] : []), { pools }];
+      return [
+        ...beforeRollStages(ctx, rolling),
+        ...(asked.length > 0 ? [{ pools: asked }] : []),
+        { pools },
+        ...afterRollStages(ctx, rolling),
+      ];
     }),
   );
 }
@@ -465,6 +482,7 @@ function inBatches(ctx: HopContext, pool: Pool): Pool {
         };
       }),
     ];
+    steps.push(...batchGateSteps(ctx, c, batch, sizes.length));
     if (steps.length > 0) lanes.push({ batch, batchEnd: true, steps });
   });
   const limit = c.batches ? Math.max(...sizes) : pool.limit;
@@ -580,17 +598,21 @@ function undrainQueue(ctx: HopContext): Phase {
  */
 function stopAll(ctx: HopContext): Phase {
   const orders = byOrder(ctx.cluster.components).reverse();
-  return phase(
-    ctx,
-    "stop",
-    perHost(
+  return phase(ctx, "stop", [
+    // An offline hop has no roll: a component's approval, wherever asked for, waits before anything stops.
+    ...offlineApprovalStages(ctx),
+    ...perHost(
       ctx,
       "stop",
       orders,
       (c) => c.hosts.length,
       (c, m, id) => [...hostActionSteps(ctx, c, m, "before-drain", id), ...stopSteps(ctx, c, m, id)],
     ),
-  );
+  ]);
+}
+
+function optional<T>(x: T | undefined): T[] {
+  return x === undefined ? [] : [x];
 }
 
 function installAll(ctx: HopContext): Phase {

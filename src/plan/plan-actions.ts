@@ -168,6 +168,15 @@ function actionHosts(ctx: HopContext, c: Component, host: string, phaseName: Pha
  * back's. On `m`'s host through its driver, or on this machine when `m` is undefined.
  */
 function actionStep(ctx: HopContext, a: ActionSpec, id: string, m: Member | undefined): PlanStep {
+  // An approval point (a cluster action with `approve:`) waits for a person; nothing to undo.
+  const approve = (a as Partial<ClusterAction>).approve;
+  if (approve !== undefined)
+    return {
+      id,
+      name: `action/${a.name}`,
+      run: [{ type: "approval", question: approve }],
+      timeoutMs: LOCAL_TIMEOUT_MS,
+    };
   const undo: Action = a.undo
     ? exec(ctx, a.undo, m, true)
     : {

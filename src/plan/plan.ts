@@ -11,6 +11,7 @@ import type { HopKind, HopMode, HopNote, HopWarning } from "../catalog/index.js"
 import type { HealthCheck, HealthGate, MetricGate } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import type { HostRef } from "../drivers/ssh-settings.js";
+import type { Window } from "../gates/window.js";
 import type { MigrationFile } from "../migrate/migration-files.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
 
@@ -64,7 +65,17 @@ export type Action =
   /** Preflight: every gate's Prometheus answers its query (no data is fine yet; an error is not). */
   | { readonly type: "gates-answer"; readonly gates: readonly MetricGate[] }
   /** Measures a metric `count` times and passes or fails the batch by it (src/gates). */
-  | { readonly type: "metric-gate"; readonly gate: MetricGate };
+  | { readonly type: "metric-gate"; readonly gate: MetricGate }
+  /** Waits for `ferry approve` of this step (`ferry reject` rolls the hop back); `question`: what is asked. */
+  | { readonly type: "approval"; readonly question: string }
+  /** Waits while Alertmanager has a firing alert that is not ignored; fails after `deadlineMs`. */
+  | {
+      readonly type: "alarms";
+      readonly alertmanager: string;
+      readonly ignore: readonly string[];
+      readonly deadlineMs: number;
+      readonly intervalMs: number;
+    };
 
 export interface PlanStep {
   /** The path id: `1.0.1/roll/api/h2/activate`. Keys the journal, the log and the API. */
@@ -182,6 +193,8 @@ export interface Plan {
     readonly files: readonly MigrationFile[];
   } | null;
   readonly hops: readonly PlannedHop[];
+  /** The maintenance window no step starts outside of; absent: any time (and in plans journaled before). */
+  readonly window?: Window;
 }
 
 export const POINT_OF_NO_RETURN = "point-of-no-return";

@@ -25,6 +25,8 @@ export type RunEvent =
       readonly message?: string;
       /** Who asked for this (a pause requested by `ferry pause` or the API), when someone did. */
       readonly by?: string;
+      /** What the run waits for as it takes this status (a resume finds a wait journaled). */
+      readonly waiting?: Waiting;
     }
   | {
       readonly type: "step";

@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { FerryError, OperationError, RefusedError } from "../errors.js";
+import { WindowGate } from "../gates/window-gate.js";
 import { orderActivePassive } from "../plan/active-passive.js";
 import { memberKey } from "../plan/build-plan.js";
 import {
@@ -146,6 +147,8 @@ export class Executor {
   /** A second signal came: no new step and no new undo starts. */
   #stopping = false;
   readonly #groups = new RedundancyGroups();
+  /** The maintenance window no step starts outside of, when the plan has one. */
+  #window: WindowGate | undefined;
   /** Who asked for the pause being carried out. */
   #pausedBy: string | undefined;
   /** Why a step asked the run to pause (a gate without data), for its message. */
@@ -564,7 +567,10 @@ export class Executor {
   async #runLane(lane: Lane): Promise<void> {
     for (const step of lane.steps) {
       try {
-        if (this.#halt || !(await this.#runStep(step))) return;
+        if (this.#halt) return;
+        // Without a window no step waits for one, and no await is added between steps.
+        if (this.#o.plan.window && !(await this.#windowOpen(step))) return;
+        if (!(await this.#runStep(step))) return;
       } catch (err) {
         // The journal cannot be written: no new step may start, since none could be recorded.
         this.#journalError ??= err;
@@ -572,6 +578,14 @@ export class Executor {
         return;
       }
     }
+  }
+
+  /** Whether `step` may start: no window, a step already done, or the window open (waited for). */
+  async #windowOpen(step: PlanStep): Promise<boolean> {
+    const window = this.#o.plan.window;
+    if (!window || this.#j.record(step.id).state === "done") return true;
+    this.#window ??= new WindowGate(window, this.#waitingSlot(null));
+    return (await this.#window.open()) && !this.#halt;
   }
 
   /** Runs one step unless the journal says it is done; true when it is done now. */

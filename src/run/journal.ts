@@ -150,6 +150,7 @@ export class Journal {
         status: patch.status,
         ...(patch.error ? { message: patch.error } : {}),
         ...(by ? { by } : {}),
+        ...(this.#waiting ? { waiting: this.#waiting } : {}),
       });
     }
   }

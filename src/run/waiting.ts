@@ -84,7 +84,9 @@ export async function hold(slot: WaitingSlot, spec: HoldSpec): Promise<HoldResul
       await pause(spec.intervalMs, slot.halted);
     }
   } finally {
-    if (waiting !== undefined) await slot.end(outcome);
+    // Also when this attempt did not have to wait: a resume may find the wait of the attempt
+    // before it journaled (answered while no ferry ran), and it is over now.
+    await slot.end(outcome);
   }
 }
 

@@ -12,6 +12,7 @@
  *                               warnings to accept is refused (409, the warnings listed) unless
  *                               the body says {"acceptWarnings": true}
  *   POST /api/runs/:id/pause | resume | rollback
+ *   POST /api/runs/:id/approve | reject {"by"?: NAME}   answers the approval the run waits for
  *   GET  /api/events            Server-Sent Events: every run event
  *   GET  /metrics               Prometheus text format
  */
@@ -24,6 +25,7 @@ import { streamSSE } from "hono/streaming";
 import { type Catalog, planPath, releaseIndex } from "../catalog/index.js";
 import type { Cluster } from "../cluster/cluster.js";
 import { RefusedError, UserError } from "../errors.js";
+import { answerApproval } from "../gates/approval.js";
 import { migrationsFor } from "../migrate/plan-migrations.js";
 import { buildPlan } from "../plan/build-plan.js";
 import type { RunEvents } from "../run/events.js";
@@ -196,6 +198,23 @@ export function createApi(ctx: ApiContext): Hono {
     });
     return c.json(request, 202);
   });
+
+  for (const [op, verdict] of [
+    ["approve", "approved"],
+    ["reject", "rejected"],
+  ] as const) {
+    app.post(`/api/runs/:id/${op}`, async (c) => {
+      const id = c.req.param("id");
+      if (!(await store.getRun(id))) return c.json({ error: `no run ${id}` }, 404);
+      const body = await jsonBody(c);
+      if (body.by !== undefined && (typeof body.by !== "string" || body.by.trim() === "")) {
+        throw new UserError('"by" must be a non-empty string: who answers, for the journal');
+      }
+      const by =
+        typeof body.by === "string" ? body.by.trim() : `an API client of ferry serve on ${hostname()}`;
+      return c.json(await answerApproval({ cluster, store, verdict, by, runId: id }), 200);
+    });
+  }
 
   for (const op of ["resume", "rollback"] as const) {
     app.post(`/api/runs/:id/${op}`, async (c) => {

@@ -22,6 +22,9 @@ const CONFLICTS = new Set([
   "no-open-run",
   "not-running",
   "point-of-no-return",
+  // The run waits for no approval, or its approval has its answer already.
+  "not-waiting",
+  "answered",
   // The path has release warnings the request did not accept: it must say acceptWarnings.
   "release-warnings",
 ]);

@@ -7,7 +7,13 @@
  */
 import { type Plan, planSteps } from "../plan/plan.js";
 import type { RunEvents } from "../run/events.js";
-import { FINISHED_STATUSES, type RunStatus, type StateStore, type StepState } from "../store/state-store.js";
+import {
+  FINISHED_STATUSES,
+  type RunStatus,
+  type StateStore,
+  type StepState,
+  type Waiting,
+} from "../store/state-store.js";
 
 export interface WatchOptions {
   readonly store: StateStore;
@@ -22,6 +28,7 @@ export interface WatchOptions {
 
 interface Seen {
   status: RunStatus;
+  waiting: Waiting | null;
   steps: Map<string, StepState>;
   about: Map<string, { host?: string; component?: string }>;
 }
@@ -57,6 +64,7 @@ export function watchStore(options: WatchOptions): () => void {
       const before = seen.get(runId);
       const now: Seen = {
         status: run.status,
+        waiting: run.waiting,
         steps: new Map(steps.map((s) => [s.id, s.state])),
         about: before?.about ?? aboutSteps(run.plan),
       };
@@ -82,6 +90,11 @@ export function watchStore(options: WatchOptions): () => void {
         if (before.status !== run.status) {
           feed.emit({ type: "run", runId, status: run.status, ...(run.error ? { message: run.error } : {}) });
         }
+        const was = before.waiting;
+        if (was && (run.waiting === null || run.waiting.for !== was.for || run.waiting.step !== was.step))
+          feed.emit({ type: "wait-ended", runId, waiting: was, how: "it waits no longer", at: Date.now() });
+        if (run.waiting && JSON.stringify(run.waiting) !== JSON.stringify(was))
+          feed.emit({ type: "wait", runId, waiting: run.waiting });
       }
       if (FINISHED_STATUSES.includes(run.status)) seen.delete(runId);
       else seen.set(runId, now);

@@ -8,6 +8,8 @@
  * as Terraform's runner knows none of its providers and Nomad looks its drivers up by name.
  */
 import type { Action } from "../../plan/plan.js";
+import { alarmCheck } from "./alarm-check.js";
+import { approvalGate } from "./approval-gate.js";
 import { clusterIs } from "./cluster-is.js";
 import { dbBackup, dbRestore, migrate, migrated, migrationsReady, schemaMark } from "./database-steps.js";
 import { gatesAnswer } from "./gates-answer.js";
@@ -45,6 +47,8 @@ const STEP_KINDS = {
   soak,
   "metric-gate": metricGate,
   "gates-answer": gatesAnswer,
+  approval: approvalGate,
+  alarms: alarmCheck,
 } satisfies { readonly [T in Action["type"]]: StepKind<ActionOf<T>> };
 
 /** Carries out one action by its kind. */

@@ -197,6 +197,9 @@ function renderControls() {
   const driven = open?.heldBy ?? null;
   $("start").disabled = open !== null;
   $("pause").disabled = !(open && open.status === "running" && driven);
+  const awaiting = open?.waiting?.for === "approval";
+  $("approve").disabled = !awaiting;
+  $("reject").disabled = !(awaiting && !open.pastPointOfNoReturn);
   $("resume").disabled = !(open && !driven);
   $("rollback").disabled = !(open && !driven);
 }
@@ -205,6 +208,8 @@ async function act(op) {
   const open = state.status?.run;
   if (!open) return;
   if (op === "rollback" && !window.confirm(`Roll back run ${open.id}?`)) return;
+  if (op === "reject" && !window.confirm(`Reject the approval of run ${open.id}? Its hop rolls back.`))
+    return;
   try {
     const answer = await api(`api/runs/${encodeURIComponent(open.id)}/${op}`, { method: "POST" });
     say(answer.message ?? `${op}: run ${answer.runId ?? open.id}`);
@@ -297,6 +302,21 @@ function renderRun() {
   const running = d.steps.filter((s) => s.state === "running" || s.state === "undoing");
   const current = [];
   if (running.length > 0) current.push(el("strong", {}, "now: "), running.map((s) => s.id).join(", "));
+  if (r.waiting)
+    current.push(
+      el(
+        "div",
+        { className: "waiting", dataset: { waitingFor: r.waiting.for } },
+        el("strong", {}, `waiting for ${r.waiting.for}`),
+        ` since ${time(r.waiting.since)}: ${r.waiting.detail}`,
+      ),
+    );
+  for (const n of r.notes ?? []) {
+    if (n.kind === "approved" || n.kind === "rejected")
+      current.push(
+        el("div", { className: "muted" }, `${n.kind} by ${n.by} at ${time(n.at)}: ${n.step ?? ""}`),
+      );
+  }
   if (r.pauseRequestedBy && r.status === "running")
     current.push(el("div", {}, `pause requested by ${r.pauseRequestedBy}`));
   if (r.error && !FINISHED.includes(r.status))
@@ -497,12 +517,26 @@ function connect() {
   source.addEventListener("output", (e) => onOutput(JSON.parse(e.data)));
   source.addEventListener("note", (e) => say(JSON.parse(e.data).message));
   source.addEventListener("measurement", () => refreshDetail());
+  for (const type of ["wait", "wait-ended"]) {
+    source.addEventListener(type, (e) => {
+      const event = JSON.parse(e.data);
+      const w = event.waiting;
+      say(
+        type === "wait"
+          ? `waiting for ${w.for}: ${w.detail}`
+          : `no longer waiting for ${w.for}: ${event.how}`,
+      );
+      void loadStatus();
+      refreshDetail();
+    });
+  }
 }
 
 async function main() {
   $("token").value = sessionStorage.getItem("ferry-token") ?? "";
   $("start-form").addEventListener("submit", start);
-  for (const op of ["pause", "resume", "rollback"]) $(op).addEventListener("click", () => void act(op));
+  for (const op of ["approve", "reject", "pause", "resume", "rollback"])
+    $(op).addEventListener("click", () => void act(op));
   try {
     const catalog = await api("api/catalog");
     state.releases = catalog.releases;
