@@ -71,6 +71,7 @@ export {
   UserError,
 } from "./errors.js";
 export { type AnswerOptions, type ApprovalAnswer, answerApproval, type Verdict } from "./gates/approval.js";
+export { queryPrometheus, type Reading } from "./gates/index.js";
 export { describeWindow, type Window, type WindowDay, type WindowState, windowAt } from "./gates/window.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
 export { maskPassword, maskPasswordsIn } from "./mask-password.js";
@@ -84,10 +85,12 @@ export {
   type NotifierOptions,
   type NotifySummary,
 } from "./notify/index.js";
+export { splitBatches } from "./plan/batches.js";
 export { buildPlan, clusterMembers, type PlanMigrations } from "./plan/build-plan.js";
 export {
   type Action,
   hopOutlines,
+  type Lane,
   type Member,
   type Phase,
   type Plan,
@@ -124,6 +127,7 @@ export {
   type ClusterStatus,
   clusterStatus,
   type HistoryEntry,
+  type MeasurementEntry,
   type NoteEntry,
   type RunProgress,
   runHistory,

@@ -155,6 +155,7 @@ if ("url" in postgres) {
         await admin.query(`ALTER TABLE "${schema}".steps DROP COLUMN observed, DROP COLUMN undone_at`);
         await admin.query(`DROP TABLE "${schema}".run_notes`);
         await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN waiting`);
+        await admin.query(`DROP TABLE "${schema}".gate_measurements`);
         await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
 
         const upgraded = new PostgresStore({ connectionString: url, schema });
@@ -164,7 +165,7 @@ if ("url" in postgres) {
           await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
           assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 8 }]);
+          assert.deepEqual(rows, [{ version: 9 }]);
         } finally {
           await upgraded.close();
         }
@@ -275,7 +276,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 8);
+      assert.equal(db.pragma("user_version", { simple: true }), 9);
     } finally {
       db.close();
     }
@@ -292,7 +293,7 @@ describe("SqliteStore", () => {
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN pause_requested_by");
     db.exec("ALTER TABLE runs DROP COLUMN accepted_warnings");
     db.exec(
-      "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting",
+      "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting; DROP TABLE gate_measurements",
     );
     db.pragma("user_version = 1");
     db.close();
@@ -318,6 +319,17 @@ describe("SqliteStore", () => {
       const waiting = { for: "window", since: 1, detail: "sat 01:00–05:00", step: null } as const;
       await upgraded.updateRun("r1", { waiting });
       assert.deepEqual((await upgraded.getRun("r1"))?.waiting, waiting);
+      const measured = {
+        step: "1.0.1/roll/api/batch-1/gate/errors",
+        gate: "errors",
+        attempt: 1,
+        at: 2,
+        value: 0,
+        verdict: "pass",
+        detail: "0 is below 1",
+      } as const;
+      await upgraded.addMeasurement("r1", measured);
+      assert.deepEqual(await upgraded.measurements("r1"), [measured]);
     } finally {
       await upgraded.close();
     }
@@ -333,7 +345,7 @@ describe("SqliteStore", () => {
     const db = new Database(file);
     db.exec("DROP TABLE deliveries; DROP TABLE notices; ALTER TABLE runs DROP COLUMN accepted_warnings");
     db.exec(
-      "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting",
+      "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting; DROP TABLE gate_measurements",
     );
     db.pragma("user_version = 2");
     db.close();

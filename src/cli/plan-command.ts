@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import {
   buildPlan,
   describeWindow,
+  type Lane,
   migrationsFor,
   type Plan,
   type PlanStep,
@@ -70,13 +71,21 @@ export function renderPlan(plan: Plan): string[] {
             // The point of no return may be a lane of an active-passive pool too, on no host.
             const hosts = new Set(pool.lanes.flatMap((l) => (l.host ? [l.host] : []))).size;
             const counted = `${hosts} host${hosts === 1 ? "" : "s"}`;
-            lines.push(`    ${pool.component}${again}: ${counted}, at most ${pool.limit} at once${side}`);
+            const sizes = batchSizes(pool.lanes);
+            const window =
+              sizes.length > 1 || (sizes.length === 1 && pool.limit >= hosts && hosts > 1)
+                ? `in batches of ${sizes.join(", ")}, each batch side by side`
+                : `at most ${pool.limit} at once`;
+            lines.push(`    ${pool.component}${again}: ${counted}, ${window}${side}`);
           }
           for (const lane of pool.lanes) {
             steps += lane.steps.length;
-            if (lane.host && pool.component) {
+            if (lane.batchEnd) {
+              lines.push(`      after batch ${lane.batch}: ${lane.steps.map(describeBatchStep).join(" → ")}`);
+            } else if (lane.host && pool.component) {
               const groups = lane.groups ? ` [${lane.groups.join(", ")}]` : "";
-              lines.push(`      ${lane.host}${groups}: ${lane.steps.map((s) => s.name).join(" → ")}`);
+              const batch = lane.batch !== undefined ? `batch ${lane.batch} ` : "";
+              lines.push(`      ${batch}${lane.host}${groups}: ${lane.steps.map((s) => s.name).join(" → ")}`);
             } else {
               const indent = pool.component ? "      " : "    ";
               for (const s of lane.steps) lines.push(`${indent}${s.id}${describeStep(s)}`);
@@ -94,6 +103,27 @@ export function renderPlan(plan: Plan): string[] {
     ...offline,
     ...lines,
   ];
+}
+
+/** How many hosts each batch of a pool has (its lanes that close a batch left out); none without batches. */
+function batchSizes(lanes: readonly Lane[]): number[] {
+  const sizes = new Map<number, number>();
+  for (const l of lanes) {
+    if (l.batch === undefined || l.batchEnd) continue;
+    sizes.set(l.batch, (sizes.get(l.batch) ?? 0) + 1);
+  }
+  return [...sizes.values()];
+}
+
+/** `soak 30s`, `gate error-rate (sum(rate(…)) below 0.01, 3 × 10s)`. */
+function describeBatchStep(step: PlanStep): string {
+  const a = step.run[0];
+  if (a?.type === "soak") return `soak ${a.ms / 1000}s`;
+  if (a?.type === "metric-gate") {
+    const g = a.gate;
+    return `gate ${g.name} (${g.prometheus.query} ${g.prometheus.bound} ${g.prometheus.threshold}, ${g.count} × ${g.intervalMs / 1000}s)`;
+  }
+  return step.name;
 }
 
 function isMark(stage: Stage | undefined): boolean {

@@ -102,6 +102,12 @@ export class ProgressModel {
         if (step && line) step.lastLine = line;
         break;
       }
+      case "measurement": {
+        // A gate's latest measurement shows under it, as a command's last line does.
+        const step = this.#steps.get(event.measurement.step);
+        if (step) step.lastLine = `${event.measurement.verdict}: ${clean(event.measurement.detail)}`;
+        break;
+      }
       case "note":
         break;
       case "wait":

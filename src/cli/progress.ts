@@ -53,6 +53,10 @@ function plainLine(event: RunEvent): string | undefined {
       return event.message;
     case "output":
       return undefined;
+    case "measurement": {
+      const m = event.measurement;
+      return `measured ${m.step}: ${m.verdict} (${m.detail})`;
+    }
     case "wait":
       return waitingLine(event.waiting);
     case "wait-ended":

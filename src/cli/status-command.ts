@@ -5,6 +5,7 @@ import {
   clusterStatus,
   type HistoryEntry,
   loadCluster,
+  type MeasurementEntry,
   type NoteEntry,
   type RunProgress,
   runHistory,
@@ -74,6 +75,7 @@ export function renderStatus(s: ClusterStatus): string[] {
           ]
         : []),
       ...r.notes.map(noteLine),
+      ...measurementLines(r.measurements),
       `  ${r.heldBy ? `held by ${r.heldBy}` : `no ferry is running it: ${nextCommands(r)}`}`,
     );
   } else {
@@ -114,6 +116,20 @@ export function renderHistory(runs: readonly HistoryEntry[]): string[] {
     line(rows[0] ?? []),
     ...runs.flatMap((r, i) => [line(rows[i + 1] ?? []), ...r.notes.map(noteLine)]),
   ];
+}
+
+/**
+ * The gates' measurements, the last few of each gate step (its latest attempt):
+ * `  gate 1.0.1/roll/api/batch-1/gate/errors: fail 2.0 is not below 1 (01:39:00Z)`.
+ */
+function measurementLines(ms: readonly MeasurementEntry[]): string[] {
+  const byStep = new Map<string, MeasurementEntry[]>();
+  for (const m of ms) byStep.set(m.step, [...(byStep.get(m.step) ?? []), m]);
+  return [...byStep].flatMap(([step, all]) => {
+    const last = Math.max(...all.map((m) => m.attempt));
+    const shown = all.filter((m) => m.attempt === last).slice(-5);
+    return [`  gate ${step}:`, ...shown.map((m) => `    ${m.at.slice(11, 19)}Z ${m.verdict}: ${m.detail}`)];
+  });
 }
 
 /** `  2026-11-21 01:39:00Z alice: ferry host undo h2: …` */

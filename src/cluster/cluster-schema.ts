@@ -218,6 +218,54 @@ export const HostActionSchema = z
   })
   .describe("An action of your own on every host of the component, at a point of its roll.");
 
+/** A batch size as Ansible's `serial` reads it: a number of hosts, or a percentage of the component's. */
+export const BatchSizeSchema = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?%$/, 'a batch size is a number of hosts or a percentage like "25%"')
+    .refine((p) => {
+      const n = Number.parseFloat(p);
+      return n > 0 && n <= 100;
+    }, "a percentage is more than 0% and at most 100%"),
+]);
+
+export const GATE_INCONCLUSIVE = ["pause", "fail", "pass"] as const;
+
+export const GateSchema = z
+  .strictObject({
+    name: name("gate"),
+    prometheus: z
+      .strictObject({
+        url: z.string().url().describe("The Prometheus server, e.g. http://127.0.0.1:9090."),
+        query: z
+          .string()
+          .min(1, "a query must not be empty")
+          .describe(
+            "A PromQL instant query giving one value; {{version}}, {{from}} and {{vars.NAME}} are filled in.",
+          ),
+        below: z.number().optional().describe("The measurement passes when the value is below this."),
+        above: z.number().optional().describe("The measurement passes when the value is above this."),
+      })
+      .describe(
+        "A Prometheus instant query and the bound its value must keep: exactly one of below or above.",
+      ),
+    interval: DurationSchema.default("10s").describe("Time between measurements."),
+    count: z.number().int().positive().default(3).describe("How many measurements are taken."),
+    failureLimit: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe("How many failed measurements are allowed; one more fails the gate."),
+    inconclusive: z
+      .enum(GATE_INCONCLUSIVE)
+      .default("pause")
+      .describe(
+        "A measurement with no data or NaN: pause (the run stops as `ferry pause` stops it: exit 130, resumable), fail (counts as a failed measurement) or pass (counts as a passed one).",
+      ),
+  })
+  .describe("A metric gate, checked after each batch of the component once it is healthy and has soaked.");
 /** Where a component's roll waits for an approval (DESIGN.md "Gates"). */
 export const APPROVE_POINTS = ["before", "after-first-batch", "between-batches"] as const;
 
@@ -254,6 +302,20 @@ export const ComponentSchema = z.strictObject({
     .describe(
       "Redundancy groups (storage replicas): a label's hosts are never out of service at once, also across components that use the same label.",
     ),
+  batches: z
+    .array(BatchSizeSchema)
+    .min(1, "give at least one batch size")
+    .optional()
+    .describe(
+      'Instead of maxUnavailable: batch sizes as Ansible\'s serial list, e.g. [1, "25%", "100%"]; the last repeats until every host is done; a percentage is of the component\'s hosts, rounded up, at least 1. A batch\'s hosts roll side by side.',
+    ),
+  soak: duration(true)
+    .default("0s")
+    .describe("After each batch is healthy, wait this long before its gates and the next batch."),
+  gates: z
+    .array(GateSchema)
+    .optional()
+    .describe("Metric gates checked after each batch's soak (no batches: the component is one batch)."),
   commands: CommandsSchema,
   health: HealthSchema.optional(),
   drain: DrainSchema.optional(),
@@ -543,3 +605,5 @@ export type HealthData = z.output<typeof HealthSchema>;
 export type PhaseName = (typeof PHASES)[number];
 export type HostPoint = (typeof HOST_POINTS)[number];
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+export type BatchSize = z.output<typeof BatchSizeSchema>;
+export type GateData = z.output<typeof GateSchema>;

@@ -281,6 +281,40 @@ describe("the cluster file", () => {
       (t: string) => `${t}version: "1.0.1;id"\n`,
       /:19: version: a version is letters, digits/,
     ],
+    // Batches, soak and gates: the component's lines end at 18 (health), so additions start at 19.
+    [
+      "both batches and maxUnavailable",
+      (t: string) => `${t}    batches: [1, "50%"]\n`,
+      /:19: components\[0\]\.batches: give either batches or maxUnavailable, not both/,
+    ],
+    [
+      "a batch size of no hosts",
+      (t: string) => `${t.replace("    maxUnavailable: 1\n", "")}    batches: [0]\n`,
+      /:18: components\[0\]\.batches\[0\]: /,
+    ],
+    [
+      "a batch percentage over 100%",
+      (t: string) => `${t.replace("    maxUnavailable: 1\n", "")}    batches: [1, "150%"]\n`,
+      /:18: components\[0\]\.batches\[1\]: .*at most 100%/,
+    ],
+    [
+      "a gate with both below and above",
+      (t: string) =>
+        `${t}    gates:\n      - name: errors\n        prometheus: { url: "http://127.0.0.1:9090", query: "up", below: 1, above: 0 }\n`,
+      /:21: components\[0\]\.gates\[0\]\.prometheus: give exactly one of below or above/,
+    ],
+    [
+      "a gate whose failureLimit reaches its count",
+      (t: string) =>
+        `${t}    gates:\n      - name: errors\n        prometheus: { url: "http://127.0.0.1:9090", query: "up", below: 1 }\n        count: 2\n        failureLimit: 2\n`,
+      /:23: components\[0\]\.gates\[0\]\.failureLimit: must be less than count \(2\)/,
+    ],
+    [
+      "an inconclusive rule that is not pause, fail or pass",
+      (t: string) =>
+        `${t}    gates:\n      - name: errors\n        prometheus: { url: "http://127.0.0.1:9090", query: "up", below: 1 }\n        inconclusive: ignore\n`,
+      /:22: components\[0\]\.gates\[0\]\.inconclusive: /,
+    ],
     ...NOTIFY_PROBLEMS.map(
       ([what, entry, expected]) =>
         [what, (t: string) => `${t}notify:\n  - ${entry.join("\n    ")}\n`, expected] as const,
@@ -319,6 +353,36 @@ describe("the cluster file", () => {
       },
     ]);
     assert.deepEqual(parseCluster("/c.yaml", BASE).notify, []);
+  });
+
+  it("reads batches, soak and gates, with the gates' defaults", () => {
+    const c = parseCluster(
+      "/etc/ferry/cluster.yaml",
+      `${BASE.replace("    maxUnavailable: 1\n", "")}    batches: [1, "25%", "100%"]
+    soak: 30s
+    gates:
+      - name: errors
+        prometheus: { url: "http://127.0.0.1:9090", query: "sum(rate(errors_total[1m]))", below: 0.01 }
+`,
+    );
+    const api = c.components[0];
+    assert.deepEqual(api?.batches, [1, "25%", "100%"]);
+    assert.equal(api?.soakMs, 30_000);
+    assert.deepEqual(api?.gates, [
+      {
+        name: "errors",
+        prometheus: {
+          url: "http://127.0.0.1:9090",
+          query: "sum(rate(errors_total[1m]))",
+          bound: "below",
+          threshold: 0.01,
+        },
+        intervalMs: 10_000,
+        count: 3,
+        failureLimit: 0,
+        inconclusive: "pause",
+      },
+    ]);
   });
 
   it("takes a host name, an IPv4 or an IPv6 address as a host's address", () => {

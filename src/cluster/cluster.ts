@@ -23,8 +23,10 @@ import {
 } from "./cluster-actions.js";
 import {
   type APPROVE_POINTS,
+  type BatchSize,
   type ClusterData,
   ClusterSchema,
+  type GateData,
   type HealthData,
   NOTIFY_EVENTS,
   type NotifyEvent,
@@ -76,8 +78,30 @@ export interface Component {
   readonly activePassive?: { readonly role: string; readonly switchover: string };
   /** The operator's own steps on each of its hosts, at points of the host's roll. */
   readonly actions: readonly HostAction[];
+  /** Batch sizes as Ansible's serial list; absent: the sliding window of maxUnavailable. */
+  readonly batches?: readonly BatchSize[];
+  /** How long to wait after each batch is healthy, before its gates and the next batch; 0: none. */
+  readonly soakMs: number;
+  /** Metric gates checked after each batch's soak. */
+  readonly gates: readonly MetricGate[];
   /** Where its roll waits for `ferry approve`. */
   readonly approve?: ApprovePoint;
+}
+
+/** A metric gate (DESIGN.md "Gates"), durations in milliseconds; its query is a template. */
+export interface MetricGate {
+  readonly name: string;
+  readonly prometheus: {
+    readonly url: string;
+    readonly query: string;
+    /** A measurement passes when its value is `below` or `above` the threshold. */
+    readonly bound: "below" | "above";
+    readonly threshold: number;
+  };
+  readonly intervalMs: number;
+  readonly count: number;
+  readonly failureLimit: number;
+  readonly inconclusive: "pause" | "fail" | "pass";
 }
 
 export type ApprovePoint = (typeof APPROVE_POINTS)[number];
@@ -235,6 +259,9 @@ function clusterFrom(yaml: YamlFile): Cluster {
         : {}),
       vars: stringVars(c.vars),
       actions: hostActions(c.actions),
+      ...(c.batches ? { batches: c.batches } : {}),
+      soakMs: parseDuration(c.soak),
+      gates: (c.gates ?? []).map(metricGate),
       ...(c.approve ? { approve: c.approve } : {}),
     })),
     preflight: data.preflight ?? [],
@@ -279,6 +306,24 @@ function clusterFrom(yaml: YamlFile): Cluster {
           },
         }
       : {}),
+  };
+}
+
+function metricGate(g: GateData): MetricGate {
+  const { url, query, below, above } = g.prometheus;
+  return {
+    name: g.name,
+    prometheus: {
+      url,
+      query,
+      ...(below !== undefined
+        ? { bound: "below", threshold: below }
+        : { bound: "above", threshold: above as number }),
+    },
+    intervalMs: parseDuration(g.interval),
+    count: g.count,
+    failureLimit: g.failureLimit,
+    inconclusive: g.inconclusive,
   };
 }
 
@@ -396,6 +441,10 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       });
     }
   });
+  const raw = yaml.data() as { components?: { maxUnavailable?: unknown }[] };
+  data.components.forEach((c, i) => {
+    gateProblems(c, i, raw.components?.[i]?.maxUnavailable !== undefined, at);
+  });
   data.components.forEach((c, i) => {
     if (c.health && parseDuration(c.health.healthyFor) >= parseDuration(c.health.deadline)) {
       at(
@@ -448,6 +497,11 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       ]),
     ),
   ];
+  data.components.forEach((c, i) => {
+    c.gates?.forEach((g, k) => {
+      clusterLevel.push([["components", i, "gates", k, "prometheus", "query"], g.prometheus.query]);
+    });
+  });
   for (const [path, template] of clusterLevel) {
     if (template) checkTemplate(template, HOP_NAMES, [clusterVars], path, at);
   }
@@ -586,6 +640,38 @@ const SSH_FIELDS = [
 ] as const;
 
 /** "a, b, c, … (10,000 in all)": a list short enough for a message. */
+/** Batches, soak and gates of component `i`: what the schema alone cannot say. */
+function gateProblems(
+  c: ClusterData["components"][number],
+  i: number,
+  maxUnavailableGiven: boolean,
+  at: (path: FieldPath, message: string) => void,
+): void {
+  if (c.batches && maxUnavailableGiven)
+    at(
+      ["components", i, "batches"],
+      "give either batches or maxUnavailable, not both: batches roll each batch's hosts side by side, maxUnavailable is a sliding window",
+    );
+  if (c.batches && c.mode === "active-passive")
+    at(
+      ["components", i, "batches"],
+      "an active-passive component rolls one host at a time around its switchover, so it takes no batches (soak and gates apply to it as one batch)",
+    );
+  const names = new Set<string>();
+  c.gates?.forEach((g, k) => {
+    if (names.has(g.name)) at(["components", i, "gates", k, "name"], `gate ${g.name} is defined twice`);
+    names.add(g.name);
+    const { below, above } = g.prometheus;
+    if ((below === undefined) === (above === undefined))
+      at(["components", i, "gates", k, "prometheus"], "give exactly one of below or above");
+    if (g.failureLimit >= g.count)
+      at(
+        ["components", i, "gates", k, "failureLimit"],
+        `must be less than count (${g.count}), or the gate could never fail`,
+      );
+  });
+}
+
 function sample(names: readonly string[]): string {
   return names.length <= 8 ? names.join(", ") : `${names.slice(0, 8).join(", ")}, … (${names.length} in all)`;
 }

@@ -41,7 +41,8 @@ export function orderActivePassive(pool: Pool, active: string): Pool {
   lanes.splice(standbys.length, 0, { ...switchover, host: next.host, steps: [retargeted] });
   const mark = pool.lanes.find(isMark);
   if (mark) lanes.splice(markAt(lanes, ap.pointOfNoReturn?.before, isSwitchover), 0, mark);
-  return { ...pool, lanes };
+  // The lane that closes the roll (its soak and gates) stays at its end.
+  return { ...pool, lanes: [...lanes, ...pool.lanes.filter((l) => l.batchEnd)] };
 }
 
 /** Where the point of no return goes in the ordered lanes: before the first, the last, or the named host's roll. */

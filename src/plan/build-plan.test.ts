@@ -400,3 +400,154 @@ describe("orderActivePassive", () => {
     assert.equal(orderActivePassive(pool, "h9"), pool);
   });
 });
+
+describe("buildPlan: batches, soak and gates", () => {
+  const five = (more: string) =>
+    parseCluster(
+      "/c/cluster.yaml",
+      `name: demo
+catalog: releases.yaml
+hosts: [{ name: h1, address: a1 }, { name: h2, address: a2 }, { name: h3, address: a3 }, { name: h4, address: a4 }, { name: h5, address: a5 }]
+components:
+  - name: api
+    hosts: [h1, h2, h3, h4, h5]
+    commands: { version: v, install: "i {{version}}", stop: s, activate: "a {{version}}", start: st }
+${more}`,
+    );
+  const roll = (plan: Plan) => plan.hops[0]?.phases.find((p) => p.name === "roll");
+  const pool = (plan: Plan) => roll(plan)?.stages[0]?.pools[0] as Pool;
+
+  it("splits the hosts as Ansible's serial list, each batch closed by its soak and gates", () => {
+    const plan = buildPlan(
+      five(`    batches: [1, "50%"]
+    soak: 2s
+    gates:
+      - name: errors
+        prometheus: { url: "http://prom:9090", query: "sum(errors{release='{{version}}'})", below: 1 }
+        interval: 1s
+`),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const p = pool(plan);
+    // 5 hosts: 1, then 50% rounded up (3), then the rest (1): the last size repeats, capped by what is left.
+    assert.deepEqual(
+      p.lanes.map((l) => (l.batchEnd ? `end ${l.batch}` : `${l.batch} ${l.host}`)),
+      ["1 h1", "end 1", "2 h2", "2 h3", "2 h4", "end 2", "3 h5", "end 3"],
+    );
+    assert.equal(p.limit, 3);
+    const end = p.lanes[1];
+    assert.deepEqual(
+      end?.steps.map((s) => s.id),
+      ["1.0.1/roll/api/batch-1/soak", "1.0.1/roll/api/batch-1/gate/errors"],
+    );
+    assert.deepEqual(end?.steps[0]?.run, [{ type: "soak", ms: 2000 }]);
+    const gate = end?.steps[1]?.run[0];
+    assert.equal(gate?.type, "metric-gate");
+    // The query is a template of the hop.
+    assert.equal(gate?.type === "metric-gate" && gate.gate.prometheus.query, "sum(errors{release='1.0.1'})");
+    assert.equal(end?.steps[1]?.name, "gate/errors");
+    assert.equal(end?.steps[1]?.host, undefined);
+    // The preflight asks every gate's Prometheus first, before any host changes.
+    const preflight = plan.hops[0]?.phases.find((x) => x.name === "preflight");
+    const asked = preflight?.stages.flatMap((st) => st.pools.flatMap((q) => q.lanes.flatMap((l) => l.steps)));
+    const ask = asked?.find((x) => x.id === "1.0.1/preflight/gates");
+    assert.deepEqual(ask?.run, [
+      { type: "gates-answer", gates: [gate?.type === "metric-gate" && gate.gate] },
+    ]);
+  });
+
+  it("without batches the component is one batch, in its sliding window, with its gates at the end", () => {
+    const plan = buildPlan(
+      five(`    maxUnavailable: 2
+    gates:
+      - { name: up, prometheus: { url: "http://prom:9090", query: "min(up)", above: 0 } }
+`),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const p = pool(plan);
+    assert.equal(p.limit, 2);
+    assert.deepEqual(
+      p.lanes.map((l) => (l.batchEnd ? "end" : l.host)),
+      ["h1", "h2", "h3", "h4", "h5", "end"],
+    );
+    assert.deepEqual(
+      p.lanes.at(-1)?.steps.map((s) => s.id),
+      ["1.0.1/roll/api/batch-1/gate/up"],
+    );
+  });
+
+  it("leaves a component without batches, soak or gates as it was", () => {
+    const p = pool(buildPlan(five(""), planPath(catalog, "1.0.0", "1.0.1")));
+    assert.ok(p.lanes.every((l) => l.batch === undefined && !l.batchEnd));
+  });
+
+  it("keeps an active-passive component's closing lane last, whichever host is active", () => {
+    const c = parseCluster(
+      "/c/cluster.yaml",
+      `name: demo
+catalog: releases.yaml
+hosts: [{ name: h1, address: a1 }, { name: h2, address: a2 }]
+components:
+  - name: ctl
+    hosts: [h1, h2]
+    mode: active-passive
+    role: role
+    switchover: "take {{host}}"
+    soak: 1s
+    commands: { version: v, install: i, stop: s, activate: a, start: st }
+`,
+    );
+    // The roles are asked in a stage before the roll's own.
+    const p = roll(buildPlan(c, planPath(catalog, "1.0.0", "1.0.1")))?.stages[1]?.pools[0] as Pool;
+    assert.ok(p.activePassive);
+    assert.equal(p.lanes.at(-1)?.batchEnd, true);
+    const reordered = orderActivePassive(p, "h2");
+    assert.equal(reordered.lanes.length, p.lanes.length);
+    assert.equal(reordered.lanes.at(-1)?.batchEnd, true);
+  });
+});
+
+describe("buildPlan: approvals and alarms between batches", () => {
+  const withBatches = (approve: string, batches = '[1, "50%"]') =>
+    parseCluster(
+      "/c/cluster.yaml",
+      `name: demo
+catalog: releases.yaml
+hosts: [{ name: h1, address: a1 }, { name: h2, address: a2 }, { name: h3, address: a3 }, { name: h4, address: a4 }]
+alarms: { alertmanager: "http://am:9093" }
+components:
+  - name: api
+    hosts: [h1, h2, h3, h4]
+    batches: ${batches}
+    approve: ${approve}
+    commands: { version: v, install: i, stop: s, activate: a, start: st }
+`,
+    );
+  const closing = (plan: Plan) =>
+    plan.hops[0]?.phases
+      .find((p) => p.name === "roll")
+      ?.stages.flatMap((st) => st.pools.flatMap((p) => p.lanes.filter((l) => l.batchEnd)))
+      .map((l) => l.steps.map((s) => s.id.replace("1.0.1/roll/api/", "")));
+  const all = (plan: Plan) => ids(plan).filter((id) => id.includes("/roll/api/") && !/\/h\d\//.test(id));
+
+  it("after-first-batch waits after the first batch; an alarm check comes before each next batch", () => {
+    const plan = buildPlan(withBatches("after-first-batch"), planPath(catalog, "1.0.0", "1.0.1"));
+    // 4 hosts: 1, 2, 1.
+    assert.deepEqual(closing(plan), [["batch-1/approve", "batch-1/alarms"], ["batch-2/alarms"]]);
+    // Not once more after the roll, as a component without batches has it.
+    assert.ok(!all(plan).some((id) => id.endsWith("approve/after-first-batch")), all(plan).join(" "));
+  });
+
+  it("between-batches waits between every two batches, not after the last", () => {
+    const plan = buildPlan(withBatches("between-batches"), planPath(catalog, "1.0.0", "1.0.1"));
+    assert.deepEqual(closing(plan), [
+      ["batch-1/approve", "batch-1/alarms"],
+      ["batch-2/approve", "batch-2/alarms"],
+    ]);
+  });
+
+  it("between-batches with one batch waits once, when it has rolled", () => {
+    const plan = buildPlan(withBatches("between-batches", '["100%"]'), planPath(catalog, "1.0.0", "1.0.1"));
+    assert.deepEqual(closing(plan), [["batch-1/approve"]]);
+  });
+});

@@ -6,14 +6,27 @@
  * end), and the point of no return moves where the cluster file puts it (point-of-no-return.ts).
  */
 import type { VersionPath } from "../catalog/index.js";
-import { type Cluster, type Component, offlineHosts, onlineHosts } from "../cluster/cluster.js";
+import {
+  type Cluster,
+  type Component,
+  type MetricGate,
+  offlineHosts,
+  onlineHosts,
+} from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import { render, type TemplateValues } from "../cluster/template.js";
 import { RefusedError } from "../errors.js";
 import { fileKey, type MigrationFile, type MigrationPhase } from "../migrate/migration-files.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
 import { orderActivePassive } from "./active-passive.js";
-import { afterRollStages, alarmStep, beforeRollStages, offlineApprovalStages } from "./gate-steps.js";
+import { splitBatches } from "./batches.js";
+import {
+  afterRollStages,
+  alarmStep,
+  batchGateSteps,
+  beforeRollStages,
+  offlineApprovalStages,
+} from "./gate-steps.js";
 import {
   byOrder,
   exec,
@@ -31,6 +44,7 @@ import {
 } from "./hop-context.js";
 import {
   type Action,
+  type Lane,
   type Member,
   type Phase,
   type Plan,
@@ -303,10 +317,25 @@ function preflight(ctx: HopContext): Phase {
         ]
       : []),
     ...installable(ctx, "preflight"),
+    ...gatesAnswer(ctx),
     ...ctx.cluster.preflight.map((check) =>
       single(localStep(ctx, `preflight/check/${check.name}`, [exec(ctx, check.run)])),
     ),
   ]);
+}
+
+/** A gate with its query rendered for the hop ({{version}}, {{from}}, {{vars.NAME}}). */
+function renderedGate(ctx: HopContext, g: MetricGate): MetricGate {
+  return { ...g, prometheus: { ...g.prometheus, query: renderHere(ctx, g.prometheus.query) } };
+}
+
+/** Every metric gate of the hop's roll can be asked, before any host changes (rolling hops only). */
+function gatesAnswer(ctx: HopContext): Stage[] {
+  if (ctx.hop.mode !== "rolling") return [];
+  const gates = ctx.cluster.components.flatMap((c) => c.gates.map((g) => renderedGate(ctx, g)));
+  return gates.length > 0
+    ? [single(localStep(ctx, "preflight/gates", [{ type: "gates-answer", gates }]))]
+    : [];
 }
 
 /**
@@ -409,7 +438,7 @@ function roll(ctx: HopContext): Phase {
     ctx,
     "roll",
     stages.flatMap((stage) => {
-      const pools = stage.pools.map((pool) => activePassive(ctx, pool));
+      const pools = stage.pools.map((pool) => inBatches(ctx, activePassive(ctx, pool)));
       const rolling = pools.flatMap((p) => optional(components.get(p.component ?? "")));
       // Each active-passive component's roles are asked (from this machine) just before its hosts roll.
       const asked = pools.flatMap((pool) => (pool.activePassive ? [rolesPool(ctx, pool)] : []));
@@ -421,6 +450,43 @@ function roll(ctx: HopContext): Phase {
       ];
     }),
   );
+}
+
+/**
+ * A component with batches, a soak or gates: its lanes split into batches (Ansible's serial list;
+ * without `batches` the component is one batch), each closed by a hostless lane that soaks and
+ * checks the gates: `V/roll/api/batch-1/soak`, `V/roll/api/batch-1/gate/error-rate`. A batch's
+ * hosts roll side by side; redundancy groups still hold within it.
+ */
+function inBatches(ctx: HopContext, pool: Pool): Pool {
+  const c = ctx.cluster.components.find((x) => x.name === pool.component);
+  if (!c || (!c.batches && c.soakMs === 0 && c.gates.length === 0)) return pool;
+  const sizes = c.batches ? splitBatches(c.batches, pool.lanes.length) : [pool.lanes.length];
+  const lanes: Lane[] = [];
+  let next = 0;
+  sizes.forEach((size, i) => {
+    const batch = i + 1;
+    for (const lane of pool.lanes.slice(next, next + size)) lanes.push({ ...lane, batch });
+    next += size;
+    const id = (what: string) => `roll/${c.name}/batch-${batch}/${what}`;
+    const steps = [
+      ...(c.soakMs > 0 ? [localStep(ctx, id("soak"), [{ type: "soak", ms: c.soakMs }])] : []),
+      ...c.gates.map((g): PlanStep => {
+        const gate = renderedGate(ctx, g);
+        // Its measurements may take (count - 1) intervals, besides each query's own time.
+        const timeoutMs = g.count * g.intervalMs + 60_000;
+        return {
+          ...localStep(ctx, id(`gate/${g.name}`), [{ type: "metric-gate", gate }]),
+          name: `gate/${g.name}`,
+          timeoutMs,
+        };
+      }),
+    ];
+    steps.push(...batchGateSteps(ctx, c, batch, sizes.length));
+    if (steps.length > 0) lanes.push({ batch, batchEnd: true, steps });
+  });
+  const limit = c.batches ? Math.max(...sizes) : pool.limit;
+  return { ...pool, limit, lanes };
 }
 
 /** The step that asks an active-passive component's hosts their roles: what its roll follows. */

@@ -48,9 +48,13 @@ export function beforeRollStages(ctx: HopContext, components: readonly Component
   return pools.length > 0 ? [{ pools }] : [];
 }
 
-/** The approvals once the components of one `order` have rolled (one batch each, without batches). */
+/**
+ * The approvals once the components of one `order` have rolled (one batch each, without batches).
+ * A component with `batches` has them in its batches instead (batchGateSteps).
+ */
 export function afterRollStages(ctx: HopContext, components: readonly Component[]): Stage[] {
   const pools = components.flatMap((c): Pool[] => {
+    if (c.batches) return [];
     if (c.approve !== "after-first-batch" && c.approve !== "between-batches") return [];
     const step = approvalStep(
       ctx,
@@ -79,8 +83,40 @@ export function offlineApprovalStages(ctx: HopContext): Stage[] {
   return pools.length > 0 ? [{ pools }] : [];
 }
 
+/**
+ * What closes batch `batch` of `batches` of a component with `batches`, after its soak and metric
+ * gates: the approval it asks for there (`after-first-batch`: after the first; `between-batches`:
+ * after each but the last, or after the one there is), then, before a next batch, the alarm check
+ * (DESIGN.md: no firing alert before each batch). Ids `V/roll/C/batch-N/approve`, `…/alarms`.
+ */
+export function batchGateSteps(ctx: HopContext, c: Component, batch: number, batches: number): PlanStep[] {
+  if (!c.batches) return [];
+  const last = batch === batches;
+  const approve =
+    (c.approve === "after-first-batch" && batch === 1) ||
+    (c.approve === "between-batches" && (!last || batches === 1));
+  const id = (what: string) => `roll/${c.name}/batch-${batch}/${what}`;
+  return [
+    ...(approve
+      ? [
+          approvalStep(
+            ctx,
+            id("approve"),
+            approvalQuestion(ctx, c, last ? "rolled" : `after batch ${batch} of ${batches}`),
+          ),
+        ]
+      : []),
+    ...(last ? [] : optional(alarmStep(ctx, id("alarms")))),
+  ];
+}
+
 function approvalQuestion(ctx: HopContext, c: Component, where: string): string {
-  const what = where === "before" ? "before its hosts change" : "now that its hosts have rolled";
+  const what =
+    where === "before"
+      ? "before its hosts change"
+      : where.startsWith("after batch")
+        ? `${where}, before its next hosts change`
+        : "now that its hosts have rolled";
   return `approve ${c.name} ${what} in hop ${ctx.hop.from} → ${ctx.hop.to}: \`ferry approve\` goes on, \`ferry reject\` rolls the hop back`;
 }
 

@@ -8,7 +8,7 @@
  * most `limit` at once; a lane's steps run in sequence.
  */
 import type { HopKind, HopMode, HopNote, HopWarning } from "../catalog/index.js";
-import type { HealthCheck, HealthGate } from "../cluster/cluster.js";
+import type { HealthCheck, HealthGate, MetricGate } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
 import type { HostRef } from "../drivers/ssh-settings.js";
 import type { Window } from "../gates/window.js";
@@ -60,6 +60,12 @@ export type Action =
   | { readonly type: "db-restore"; readonly name: string }
   /** Asks every member of an active-passive component its role; exactly one must say `active`. */
   | { readonly type: "roles"; readonly component: string }
+  /** Waits `ms` after a batch is healthy; a resume waits only what is left of it. */
+  | { readonly type: "soak"; readonly ms: number }
+  /** Preflight: every gate's Prometheus answers its query (no data is fine yet; an error is not). */
+  | { readonly type: "gates-answer"; readonly gates: readonly MetricGate[] }
+  /** Measures a metric `count` times and passes or fails the batch by it (src/gates). */
+  | { readonly type: "metric-gate"; readonly gate: MetricGate }
   /** Waits for `ferry approve` of this step (`ferry reject` rolls the hop back); `question`: what is asked. */
   | { readonly type: "approval"; readonly question: string }
   /** Waits while Alertmanager has a firing alert that is not ignored; fails after `deadlineMs`. */
@@ -90,6 +96,13 @@ export interface PlanStep {
 
 export interface Lane {
   readonly host?: string;
+  /**
+   * The batch it belongs to (1, 2, …), in a pool that rolls in batches: its lanes of one batch run
+   * side by side (within the pool's limit), and the next batch starts once they all have ended.
+   */
+  readonly batch?: number;
+  /** The lane that closes its batch (no host): its steps (soak, gates) run after the batch's hosts. */
+  readonly batchEnd?: true;
   /** Redundancy groups its host is in: no two hosts of one group are out of service at once. */
   readonly groups?: readonly string[];
   readonly steps: readonly PlanStep[];

@@ -3,7 +3,7 @@
  * the dashboard and metrics) listen to these instead of being written into the executor.
  */
 import type { Plan } from "../plan/plan.js";
-import type { RunStatus, StepState, Waiting } from "../store/state-store.js";
+import type { Measurement, RunStatus, StepState, Waiting } from "../store/state-store.js";
 
 export type RunEvent =
   /**
@@ -45,6 +45,8 @@ export type RunEvent =
   /** One line of a step's command output (without its newline), as it arrives. */
   | { readonly type: "output"; readonly runId: string; readonly id: string; readonly line: string }
   | { readonly type: "note"; readonly runId: string; readonly message: string }
+  /** A metric gate's measurement, journaled. */
+  | { readonly type: "measurement"; readonly runId: string; readonly measurement: Measurement }
   /** The run waits now (an approval, a window, an alarm…), or what it waits on changed. */
   | { readonly type: "wait"; readonly runId: string; readonly waiting: Waiting }
   /** The run no longer waits for `waiting`: `how` it ended (`approved by ann`); `at` epoch ms. */

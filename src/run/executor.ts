@@ -151,6 +151,8 @@ export class Executor {
   #window: WindowGate | undefined;
   /** Who asked for the pause being carried out. */
   #pausedBy: string | undefined;
+  /** Why a step asked the run to pause (a gate without data), for its message. */
+  #pauseWhy: string | undefined;
   /** The index of the hop a signal past its point of no return lets finish; the run stops after it. */
   #carryOn: number | undefined;
 
@@ -506,7 +508,17 @@ export class Executor {
    */
   async #runPool(planned: Pool): Promise<void> {
     const pool = this.#ordered(planned);
-    const pending = [...pool.lanes];
+    for (const lanes of batchesOf(pool.lanes)) {
+      if (this.#halt) return;
+      const hosts = lanes.filter((l) => !l.batchEnd);
+      await this.#runWindow(hosts, Math.min(pool.limit, hosts.length));
+      // What closes a batch (its soak, its gates) starts once every host of the batch has ended.
+      for (const end of lanes.filter((l) => l.batchEnd)) if (!this.#halt) await this.#runLane(end);
+    }
+  }
+
+  async #runWindow(lanes: readonly Lane[], limit: number): Promise<void> {
+    const pending = [...lanes];
     const worker = async () => {
       while (!this.#halt && pending.length > 0) {
         const i = pending.findIndex((l) => this.#groups.tryTake(l.host ?? "", l.groups ?? []));
@@ -522,7 +534,7 @@ export class Executor {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, pool.limit) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
   }
 
   /**
@@ -594,7 +606,8 @@ export class Executor {
       step.id,
       {
         state: "running",
-        startedAt: Date.now(),
+        // A step taken up again keeps when it began: a soak resumed waits only what is left of it.
+        startedAt: (record.state === "running" ? record.startedAt : null) ?? Date.now(),
         endedAt: null,
         undoneAt: null,
         exitCode: null,
@@ -627,6 +640,9 @@ export class Executor {
       this.#faults.hit(`${step.id}:finished`);
       return true;
     }
+    // A wait ended by the halt: not a failure; it stays running, and a resume takes it up.
+    if (result.cut) return false;
+    if (result.pause !== undefined) return this.#pauseFor(step, result.pause, result.error, result.output);
     this.#failed ??= {
       id: step.id,
       ...about,
@@ -650,6 +666,30 @@ export class Executor {
       about,
     );
     this.#faults.hit(`${step.id}:failed`);
+    return false;
+  }
+
+  /**
+   * A step asks the run to stop as `ferry pause` stops it (a gate that cannot decide for want of
+   * data): the steps in flight finish, the run is paused and resumable, and the step is left
+   * pending with its reason, to run again from the start on resume.
+   */
+  async #pauseFor(step: PlanStep, by: string, why: string, output: string): Promise<boolean> {
+    if (!this.#halt) {
+      this.#pausedBy = by;
+      this.#pauseWhy = why;
+    }
+    this.#halting("pause");
+    this.events.emit({
+      type: "note",
+      runId: this.#o.runId,
+      message: `${why}: the steps in flight finish, then the run pauses`,
+    });
+    await this.#j.step(
+      step.id,
+      { state: "pending", endedAt: Date.now(), output: tail(output), error: why },
+      aboutStep(step),
+    );
     return false;
   }
 
@@ -703,7 +743,10 @@ export class Executor {
     const f = this.#failed;
     // A step in flight may have failed after the pause was asked for: it is left failed, and resume runs it again.
     const failure = f ? ` Meanwhile ${f.id} failed: ${f.error}.` : "";
-    const message = `Paused at the request of ${this.#pausedBy ?? "an operator"}, ${done} of ${records.length} steps done; the steps in flight finished and none is running.${failure} \`ferry resume\` continues it; ${back}.`;
+    const asked = this.#pauseWhy
+      ? `${this.#pauseWhy}. Paused`
+      : `Paused at the request of ${this.#pausedBy ?? "an operator"}`;
+    const message = `${asked}, ${done} of ${records.length} steps done; the steps in flight finished and none is running.${failure} \`ferry resume\` continues it; ${back}.`;
     await this.#j.run({ status: "paused", error: message }, this.#pausedBy);
     await this.#o.store.clearPause(this.#o.runId);
     return { status: "paused", reason: "paused", ...(f ? { failed: f } : {}), message };
@@ -887,6 +930,7 @@ export class Executor {
     const member =
       step.host && step.component ? this.#members.get(memberKey(step.host, step.component)) : undefined;
     const hop = this.#hopOf.get(step.id) as PlannedHop;
+    const record = this.#j.record(step.id);
     return {
       runId: this.#o.runId,
       step,
@@ -899,6 +943,9 @@ export class Executor {
       driverFor: this.#o.driverFor,
       database: () => this.#database(),
       marker: this.#markerOf(step),
+      since: record.startedAt ?? Date.now(),
+      attempt: record.attempts,
+      measured: (m) => this.#j.measured({ ...m, step: step.id, attempt: record.attempts }),
       waiting: this.#waitingSlot(step.id),
       notes: () => this.#o.store.notes(this.#o.runId),
     };
@@ -948,6 +995,17 @@ export function processMarker(runId: string, stepId: string, attempt?: number): 
     .update(`${runId}\n${stepId}\n${attempt ?? "undo"}`)
     .digest("hex")
     .slice(0, 16);
+}
+
+/** A pool's lanes by batch, in order; a pool without batches is one. */
+function batchesOf(lanes: readonly Lane[]): Lane[][] {
+  const batches: Lane[][] = [];
+  for (const lane of lanes) {
+    const last = batches[batches.length - 1];
+    if (last && last[0]?.batch === lane.batch) last.push(lane);
+    else batches.push([lane]);
+  }
+  return batches;
 }
 
 function aboutStep(step: PlanStep): { host?: string; component?: string } {

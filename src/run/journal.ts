@@ -9,7 +9,15 @@
 
 import { lastLineOf } from "../drivers/driver.js";
 import { LockLostError } from "../store/lock-lost-error.js";
-import type { RunNote, RunPatch, StateStore, StepPatch, StepRecord, Waiting } from "../store/state-store.js";
+import type {
+  Measurement,
+  RunNote,
+  RunPatch,
+  StateStore,
+  StepPatch,
+  StepRecord,
+  Waiting,
+} from "../store/state-store.js";
 import type { RunEvents } from "./events.js";
 import type { Faults } from "./faults.js";
 
@@ -152,6 +160,13 @@ export class Journal {
     await this.#fenced(this.store.addNote(this.runId, note, this.fence?.token));
     this.#wrote();
     this.events.emit({ type: "note", runId: this.runId, message: `${note.text} (${note.by})` });
+  }
+
+  /** Durably adds a gate's measurement to the run, then tells the listeners. */
+  async measured(m: Measurement): Promise<void> {
+    await this.#fenced(this.store.addMeasurement(this.runId, m, this.fence?.token));
+    this.#wrote();
+    this.events.emit({ type: "measurement", runId: this.runId, measurement: m });
   }
 
   async #fenced(write: Promise<void>): Promise<void> {

@@ -158,6 +158,19 @@ function logLine(event: RunEvent, hostOf: ReadonlyMap<string, string>): Record<s
         host: hostOf.get(event.id) ?? null,
         line: event.line,
       };
+    case "measurement": {
+      const m = event.measurement;
+      return {
+        ...head,
+        step: m.step,
+        event: "measurement",
+        gate: m.gate,
+        at: new Date(m.at).toISOString(),
+        value: m.value,
+        verdict: m.verdict,
+        detail: m.detail,
+      };
+    }
     case "wait":
       return { ...head, step: event.waiting.step, event: "wait", waiting: waitingJson(event.waiting) };
     case "wait-ended":

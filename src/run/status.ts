@@ -6,6 +6,7 @@ import { DriverPool } from "../drivers/driver-pool.js";
 import { clusterMembers } from "../plan/build-plan.js";
 import { POINT_OF_NO_RETURN } from "../plan/plan.js";
 import type {
+  Measurement,
   RunNote,
   RunStatus,
   RunSummary,
@@ -39,8 +40,25 @@ export interface RunProgress {
   readonly acceptedWarnings: WarningAcceptance | null;
   /** What was done to the run besides its steps (a host undone, an approval), oldest first. */
   readonly notes: readonly NoteEntry[];
+  /** Every measurement of its metric gates, oldest first. */
+  readonly measurements: readonly MeasurementEntry[];
   /** What the run waits for (an approval, a window, an alarm…); null when it does not wait. */
   readonly waiting: WaitingEntry;
+}
+
+/** A gate's measurement (Measurement) as status, history and the API show it: its time as ISO 8601. */
+export interface MeasurementEntry {
+  readonly step: string;
+  readonly gate: string;
+  readonly attempt: number;
+  readonly at: string;
+  readonly value: number | null;
+  readonly verdict: Measurement["verdict"];
+  readonly detail: string;
+}
+
+export function measurementEntry(m: Measurement): MeasurementEntry {
+  return { ...m, at: new Date(m.at).toISOString() };
 }
 
 export type WaitingEntry = ReturnType<typeof waitingJson>;
@@ -108,6 +126,7 @@ export async function clusterStatus(
         error: open.error,
         acceptedWarnings: open.acceptedWarnings,
         notes: (await store.notes(open.id)).map(noteEntry),
+        measurements: (await store.measurements(open.id)).map(measurementEntry),
         waiting: waitingJson(open.waiting),
       };
     }
@@ -123,22 +142,31 @@ export interface HistoryEntry extends Omit<RunSummary, "startedAt" | "endedAt" |
   readonly durationS: number | null;
   /** What was done to the run besides its steps (`ferry host undo`): who, when, what; oldest first. */
   readonly notes: readonly NoteEntry[];
+  /** Every measurement of its metric gates, oldest first. */
+  readonly measurements: readonly MeasurementEntry[];
   readonly waiting: WaitingEntry;
 }
 
 export async function runHistory(cluster: Cluster, store: StateStore): Promise<HistoryEntry[]> {
   const runs = await store.listRuns(cluster.name);
-  return Promise.all(runs.map(async (r) => historyEntry(r, await store.notes(r.id))));
+  return Promise.all(
+    runs.map(async (r) => historyEntry(r, await store.notes(r.id), await store.measurements(r.id))),
+  );
 }
 
 /** A run as `ferry history --json` and the API show it: times as ISO 8601, its duration in seconds. */
-export function historyEntry(r: RunSummary, notes: readonly RunNote[]): HistoryEntry {
+export function historyEntry(
+  r: RunSummary,
+  notes: readonly RunNote[],
+  measurements: readonly Measurement[] = [],
+): HistoryEntry {
   return {
     ...r,
     startedAt: new Date(r.startedAt).toISOString(),
     endedAt: r.endedAt === null ? null : new Date(r.endedAt).toISOString(),
     durationS: r.endedAt === null ? null : Math.round((r.endedAt - r.startedAt) / 100) / 10,
     notes: notes.map(noteEntry),
+    measurements: measurements.map(measurementEntry),
     waiting: waitingJson(r.waiting),
   };
 }

@@ -35,10 +35,11 @@ export async function runDetail(store: StateStore, runId: string): Promise<RunDe
   const record = await store.getRun(runId);
   if (!record) return undefined;
   const { plan, files: _files, ...summary } = record;
-  const [steps, pauseRequestedBy, notes] = await Promise.all([
+  const [steps, pauseRequestedBy, notes, measurements] = await Promise.all([
     store.steps(runId),
     store.pauseRequest(runId),
     store.notes(runId),
+    store.measurements(runId),
   ]);
   const hops: HopView[] = isPlan(plan) ? hopOutlines(plan) : [];
   const about = new Map<string, { host?: string; component?: string }>();
@@ -47,7 +48,7 @@ export async function runDetail(store: StateStore, runId: string): Promise<RunDe
   }
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
-    run: { ...historyEntry(summary, notes), pauseRequestedBy },
+    run: { ...historyEntry(summary, notes, measurements), pauseRequestedBy },
     hops,
     steps: steps.map((s) => ({
       id: s.id,

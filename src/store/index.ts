@@ -16,6 +16,7 @@ export {
   type LockClaim,
   type LockHolder,
   type LockResult,
+  type Measurement,
   type NewNotice,
   type NewRun,
   type NoticeRecord,

@@ -13,6 +13,7 @@ import {
   type LockClaim,
   type LockHolder,
   type LockResult,
+  type Measurement,
   type NewNotice,
   type NewRun,
   type NoticeRecord,
@@ -33,6 +34,7 @@ interface StoredRun {
   pauseRequestedBy: string | null;
   notices: NoticeRecord[];
   notes: RunNote[];
+  measurements: Measurement[];
 }
 
 export class MemoryStore implements StateStore {
@@ -70,6 +72,7 @@ export class MemoryStore implements StateStore {
       pauseRequestedBy: null,
       notices: [],
       notes: [],
+      measurements: [],
     });
   }
 
@@ -159,6 +162,19 @@ export class MemoryStore implements StateStore {
   async notes(runId: string): Promise<RunNote[]> {
     this.assertOpen();
     return jsonCopy(this.runs.get(runId)?.notes ?? []);
+  }
+
+  async addMeasurement(runId: string, m: Measurement, fence?: string): Promise<void> {
+    this.assertOpen();
+    this.assertHeld(fence);
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    run.measurements.push(jsonCopy(m));
+  }
+
+  async measurements(runId: string): Promise<Measurement[]> {
+    this.assertOpen();
+    return jsonCopy(this.runs.get(runId)?.measurements ?? []);
   }
 
   async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {

@@ -12,6 +12,7 @@ import { LockLostError } from "./lock-lost-error.js";
 import {
   type DeliveryRow,
   type LockRow,
+  type MeasurementRow,
   type NoteRow,
   type NoticeRow,
   type PendingRow,
@@ -22,6 +23,7 @@ import {
   stepColumnValue,
   toDelivery,
   toHolder,
+  toMeasurement,
   toNote,
   toNotices,
   toRecord,
@@ -35,6 +37,7 @@ import {
   type LockClaim,
   type LockHolder,
   type LockResult,
+  type Measurement,
   type NewNotice,
   type NewRun,
   type NoticeRecord,
@@ -161,6 +164,21 @@ function migrations(s: string): string[] {
     `
     ALTER TABLE ${s}.runs ADD COLUMN waiting text;
     ALTER TABLE ${s}.run_notes ADD COLUMN step_id text;
+    `,
+    // Each measurement of a metric gate: its value, when, and its verdict, in id order.
+    `
+    CREATE TABLE ${s}.gate_measurements (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      run_id text NOT NULL REFERENCES ${s}.runs (id) ON DELETE CASCADE,
+      step_id text NOT NULL,
+      gate text NOT NULL,
+      attempt integer NOT NULL,
+      at bigint NOT NULL,
+      value double precision,
+      verdict text NOT NULL,
+      detail text NOT NULL
+    );
+    CREATE INDEX gate_measurements_run ON ${s}.gate_measurements (run_id, id);
     `,
     `ALTER TABLE ${s}.steps ADD COLUMN undone_at bigint;`,
   ];
@@ -398,6 +416,37 @@ export class PostgresStore implements StateStore {
       [runId],
     );
     return rows.map(toNote);
+  }
+
+  async addMeasurement(runId: string, m: Measurement, fence?: string): Promise<void> {
+    // After the writes issued before it, as a queued write would be.
+    await this.written;
+    const values: unknown[] = [runId, m.step, m.gate, m.attempt, m.at, m.value, m.verdict, m.detail];
+    if (fence !== undefined) values.push(fence);
+    const held =
+      fence === undefined ? "" : ` AND (SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE) = $9`;
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO ${this.s}.gate_measurements (run_id, step_id, gate, attempt, at, value, verdict, detail)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM ${this.s}.runs WHERE id = $1)${held}`,
+      values,
+    );
+    if (rowCount === 1) return;
+    if (fence !== undefined) {
+      const { rows } = await this.pool.query<{ token: string | null }>(
+        `SELECT token FROM ${this.s}.lock WHERE id = 1`,
+      );
+      if (rows[0]?.token !== fence) throw new LockLostError(fence);
+    }
+    throw new Error(`no run ${runId}`);
+  }
+
+  async measurements(runId: string): Promise<Measurement[]> {
+    await this.written;
+    const { rows } = await this.pool.query<MeasurementRow>(
+      `SELECT step_id, gate, attempt, at, value, verdict, detail FROM ${this.s}.gate_measurements WHERE run_id = $1 ORDER BY id`,
+      [runId],
+    );
+    return rows.map(toMeasurement);
   }
 
   async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {

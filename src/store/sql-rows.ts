@@ -8,6 +8,7 @@ import type {
   DeliveryRecord,
   DeliveryState,
   LockHolder,
+  Measurement,
   NoticeRecord,
   RunNote,
   RunPatch,
@@ -223,5 +224,27 @@ export function toNote(row: NoteRow): RunNote {
     kind: row.kind,
     text: row.message,
     ...(row.step_id ? { step: row.step_id } : {}),
+  };
+}
+
+export interface MeasurementRow {
+  step_id: string;
+  gate: string;
+  attempt: Int8;
+  at: Int8;
+  value: number | null;
+  verdict: string;
+  detail: string;
+}
+
+export function toMeasurement(row: MeasurementRow): Measurement {
+  return {
+    step: row.step_id,
+    gate: row.gate,
+    attempt: Number(row.attempt),
+    at: Number(row.at),
+    value: row.value === null ? null : Number(row.value),
+    verdict: row.verdict as Measurement["verdict"],
+    detail: row.detail,
   };
 }

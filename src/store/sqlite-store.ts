@@ -23,6 +23,7 @@ import { LockLostError } from "./lock-lost-error.js";
 import {
   type DeliveryRow,
   type LockRow,
+  type MeasurementRow,
   type NoteRow,
   type NoticeRow,
   type PendingRow,
@@ -33,6 +34,7 @@ import {
   stepColumnValue,
   toDelivery,
   toHolder,
+  toMeasurement,
   toNote,
   toNotices,
   toRecord,
@@ -46,6 +48,7 @@ import {
   type LockClaim,
   type LockHolder,
   type LockResult,
+  type Measurement,
   type NewNotice,
   type NewRun,
   type NoticeRecord,
@@ -157,6 +160,20 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN waiting TEXT;
   ALTER TABLE run_notes ADD COLUMN step_id TEXT;
+  `,
+  // Each measurement of a metric gate: its value, when, and its verdict, in rowid order.
+  `
+  CREATE TABLE gate_measurements (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    step_id TEXT NOT NULL,
+    gate TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    value REAL,
+    verdict TEXT NOT NULL,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX gate_measurements_run ON gate_measurements (run_id);
   `,
   "ALTER TABLE steps ADD COLUMN undone_at INTEGER;",
 ];
@@ -371,6 +388,26 @@ export class SqliteStore implements StateStore {
         "SELECT at, done_by, kind, message, step_id FROM run_notes WHERE run_id = ? ORDER BY rowid",
       ).all(runId) as NoteRow[];
       return rows.map(toNote);
+    });
+  }
+
+  addMeasurement(runId: string, m: Measurement, fence?: string): Promise<void> {
+    return this.enqueue(() => {
+      const added = this.prepared(
+        `INSERT INTO gate_measurements (run_id, step_id, gate, attempt, at, value, verdict, detail)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
+      ).run(runId, m.step, m.gate, m.attempt, m.at, m.value, m.verdict, m.detail, runId);
+      if (added.changes === 0) throw new Error(`no run ${runId}`);
+    }, fence);
+  }
+
+  measurements(runId: string): Promise<Measurement[]> {
+    return this.guard(() => {
+      this.ready();
+      const rows = this.prepared(
+        "SELECT step_id, gate, attempt, at, value, verdict, detail FROM gate_measurements WHERE run_id = ? ORDER BY rowid",
+      ).all(runId) as MeasurementRow[];
+      return rows.map(toMeasurement);
     });
   }
 

@@ -143,6 +143,25 @@ export interface RunNote {
   readonly step?: string;
 }
 
+/**
+ * One measurement of a metric gate (DESIGN.md "Gates"): what the query gave and what that meant.
+ * Kept with the run so that `status`, the API and the dashboard show why a batch went on or not.
+ */
+export interface Measurement {
+  /** The gate's step id: `1.0.1/roll/api/batch-1/gate/error-rate`. */
+  readonly step: string;
+  readonly gate: string;
+  /** The step's attempt it belongs to (a gate paused for want of data starts over on resume). */
+  readonly attempt: number;
+  /** Epoch milliseconds. */
+  readonly at: number;
+  /** The query's value; null when it gave none (no data) or NaN. */
+  readonly value: number | null;
+  readonly verdict: "pass" | "fail" | "inconclusive";
+  /** Why, in words: `0.2 is not below 0.01`, `no data`. */
+  readonly detail: string;
+}
+
 export interface LockHolder {
   /** Hostname of the machine the owner runs on. */
   readonly host: string;
@@ -261,6 +280,13 @@ export interface StateStore {
   addNote(runId: string, note: RunNote, fence?: string): Promise<void>;
   /** The run's notes, oldest first; none for a run that has none (or does not exist). */
   notes(runId: string): Promise<RunNote[]>;
+  /**
+   * Adds a gate's measurement to the run, after the writes issued before it. With `fence`: only
+   * while that token holds the lock, else a LockLostError and nothing written. An unknown run is an error.
+   */
+  addMeasurement(runId: string, m: Measurement, fence?: string): Promise<void>;
+  /** The run's measurements, oldest first. */
+  measurements(runId: string): Promise<Measurement[]>;
 
   /**
    * Takes the lock, atomically, when nobody holds it, when the holder's lease has expired, when

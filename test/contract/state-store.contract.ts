@@ -581,6 +581,46 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       });
     });
 
+    describe("gate measurements", () => {
+      const m = (
+        value: number | null,
+        verdict: "pass" | "fail" | "inconclusive",
+        at = 1_700_000_000_000,
+      ) => ({
+        step: "1.0.1/roll/api/batch-1/gate/errors",
+        gate: "errors",
+        attempt: 1,
+        at,
+        value,
+        verdict,
+        detail: value === null ? "no data" : `${value} is below 1`,
+      });
+
+      it("keeps a run's measurements in the order added, NaN-free values and null as given", async () => {
+        await store().createRun(newRun({ id: "r1" }), ["a"]);
+        await store().createRun(newRun({ id: "r2" }), ["a"]);
+        assert.deepEqual(await store().measurements("r1"), []);
+        await store().addMeasurement("r1", m(0.25, "pass"));
+        await store().addMeasurement("r2", m(3, "fail"));
+        await store().addMeasurement("r1", m(null, "inconclusive", 1_700_000_000_400));
+        assert.deepEqual(await store().measurements("r1"), [
+          m(0.25, "pass"),
+          m(null, "inconclusive", 1_700_000_000_400),
+        ]);
+        assert.deepEqual(await store().measurements("r2"), [m(3, "fail")]);
+        assert.deepEqual(await store().measurements("no-such-run"), []);
+      });
+
+      it("a measurement of an unknown run is an error, and a fenced one is refused without the lock", async () => {
+        await assert.rejects(store().addMeasurement("no-such-run", m(1, "pass")), /no-such-run/);
+        await store().createRun(newRun(), ["a"]);
+        await store().tryLock(claim("A"));
+        await store().addMeasurement("r1", m(0, "pass"), "A");
+        await assert.rejects(store().addMeasurement("r1", m(1, "pass"), "B"), LockLostError);
+        assert.deepEqual(await store().measurements("r1"), [m(0, "pass")]);
+      });
+    });
+
     describe("lock", () => {
       it("tryLock takes a free lock, and lockHolder reports the holder", async () => {
         assert.equal(await store().lockHolder(), undefined);

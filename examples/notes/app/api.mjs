@@ -3,8 +3,13 @@
 // on SIGTERM (the requests in flight finish) so a rolling upgrade loses nothing.
 //
 // Environment: NOTES_PORT, NOTES_DB (required: a SQLite file or a postgres:// URL); NOTES_HOST (127.0.0.1), NOTES_PIN_FILE (releases
-// that know pins), NOTES_SHUTDOWN_TIMEOUT_MS (5000), NOTES_BUSY_TIMEOUT_MS (5000); NODE_PATH must
-// reach better-sqlite3 and pg.
+// that know pins), NOTES_SHUTDOWN_TIMEOUT_MS (5000), NOTES_BUSY_TIMEOUT_MS (5000), NOTES_FAULT (a
+// release made to fail, see /metrics); NODE_PATH must reach better-sqlite3 and pg.
+//
+// GET /metrics answers in Prometheus's text format: notes_requests_total, notes_errors_total (answers
+// of 500 and failed self-checks) and notes_release_info{version}. A release made to fail (NOTES_FAULT
+// names this server's release) fails its self-check every 250 ms, as a release with a broken
+// dependency would, so its error counter rises without any traffic: what a metric gate catches.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import {
@@ -63,6 +68,27 @@ function readPin() {
 readPin();
 const pinTimer = READS_PIN && pinFile ? setInterval(readPin, 1000) : undefined;
 pinTimer?.unref();
+
+const counters = { requests: 0, errors: 0 };
+const faulty = process.env.NOTES_FAULT === VERSION;
+if (faulty) log(`NOTES_FAULT=${VERSION}: this release is made to fail its self-check`);
+const selfCheck = faulty ? setInterval(() => counters.errors++, 250) : undefined;
+selfCheck?.unref();
+
+function metricsText() {
+  return [
+    "# HELP notes_requests_total Requests answered, but /metrics.",
+    "# TYPE notes_requests_total counter",
+    `notes_requests_total ${counters.requests}`,
+    "# HELP notes_errors_total Answers of 500 and failed self-checks.",
+    "# TYPE notes_errors_total counter",
+    `notes_errors_total ${counters.errors}`,
+    "# HELP notes_release_info The release this server runs.",
+    "# TYPE notes_release_info gauge",
+    `notes_release_info{version="${VERSION}"} 1`,
+    "",
+  ].join("\n");
+}
 
 let draining = false;
 const headers = (extra = {}) => ({ ...HEADERS, ...(draining ? { connection: "close" } : {}), ...extra });
@@ -161,6 +187,11 @@ const routes = [
 
 async function handle(req, res) {
   const path = new URL(req.url, "http://notes").pathname;
+  if (req.method === "GET" && path === "/metrics") {
+    res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+    return res.end(metricsText());
+  }
+  counters.requests++;
   const matching = routes.filter(([, pattern]) => pattern.test(path));
   if (matching.length === 0) return answer(res, 404, { error: `no route ${path}` });
   const route = matching.find(([method]) => method === req.method);
@@ -173,7 +204,10 @@ const server = createServer((req, res) => {
   handle(req, res).catch((err) => {
     // Busy: nothing was committed, so the client may safely try again.
     const status = err.status ?? (db.busy(err) ? 503 : 500);
-    if (status === 500) log(`${req.method} ${req.url}: ${err.stack ?? err}`);
+    if (status === 500) {
+      counters.errors++;
+      log(`${req.method} ${req.url}: ${err.stack ?? err}`);
+    }
     if (!res.headersSent) answer(res, status, { error: err.message });
     else res.destroy();
   });
@@ -186,6 +220,7 @@ onSignals({
   stop: async () => {
     draining = true;
     clearInterval(pinTimer);
+    clearInterval(selfCheck);
     const clean = await closeServer(server, shutdownMs);
     await db.close();
     log(clean ? "stopped: every request finished" : `stopped: requests cut after ${shutdownMs} ms`);

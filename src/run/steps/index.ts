@@ -12,12 +12,15 @@ import { alarmCheck } from "./alarm-check.js";
 import { approvalGate } from "./approval-gate.js";
 import { clusterIs } from "./cluster-is.js";
 import { dbBackup, dbRestore, migrate, migrated, migrationsReady, schemaMark } from "./database-steps.js";
+import { gatesAnswer } from "./gates-answer.js";
 import { healthGate } from "./health-gate.js";
 import { irreversible } from "./irreversible.js";
 import { mark } from "./mark.js";
 import { memberTraffic } from "./member-traffic.js";
+import { metricGate } from "./metric-gate.js";
 import { roles } from "./roles.js";
 import { runCommand } from "./run-command.js";
+import { soak } from "./soak.js";
 import type { ActionOf, StepContext, StepKind, StepResult } from "./step-kind.js";
 import { versionIs } from "./version-is.js";
 import { waitUntil } from "./wait-until.js";
@@ -41,6 +44,9 @@ const STEP_KINDS = {
   "db-backup": dbBackup,
   "db-restore": dbRestore,
   roles,
+  soak,
+  "metric-gate": metricGate,
+  "gates-answer": gatesAnswer,
   approval: approvalGate,
   alarms: alarmCheck,
 } satisfies { readonly [T in Action["type"]]: StepKind<ActionOf<T>> };

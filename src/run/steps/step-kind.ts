@@ -8,7 +8,7 @@
  */
 import type { Driver } from "../../drivers/driver.js";
 import type { Action, Member, PlanStep } from "../../plan/plan.js";
-import type { RunNote } from "../../store/state-store.js";
+import type { Measurement, RunNote } from "../../store/state-store.js";
 import type { RunEvents } from "../events.js";
 import type { MigrationRunner } from "../migration-runner.js";
 import type { DriverFor } from "../observe.js";
@@ -38,6 +38,15 @@ export interface StepContext {
    * undo), so that a resume after ferry died finds what they left running (Driver.endMarked).
    */
   readonly marker: string;
+  /**
+   * When this step began: for a step taken up again after ferry stopped (found running), when it
+   * first began, so that a soak resumed waits only what is left of it.
+   */
+  readonly since: number;
+  /** The step's attempt (1, 2, …): a measurement is journaled with it. */
+  readonly attempt: number;
+  /** Journals a gate's measurement with the run (durable before it resolves) and tells the listeners. */
+  measured(m: Omit<Measurement, "step" | "attempt">): Promise<void>;
   /** The run's waiting state, for a gate that holds the run (src/run/waiting.ts: `hold`). */
   readonly waiting: WaitingSlot;
   /** The run's notes so far (an approval's answer is one), oldest first. */
@@ -62,6 +71,13 @@ export type StepResult =
       readonly output: string;
       /** An undo that cannot be done at all: trying again cannot help, so the rollback stops there. */
       readonly irreversible?: true;
+      /**
+       * A wait in progress ended because the run halts (`waiting.halted`): not a failure, and unlike
+       * `halted` it did partly happen; the step stays running, and a resume takes it up from `since`.
+       */
+      readonly cut?: true;
+      /** The run must stop as `ferry pause` stops it (a gate without data): who or what asks, for the message. */
+      readonly pause?: string;
       /**
        * The step did not happen: it stopped waiting because the run halts (a pause, a signal).
        * It goes back to pending, and a resume runs it again.

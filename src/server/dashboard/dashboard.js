@@ -266,6 +266,32 @@ function phaseState(steps) {
   return "pending";
 }
 
+/** Per gate step, its latest attempt's measurements: verdict and value, the detail on hover. */
+function gateRows(measurements) {
+  const byStep = new Map();
+  for (const m of measurements) byStep.set(m.step, [...(byStep.get(m.step) ?? []), m]);
+  return [...byStep].map(([step, all]) => {
+    const last = Math.max(...all.map((m) => m.attempt));
+    const shown = all.filter((m) => m.attempt === last);
+    return el(
+      "div",
+      { className: "gate", dataset: { gate: step } },
+      el("strong", {}, `gate ${step.split("/").slice(2).join("/")}: `),
+      shown.map((m) =>
+        el(
+          "span",
+          {
+            className: `measurement state-${m.verdict === "pass" ? "done" : m.verdict === "fail" ? "failed" : "paused"}`,
+            title: `${time(m.at)}: ${m.detail}`,
+            dataset: { verdict: m.verdict },
+          },
+          `${m.verdict} ${m.value ?? "—"} `,
+        ),
+      ),
+    );
+  });
+}
+
 function renderRun() {
   const d = state.detail;
   if (!d) {
@@ -309,6 +335,7 @@ function renderRun() {
   if (r.error && !FINISHED.includes(r.status))
     current.push(el("div", { className: "state-failed" }, r.error));
   else if (r.error && r.status === "rolled-back") current.push(el("div", {}, r.error));
+  current.push(...gateRows(r.measurements ?? []));
   $("current").replaceChildren(...current);
 
   const hops = d.hops.map((hop) => {
@@ -502,6 +529,7 @@ function connect() {
   source.addEventListener("step", (e) => onStep(JSON.parse(e.data)));
   source.addEventListener("output", (e) => onOutput(JSON.parse(e.data)));
   source.addEventListener("note", (e) => say(JSON.parse(e.data).message));
+  source.addEventListener("measurement", () => refreshDetail());
   for (const type of ["wait", "wait-ended"]) {
     source.addEventListener(type, (e) => {
       const event = JSON.parse(e.data);
