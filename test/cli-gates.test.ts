@@ -197,6 +197,13 @@ describe("batches, soak and metric gates against a real Prometheus", { ...promet
     assert.ok(measured.length > 0);
     assert.ok(measured.every((m) => m.step === "1.0.1/roll/api/batch-1/gate/errors"));
     assert.equal(measured.at(-1)?.verdict, "fail");
+    // ferry report draws each measurement on the gate's bar and lists it, the failed one as failed.
+    const page = join(s.root, "report.html");
+    assert.equal(ferry(["report", "-c", s.clusterFile, "--out", page]).code, 0);
+    const html = readFileSync(page, "utf8");
+    assert.equal(html.match(/<circle class="m /g)?.length, measured.length);
+    assert.equal(html.match(/<tr data-verdict="/g)?.length, measured.length);
+    assert.match(html, /<circle class="m fail" data-gate="errors" data-verdict="fail"/);
     // h1 ran the bad release and is back on 1.0.0; no host of the second batch ever ran it.
     assert.ok(ranOn(s, "h1", "1.0.1"));
     assert.equal(readFileSync(join(s.root, "h1", "api", "current", "VERSION"), "utf8").trim(), "1.0.0");

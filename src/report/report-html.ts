@@ -61,6 +61,7 @@ ${timelineSvg(t)}
 <figcaption>${legend(t)}</figcaption>
 </figure>
 ${extras.load ? loadSection(extras.load, t, esc) : ""}
+${gatesTable(t)}
 <h2>Out of service</h2>
 <section class="offscreen">${outOfServiceTable(t)}</section>
 ${t.notes.length ? `<h2>Notes</h2><ul>${t.notes.map((n) => `<li>${esc(`${iso(n.at)} ${n.by}: ${n.text}`)}</li>`).join("")}</ul>` : ""}
@@ -143,6 +144,17 @@ function svg(t: Timeline, rows: ReturnType<typeof layout>["rows"], height: numbe
     }
     parts.push("</g>");
   }
+  // Each metric gate's measurements, as dots on its step's bar, coloured by verdict.
+  const barOf = new Map(t.bars.map((b) => [b.step, b]));
+  for (const m of t.measurements) {
+    const b = barOf.get(m.step);
+    const row = b && rows.get(b.host);
+    if (!b || !row) continue;
+    const cy = row.y + (row.laneOf.get(b) ?? 0) * ROW + 2 + (ROW - 4) / 2;
+    parts.push(
+      `<circle class="m ${m.verdict}" data-gate="${esc(m.gate)}" data-verdict="${m.verdict}" cx="${x(m.at).toFixed(1)}" cy="${cy}" r="3.5"><title>${esc(`${m.gate}: ${m.value ?? "no value"}, ${m.verdict} (${m.detail}) at ${iso(m.at)}`)}</title></circle>`,
+    );
+  }
   for (const hop of t.hops) {
     if (hop.start !== null) {
       const hx = x(hop.start).toFixed(1);
@@ -200,6 +212,15 @@ function factsOf(t: Timeline): [string, string][] {
     ["duration", ended === null ? `${seconds(t.end - r.startedAt)} so far` : seconds(ended - r.startedAt)],
     ["result", r.status],
     ["steps run", String(t.bars.length)],
+    ...(t.window ? ([["window", t.window]] as [string, string][]) : []),
+    ...(t.waiting
+      ? ([
+          [
+            "waiting",
+            `for ${t.waiting.for} since ${iso(t.waiting.since)}${t.waiting.detail ? `: ${t.waiting.detail}` : ""}`,
+          ],
+        ] as [string, string][])
+      : []),
     ...(r.error ? ([["error", clean(r.error)]] as [string, string][]) : []),
   ];
 }
@@ -211,6 +232,17 @@ function failure(b: TimelineBar): string {
 ${b.error ? `<p>${esc(clean(b.error))}</p>` : ""}
 ${tail ? `<pre>${esc(tail)}</pre>` : ""}
 </section>`;
+}
+
+function gatesTable(t: Timeline): string {
+  if (t.measurements.length === 0) return "";
+  const rows = t.measurements.map(
+    (m) =>
+      `<tr data-verdict="${m.verdict}"><td>${esc(m.gate)}<td>${esc(m.step)}<td>${iso(m.at)}<td>${m.value ?? "-"}<td>${m.verdict}<td>${esc(m.detail)}</tr>`,
+  );
+  return `<h2>Gate measurements</h2>
+<p class="hint">Each reading of each metric gate, as the journal recorded it; on the timeline, dots on the gate's bar (green: pass, red: fail, grey: inconclusive).</p>
+<table class="gates"><thead><tr><th>gate<th>step<th>at<th>value<th>verdict<th>why</thead><tbody>${rows.join("\n")}</tbody></table>`;
 }
 
 function outOfServiceTable(t: Timeline): string {
@@ -278,6 +310,8 @@ svg.timeline path.undo { stroke: #555; stroke-width: 2; }
 svg.timeline .failed-label { fill: #c00; font-weight: 600; }
 svg.timeline .hop { stroke: #555; stroke-dasharray: 4 3; } svg.timeline .hop-label { fill: #333; font-weight: 600; }
 svg.timeline .ponr { stroke: #000; stroke-width: 2; }
+svg.timeline circle.m { stroke: #fff; stroke-width: 1; }
+svg.timeline circle.pass { fill: #2a9d3a; } svg.timeline circle.fail { fill: #d00; } svg.timeline circle.inconclusive { fill: #888; }
 `;
 
 const STYLE = `

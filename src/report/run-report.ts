@@ -31,6 +31,12 @@ export async function runReport(
       `--run ${id}: no such run of ${cluster.name} in its journal (\`ferry history\` lists them)`,
     );
   }
-  const timeline = buildTimeline(run, await store.steps(id), await store.notes(id), now);
+  const timeline = buildTimeline(
+    run,
+    await store.steps(id),
+    await store.notes(id),
+    now,
+    await store.measurements(id),
+  );
   return { runId: id, timeline, html: renderReport(timeline) };
 }

@@ -3,8 +3,17 @@
  * the hops' boundaries and points of no return, each member's time out of service. Plain data from
  * a pure function; `report-html.ts` draws it.
  */
+
+import { describeWindow } from "../gates/window.js";
 import { type Phase, type Plan, type PlannedHop, POINT_OF_NO_RETURN, planSteps } from "../plan/plan.js";
-import type { RunNote, RunRecord, StepRecord, StepState } from "../store/state-store.js";
+import type {
+  Measurement,
+  RunNote,
+  RunRecord,
+  StepRecord,
+  StepState,
+  Waiting,
+} from "../store/state-store.js";
 
 /** The row of the steps that run on ferry's own machine (cluster actions, migrations, marks). */
 export const THIS_MACHINE = "this machine";
@@ -81,6 +90,12 @@ export interface Timeline {
   readonly hops: readonly TimelineHop[];
   readonly outOfService: readonly OutOfService[];
   readonly notes: readonly RunNote[];
+  /** Each metric gate's measurements (value, time, verdict), oldest first. */
+  readonly measurements: readonly Measurement[];
+  /** The maintenance window the run kept to, in words; null: none. */
+  readonly window: string | null;
+  /** What the run waits for now, if it does. */
+  readonly waiting: Waiting | null;
   /** The span drawn: the run's start to its end (or the report's time). */
   readonly start: number;
   readonly end: number;
@@ -95,6 +110,7 @@ export function buildTimeline(
   steps: readonly StepRecord[],
   notes: readonly RunNote[],
   now: number,
+  measurements: readonly Measurement[] = [],
 ): Timeline {
   const plan = run.plan as Plan;
   const records = new Map(steps.map((s) => [s.id, s]));
@@ -148,7 +164,12 @@ export function buildTimeline(
     : [...hosts];
   const used = new Set(bars.map((b) => b.host));
 
-  const end = run.endedAt ?? bars.reduce((m, b) => Math.max(m, b.end, b.undoneAt ?? 0), now);
+  const end =
+    run.endedAt ??
+    measurements.reduce(
+      (m, x) => Math.max(m, x.at),
+      bars.reduce((m, b) => Math.max(m, b.end, b.undoneAt ?? 0), now),
+    );
   return {
     run: {
       id: run.id,
@@ -175,6 +196,9 @@ export function buildTimeline(
       return [{ ...where(m), start: out.startedAt, end: back?.endedAt ?? null, undone: false }];
     }),
     notes,
+    measurements,
+    window: plan.window ? describeWindow(plan.window) : null,
+    waiting: run.waiting,
     start: run.startedAt,
     end: Math.max(end, run.startedAt + 1),
   };

@@ -172,7 +172,13 @@ export function createApi(ctx: ApiContext): Hono {
     const id = c.req.param("id");
     const run = await store.getRun(id);
     if (!run || run.cluster !== cluster.name) return c.json({ error: `no run ${id}` }, 404);
-    const timeline = buildTimeline(run, await store.steps(id), await store.notes(id), Date.now());
+    const timeline = buildTimeline(
+      run,
+      await store.steps(id),
+      await store.notes(id),
+      Date.now(),
+      await store.measurements(id),
+    );
     return c.body(timelineSvg(timeline), 200, { "content-type": "image/svg+xml; charset=utf-8" });
   });
 
