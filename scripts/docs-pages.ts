@@ -194,8 +194,10 @@ ${commands.map(([name, description]) => `- [\`ferry ${name}\`](commands/${name}.
 
 ## The seeds' procedures
 
-Five real runbooks written down for ferry, each with a README that says which rule of its seed each
-line follows: [Backend.AI](../examples/procedures/backend-ai/README.md),
+Five real runbooks written down for ferry: the README's section
+[The seeds' procedures](../README.md#the-seeds-procedures) says in a paragraph each what runs in
+which order and what its test checks, and each example's own README says which rule of its seed
+each line of its files follows: [Backend.AI](../examples/procedures/backend-ai/README.md),
 [KubeFATE](../examples/procedures/kubefate/README.md), [Cinder](../examples/procedures/cinder/README.md),
 [StarlingX](../examples/procedures/starlingx/README.md), [Ganeti](../examples/procedures/ganeti/README.md).
 `;
