@@ -70,8 +70,11 @@ export function watchStore(options: WatchOptions): () => void {
       };
       const quiet = options.isLocal(runId);
       if (!before) {
-        if (!quiet)
+        if (!quiet) {
           feed.emit({ type: "run", runId, status: run.status, ...(run.error ? { message: run.error } : {}) });
+          // A run first seen already waiting (it got there between two reads) says so too.
+          if (run.waiting) feed.emit({ type: "wait", runId, waiting: run.waiting });
+        }
       } else if (!quiet) {
         for (const s of steps) {
           if (before.steps.get(s.id) === s.state) continue;
