@@ -72,6 +72,7 @@ export {
 } from "./errors.js";
 export { type AnswerOptions, type ApprovalAnswer, answerApproval, type Verdict } from "./gates/approval.js";
 export { queryPrometheus, type Reading } from "./gates/index.js";
+export { describeWindow, type Window, type WindowDay, type WindowState, windowAt } from "./gates/window.js";
 export { jsonSchemaOf, SCHEMA_NAMES, type SchemaName } from "./json-schema.js";
 export { maskPassword, maskPasswordsIn } from "./mask-password.js";
 export { backupOf, type DbContext, withMigrator } from "./migrate/db-operations.js";

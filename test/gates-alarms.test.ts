@@ -32,6 +32,11 @@ describe("alarms from Alertmanager", options, () => {
     await am.fire(high);
     await am.fire({ alertname: "Watchdog" });
     await withProduct({ hosts: 2, extra: alarms() }, async (p, c) => {
+      // A check does not wait for an alert: it reports it, refused.
+      const checked = await ferryAsync(["check", ...c, "--to", "1.0.1"]);
+      assert.equal(checked.code, 3, checked.stdout + checked.stderr);
+      assert.match(checked.stdout + checked.stderr, /alarm would hold the run: firing: HighLoad \(h1\)/);
+
       const applying = startFerry(["apply", ...c, "--to", "1.0.1", "--yes"]);
       await applying.waitFor(/waiting for alarm at 1\.0\.1\/preflight\/alarms: firing: HighLoad \(h1\)$/m);
       const s = JSON.parse((await ferryAsync(["status", ...c, "--json"])).stdout);

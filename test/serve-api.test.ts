@@ -17,7 +17,7 @@ import {
   reached,
   release,
 } from "./support/fake-product.js";
-import { ferryAsync } from "./support/run-ferry-async.js";
+import { ferryAsync, type StartedFerry, startFerry } from "./support/run-ferry-async.js";
 import { type EventReader, readEvents, type Served, type SseEvent, serveCluster } from "./support/serve.js";
 
 const TOKEN = randomBytes(12).toString("hex");
@@ -365,9 +365,14 @@ describe("ferry serve: runs", () => {
   it("approve and reject through the API, with the token: a waiting run shows what it waits for, and the event stream says when", async () => {
     await withServer({ hosts: 1, componentExtra: "    approve: before" }, async ({ p, c, get, post, s }) => {
       const events = await readEvents(s.url);
+      let applying: StartedFerry | undefined;
+      let exited = false;
       try {
         // A run of another process: the server sees its wait in the journal.
-        const applying = ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+        applying = startFerry(["apply", ...c, "--to", "1.0.1", "--yes"]);
+        void applying.done.then(() => {
+          exited = true;
+        });
         const wait = await events.waitFor((e) => e.event === "wait");
         const runId = wait.data.runId as string;
         const status = (await get("api/status")).body;
@@ -385,7 +390,7 @@ describe("ferry serve: runs", () => {
         assert.equal((await post(`api/runs/${runId}/reject`)).status, 409, "answered already");
 
         await events.waitFor((e) => e.event === "wait-ended" && e.data.runId === runId);
-        assert.equal((await applying).code, 0);
+        assert.equal((await applying.done).code, 0, applying.output());
         assert.ok(allAt(p, "1.0.1"));
         const [run] = (await get("api/runs")).body;
         assert.ok(run.notes.some((n: any) => n.kind === "approved" && n.by === "carol"));
@@ -396,6 +401,9 @@ describe("ferry serve: runs", () => {
         );
       } finally {
         events.close();
+        // A run left waiting by a failed assertion must not outlive the test.
+        if (applying && !exited) process.kill(applying.pid, "SIGKILL");
+        await applying?.done;
       }
     });
   });

@@ -9,7 +9,14 @@
  * Lines are gathered and written together once the current burst of events is over, so a command
  * that prints a lot costs the executor one write per burst rather than one per line.
  */
-import { forTerminal, hopOutlines, jsonForTerminal, type RunEvent, stepsDone } from "../index.js";
+import {
+  forTerminal,
+  hopOutlines,
+  jsonForTerminal,
+  type RunEvent,
+  stepsDone,
+  waitingJson,
+} from "../index.js";
 import type { ProgressSink } from "./progress.js";
 
 export function jsonStream(out: NodeJS.WritableStream = process.stdout): ProgressSink & {
@@ -45,6 +52,9 @@ export function jsonStream(out: NodeJS.WritableStream = process.stdout): Progres
 }
 
 function jsonEvent(event: RunEvent): Record<string, unknown> {
+  // What a run waits for is shown as `status --json` shows it: `since` in ISO 8601.
+  if ((event.type === "wait" || event.type === "wait-ended" || event.type === "run") && event.waiting)
+    return { ...event, waiting: waitingJson(event.waiting) };
   if (event.type !== "start") return { ...event };
   const { plan } = event;
   return {

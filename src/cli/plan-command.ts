@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import {
   buildPlan,
+  describeWindow,
   type Lane,
   migrationsFor,
   type Plan,
@@ -93,8 +94,10 @@ export function renderPlan(plan: Plan): string[] {
     }
   }
   const offline = plan.offline.length > 0 ? [`left out, marked offline: ${plan.offline.join(", ")}`] : [];
+  const window = plan.window ? [`window: ${describeWindow(plan.window)}; no step starts outside it`] : [];
   return [
     `${plan.cluster} ${plan.from} → ${plan.to} through ${plan.path.join(" → ")}: ${steps} steps`,
+    ...window,
     ...offline,
     ...lines,
   ];
@@ -127,6 +130,9 @@ function isMark(stage: Stage | undefined): boolean {
 
 function describeStep(step: PlanStep): string {
   if (step.name === POINT_OF_NO_RETURN) return "  (from here on, ferry never undoes this hop by itself)";
+  const gate = step.run[0];
+  if (gate?.type === "approval") return "  (waits for `ferry approve`)";
+  if (gate?.type === "alarms") return `  (waits while an alert fires in ${gate.alertmanager})`;
   const first = step.run[0];
   const where = step.host ? ` on ${step.host}` : "";
   return `${where}${first?.type === "exec" ? `  $ ${first.command}` : ""}`;

@@ -6,7 +6,7 @@
  * return placed before such an action.
  */
 import type { Cluster } from "../cluster/cluster.js";
-import { type Plan, type PlanStep, POINT_OF_NO_RETURN, phaseSteps } from "../plan/plan.js";
+import { type Phase, type Plan, type PlanStep, POINT_OF_NO_RETURN, phaseSteps } from "../plan/plan.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { RunEvents } from "./events.js";
 import { Executor, type FailedStep } from "./executor.js";
@@ -39,7 +39,9 @@ export async function checkPreflight(options: {
       stages: p.stages.filter((s) => !s.pools.some((pool) => pool.lanes.some((l) => mayAct(l.steps)))),
     }));
   // One hop, nothing after its preflight: nothing the executor could reach changes anything.
-  const plan: Plan = { ...options.plan, onFailure: "rollback", hops: [{ ...first, phases }] };
+  // A check does not wait: not for a window, and an alert that would hold the run fails it.
+  const { window: _window, ...rest } = options.plan;
+  const plan: Plan = { ...rest, onFailure: "rollback", hops: [{ ...first, phases: phases.map(noWaiting) }] };
   const checked = phases.flatMap((p) => phaseSteps(p).map((s) => s.id));
   const store = new MemoryStore();
   await store.init();
@@ -74,6 +76,22 @@ export async function checkPreflight(options: {
     await database.close();
     await store.close();
   }
+}
+
+function noWaiting(phase: Phase): Phase {
+  const step = (s: PlanStep): PlanStep => ({
+    ...s,
+    run: s.run.map((a) => (a.type === "alarms" ? { ...a, deadlineMs: 0 } : a)),
+  });
+  return {
+    ...phase,
+    stages: phase.stages.map((st) => ({
+      pools: st.pools.map((pool) => ({
+        ...pool,
+        lanes: pool.lanes.map((l) => ({ ...l, steps: l.steps.map(step) })),
+      })),
+    })),
+  };
 }
 
 /** Hooks and actions, which may change things, and the point of no return, which only they can follow. */

@@ -42,7 +42,10 @@ export interface HoldSpec {
   /** Asked first at once, then every `intervalMs`, until it says go or fail. */
   poll(): Promise<HoldVerdict>;
   readonly intervalMs: number;
-  /** Fails the step once the run has waited this long (counted from `since`, so across a resume). */
+  /**
+   * Fails the step once the run has waited this long (counted from `since`, so across a resume);
+   * 0: fails at once, without marking the run waiting.
+   */
   readonly deadlineMs?: number;
 }
 
@@ -73,6 +76,11 @@ export async function hold(slot: WaitingSlot, spec: HoldSpec): Promise<HoldResul
       if (verdict.go) {
         outcome = verdict.how;
         return { kind: "go", how: verdict.how };
+      }
+      if (spec.deadlineMs === 0) {
+        // No time to wait at all (`ferry check`): what would hold the run fails it.
+        outcome = `${spec.for} would hold the run: ${verdict.detail}`;
+        return { kind: "fail", error: outcome };
       }
       if (waiting === undefined || waiting.detail !== verdict.detail)
         waiting = await slot.start({ for: spec.for, detail: verdict.detail });

@@ -72,7 +72,7 @@ export function watchStore(options: WatchOptions): () => void {
       if (!before) {
         if (!quiet) {
           feed.emit({ type: "run", runId, status: run.status, ...(run.error ? { message: run.error } : {}) });
-          // A run first seen already waiting (it got there between two reads) says so too.
+          // First seen already waiting (it got there between two reads): say so, as for a wait seen start.
           if (run.waiting) feed.emit({ type: "wait", runId, waiting: run.waiting });
         }
       } else if (!quiet) {
