@@ -19,7 +19,7 @@ import { Executor } from "../src/run/executor.js";
 import { MemoryStore } from "../src/store/memory-store.js";
 import { openStateStore } from "../src/store/open-store.js";
 import type { StateStore } from "../src/store/state-store.js";
-import { SimCluster, simClusterYaml } from "../test/support/sim-cluster.js";
+import { createSimRun, SimCluster, simClusterYaml } from "../test/support/sim-cluster.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -104,21 +104,7 @@ async function runOnce(name: string, store: StateStore, commandMs: number) {
   const sim = new SimCluster(hosts, ["db", "api", "worker"], "1.0.0", DELAY_MS);
   const t = timed(store);
   const runId = `bench-${name}-${Date.now()}`;
-  await store.createRun(
-    {
-      id: runId,
-      cluster: "bench",
-      from: "1.0.0",
-      to: "1.0.1",
-      path: plan.path,
-      status: "running",
-      startedAt: Date.now(),
-      startedBy: "bench",
-      plan,
-      files: {},
-    },
-    ids,
-  );
+  await createSimRun(store, runId, plan);
   let peakRss = 0;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);

@@ -16,10 +16,10 @@ import { performance } from "node:perf_hooks";
 import { defineCatalog, planPath } from "../src/catalog/index.js";
 import { parseCluster } from "../src/cluster/cluster.js";
 import { buildPlan } from "../src/plan/build-plan.js";
-import { type Plan, planSteps } from "../src/plan/plan.js";
+import type { Plan } from "../src/plan/plan.js";
 import { Executor } from "../src/run/executor.js";
 import { openStateStore } from "../src/store/open-store.js";
-import { SIM_COMMANDS, SimCluster } from "../test/support/sim-cluster.js";
+import { createSimRun, SIM_COMMANDS, SimCluster } from "../test/support/sim-cluster.js";
 
 const args = process.argv.slice(2);
 const at = args.indexOf("--runs");
@@ -64,21 +64,7 @@ components:
   const store = await openStateStore(join(dir, `state-${i}.db`), dir);
   await store.init();
   const runId = `run-${i}`;
-  await store.createRun(
-    {
-      id: runId,
-      cluster: "bench",
-      from: "1.0.0",
-      to: "1.0.1",
-      path: plan.path,
-      status: "running",
-      startedAt: Date.now(),
-      startedBy: "bench",
-      plan,
-      files: {},
-    },
-    [...planSteps(plan)].map(({ step }) => step.id),
-  );
+  await createSimRun(store, runId, plan);
   const executor = new Executor({
     store,
     runId,

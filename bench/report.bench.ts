@@ -14,14 +14,13 @@ import { performance } from "node:perf_hooks";
 import { defineCatalog, planPath } from "../src/catalog/index.js";
 import { parseCluster } from "../src/cluster/cluster.js";
 import { buildPlan } from "../src/plan/build-plan.js";
-import { planSteps } from "../src/plan/plan.js";
 import { renderReport } from "../src/report/report-html.js";
 import { buildTimeline } from "../src/report/timeline.js";
 import { Executor } from "../src/run/executor.js";
 import { MemoryStore } from "../src/store/memory-store.js";
 import type { RunRecord } from "../src/store/state-store.js";
 import { launchChromium } from "../test/support/chromium.js";
-import { SimCluster, simClusterYaml } from "../test/support/sim-cluster.js";
+import { createSimRun, SimCluster, simClusterYaml } from "../test/support/sim-cluster.js";
 
 const args = process.argv.slice(2);
 const HOSTS = args.includes("--hosts") ? Number(args[args.indexOf("--hosts") + 1]) : 1000;
@@ -33,26 +32,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const cluster = parseCluster("bench-cluster.yaml", simClusterYaml(HOSTS, 50));
 const catalog = defineCatalog({ product: "bench", scheme: "semver", releases: ["1.0.0", "1.0.1"] });
 const plan = buildPlan(cluster, planPath(catalog, "1.0.0", "1.0.1"));
-const ids = [...planSteps(plan)].map(({ step }) => step.id);
 const store = new MemoryStore();
 await store.init();
-const run: RunRecord = {
-  id: "bench-report",
-  cluster: "bench",
-  from: "1.0.0",
-  to: "1.0.1",
-  path: plan.path,
-  status: "running",
-  startedAt: Date.now(),
-  endedAt: null,
-  startedBy: "bench",
-  error: null,
-  acceptedWarnings: null,
-  waiting: null,
-  plan,
-  files: {},
-};
-await store.createRun(run, ids);
+const run = { id: "bench-report" };
+await createSimRun(store, run.id, plan);
 const sim = new SimCluster(
   cluster.hosts.map((h) => h.name),
   ["db", "api", "worker"],

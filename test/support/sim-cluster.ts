@@ -6,6 +6,8 @@
  */
 import { MemoryDriver, type MemoryReply } from "../../src/drivers/index.js";
 import type { Driver } from "../../src/index.js";
+import { type Plan, planSteps } from "../../src/plan/plan.js";
+import type { StateStore } from "../../src/store/state-store.js";
 
 export const SIM_COMMANDS = {
   version: "version {{component}}",
@@ -40,6 +42,25 @@ export function simClusterYaml(hosts: number, window: number): string {
     component("api", 2),
     component("worker", 2),
   ].join("\n");
+}
+
+/** Journals a run of `plan` (1.0.0 → 1.0.1, every step pending) for a benchmark to walk. */
+export async function createSimRun(store: StateStore, id: string, plan: Plan): Promise<void> {
+  await store.createRun(
+    {
+      id,
+      cluster: plan.cluster,
+      from: plan.from,
+      to: plan.to,
+      path: plan.path,
+      status: "running",
+      startedAt: Date.now(),
+      startedBy: "bench",
+      plan,
+      files: {},
+    },
+    [...planSteps(plan)].map(({ step }) => step.id),
+  );
 }
 
 export interface SimEvent {
