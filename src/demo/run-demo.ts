@@ -13,7 +13,8 @@ import { loadCluster } from "../cluster/cluster.js";
 import { DriverPool } from "../drivers/driver-pool.js";
 import { clusterMembers } from "../plan/build-plan.js";
 import { buildLoadSeries, type LoadSeries } from "../report/load-series.js";
-import { buildTimeline, type Timeline } from "../report/timeline.js";
+import { runTimeline } from "../report/run-report.js";
+import type { Timeline } from "../report/timeline.js";
 import { RunEvents } from "../run/events.js";
 import { observe } from "../run/observe.js";
 import { apply } from "../run/upgrade.js";
@@ -134,7 +135,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const during = await load.verify(sent, { window });
     const seen = await observe(clusterMembers(cluster), pool.driverFor, { health: false });
     const [run] = await store.listRuns(cluster.name);
-    const record = run && (await store.getRun(run.id));
+    const timeline = run && (await runTimeline(cluster, store, run.id));
     return {
       path: run?.path ?? [],
       requests: during.requests,
@@ -146,16 +147,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       finalVersion: seen.version,
       outcome: result.message,
       problems: during.problems,
-      recorded: record
-        ? {
-            timeline: buildTimeline(
-              record,
-              await store.steps(record.id),
-              await store.notes(record.id),
-              Date.now(),
-            ),
-            load: buildLoadSeries(sent.records, during.jobsDoneAt, window),
-          }
+      recorded: timeline
+        ? { timeline, load: buildLoadSeries(sent.records, during.jobsDoneAt, window) }
         : null,
     };
   } finally {

@@ -125,10 +125,10 @@ function svg(t: Timeline, rows: ReturnType<typeof layout>["rows"], height: numbe
       const x0 = x(b.start);
       const w = Math.max(1.5, x(b.end) - x0);
       const y = row.y + lane * ROW + 2;
-      const state = b.failed && b.state !== "failed" ? `failed, then ${b.state}` : b.state;
+      const state = stateWords(b);
       const title = `${b.step}: ${state}, ${seconds(b.end - b.start)}${b.open ? " so far" : ""}${b.error ? ` (${b.error})` : ""}`;
       parts.push(
-        `<rect class="p-${phaseClass(b.phase)} ${b.state}${b.failed ? " failed" : ""}" data-step="${esc(b.step)}" x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}"><title>${esc(clean(title))}</title></rect>`,
+        `<rect class="p-${phaseClass(b.phase)} ${b.state}${b.failed ? " failed" : ""}" data-step="${esc(b.step)}" x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}"><title>${esc(forTerminal(title))}</title></rect>`,
       );
       if (b.undoneAt !== null) {
         const ux = x(b.undoneAt).toFixed(1);
@@ -221,15 +221,15 @@ function factsOf(t: Timeline): [string, string][] {
           ],
         ] as [string, string][])
       : []),
-    ...(r.error ? ([["error", clean(r.error)]] as [string, string][]) : []),
+    ...(r.error ? ([["error", forTerminal(r.error)]] as [string, string][]) : []),
   ];
 }
 
 function failure(b: TimelineBar): string {
-  const tail = b.output ? clean(b.output).split("\n").slice(-20).join("\n") : "";
+  const tail = b.output ? forTerminal(b.output).split("\n").slice(-20).join("\n") : "";
   return `<section class="failure" data-step="${esc(b.step)}">
 <h2>Failed: ${esc(b.step)} on ${esc(b.host)}</h2>
-${b.error ? `<p>${esc(clean(b.error))}</p>` : ""}
+${b.error ? `<p>${esc(forTerminal(b.error))}</p>` : ""}
 ${tail ? `<pre>${esc(tail)}</pre>` : ""}
 </section>`;
 }
@@ -257,7 +257,7 @@ function outOfServiceTable(t: Timeline): string {
 function stepsTable(t: Timeline): string {
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   const rows = t.bars.map((b) => {
-    const state = b.failed && b.state !== "failed" ? `failed, then ${b.state}` : b.state;
+    const state = stateWords(b);
     const took = `${seconds(b.end - b.start)}${b.open ? " so far" : ""}`;
     return `<tr><td>${esc(b.step)}<td>${esc(b.host)}<td>${esc(b.phase)}<td>${day(b.start) === day(t.start) ? clock(b.start) : iso(b.start)}<td>${took}<td>${esc(state)}</tr>`;
   });
@@ -265,9 +265,9 @@ function stepsTable(t: Timeline): string {
   return `<table class="steps"><caption>Started at times of ${day(t.start)}, UTC</caption><thead><tr><th>step<th>host<th>phase<th>started<th>took<th>result</thead><tbody>${rows.join("\n")}</tbody></table>`;
 }
 
-/** Output from hosts: no control characters, no password in a URL (forTerminal masks them too). */
-function clean(text: string): string {
-  return forTerminal(text);
+/** `done`, or `failed, then undone` for a step a rollback undid after it failed. */
+function stateWords(b: TimelineBar): string {
+  return b.failed && b.state !== "failed" ? `failed, then ${b.state}` : b.state;
 }
 
 function esc(text: string): string {

@@ -25,18 +25,23 @@ export async function runReport(
       "report a run once `ferry apply` has made one",
     );
   }
-  const run = await store.getRun(id);
-  if (!run || run.cluster !== cluster.name) {
+  const timeline = await runTimeline(cluster, store, id, now);
+  if (!timeline) {
     throw new UserError(
       `--run ${id}: no such run of ${cluster.name} in its journal (\`ferry history\` lists them)`,
     );
   }
-  const timeline = buildTimeline(
-    run,
-    await store.steps(id),
-    await store.notes(id),
-    now,
-    await store.measurements(id),
-  );
   return { runId: id, timeline, html: renderReport(timeline) };
+}
+
+/** A run of the cluster's journal as its timeline: what the report and the dashboard draw; undefined if there is no such run. */
+export async function runTimeline(
+  cluster: Pick<Cluster, "name">,
+  store: StateStore,
+  id: string,
+  now = Date.now(),
+): Promise<Timeline | undefined> {
+  const run = await store.getRun(id);
+  if (!run || run.cluster !== cluster.name) return undefined;
+  return buildTimeline(run, await store.steps(id), await store.notes(id), now, await store.measurements(id));
 }

@@ -29,7 +29,7 @@ import { answerApproval } from "../gates/approval.js";
 import { migrationsFor } from "../migrate/plan-migrations.js";
 import { buildPlan } from "../plan/build-plan.js";
 import { timelineSvg } from "../report/report-html.js";
-import { buildTimeline } from "../report/timeline.js";
+import { runTimeline } from "../report/run-report.js";
 import type { RunEvents } from "../run/events.js";
 import { requireOneVersion } from "../run/observe.js";
 import { pause } from "../run/pause.js";
@@ -170,15 +170,8 @@ export function createApi(ctx: ApiContext): Hono {
   // The run's timeline as `ferry report` draws it, one SVG: the dashboard's run view fetches it as the run goes.
   app.get("/api/runs/:id/timeline", async (c) => {
     const id = c.req.param("id");
-    const run = await store.getRun(id);
-    if (!run || run.cluster !== cluster.name) return c.json({ error: `no run ${id}` }, 404);
-    const timeline = buildTimeline(
-      run,
-      await store.steps(id),
-      await store.notes(id),
-      Date.now(),
-      await store.measurements(id),
-    );
+    const timeline = await runTimeline(cluster, store, id);
+    if (!timeline) return c.json({ error: `no run ${id}` }, 404);
     return c.body(timelineSvg(timeline), 200, { "content-type": "image/svg+xml; charset=utf-8" });
   });
 
