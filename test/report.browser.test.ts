@@ -219,6 +219,11 @@ describe("ferry report in Chromium", () => {
       assert.equal(applied.code, 1, applied.stderr);
       const file = join(p.dir, "failed.html");
       assert.equal(ferry(["report", ...c, "--out", file]).code, 0);
+      // A place that cannot be written is bad input, named by its flag, and nothing is left there.
+      const nowhere = ferry(["report", ...c, "--out", join(p.dir, "missing", "r.html")]);
+      assert.equal(nowhere.code, 2, nowhere.stderr);
+      assert.match(nowhere.stderr, /--out \S+missing\/r\.html: cannot write it: its folder does not exist/);
+      assert.equal(existsSync(join(p.dir, "missing")), false);
       const j = await journal(p);
       // Undone by the rollback, it keeps the error that turned the run back.
       const failed = j.steps.find((s) => s.error !== null);

@@ -67,7 +67,7 @@ export function registerDemoCommand(program: Command, setExit: (code: ExitCode) 
         progress?.finish();
         if (flags.report && report.recorded) {
           const { timeline, load } = report.recorded;
-          writeWhole(flags.report, renderReport(timeline, { load }));
+          writeWhole(flags.report, renderReport(timeline, { load }), "--report");
           if (!flags.json) process.stdout.write(`wrote ${flags.report}\n`);
         }
         if (flags.json) {

@@ -4,7 +4,7 @@
  * stdout as text, and errors to stderr. Text may quote what hosts printed, so it goes through
  * forTerminal (no escape sequence, no password); JSON keeps it raw but escaped.
  */
-import { renameSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   exitCodeOf,
@@ -30,12 +30,29 @@ export function printLines(lines: readonly string[]): void {
   process.stdout.write(`${forTerminal(lines.join("\n"))}\n`);
 }
 
-/** Writes a file whole or not at all (beside it, then renamed over it): a reader never opens half of one. */
-export function writeWhole(file: string, text: string): void {
+/**
+ * Writes a file whole or not at all (beside it, then renamed over it): a reader never opens half of
+ * one. A place it cannot be written is bad input, named by the flag that gave it (exit 2).
+ */
+export function writeWhole(file: string, text: string, flag: string): void {
   const out = resolve(file);
   const partial = `${out}.${process.pid}.tmp`;
-  writeFileSync(partial, text);
-  renameSync(partial, out);
+  try {
+    writeFileSync(partial, text);
+    renameSync(partial, out);
+  } catch (err) {
+    rmSync(partial, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "its folder does not exist"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "it is a folder"
+            : (code ?? String(err));
+    throw new UserError(`${flag} ${file}: cannot write it: ${why}`);
+  }
 }
 
 /**

@@ -22,7 +22,7 @@ export function registerReportCommand(program: Command): void {
     .action(async (flags: Flags) => {
       const cluster = loadCluster(flags.config);
       const report = await withStore(cluster, (store) => runReport(cluster, store, flags.run));
-      writeWhole(flags.out, report.html);
+      writeWhole(flags.out, report.html, "--out");
       const t = report.timeline;
       process.stdout.write(
         `wrote ${flags.out}: run ${report.runId} (${t.run.from} → ${t.run.to}, ${t.run.status}), ${t.bars.length} steps on ${t.hosts.length} rows\n`,
