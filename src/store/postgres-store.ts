@@ -741,16 +741,19 @@ export class PostgresStore implements StateStore {
       ([field, [column, type]]) =>
         `${column} = CASE WHEN p.patch ? '${field}' THEN (p.patch->>'${field}')::${type} ELSE s.${column} END`,
     );
+    // The steps of one run (the usual batch) check its lock once; steps of several, each row its run's.
+    const runIds = new Set([...merged.values()].map((m) => m.runId));
+    const [oneRun] = runIds.size === 1 ? runIds : [];
     const { rows } = await c.query<{ run_id: string; id: string }>(
       `UPDATE ${this.s}.steps AS s SET ${sets.join(", ")}
        FROM jsonb_to_recordset($1::jsonb) AS p(run_id text, step_id text, patch jsonb)
-       WHERE s.run_id = p.run_id AND s.id = p.step_id${held("s.run_id", 2)}
+       WHERE s.run_id = p.run_id AND s.id = p.step_id${held(oneRun === undefined ? "s.run_id" : "$3", 2)}
        RETURNING s.run_id, s.id`,
       [
         JSON.stringify(
           [...merged.values()].map((m) => ({ run_id: m.runId, step_id: m.stepId, patch: m.patch })),
         ),
-        ...(fence === undefined ? [] : [fence]),
+        ...(fence === undefined ? [] : oneRun === undefined ? [fence] : [fence, oneRun]),
       ],
     );
     const found = new Set(rows.map((r) => JSON.stringify([r.run_id, r.id])));

@@ -866,6 +866,41 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         );
       });
 
+      it("fenced step updates issued together check the lock of each one's own run's cluster", async () => {
+        await store().createRun(newRun({ id: "d1", cluster: "demo" }), ["a", "b"]);
+        await store().createRun(newRun({ id: "e1", cluster: "edge" }), ["a", "b"]);
+        await store().tryLock("demo", claim("A"));
+        await store().tryLock("edge", claim("B"));
+        const outcome = async (writes: Promise<void>[]) =>
+          (await Promise.allSettled(writes)).map((r) =>
+            r.status === "rejected" ? (r.reason as Error).name : "ok",
+          );
+        const step = (run: string, id: string, state: StepRecord["state"], fence: string) =>
+          store().updateStep(run, id, { state }, fence);
+        // One run's steps, under its cluster's lock, then under the other's.
+        assert.deepEqual(await outcome([step("d1", "a", "running", "A"), step("d1", "b", "running", "A")]), [
+          "ok",
+          "ok",
+        ]);
+        assert.deepEqual(await outcome([step("e1", "a", "running", "A"), step("e1", "b", "running", "A")]), [
+          "LockLostError",
+          "LockLostError",
+        ]);
+        // Two clusters' runs under one fence: only the steps of its own cluster's run apply.
+        assert.deepEqual(
+          await outcome([
+            step("d1", "a", "done", "A"),
+            step("e1", "a", "done", "A"),
+            step("d1", "b", "done", "A"),
+          ]),
+          ["ok", "LockLostError", "ok"],
+        );
+        assert.deepEqual(
+          [...(await store().steps("d1")), ...(await store().steps("e1"))].map((x) => x.state),
+          ["done", "done", "pending", "pending"],
+        );
+      });
+
       it("takes over one cluster's lock, leaving the other's holder and its writes alone", async () => {
         await store().createRun(newRun({ id: "d1", cluster: "demo" }), ["a"]);
         await store().createRun(newRun({ id: "e1", cluster: "edge" }), ["a"]);
