@@ -52,6 +52,24 @@ const flattenBarrels = {
   },
 };
 
+/**
+ * zod re-exports every language it speaks as `z.locales`, and esbuild, for the same reason as above,
+ * puts all of them (a quarter of a megabyte) into the chunk of any command that validates a file.
+ * ferry speaks English only: it imports zod/v4/locales/en.js itself (catalog-schema.ts), and zod
+ * sets English on its own. In the bundle, the namespace of every language is left empty.
+ */
+const oneLocale = {
+  name: "one-locale",
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[/\\]node_modules[/\\]zod[/\\]/.test(args.importer)
+        ? { path: "zod-locales", namespace: "empty" }
+        : undefined,
+    );
+    esbuild.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "export {};", loader: "js" }));
+  },
+};
+
 const barrels = new Map();
 
 /** Name → the file that defines it, for a file made only of `export { … } from "…"`; else undefined. */
@@ -103,7 +121,7 @@ const { metafile } = await build({
   },
   logLevel: "warning",
   metafile: true,
-  plugins: [flattenBarrels],
+  plugins: [flattenBarrels, oneLocale],
 });
 // Which sources and packages went into which chunk: test/cli-module-loads.test.ts reads it to tell
 // what a command loaded.

@@ -9,7 +9,7 @@ import type { SchemaName } from "./schema-names.js";
 
 export { SCHEMA_NAMES, type SchemaName } from "./schema-names.js";
 
-const SCHEMAS: Record<SchemaName, { schema: z.ZodType; title: string }> = {
+const SCHEMAS: Record<SchemaName, { schema: z.core.$ZodType; title: string }> = {
   catalog: { schema: CatalogSchema, title: "ferry release catalog (releases.yaml)" },
   cluster: { schema: ClusterSchema, title: "ferry cluster file (cluster.yaml)" },
 };
