@@ -158,8 +158,10 @@ try {
     );
     SUBJECTS.forEach((s, i) => {
       const ms = medians[i] as number;
+      const cpuMs = cpuMedians[i] as number;
       console.log(
-        `  ${s.name.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms  ${(ms / node).toFixed(2)}× node -e 0`,
+        `  ${s.name.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms  ${(ms / node).toFixed(2)}× node -e 0` +
+          `   CPU ${cpuMs.toFixed(0).padStart(5)} ms  ${(cpuMs / (cpuMedians[0] as number)).toFixed(2)}×`,
       );
     });
     for (const line of aims) console.log(line);
