@@ -20,6 +20,7 @@ import { MemoryStore } from "../src/store/memory-store.js";
 import { openStateStore } from "../src/store/open-store.js";
 import type { StateStore } from "../src/store/state-store.js";
 import { createSimRun, SimCluster, simClusterYaml } from "../test/support/sim-cluster.js";
+import { aimLine } from "./aim-line.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -267,6 +268,14 @@ async function main() {
   console.log(
     `ferry plan: ${p.hosts} hosts × 3 components, ${p.steps} steps; read and planned in ${p.buildMs} ms;` +
       ` the command as text ${p.textCommand.wallMs} ms / ${p.textCommand.peakRssMB} MB, as JSON ${p.jsonCommand.wallMs} ms / ${p.jsonCommand.peakRssMB} MB (wall / peak RSS, node start included)`,
+  );
+  console.log(
+    aimLine({
+      name: `ferry plan, ${p.hosts} hosts × 3 components`,
+      measured: p.textCommand.wallMs,
+      reference: 500,
+      atMost: 1,
+    }),
   );
 }
 

@@ -5,14 +5,14 @@
 import { z } from "zod";
 import { CatalogSchema } from "./catalog/catalog-schema.js";
 import { ClusterSchema } from "./cluster/cluster-schema.js";
+import type { SchemaName } from "./schema-names.js";
 
-const SCHEMAS = {
+export { SCHEMA_NAMES, type SchemaName } from "./schema-names.js";
+
+const SCHEMAS: Record<SchemaName, { schema: z.core.$ZodType; title: string }> = {
   catalog: { schema: CatalogSchema, title: "ferry release catalog (releases.yaml)" },
   cluster: { schema: ClusterSchema, title: "ferry cluster file (cluster.yaml)" },
-} as const;
-
-export type SchemaName = keyof typeof SCHEMAS;
-export const SCHEMA_NAMES = Object.keys(SCHEMAS) as SchemaName[];
+};
 
 export function jsonSchemaOf(name: SchemaName): Record<string, unknown> {
   const { schema, title } = SCHEMAS[name];

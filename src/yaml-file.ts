@@ -7,13 +7,27 @@
  * a problem to place on its line. Both read YAML 1.2's core schema, so they agree on the values.
  */
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import jsYaml from "js-yaml";
-import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
+import type { Document, LineCounter } from "yaml";
 import type { z } from "zod";
 import { type SourceProblem, UserError } from "./errors.js";
 import { maskPasswordsIn } from "./mask-password.js";
 
 export type FieldPath = readonly (string | number)[];
+
+type YamlModule = typeof import("yaml");
+let yamlModule: YamlModule | undefined;
+
+/**
+ * `yaml`, loaded the first time a file has a problem to place on its line (or a password to mask
+ * in place): a file that is valid, the usual case, never needs it, and `ferry path` starts
+ * without it. Through require, because the reading that needs it is synchronous.
+ */
+function yaml(): YamlModule {
+  yamlModule ??= createRequire(import.meta.url)("yaml") as YamlModule;
+  return yamlModule;
+}
 
 /** A parsed document with its positions. */
 interface Located {
@@ -43,6 +57,7 @@ export class YamlFile {
   /** The document with positions, parsed on first use. */
   located(): Located {
     if (!this.#located) {
+      const { LineCounter, parseDocument } = yaml();
       const lines = new LineCounter();
       const doc = parseDocument(this.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
       if (doc.errors.length > 0) {
@@ -97,6 +112,7 @@ function rangeOf(node: unknown): readonly [number, number, number] | undefined {
 function keyRange(doc: Document, path: FieldPath): readonly [number, number, number] | undefined {
   if (path.length === 0) return undefined;
   const parent = nodeAt(doc, path.slice(0, -1));
+  const { isMap, isScalar } = yaml();
   const pair = isMap(parent)
     ? parent.items.find((p) => isScalar(p.key) && p.key.value === path.at(-1))
     : undefined;
@@ -172,17 +188,22 @@ function valueAt(data: unknown, path: FieldPath): unknown {
   return v;
 }
 
+/** A schema of zod or of zod/mini (catalog-schema.ts says why both). */
+type Validator = z.core.$ZodType & {
+  safeParse(data: unknown): { success: true; data: unknown } | { success: false; error: z.core.$ZodError };
+};
+
 /**
  * Validates `data` (the file's contents as plain values) with `schema`; every problem is reported
  * at once, each with its line.
  */
-export function validateWith<S extends z.ZodType>(
+export function validateWith<S extends Validator>(
   yaml: YamlFile | undefined,
   schema: S,
   data: unknown,
 ): z.output<S> {
   const result = schema.safeParse(data);
-  if (result.success) return result.data;
+  if (result.success) return result.data as z.output<S>;
   throw UserError.fromProblems(zodProblems(yaml, result.error.issues, data));
 }
 
@@ -227,6 +248,7 @@ function collectStrings(value: unknown, found: (s: string) => void): void {
 
 /** Every scalar whose value holds a password, rewritten in place as a double-quoted masked one. */
 function maskScalars(text: string): string {
+  const { parseDocument, visit } = yaml();
   const doc = parseDocument(text);
   const edits: { from: number; to: number; text: string }[] = [];
   visit(doc, {

@@ -2,7 +2,6 @@
  * `ferry db status|migrate|online-migrations|purge|restore`: the product's database by hand, with
  * the same ledger and rules the upgrade steps use.
  */
-import type { Command } from "commander";
 import {
   backupOf,
   checkIdentifier,
@@ -17,11 +16,12 @@ import {
 } from "../index.js";
 import { confirmer, loadClusterAndCatalog, observedStart } from "./context.js";
 import { printJson, printLines, reportError } from "./output.js";
+import type { SetExit } from "./program.js";
 
 /** Cinder's exit code for "errors remain and nothing more can progress"; 1 means "run me again". */
 const NO_PROGRESS: ExitCode = 2;
 
-interface DbFlags {
+export interface DbFlags {
   config: string;
   from?: string;
   json?: boolean;
@@ -52,117 +52,82 @@ function positiveInt(value: string, flag: string): number {
   return n;
 }
 
-export function registerDbCommand(program: Command, setExit: (code: ExitCode) => void): void {
-  const db = program.command("db").description("the product's database: status, migrations, purge, restore");
-  const common = (c: Command) =>
-    c
-      .option("-c, --config <file>", "the cluster file", "cluster.yaml")
-      .option(
-        "--from <version>",
-        "the release the database runs, if ferry has not met it before (else the cluster is asked)",
-      );
+export async function dbStatusCommand(flags: DbFlags): Promise<void> {
+  const status = await withMigrator(context(flags), (m) => m.status());
+  if (flags.json) printJson(status);
+  else printLines(renderStatus(status));
+}
 
-  common(
-    db
-      .command("status")
-      .description("applied, pending and data migrations")
-      .option("--json", "print one JSON document"),
-  ).action(async (flags: DbFlags) => {
-    const status = await withMigrator(context(flags), (m) => m.status());
-    if (flags.json) printJson(status);
-    else printLines(renderStatus(status));
-  });
+export async function dbMigrateCommand(flags: DbFlags & { to: string; phase?: string }): Promise<void> {
+  if (flags.phase !== undefined && flags.phase !== "expand" && flags.phase !== "contract") {
+    throw new UserError(`--phase: "${flags.phase}" is neither expand nor contract`);
+  }
+  const ctx = context(flags);
+  const to = ctx.catalog.releases[releaseIndex(ctx.catalog, flags.to, "--to")]?.version as string;
+  const { empty, done } = await withMigrator(ctx, async (m) => ({
+    empty: m.foundEmpty,
+    done: await m.migrate(to, flags.phase as "expand" | "contract" | undefined),
+  }));
+  printLines([
+    ...(empty ? ["empty database: every release's migrations run, from the first"] : []),
+    ...(done.length ? done.map((f) => `applied ${f}`) : ["nothing to apply"]),
+  ]);
+}
 
-  common(
-    db
-      .command("migrate")
-      .description("apply the migrations of every release up to --to: expand, the data migrations, contract")
-      .requiredOption("--to <version>", "the release whose schema to reach")
-      .option("--phase <phase>", "only expand or only contract"),
-  ).action(async (flags: DbFlags & { to: string; phase?: string }) => {
-    if (flags.phase !== undefined && flags.phase !== "expand" && flags.phase !== "contract") {
-      throw new UserError(`--phase: "${flags.phase}" is neither expand nor contract`);
-    }
-    const ctx = context(flags);
-    const to = ctx.catalog.releases[releaseIndex(ctx.catalog, flags.to, "--to")]?.version as string;
-    const { empty, done } = await withMigrator(ctx, async (m) => ({
-      empty: m.foundEmpty,
-      done: await m.migrate(to, flags.phase as "expand" | "contract" | undefined),
-    }));
-    printLines([
-      ...(empty ? ["empty database: every release's migrations run, from the first"] : []),
-      ...(done.length ? done.map((f) => `applied ${f}`) : ["nothing to apply"]),
-    ]);
-  });
+export async function dbOnlineMigrationsCommand(
+  flags: DbFlags & { maxCount?: string },
+  setExit: SetExit,
+): Promise<void> {
+  const max = flags.maxCount === undefined ? undefined : positiveInt(flags.maxCount, "--max-count");
+  let r: OnlineResult;
+  try {
+    r = await withMigrator(context(flags), (m) => m.onlineMigrations(max));
+  } catch (err) {
+    // Exit 1 means "run me again" here (Cinder); a failure to run at all must not loop a script.
+    if (err instanceof RefusedError || err instanceof UserError) throw err;
+    reportError(err, flags.json ?? false);
+    setExit(NO_PROGRESS);
+    return;
+  }
+  const lines = [`migrated ${r.migrated} rows; ${r.remaining ? "more may remain" : "none remain"}`];
+  for (const e of r.errors) lines.push(`error: ${e.file}: ${e.error}`);
+  printLines(lines);
+  // Cinder's exit codes: with --max-count, 1 while a run changed rows and more may remain.
+  if (r.errors.length > 0 && r.migrated === 0) setExit(NO_PROGRESS);
+  else if (max !== undefined && r.migrated > 0 && r.remaining) setExit(ExitCode.failed);
+  else if (r.errors.length > 0) setExit(NO_PROGRESS);
+}
 
-  common(
-    db
-      .command("online-migrations")
-      .description(
-        "run the data migrations in batches (exit 1: more to do, 0: none left, 2: errors and no progress)",
-      )
-      .option("--max-count <rows>", "migrate at most this many rows in this run"),
-  ).action(async (flags: DbFlags & { maxCount?: string }) => {
-    const max = flags.maxCount === undefined ? undefined : positiveInt(flags.maxCount, "--max-count");
-    let r: OnlineResult;
-    try {
-      r = await withMigrator(context(flags), (m) => m.onlineMigrations(max));
-    } catch (err) {
-      // Exit 1 means "run me again" here (Cinder); a failure to run at all must not loop a script.
-      if (err instanceof RefusedError || err instanceof UserError) throw err;
-      reportError(err, flags.json ?? false);
-      setExit(NO_PROGRESS);
-      return;
-    }
-    const lines = [`migrated ${r.migrated} rows; ${r.remaining ? "more may remain" : "none remain"}`];
-    for (const e of r.errors) lines.push(`error: ${e.file}: ${e.error}`);
-    printLines(lines);
-    // Cinder's exit codes: with --max-count, 1 while a run changed rows and more may remain.
-    if (r.errors.length > 0 && r.migrated === 0) setExit(NO_PROGRESS);
-    else if (max !== undefined && r.migrated > 0 && r.remaining) setExit(ExitCode.failed);
-    else if (r.errors.length > 0) setExit(NO_PROGRESS);
-  });
+export async function dbPurgeCommand(
+  flags: DbFlags & { olderThan: string; table: string; column: string },
+): Promise<void> {
+  const days = positiveInt(flags.olderThan, "--older-than");
+  // Put into SQL as they are: checked before the database is opened (exit 2, nothing changed).
+  checkIdentifier(flags.table, "--table");
+  checkIdentifier(flags.column, "--column");
+  const { rows, batches } = await withMigrator(context(flags), (m) =>
+    m.purge(flags.table, flags.column, days),
+  );
+  printLines([
+    `purged ${rows} rows of ${flags.table} deleted more than ${days} days ago, in ${batches} ${batches === 1 ? "batch" : "batches"}`,
+  ]);
+}
 
-  common(
-    db
-      .command("purge")
-      .description("delete soft-deleted rows older than --older-than days, in batches")
-      .requiredOption("--older-than <days>", "age in days")
-      .requiredOption("--table <table>", "the table")
-      .requiredOption("--column <column>", "its deletion time column"),
-  ).action(async (flags: DbFlags & { olderThan: string; table: string; column: string }) => {
-    const days = positiveInt(flags.olderThan, "--older-than");
-    // Put into SQL as they are: checked before the database is opened (exit 2, nothing changed).
-    checkIdentifier(flags.table, "--table");
-    checkIdentifier(flags.column, "--column");
-    const { rows, batches } = await withMigrator(context(flags), (m) =>
-      m.purge(flags.table, flags.column, days),
-    );
-    printLines([
-      `purged ${rows} rows of ${flags.table} deleted more than ${days} days ago, in ${batches} ${batches === 1 ? "batch" : "batches"}`,
-    ]);
-  });
-
-  common(
-    db
-      .command("restore")
-      .description("restore the backup a run took (before its first hop, or --hop V)")
-      .requiredOption("--run <id>", "the run, as `ferry history` names it")
-      .option("--hop <version>", "the hop whose backup to restore")
-      .option("--yes", "do not ask for confirmation"),
-  ).action(async (flags: DbFlags & { run: string; hop?: string; yes?: boolean }) => {
-    const ctx = context(flags);
-    const path = backupOf(ctx.cluster, flags.run, flags.hop);
-    const confirm = confirmer(flags.yes);
-    const question = `Replace everything in the database with ${path}? Writes since then are lost; stop the product first.`;
-    if (confirm && !(await confirm(question))) {
-      printLines(["cancelled; nothing was changed"]);
-      setExit(ExitCode.failed);
-      return;
-    }
-    await withMigrator(ctx, (_m, target) => target.restore(path));
-    printLines([`restored ${path}`]);
-  });
+export async function dbRestoreCommand(
+  flags: DbFlags & { run: string; hop?: string; yes?: boolean },
+  setExit: SetExit,
+): Promise<void> {
+  const ctx = context(flags);
+  const path = backupOf(ctx.cluster, flags.run, flags.hop);
+  const confirm = confirmer(flags.yes);
+  const question = `Replace everything in the database with ${path}? Writes since then are lost; stop the product first.`;
+  if (confirm && !(await confirm(question))) {
+    printLines(["cancelled; nothing was changed"]);
+    setExit(ExitCode.failed);
+    return;
+  }
+  await withMigrator(ctx, (_m, target) => target.restore(path));
+  printLines([`restored ${path}`]);
 }
 
 const CHANGED = "  CHANGED since it was applied: every command that migrates refuses until it is restored";

@@ -1,5 +1,4 @@
 /** `ferry demo [--json]`: the sample cluster, upgraded under load on this machine, and a report. */
-import type { Command } from "commander";
 import {
   type DemoReport,
   ExitCode,
@@ -10,87 +9,74 @@ import {
   runDemo,
 } from "../index.js";
 import { printJson, printLines, writeWhole } from "./output.js";
+import type { SetExit } from "./program.js";
 import { plainProgress } from "./progress.js";
 import { progressTree } from "./progress-tree.js";
 import { colorsFor, isLiveTerminal } from "./terminal.js";
 
-interface DemoFlags {
+export interface DemoFlags {
   json?: boolean;
   database?: string;
   report?: string;
 }
 
-export function registerDemoCommand(program: Command, setExit: (code: ExitCode) => void): void {
-  program
-    .command("demo")
-    .description("start the sample cluster here, upgrade it through every release under load, and report")
-    .option("--json", "print the report as one JSON document")
-    .option(
-      "--report <file>",
-      "also write the upgrade and its load as one HTML page (as `ferry report`, with the load's charts)",
-    )
-    .option(
-      "--database <url>",
-      "run the product on this empty PostgreSQL database (postgres://…; a password goes in PGPASSWORD) instead of SQLite",
-    )
-    .action(async (flags: DemoFlags) => {
-      const events = new RunEvents();
-      // On a terminal the live tree, as apply draws it, with the load's figures under it.
-      let live: (() => LiveLoad) | undefined;
-      const below = () => (live ? [loadLine(live())] : []);
-      const tree = isLiveTerminal(process.stdout) && !flags.json;
-      const progress = flags.json
-        ? undefined
-        : tree
-          ? progressTree(process.stdout, colorsFor(process.stdout), below)
-          : plainProgress();
-      if (progress) events.on(progress.listener);
-      const say = flags.json
-        ? () => {}
-        : tree
-          ? (line: string) => progress?.note(line)
-          : (line: string) => process.stdout.write(`${forTerminal(line)}\n`);
-      const controller = new AbortController();
-      const onSignal = () => controller.abort();
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-      try {
-        const report = await runDemo({
-          events,
-          interrupt: controller.signal,
-          ...(flags.database ? { database: flags.database } : {}),
-          say,
-          onLoad: (figures) => {
-            live = figures;
-          },
-        });
-        progress?.finish();
-        if (flags.report && report.recorded) {
-          const { timeline, load } = report.recorded;
-          writeWhole(flags.report, renderReport(timeline, { load }), "--report");
-          if (!flags.json) process.stdout.write(`wrote ${flags.report}\n`);
-        }
-        if (flags.json) {
-          const { latencyBeforeMs, outcome, problems, recorded, ...shape } = report;
-          printJson(shape);
-        } else {
-          printLines(renderSummary(report));
-        }
-        // A failed request before or after the upgrade's own span is not counted in `requests`,
-        // but it is still a problem.
-        const clean =
-          report.requests.failed === 0 &&
-          report.writes.lost === 0 &&
-          report.jobs.lost === 0 &&
-          report.problems.length === 0;
-        if (controller.signal.aborted) setExit(ExitCode.interrupted);
-        else if (!clean || report.finalVersion !== report.path.at(-1)) setExit(ExitCode.failed);
-      } finally {
-        progress?.finish();
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
+export async function demoCommand(flags: DemoFlags, setExit: SetExit): Promise<void> {
+  const events = new RunEvents();
+  // On a terminal the live tree, as apply draws it, with the load's figures under it.
+  let live: (() => LiveLoad) | undefined;
+  const below = () => (live ? [loadLine(live())] : []);
+  const tree = isLiveTerminal(process.stdout) && !flags.json;
+  const progress = flags.json
+    ? undefined
+    : tree
+      ? progressTree(process.stdout, colorsFor(process.stdout), below)
+      : plainProgress();
+  if (progress) events.on(progress.listener);
+  const say = flags.json
+    ? () => {}
+    : tree
+      ? (line: string) => progress?.note(line)
+      : (line: string) => process.stdout.write(`${forTerminal(line)}\n`);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const report = await runDemo({
+      events,
+      interrupt: controller.signal,
+      ...(flags.database ? { database: flags.database } : {}),
+      say,
+      onLoad: (figures) => {
+        live = figures;
+      },
     });
+    progress?.finish();
+    if (flags.report && report.recorded) {
+      const { timeline, load } = report.recorded;
+      writeWhole(flags.report, renderReport(timeline, { load }), "--report");
+      if (!flags.json) process.stdout.write(`wrote ${flags.report}\n`);
+    }
+    if (flags.json) {
+      const { latencyBeforeMs, outcome, problems, recorded, ...shape } = report;
+      printJson(shape);
+    } else {
+      printLines(renderSummary(report));
+    }
+    // A failed request before or after the upgrade's own span is not counted in `requests`,
+    // but it is still a problem.
+    const clean =
+      report.requests.failed === 0 &&
+      report.writes.lost === 0 &&
+      report.jobs.lost === 0 &&
+      report.problems.length === 0;
+    if (controller.signal.aborted) setExit(ExitCode.interrupted);
+    else if (!clean || report.finalVersion !== report.path.at(-1)) setExit(ExitCode.failed);
+  } finally {
+    progress?.finish();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
 
 /** `load: 298 requests/s, 0 failed, p99 12 ms (last 3 s)` */

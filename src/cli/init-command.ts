@@ -7,11 +7,11 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
-import type { Command } from "commander";
 import { STARTER_DEFAULTS, type StarterAnswers, starterFiles, UserError } from "../index.js";
 import { printLines } from "./output.js";
+import { commaList as list } from "./program.js";
 
-interface InitFlags {
+export interface InitFlags {
   dir: string;
   product?: string;
   cluster?: string;
@@ -22,52 +22,29 @@ interface InitFlags {
   force?: boolean;
 }
 
-const list = (text: string) =>
-  text
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-
-export function registerInitCommand(program: Command): void {
-  program
-    .command("init")
-    .description("write a commented starter cluster.yaml and releases.yaml (asks on a terminal)")
-    .option("--dir <folder>", "where to write them", ".")
-    .option("--product <name>", `the product's name (default ${STARTER_DEFAULTS.product})`)
-    .option("--cluster <name>", "the cluster's name (default: the product's)")
-    .option("--scheme <scheme>", "semver or calver (default semver)")
-    .option("--releases <versions>", "releases, oldest first, comma-separated; the first runs now")
-    .option("--hosts <names>", "hosts, comma-separated: name or name=address (default h1,h2,h3)")
-    .option(
-      "--component <name>",
-      "a component on every host; repeat it, or comma-separate (default api, worker)",
-      (value: string, previous: string[] = []) => [...previous, ...list(value)],
-    )
-    .option("--force", "overwrite files that exist")
-    .action(async (flags: InitFlags) => {
-      const files = { cluster: join(flags.dir, "cluster.yaml"), releases: join(flags.dir, "releases.yaml") };
-      const refuseExisting = () => {
-        const there = Object.values(files).filter((f) => existsSync(f));
-        if (there.length > 0 && !flags.force)
-          throw new UserError(
-            `${there.join(" and ")} already exist${there.length === 1 ? "s" : ""}: pass --force to overwrite`,
-          );
-      };
-      refuseExisting();
-      const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
-      const answers = interactive ? await ask(flags) : fromFlags(flags);
-      const text = starterFiles(answers);
-      refuseExisting();
-      mkdirSync(flags.dir, { recursive: true });
-      const flag = flags.force ? "w" : "wx";
-      writeFileSync(files.releases, text.releases, { flag });
-      writeFileSync(files.cluster, text.cluster, { flag });
-      printLines([
-        `wrote ${files.cluster} and ${files.releases}`,
-        "next: put your product's commands in cluster.yaml, its releases in releases.yaml, then",
-        `  ferry check -c ${files.cluster}`,
-      ]);
-    });
+export async function initCommand(flags: InitFlags): Promise<void> {
+  const files = { cluster: join(flags.dir, "cluster.yaml"), releases: join(flags.dir, "releases.yaml") };
+  const refuseExisting = () => {
+    const there = Object.values(files).filter((f) => existsSync(f));
+    if (there.length > 0 && !flags.force)
+      throw new UserError(
+        `${there.join(" and ")} already exist${there.length === 1 ? "s" : ""}: pass --force to overwrite`,
+      );
+  };
+  refuseExisting();
+  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const answers = interactive ? await ask(flags) : fromFlags(flags);
+  const text = starterFiles(answers);
+  refuseExisting();
+  mkdirSync(flags.dir, { recursive: true });
+  const flag = flags.force ? "w" : "wx";
+  writeFileSync(files.releases, text.releases, { flag });
+  writeFileSync(files.cluster, text.cluster, { flag });
+  printLines([
+    `wrote ${files.cluster} and ${files.releases}`,
+    "next: put your product's commands in cluster.yaml, its releases in releases.yaml, then",
+    `  ferry check -c ${files.cluster}`,
+  ]);
 }
 
 function fromFlags(flags: InitFlags): StarterAnswers {

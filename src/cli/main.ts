@@ -4,23 +4,9 @@
  */
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
-import { ExitCode } from "../index.js";
-import { registerApplyCommand } from "./apply-command.js";
-import { registerApproveCommands } from "./approve-command.js";
-import { registerCheckCommand } from "./check-command.js";
-import { registerDbCommand } from "./db-command.js";
-import { registerDemoCommand } from "./demo-command.js";
-import { registerHostCommand } from "./host-command.js";
-import { registerInitCommand } from "./init-command.js";
-import { reportError } from "./output.js";
-import { registerPathCommand } from "./path-command.js";
-import { registerPauseCommand } from "./pause-command.js";
-import { registerPlanCommand } from "./plan-command.js";
-import { registerReportCommand } from "./report-command.js";
-import { registerResumeCommands } from "./resume-command.js";
-import { registerSchemaCommand } from "./schema-command.js";
-import { registerServeCommand } from "./serve-command.js";
-import { registerStatusCommands } from "./status-command.js";
+// The exit codes straight from their leaf: main runs before any command's module is loaded.
+import { ExitCode } from "../errors.js";
+import { registerCommands } from "./program.js";
 
 /** `setExit` is how a command that ran to its end says its outcome was not success (a run that failed). */
 export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Command {
@@ -30,21 +16,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ outputError: (text, write) => write(`ferry: ${text}`) })
     .exitOverride();
-  registerInitCommand(program);
-  registerPathCommand(program);
-  registerPlanCommand(program);
-  registerCheckCommand(program, setExit);
-  registerApplyCommand(program, setExit);
-  registerResumeCommands(program, setExit);
-  registerPauseCommand(program);
-  registerApproveCommands(program);
-  registerHostCommand(program, setExit);
-  registerStatusCommands(program);
-  registerReportCommand(program);
-  registerDbCommand(program, setExit);
-  registerServeCommand(program, setExit);
-  registerDemoCommand(program, setExit);
-  registerSchemaCommand(program);
+  registerCommands(program, setExit);
   // Subcommands copy the parent's settings only when created after them, so set these on each.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const command of all(program).slice(1)) {
@@ -56,7 +28,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   return program;
 }
 
-// Both src/cli and dist/cli sit two folders below package.json.
+// src/cli, dist/cli and the bundle in dist/cli-bundle all sit two folders below package.json.
 const VERSION: string = createRequire(import.meta.url)("../../package.json").version;
 
 /**
@@ -90,6 +62,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       const done = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(err.code);
       return done ? ExitCode.ok : ExitCode.invalid;
     }
+    // Loaded only now: what it needs to name every kind of error is no cost to a command that succeeds.
+    const { reportError } = await import("./output.js");
     return reportError(err, json);
   }
 }

@@ -1,10 +1,9 @@
 /** `ferry path --catalog F --from A --to B [--direct] [--json]`: the allowed version path. */
-import type { Command } from "commander";
 import { loadCatalog, planPath, type VersionPath } from "../index.js";
 import { printJson, printLines } from "./output.js";
 import { releaseNoteLines } from "./release-notes.js";
 
-interface PathFlags {
+export interface PathFlags {
   catalog: string;
   from: string;
   to: string;
@@ -12,21 +11,11 @@ interface PathFlags {
   json?: boolean;
 }
 
-export function registerPathCommand(program: Command): void {
-  program
-    .command("path")
-    .description("show the allowed version path between two releases, hop by hop")
-    .requiredOption("--catalog <file>", "the release catalog (releases.yaml)")
-    .requiredOption("--from <version>", "the release the cluster runs now")
-    .requiredOption("--to <version>", "the release to reach")
-    .option("--direct", "only the single hop from → to; refused if the policy does not allow it")
-    .option("--json", "print one JSON document")
-    .action((flags: PathFlags) => {
-      const catalog = loadCatalog(flags.catalog);
-      const path = planPath(catalog, flags.from, flags.to, { direct: flags.direct ?? false });
-      if (flags.json) printJson(path);
-      else printLines(renderPath(catalog.product, path));
-    });
+export function pathCommand(flags: PathFlags): void {
+  const catalog = loadCatalog(flags.catalog);
+  const path = planPath(catalog, flags.from, flags.to, { direct: flags.direct ?? false });
+  if (flags.json) printJson(path);
+  else printLines(renderPath(catalog.product, path));
 }
 
 export function renderPath(product: string, p: VersionPath): string[] {

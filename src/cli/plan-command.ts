@@ -1,5 +1,4 @@
 /** `ferry plan [-c cluster.yaml] --to V [--from V] [--json]`: every step of every hop, nothing run. */
-import type { Command } from "commander";
 import {
   buildPlan,
   describeWindow,
@@ -16,37 +15,28 @@ import { loadClusterAndCatalog, observedStart } from "./context.js";
 import { printJson, printLines } from "./output.js";
 import { releaseNoteLines } from "./release-notes.js";
 
-interface PlanFlags {
+export interface PlanFlags {
   config: string;
   to?: string;
   from?: string;
   json?: boolean;
 }
 
-export function registerPlanCommand(program: Command): void {
-  program
-    .command("plan")
-    .description("show every step of every hop of an upgrade; nothing runs")
-    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
-    .option("--to <version>", "the release to reach (default: the file's `version`)")
-    .option("--from <version>", "plan from this release instead of asking the cluster which it runs")
-    .option("--json", "print the plan as one JSON document")
-    .action(async (flags: PlanFlags) => {
-      const { cluster, catalog } = loadClusterAndCatalog(flags);
-      const to = targetOf(cluster, flags.to);
-      // With --from nothing is asked of the cluster: an active-passive component starts from its first host.
-      const { version: from, actives } = flags.from
-        ? { version: flags.from, actives: new Map<string, string>() }
-        : await observedStart(cluster, catalog, { actives: true });
-      const plan = buildPlan(
-        cluster,
-        planPath(catalog, from, to),
-        migrationsFor(cluster.database, catalog),
-        actives,
-      );
-      if (flags.json) printJson(plan);
-      else printLines(renderPlan(plan));
-    });
+export async function planCommand(flags: PlanFlags): Promise<void> {
+  const { cluster, catalog } = loadClusterAndCatalog(flags);
+  const to = targetOf(cluster, flags.to);
+  // With --from nothing is asked of the cluster: an active-passive component starts from its first host.
+  const { version: from, actives } = flags.from
+    ? { version: flags.from, actives: new Map<string, string>() }
+    : await observedStart(cluster, catalog, { actives: true });
+  const plan = buildPlan(
+    cluster,
+    planPath(catalog, from, to),
+    migrationsFor(cluster.database, catalog),
+    actives,
+  );
+  if (flags.json) printJson(plan);
+  else printLines(renderPlan(plan));
 }
 
 /**

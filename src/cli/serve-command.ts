@@ -2,7 +2,6 @@
  * `ferry serve [-c cluster.yaml] [--port 7070] [--host 127.0.0.1] [--allowed-host NAME]…`: the HTTP
  * API and live dashboard.
  */
-import type { Command } from "commander";
 import {
   allowedHostProblem,
   ExitCode,
@@ -13,6 +12,7 @@ import {
   UserError,
 } from "../index.js";
 import { loadClusterAndCatalog, withStore } from "./context.js";
+import type { SetExit } from "./program.js";
 
 interface Flags {
   config: string;
@@ -23,74 +23,59 @@ interface Flags {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-export function registerServeCommand(program: Command, setExit: (code: ExitCode) => void): void {
-  program
-    .command("serve")
-    .description(
-      "serve the HTTP API and the live dashboard until interrupted (FERRY_TOKEN: the API token, one word)",
-    )
-    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
-    .option("--port <port>", "the TCP port (0: any free one)", "7070")
-    .option("--host <address>", "the address to listen on", "127.0.0.1")
-    .option(
-      "--allowed-host <name>",
-      "a name clients reach the server by, besides the --host address and loopback (localhost, 127.0.0.1, [::1]); repeatable. Requests naming any other host in their Host header are refused (403), against DNS rebinding",
-      (name: string, names: string[] | undefined) => [...(names ?? []), name],
-    )
-    .action(async (flags: Flags) => {
-      const port = Number(flags.port);
-      if (!/^\d+$/.test(flags.port) || port > 65535) {
-        throw new UserError(`--port: "${flags.port}" is not a TCP port (0 to 65535)`);
-      }
-      const allowedHosts = flags.allowedHost ?? [];
-      for (const name of allowedHosts) {
-        const problem = allowedHostProblem(name);
-        if (problem) throw new UserError(`--allowed-host: ${problem}`);
-      }
-      const given = process.env.FERRY_TOKEN;
-      const problem = given === undefined ? undefined : tokenProblem(given);
-      if (problem) {
-        throw new UserError(
-          `FERRY_TOKEN ${problem}; set it to one word of letters, digits and punctuation, or unset it to have one generated`,
-        );
-      }
-      const { cluster, catalog } = loadClusterAndCatalog(flags);
-      const token = given ?? generateToken();
-      const code = await withStore(cluster, async (store) => {
-        const server = await startServer({
-          cluster,
-          catalog,
-          store,
-          token,
-          host: flags.host,
-          allowedHosts,
-          port,
-          report: (message) => process.stderr.write(`ferry serve: ${forTerminal(message)}\n`),
-        });
-        const out = [`ferry serve: ${cluster.name} on ${server.url} (Ctrl-C stops it)`];
-        // The only time the token is shown: a generated one exists nowhere else.
-        if (given === undefined) out.push(`API token (FERRY_TOKEN sets your own): ${token}`);
-        if (!LOOPBACK.test(flags.host)) {
-          out.push(
-            `warning: listening on ${flags.host}: anyone who reaches it can read the cluster's state and logs`,
-          );
-          if (allowedHosts.length === 0) {
-            out.push(
-              `note: requests are answered only when their Host is ${flags.host} or localhost: name the others clients use with --allowed-host`,
-            );
-          }
-        }
-        process.stdout.write(`${out.join("\n")}\n`);
-        const signal = await untilSignal();
-        const running = server.running();
-        process.stderr.write(
-          `ferry serve: ${signal}: stopping${running ? `; ${running} run(s) started here stop once the steps in flight finish (rolled back before the point of no return, resumable after it)` : ""}\n`,
-        );
-        await server.close();
-        return running > 0 ? ExitCode.interrupted : ExitCode.ok;
-      });
-      setExit(code);
+export async function serveCommand(flags: Flags, setExit: SetExit): Promise<void> {
+  const port = Number(flags.port);
+  if (!/^\d+$/.test(flags.port) || port > 65535) {
+    throw new UserError(`--port: "${flags.port}" is not a TCP port (0 to 65535)`);
+  }
+  const allowedHosts = flags.allowedHost ?? [];
+  for (const name of allowedHosts) {
+    const problem = allowedHostProblem(name);
+    if (problem) throw new UserError(`--allowed-host: ${problem}`);
+  }
+  const given = process.env.FERRY_TOKEN;
+  const problem = given === undefined ? undefined : tokenProblem(given);
+  if (problem) {
+    throw new UserError(
+      `FERRY_TOKEN ${problem}; set it to one word of letters, digits and punctuation, or unset it to have one generated`,
+    );
+  }
+  const { cluster, catalog } = loadClusterAndCatalog(flags);
+  const token = given ?? generateToken();
+  const code = await withStore(cluster, async (store) => {
+    const server = await startServer({
+      cluster,
+      catalog,
+      store,
+      token,
+      host: flags.host,
+      allowedHosts,
+      port,
+      report: (message) => process.stderr.write(`ferry serve: ${forTerminal(message)}\n`),
     });
+    const out = [`ferry serve: ${cluster.name} on ${server.url} (Ctrl-C stops it)`];
+    // The only time the token is shown: a generated one exists nowhere else.
+    if (given === undefined) out.push(`API token (FERRY_TOKEN sets your own): ${token}`);
+    if (!LOOPBACK.test(flags.host)) {
+      out.push(
+        `warning: listening on ${flags.host}: anyone who reaches it can read the cluster's state and logs`,
+      );
+      if (allowedHosts.length === 0) {
+        out.push(
+          `note: requests are answered only when their Host is ${flags.host} or localhost: name the others clients use with --allowed-host`,
+        );
+      }
+    }
+    process.stdout.write(`${out.join("\n")}\n`);
+    const signal = await untilSignal();
+    const running = server.running();
+    process.stderr.write(
+      `ferry serve: ${signal}: stopping${running ? `; ${running} run(s) started here stop once the steps in flight finish (rolled back before the point of no return, resumable after it)` : ""}\n`,
+    );
+    await server.close();
+    return running > 0 ? ExitCode.interrupted : ExitCode.ok;
+  });
+  setExit(code);
 }
 
 function untilSignal(): Promise<NodeJS.Signals> {

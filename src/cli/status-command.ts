@@ -1,5 +1,4 @@
 /** `ferry status` and `ferry history`: the cluster now, and the runs before. */
-import type { Command } from "commander";
 import {
   type ClusterStatus,
   clusterStatus,
@@ -19,30 +18,18 @@ interface Flags {
   json?: boolean;
 }
 
-export function registerStatusCommands(program: Command): void {
-  program
-    .command("status")
-    .description("observed versions and health, host by component, and the run in progress")
-    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
-    .option("--json", "print one JSON document")
-    .action(async (flags: Flags) => {
-      const cluster = loadCluster(flags.config);
-      const status = await withStore(cluster, (store) => clusterStatus(cluster, store));
-      if (flags.json) printJson(status);
-      else printLines(renderStatus(status));
-    });
+export async function statusCommand(flags: Flags): Promise<void> {
+  const cluster = loadCluster(flags.config);
+  const status = await withStore(cluster, (store) => clusterStatus(cluster, store));
+  if (flags.json) printJson(status);
+  else printLines(renderStatus(status));
+}
 
-  program
-    .command("history")
-    .description("the runs ferry made on this cluster, newest first")
-    .option("-c, --config <file>", "the cluster file", "cluster.yaml")
-    .option("--json", "print one JSON document")
-    .action(async (flags: Flags) => {
-      const cluster = loadCluster(flags.config);
-      const runs = await withStore(cluster, (store) => runHistory(cluster, store));
-      if (flags.json) printJson(runs);
-      else printLines(renderHistory(runs));
-    });
+export async function historyCommand(flags: Flags): Promise<void> {
+  const cluster = loadCluster(flags.config);
+  const runs = await withStore(cluster, (store) => runHistory(cluster, store));
+  if (flags.json) printJson(runs);
+  else printLines(renderHistory(runs));
 }
 
 export function renderStatus(s: ClusterStatus): string[] {

@@ -18,15 +18,15 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { StringDecoder } from "node:string_decoder";
-import ssh2, {
-  type AgentAuthMethod,
+import type {
+  AgentAuthMethod,
   Client,
-  type ClientChannel,
-  type ConnectConfig,
-  type NoAuthMethod,
-  type ParsedKey,
-  type PublicKeyAuthMethod,
-  type ServerHostKeyAlgorithm,
+  ClientChannel,
+  ConnectConfig,
+  NoAuthMethod,
+  ParsedKey,
+  PublicKeyAuthMethod,
+  ServerHostKeyAlgorithm,
 } from "ssh2";
 import { RefusedError, UserError } from "../errors.js";
 import { type Driver, type ExecOptions, type ExecResult, formatMs, type MarkedEnd } from "./driver.js";
@@ -50,6 +50,15 @@ export interface SshDriverOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+type Ssh2 = typeof import("ssh2");
+
+/**
+ * ssh2 (and the native crypto it loads) on the first dial, not on import: a command that has no
+ * SSH host to talk to (`ferry status` of a local cluster, `ferry plan`) does not pay for it.
+ */
+function loadSsh2(): Promise<Ssh2> {
+  return import("ssh2").then((m) => (m.default ?? m) as Ssh2);
+}
 /** A host key the policy refuses: exit 3, before any command runs. */
 export class HostKeyError extends RefusedError {
   constructor(message: string) {
@@ -137,10 +146,11 @@ export class SshDriver implements Driver {
   }
 
   async #dial(): Promise<Connection> {
-    const auth = this.#credentials();
+    const ssh2 = await loadSsh2();
+    const auth = this.#credentials(ssh2);
     const knownHosts = this.#s.knownHostsFile;
     let verdict: string | undefined;
-    const client = new Client();
+    const client = new ssh2.Client();
     const known = preferredHostKeyAlgorithms(
       parseKnownHosts(readKnownHosts(knownHosts)),
       this.#address,
@@ -229,7 +239,7 @@ export class SshDriver implements Driver {
   }
 
   /** The key, its passphrase and the agent; a key that cannot be read is the operator's to fix. */
-  #credentials(): Pick<ConnectConfig, "privateKey" | "passphrase" | "agent" | "authHandler"> {
+  #credentials(ssh2: Ssh2): Pick<ConnectConfig, "privateKey" | "passphrase" | "agent" | "authHandler"> {
     const agent = this.#env.SSH_AUTH_SOCK || undefined;
     const out: Pick<ConnectConfig, "privateKey" | "passphrase" | "agent"> = agent ? { agent } : {};
     let file = this.#s.identityFile;
@@ -267,7 +277,7 @@ export class SshDriver implements Driver {
         );
       out.passphrase = passphrase;
     }
-    const key = out.privateKey && decryptedOnce(out.privateKey as Buffer, out.passphrase);
+    const key = out.privateKey && decryptedOnce(ssh2, out.privateKey as Buffer, out.passphrase);
     // A key that does not parse goes to ssh2 as it is, which says what is wrong with it.
     if (!key) return out;
     const username = this.#s.user;
@@ -530,7 +540,11 @@ const parsedKeys = new Map<string, ParsedKey>();
  * run that dials its hosts at once would spend that per host before the last dial begins, and
  * time the first ones out (connectTimeout runs from each dial). Undefined when it does not parse.
  */
-function decryptedOnce(key: Buffer, passphrase: string | Buffer | undefined): ParsedKey | undefined {
+function decryptedOnce(
+  ssh2: Ssh2,
+  key: Buffer,
+  passphrase: string | Buffer | undefined,
+): ParsedKey | undefined {
   const id = createHash("sha256")
     .update(key)
     .update("\0")
