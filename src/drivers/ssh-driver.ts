@@ -40,6 +40,7 @@ import {
 } from "./known-hosts.js";
 import { OutputTail } from "./local-driver.js";
 import type { SshSettings } from "./ssh-settings.js";
+import { ShellPool, ShellSession } from "./ssh-shell.js";
 
 export interface SshDriverOptions {
   /** The host's name in the cluster file. */
@@ -48,6 +49,11 @@ export interface SshDriverOptions {
   readonly settings: SshSettings;
   /** Where SSH_AUTH_SOCK and the passphrase are read; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Run commands through long-lived shells on the host (ssh-shell.ts), default true; false: one
+   * session channel per command, as on a host without `setsid`.
+   */
+  readonly shells?: boolean;
 }
 
 /** A host key the policy refuses: exit 3, before any command runs. */
@@ -87,8 +93,16 @@ interface Connection {
   lost?: string;
   /** Commands running on it, told when it goes. */
   readonly running: Set<(reason: string) => void>;
+  /** For one channel per command, when the host cannot keep shells (no `setsid`). */
   readonly slots: Slots;
+  /** The connection's shells, the first opened as it connects; undefined: one channel per command. */
+  shells: Promise<ShellPool | undefined>;
+  /** The pool once it is there, so that losing the connection tells its waiting commands at once. */
+  pool?: ShellPool;
 }
+
+/** What a command runs through: a shell of the connection's pool, or a channel of its own. */
+type Lease = { readonly shell: ShellSession; readonly pool: ShellPool } | { readonly release: () => void };
 
 /**
  * Runs commands over SSH on one host.
@@ -107,6 +121,7 @@ export class SshDriver implements Driver {
   #connection: Promise<Connection> | undefined;
   readonly #groups = new Set<{ kill: () => void; done: Promise<unknown> }>();
   #closed = false;
+  readonly #shellMode: boolean;
   /** How many connections this driver has opened; one per run unless one was lost. */
   connections = 0;
 
@@ -115,6 +130,7 @@ export class SshDriver implements Driver {
     this.#address = options.address;
     this.#s = options.settings;
     this.#env = options.env ?? process.env;
+    this.#shellMode = options.shells ?? true;
   }
 
   /** `h2 (10.0.0.2:22)`: how messages name the host. */
@@ -122,9 +138,12 @@ export class SshDriver implements Driver {
     return `${this.host} (${this.#address}:${this.#s.port})`;
   }
 
-  /** Connects unless connected: checks the host key and logs in. Rejects with why it cannot. */
+  /**
+   * Connects unless connected: checks the host key, logs in, and has the first shell ready for
+   * commands. Rejects with why it cannot.
+   */
   async connect(): Promise<void> {
-    await this.#open();
+    await (await this.#open()).shells;
   }
 
   #open(): Promise<Connection> {
@@ -193,7 +212,12 @@ export class SshDriver implements Driver {
         return false;
       },
     };
-    const connection: Connection = { client, running: new Set(), slots: new Slots(CHANNELS_PER_CONNECTION) };
+    const connection: Connection = {
+      client,
+      running: new Set(),
+      slots: new Slots(CHANNELS_PER_CONNECTION),
+      shells: Promise.resolve(undefined),
+    };
     await new Promise<void>((resolve, reject) => {
       let ready = false;
       let lastError: Error | undefined;
@@ -209,6 +233,8 @@ export class SshDriver implements Driver {
       client.on("ready", () => {
         ready = true;
         this.connections++;
+        // The first shell opens now, so the first command finds it ready.
+        connection.shells = this.#shellMode ? firstShell(connection) : Promise.resolve(undefined);
         resolve();
       });
       client.on("close", () => {
@@ -219,6 +245,7 @@ export class SshDriver implements Driver {
         if (ready) this.#connection = undefined;
         for (const tell of connection.running) tell(reason);
         connection.running.clear();
+        connection.pool?.fail(new SshConnectError(reason));
       });
       client.connect(config);
       // Commands are many small writes each waiting for an answer: with Nagle's algorithm on, each
@@ -317,29 +344,28 @@ export class SshDriver implements Driver {
   async #run(command: string, options: ExecOptions, group: { kill: () => void }): Promise<ExecResult> {
     const started = performance.now();
     let connection = await this.#open();
-    let release = await connection.slots.acquire();
-    if (connection.lost && !this.#closed) {
-      // Lost while this command waited for a channel: it never started, so a new connection may run it.
-      release();
+    let lease = await this.#lease(connection, command);
+    if (lease === "lost" && !this.#closed) {
+      // Lost while this command waited for a shell or a channel: it never started, so a new connection may run it.
       connection = await this.#open();
-      release = await connection.slots.acquire();
+      lease = await this.#lease(connection, command);
     }
-    if (options.signal?.aborted || this.#closed) {
-      release();
+    if (lease !== "lost" && (options.signal?.aborted || this.#closed)) {
+      if ("shell" in lease) lease.pool.release(lease.shell);
+      else lease.release();
       return notStarted();
     }
-    if (connection.lost) {
-      release();
+    if (lease === "lost") {
+      if (this.#closed || options.signal?.aborted) return notStarted();
       throw new SshConnectError(
         `connection to ${this.where} lost before \`${brief(command)}\` could start (${connection.lost}); it did not run`,
       );
     }
+    const held = lease;
     return new Promise<ExecResult>((resolve, reject) => {
       const tail = new OutputTail();
       const out = new StringDecoder("utf8");
       const err = new StringDecoder("utf8");
-      /** stderr until its first line has been read; then null. */
-      let head: string | null = "";
       let pgid: number | undefined;
       let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
       let timedOut = false;
@@ -349,7 +375,8 @@ export class SshDriver implements Driver {
       let timeoutTimer: NodeJS.Timeout | undefined;
       let drainTimer: NodeJS.Timeout | undefined;
       const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-      let channel: ClientChannel | undefined;
+      /** Lets go of the shell or the channel once the command is over; set when it starts. */
+      let letGo: (() => void) | undefined;
 
       const sendKill = (how: "TERM" | "KILL"): void => {
         if (pgid === undefined || connection.lost) return;
@@ -379,9 +406,6 @@ export class SshDriver implements Driver {
 
       const cleanup = (): void => {
         settled = true;
-        // The session counts against sshd's MaxSessions until the channel has closed on both
-        // sides; without a channel (never opened, or the connection gone) it is free now.
-        if (!channel || connection.lost) release();
         clearTimeout(timeoutTimer);
         clearTimeout(drainTimer);
         options.signal?.removeEventListener("abort", onAbort);
@@ -391,10 +415,9 @@ export class SshDriver implements Driver {
       const finish = (): void => {
         if (settled) return;
         cleanup();
-        if (head) tail.push(head, options.onOutput);
         tail.push(out.end(), options.onOutput);
         tail.push(err.end(), options.onOutput);
-        channel?.close();
+        letGo?.();
         resolve({
           exitCode: exit?.code ?? null,
           signal: exit?.signal ?? null,
@@ -408,6 +431,7 @@ export class SshDriver implements Driver {
       function onLost(reason: string): void {
         if (settled) return;
         cleanup();
+        letGo?.();
         const what = brief(command);
         const state = timedOut ? "; it had timed out and could not be killed" : "";
         reject(
@@ -418,11 +442,85 @@ export class SshDriver implements Driver {
       }
       const where = this.where;
       if (connection.lost) {
+        if ("shell" in held) held.pool.release(held.shell);
+        else held.release();
         onLost(connection.lost);
         return;
       }
       connection.running.add(onLost);
 
+      const gotPgid = (id: number): void => {
+        pgid = id;
+        if (terminating) sendKill(terminating);
+      };
+      const gotExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        exit = { code, signal };
+        clearTimeout(timeoutTimer);
+      };
+
+      // Timers and the abort go on once the command has started (a timeout runs from there).
+      const begin = (): void => {
+        if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
+          timeoutTimer = setTimeout(
+            () => {
+              if (exit !== undefined || terminating) return;
+              timedOut = true;
+              terminate("TERM");
+            },
+            Math.min(Math.max(options.timeoutMs, 0), MAX_TIMER_MS),
+          );
+        }
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        // Aborted while it was being handed over: the command has started, so it is stopped like any other.
+        if (options.signal?.aborted) onAbort();
+      };
+
+      if ("shell" in held) {
+        const { shell, pool } = held;
+        let lingering = false;
+        letGo = () => {
+          letGo = undefined;
+          pool.release(shell, lingering);
+        };
+        shell.run(command, options.env ?? {}, {
+          pgid: gotPgid,
+          output: (chunk) => tail.push(out.write(chunk), options.onOutput),
+          ended: (how) => {
+            gotExit(how.code, how.signal);
+            lingering = how.lingering;
+            // What it left running may still write for a moment, as with a channel of its own.
+            if (how.lingering) drainTimer = setTimeout(finish, STDIO_DRAIN_MS);
+            else finish();
+          },
+          gone: () => {
+            if (connection.lost) return onLost(connection.lost);
+            if (settled) return;
+            cleanup();
+            letGo?.();
+            reject(
+              new SshConnectError(
+                `the shell on ${where} that ran \`${brief(command)}\` ended before it; the command may still be running there; not re-run`,
+              ),
+            );
+          },
+        });
+        begin();
+        return;
+      }
+
+      // One channel of its own: the wrapper prints the process group as the first line of stderr.
+      const { release } = held;
+      let channel: ClientChannel | undefined;
+      /** stderr until its first line has been read; then null. */
+      let head: string | null = "";
+      letGo = () => {
+        letGo = undefined;
+        if (head) tail.push(head, options.onOutput);
+        if (!connection.lost) channel?.close();
+        // The session counts against sshd's MaxSessions until the channel has closed on both
+        // sides; without a channel (never opened, or the connection gone) it is free now.
+        if (!channel || connection.lost) release();
+      };
       // Listeners go on in the same tick the channel opens: a quick command's exit can arrive with it.
       const attach = (ch: ClientChannel): void => {
         channel = ch;
@@ -436,25 +534,23 @@ export class SshDriver implements Driver {
             tail.push(err.write(chunk), options.onOutput);
             return;
           }
-          // The first line of stderr is the command's process group, from the wrapper.
           head += chunk.toString("latin1");
           const nl = head.indexOf("\n");
           if (nl < 0 && head.length < 64) return;
           const line = nl < 0 ? "" : head.slice(0, nl);
           const id = line.startsWith(PGID_MARK) ? Number(line.slice(PGID_MARK.length)) : Number.NaN;
-          const rest = Number.isInteger(id) && id > 1 ? head.slice(nl + 1) : head;
-          if (rest !== head) pgid = id;
+          const found = Number.isInteger(id) && id > 1;
+          const rest = found ? head.slice(nl + 1) : head;
           head = null;
           tail.push(err.write(Buffer.from(rest, "latin1")), options.onOutput);
-          if (terminating) sendKill(terminating);
+          if (found) gotPgid(id);
         });
         ch.on("exit", (code: number | null, signal?: string) => {
-          exit = {
-            code: typeof code === "number" ? code : null,
+          gotExit(
+            typeof code === "number" ? code : null,
             // ssh2 names the signal as Node does (SIGTERM); the protocol's own name is TERM.
-            signal: signal ? ((signal.startsWith("SIG") ? signal : `SIG${signal}`) as NodeJS.Signals) : null,
-          };
-          clearTimeout(timeoutTimer);
+            signal ? ((signal.startsWith("SIG") ? signal : `SIG${signal}`) as NodeJS.Signals) : null,
+          );
           drainTimer = setTimeout(finish, STDIO_DRAIN_MS);
         });
         ch.on("close", () => {
@@ -464,24 +560,12 @@ export class SshDriver implements Driver {
         });
         // No stdin: a command that reads it sees its end at once, as with the local driver.
         ch.end();
-
-        if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
-          timeoutTimer = setTimeout(
-            () => {
-              if (exit !== undefined || terminating) return;
-              timedOut = true;
-              terminate("TERM");
-            },
-            Math.min(Math.max(options.timeoutMs, 0), MAX_TIMER_MS),
-          );
-        }
-        options.signal?.addEventListener("abort", onAbort, { once: true });
-        // Aborted while the channel opened: the command has started, so it is stopped like any other.
-        if (options.signal?.aborted) onAbort();
+        begin();
       };
       openChannel(connection.client, remoteCommand(command, options.env ?? {}), attach).catch((e: Error) => {
         if (settled) return;
         cleanup();
+        release();
         reject(
           new SshConnectError(`cannot run a command on ${where}: ${connection.lost ?? e.message}`, {
             cause: e,
@@ -489,6 +573,34 @@ export class SshDriver implements Driver {
         );
       });
     });
+  }
+
+  /**
+   * A shell of the connection's pool, or a channel of its own when the host cannot keep shells;
+   * "lost" when the connection went while the command waited, so it never started.
+   */
+  async #lease(connection: Connection, command: string): Promise<Lease | "lost"> {
+    const pool = await connection.shells;
+    if (pool) {
+      try {
+        const shell = await pool.acquire();
+        if (!connection.lost) return { shell, pool };
+        pool.release(shell, true);
+        return "lost";
+      } catch (e) {
+        if (connection.lost) return "lost";
+        throw new SshConnectError(
+          `cannot run \`${brief(command)}\` on ${this.where}: no shell (${(e as Error).message}); it did not run`,
+          { cause: e },
+        );
+      }
+    }
+    const release = await connection.slots.acquire();
+    if (connection.lost) {
+      release();
+      return "lost";
+    }
+    return { release };
   }
 
   endMarked(markers: readonly string[], options: { readonly graceMs?: number } = {}): Promise<MarkedEnd> {
@@ -519,6 +631,31 @@ export function remoteCommand(command: string, env: Readonly<Record<string, stri
   const vars = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
   const inner = `printf '${PGID_MARK}%s\\n' "$$" >&2; exec env ${vars.join(" ")} /bin/sh -c ${quote(command)}`;
   return `exec /bin/sh -c ${quote(inner)}`;
+}
+
+/**
+ * The connection's shell pool, with its first shell open; undefined when the host cannot keep one
+ * (no `setsid`, or the shell did not come up): then each command has a channel of its own.
+ */
+function firstShell(connection: Connection): Promise<ShellPool | undefined> {
+  const open = () => openShell(connection.client);
+  return open().then(
+    (shell) => {
+      connection.pool = new ShellPool(open, CHANNELS_PER_CONNECTION, shell);
+      if (connection.lost) connection.pool.fail(new SshConnectError(connection.lost));
+      return connection.pool;
+    },
+    () => undefined,
+  );
+}
+
+async function openShell(client: Client): Promise<ShellSession> {
+  let shell: ShellSession | undefined;
+  await openChannel(client, "exec /bin/sh", (ch) => {
+    shell = new ShellSession(ch);
+  });
+  if (!shell || !(await shell.ready)) throw new Error(shell?.noShellReason ?? "the host has no setsid");
+  return shell;
 }
 
 /** Keys already read, by a digest of the key file's bytes and its passphrase. */
