@@ -74,7 +74,9 @@ export function shellLine(command: string, env: Readonly<Record<string, string>>
   const inner = `trap 'printf "%s n" ${token}' EXIT\n${command}`;
   return (
     `${vars.join("")}setsid /bin/sh -c ${quote(inner)} </dev/null 2>&1 & p=$!; ` +
-    `printf '${token} p %s\\n' "$p" >&2; wait "$p"; c=$?; l=0; kill -0 -"$p" 2>/dev/null && l=1; ` +
+    `printf '${token} p %s\\n' "$p" >&2; wait "$p"; c=$?; l=0; ` +
+    // A group just killed may keep a zombie a moment, until init reaps it: look again before saying so.
+    `kill -0 -"$p" 2>/dev/null && { sleep 0.1; kill -0 -"$p" 2>/dev/null && l=1; }; ` +
     `printf '${token} e %s %s\\n' "$c" "$l"\n`
   );
 }
