@@ -145,7 +145,7 @@ try {
     ),
   );
 
-  const ansible = ansibleMissing();
+  const ansible = ANSIBLE_RUNS < 1 ? "--ansible-runs 0" : ansibleMissing();
   if (ansible) {
     console.log(`  ansible-playbook: skipped, ${ansible}`);
   } else {

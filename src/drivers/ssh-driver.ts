@@ -4,10 +4,13 @@
  *
  * - The host key is checked against known_hosts before anything else (known-hosts.ts); a changed
  *   key is refused naming the host, both fingerprints and the file's line.
- * - Each command runs in its own process group on the host (sshd makes the command's shell a
- *   session leader, and the shell execs the command). The group's id comes back as the first line
- *   of stderr, so a timeout, an abort or close() ends the whole group through a second channel, as
- *   the local driver does with a signal.
+ * - Commands run through long-lived shells on the host, one command at a time each, up to 8 per
+ *   connection (ssh-shell.ts): a command costs a line written, not a session of its own. A host
+ *   without `setsid` gets one session channel per command instead.
+ * - Each command runs in its own process group on the host (`setsid` in a shell; with a channel of
+ *   its own, sshd makes the command's shell a session leader). The group's id comes back before
+ *   the command ends, so a timeout, an abort or close() ends the whole group through a second
+ *   channel, as the local driver does with a signal.
  * - A connection that dies under a command makes exec() reject saying so: the command may still be
  *   running there, and it is never run again by itself. The next command opens a new connection.
  * - Secrets (key material, the passphrase) go to ssh2 only; no message ferry writes contains them.
@@ -40,7 +43,7 @@ import {
 } from "./known-hosts.js";
 import { OutputTail } from "./local-driver.js";
 import type { SshSettings } from "./ssh-settings.js";
-import { ShellPool, ShellSession } from "./ssh-shell.js";
+import { quote, ShellPool, ShellSession } from "./ssh-shell.js";
 
 export interface SshDriverOptions {
   /** The host's name in the cluster file. */
@@ -693,11 +696,6 @@ function killCommand(pgid: number, how: "TERM" | "KILL", graceMs: number): strin
       ? `kill -KILL -${pgid}`
       : `kill -TERM -${pgid}; i=0; while kill -0 -${pgid} && [ $i -lt ${ticks} ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -${pgid}`;
   return `exec /bin/sh -c ${quote(`(${body}) </dev/null >/dev/null 2>&1 &`)}`;
-}
-
-/** Single quotes, which the shell leaves alone; a quote inside becomes '\''. */
-function quote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
