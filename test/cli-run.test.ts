@@ -49,6 +49,22 @@ describe("ferry apply, status and history", () => {
     });
   });
 
+  it("asks each member its version once before the first change: the start's answer serves the preflight", async () => {
+    const asked = `echo "{{host}} {{component}} version" >> {{vars.root}}/log; cat {{vars.root}}/{{host}}/{{component}}/current/VERSION`;
+    await withProduct({ hosts: 3, commands: { version: asked } }, async (p, c) => {
+      const r = await ferryAsync(["apply", ...c, "--to", "1.0.1", "--yes"]);
+      assert.equal(r.code, 0, r.stderr);
+      const log = p.log();
+      const firstChange = log.findIndex((line) => !line.endsWith(" version"));
+      assert.ok(firstChange > 0, log.join("\n"));
+      assert.deepEqual(
+        log.slice(0, firstChange).sort(),
+        p.hosts.map((h) => `${h} api version`),
+        log.join("\n"),
+      );
+    });
+  });
+
   it("plan counts a component's hosts in words: 1 host, not 1 hosts", async () => {
     await withProduct({ hosts: 1 }, async (_p, c) => {
       const plan = await ferryAsync(["plan", ...c, "--to", "1.0.1"]);

@@ -85,6 +85,72 @@ describe("SshDriver", skip, () => {
     }
   });
 
+  it("runs one command after another in the same shell on the host, each in a process group of its own", async () => {
+    const driver = driverTo("h1", {}, {});
+    try {
+      // The command's shell is the group leader (setsid); its parent is the long-lived shell.
+      const ask = "echo $PPID $(ps -o pgid= -p $$) $$";
+      const seen = [];
+      for (let i = 0; i < 3; i++) seen.push((await driver.exec(ask)).output.trim().split(/\s+/).map(Number));
+      assert.equal(new Set(seen.map(([parent]) => parent)).size, 1, JSON.stringify(seen));
+      for (const [, pgid, pid] of seen) assert.equal(pgid, pid, JSON.stringify(seen));
+      assert.equal(new Set(seen.map(([, pgid]) => pgid)).size, 3);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("a shell stays usable after a command that reads stdin, prints binary, ends without a newline, or is killed", async () => {
+    const driver = driverTo("h1", {}, {});
+    try {
+      const parent = async () => (await driver.exec("echo $PPID")).output;
+      const first = await parent();
+      assert.equal((await driver.exec("ps -o comm= -p $PPID")).output.trim(), "sh");
+      const read = await driver.exec("cat; echo read-done");
+      assert.deepEqual([read.exitCode, read.output], [0, "read-done\n"]);
+      const binary = await driver.exec("printf 'a\\000b\\377\\001'; printf ferry-e; exit 4");
+      assert.equal(binary.exitCode, 4);
+      assert.equal(binary.output, "a\u0000b\ufffd\u0001ferry-e");
+      const killed = await driver.exec("sleep 30", { timeoutMs: 200 });
+      assert.deepEqual([killed.timedOut, killed.signal], [true, "SIGTERM"]);
+      // Exiting 143 on its own is not being killed by SIGTERM.
+      const own = await driver.exec("exit 143");
+      assert.deepEqual([own.exitCode, own.signal], [143, null]);
+      assert.equal(await parent(), first, "the shell was replaced");
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("a command that leaves a process holding its output gets that output for a moment, and the next command none of it", async () => {
+    const driver = driverTo("h1", {}, {});
+    const pidFile = join((lab as Lab).host("h1").root, "left.pid");
+    try {
+      const left = await driver.exec(
+        `(sleep 0.05; echo late; sleep 0.6; echo later) & echo $! > ${pidFile}; echo now`,
+      );
+      assert.equal(left.exitCode, 0);
+      assert.equal(left.output, "now\nlate\n");
+      const next = await driver.exec("sleep 1; echo next");
+      assert.equal(next.output, "next\n");
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it("falls back to one channel per command when asked to (a host without setsid)", async () => {
+    const h = (lab as Lab).host("h1");
+    const driver = new SshDriver({ host: "h1", address: h.address, settings: settings(), shells: false });
+    try {
+      // Each command is a session of sshd's own, not a child of a shell ferry keeps there.
+      assert.equal((await driver.exec("ps -o comm= -p $PPID")).output.trim(), "sshd");
+      const r = await driver.exec("sleep 30", { timeoutMs: 200 });
+      assert.deepEqual([r.timedOut, r.signal], [true, "SIGTERM"]);
+    } finally {
+      await driver.close();
+    }
+  });
+
   it("runs more commands at once than sshd allows sessions, by queueing them", async () => {
     const driver = driverTo("h1", {}, {});
     try {

@@ -4,10 +4,13 @@
  *
  * - The host key is checked against known_hosts before anything else (known-hosts.ts); a changed
  *   key is refused naming the host, both fingerprints and the file's line.
- * - Each command runs in its own process group on the host (sshd makes the command's shell a
- *   session leader, and the shell execs the command). The group's id comes back as the first line
- *   of stderr, so a timeout, an abort or close() ends the whole group through a second channel, as
- *   the local driver does with a signal.
+ * - Commands run through long-lived shells on the host, one command at a time each, up to 8 per
+ *   connection (ssh-shell.ts): a command costs a line written, not a session of its own. A host
+ *   without `setsid` gets one session channel per command instead.
+ * - Each command runs in its own process group on the host (`setsid` in a shell; with a channel of
+ *   its own, sshd makes the command's shell a session leader). The group's id comes back before
+ *   the command ends, so a timeout, an abort or close() ends the whole group through a second
+ *   channel, as the local driver does with a signal.
  * - A connection that dies under a command makes exec() reject saying so: the command may still be
  *   running there, and it is never run again by itself. The next command opens a new connection.
  * - Secrets (key material, the passphrase) go to ssh2 only; no message ferry writes contains them.
@@ -40,6 +43,7 @@ import {
 } from "./known-hosts.js";
 import { OutputTail } from "./local-driver.js";
 import type { SshSettings } from "./ssh-settings.js";
+import { quote, ShellPool, ShellSession } from "./ssh-shell.js";
 
 export interface SshDriverOptions {
   /** The host's name in the cluster file. */
@@ -48,6 +52,11 @@ export interface SshDriverOptions {
   readonly settings: SshSettings;
   /** Where SSH_AUTH_SOCK and the passphrase are read; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Run commands through long-lived shells on the host (ssh-shell.ts), default true; false: one
+   * session channel per command, as on a host without `setsid`.
+   */
+  readonly shells?: boolean;
 }
 
 type Ssh2 = typeof import("ssh2");
@@ -96,8 +105,16 @@ interface Connection {
   lost?: string;
   /** Commands running on it, told when it goes. */
   readonly running: Set<(reason: string) => void>;
+  /** For one channel per command, when the host cannot keep shells (no `setsid`). */
   readonly slots: Slots;
+  /** The connection's shells, the first opened as it connects; undefined: one channel per command. */
+  shells: Promise<ShellPool | undefined>;
+  /** The pool once it is there, so that losing the connection tells its waiting commands at once. */
+  pool?: ShellPool;
 }
+
+/** What a command runs through: a shell of the connection's pool, or a channel of its own. */
+type Lease = { readonly shell: ShellSession; readonly pool: ShellPool } | { readonly release: () => void };
 
 /**
  * Runs commands over SSH on one host.
@@ -116,6 +133,7 @@ export class SshDriver implements Driver {
   #connection: Promise<Connection> | undefined;
   readonly #groups = new Set<{ kill: () => void; done: Promise<unknown> }>();
   #closed = false;
+  readonly #shellMode: boolean;
   /** How many connections this driver has opened; one per run unless one was lost. */
   connections = 0;
 
@@ -124,6 +142,7 @@ export class SshDriver implements Driver {
     this.#address = options.address;
     this.#s = options.settings;
     this.#env = options.env ?? process.env;
+    this.#shellMode = options.shells ?? true;
   }
 
   /** `h2 (10.0.0.2:22)`: how messages name the host. */
@@ -131,9 +150,12 @@ export class SshDriver implements Driver {
     return `${this.host} (${this.#address}:${this.#s.port})`;
   }
 
-  /** Connects unless connected: checks the host key and logs in. Rejects with why it cannot. */
+  /**
+   * Connects unless connected: checks the host key, logs in, and has the first shell ready for
+   * commands. Rejects with why it cannot.
+   */
   async connect(): Promise<void> {
-    await this.#open();
+    await (await this.#open()).shells;
   }
 
   #open(): Promise<Connection> {
@@ -203,7 +225,12 @@ export class SshDriver implements Driver {
         return false;
       },
     };
-    const connection: Connection = { client, running: new Set(), slots: new Slots(CHANNELS_PER_CONNECTION) };
+    const connection: Connection = {
+      client,
+      running: new Set(),
+      slots: new Slots(CHANNELS_PER_CONNECTION),
+      shells: Promise.resolve(undefined),
+    };
     await new Promise<void>((resolve, reject) => {
       let ready = false;
       let lastError: Error | undefined;
@@ -219,6 +246,8 @@ export class SshDriver implements Driver {
       client.on("ready", () => {
         ready = true;
         this.connections++;
+        // The first shell opens now, so the first command finds it ready.
+        connection.shells = this.#shellMode ? firstShell(connection) : Promise.resolve(undefined);
         resolve();
       });
       client.on("close", () => {
@@ -229,6 +258,7 @@ export class SshDriver implements Driver {
         if (ready) this.#connection = undefined;
         for (const tell of connection.running) tell(reason);
         connection.running.clear();
+        connection.pool?.fail(new SshConnectError(reason));
       });
       client.connect(config);
       // Commands are many small writes each waiting for an answer: with Nagle's algorithm on, each
@@ -327,29 +357,28 @@ export class SshDriver implements Driver {
   async #run(command: string, options: ExecOptions, group: { kill: () => void }): Promise<ExecResult> {
     const started = performance.now();
     let connection = await this.#open();
-    let release = await connection.slots.acquire();
-    if (connection.lost && !this.#closed) {
-      // Lost while this command waited for a channel: it never started, so a new connection may run it.
-      release();
+    let lease = await this.#lease(connection, command);
+    if (lease === "lost" && !this.#closed) {
+      // Lost while this command waited for a shell or a channel: it never started, so a new connection may run it.
       connection = await this.#open();
-      release = await connection.slots.acquire();
+      lease = await this.#lease(connection, command);
     }
-    if (options.signal?.aborted || this.#closed) {
-      release();
+    if (lease !== "lost" && (options.signal?.aborted || this.#closed)) {
+      if ("shell" in lease) lease.pool.release(lease.shell);
+      else lease.release();
       return notStarted();
     }
-    if (connection.lost) {
-      release();
+    if (lease === "lost") {
+      if (this.#closed || options.signal?.aborted) return notStarted();
       throw new SshConnectError(
         `connection to ${this.where} lost before \`${brief(command)}\` could start (${connection.lost}); it did not run`,
       );
     }
+    const held = lease;
     return new Promise<ExecResult>((resolve, reject) => {
       const tail = new OutputTail();
       const out = new StringDecoder("utf8");
       const err = new StringDecoder("utf8");
-      /** stderr until its first line has been read; then null. */
-      let head: string | null = "";
       let pgid: number | undefined;
       let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
       let timedOut = false;
@@ -359,7 +388,8 @@ export class SshDriver implements Driver {
       let timeoutTimer: NodeJS.Timeout | undefined;
       let drainTimer: NodeJS.Timeout | undefined;
       const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-      let channel: ClientChannel | undefined;
+      /** Lets go of the shell or the channel once the command is over; set when it starts. */
+      let letGo: (() => void) | undefined;
 
       const sendKill = (how: "TERM" | "KILL"): void => {
         if (pgid === undefined || connection.lost) return;
@@ -389,9 +419,6 @@ export class SshDriver implements Driver {
 
       const cleanup = (): void => {
         settled = true;
-        // The session counts against sshd's MaxSessions until the channel has closed on both
-        // sides; without a channel (never opened, or the connection gone) it is free now.
-        if (!channel || connection.lost) release();
         clearTimeout(timeoutTimer);
         clearTimeout(drainTimer);
         options.signal?.removeEventListener("abort", onAbort);
@@ -401,10 +428,9 @@ export class SshDriver implements Driver {
       const finish = (): void => {
         if (settled) return;
         cleanup();
-        if (head) tail.push(head, options.onOutput);
         tail.push(out.end(), options.onOutput);
         tail.push(err.end(), options.onOutput);
-        channel?.close();
+        letGo?.();
         resolve({
           exitCode: exit?.code ?? null,
           signal: exit?.signal ?? null,
@@ -418,6 +444,7 @@ export class SshDriver implements Driver {
       function onLost(reason: string): void {
         if (settled) return;
         cleanup();
+        letGo?.();
         const what = brief(command);
         const state = timedOut ? "; it had timed out and could not be killed" : "";
         reject(
@@ -428,11 +455,85 @@ export class SshDriver implements Driver {
       }
       const where = this.where;
       if (connection.lost) {
+        if ("shell" in held) held.pool.release(held.shell);
+        else held.release();
         onLost(connection.lost);
         return;
       }
       connection.running.add(onLost);
 
+      const gotPgid = (id: number): void => {
+        pgid = id;
+        if (terminating) sendKill(terminating);
+      };
+      const gotExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        exit = { code, signal };
+        clearTimeout(timeoutTimer);
+      };
+
+      // Timers and the abort go on once the command has started (a timeout runs from there).
+      const begin = (): void => {
+        if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
+          timeoutTimer = setTimeout(
+            () => {
+              if (exit !== undefined || terminating) return;
+              timedOut = true;
+              terminate("TERM");
+            },
+            Math.min(Math.max(options.timeoutMs, 0), MAX_TIMER_MS),
+          );
+        }
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        // Aborted while it was being handed over: the command has started, so it is stopped like any other.
+        if (options.signal?.aborted) onAbort();
+      };
+
+      if ("shell" in held) {
+        const { shell, pool } = held;
+        let lingering = false;
+        letGo = () => {
+          letGo = undefined;
+          pool.release(shell, lingering);
+        };
+        shell.run(command, options.env ?? {}, {
+          pgid: gotPgid,
+          output: (chunk) => tail.push(out.write(chunk), options.onOutput),
+          ended: (how) => {
+            gotExit(how.code, how.signal);
+            lingering = how.lingering;
+            // What it left running may still write for a moment, as with a channel of its own.
+            if (how.lingering) drainTimer = setTimeout(finish, STDIO_DRAIN_MS);
+            else finish();
+          },
+          gone: () => {
+            if (connection.lost) return onLost(connection.lost);
+            if (settled) return;
+            cleanup();
+            letGo?.();
+            reject(
+              new SshConnectError(
+                `the shell on ${where} that ran \`${brief(command)}\` ended before it; the command may still be running there; not re-run`,
+              ),
+            );
+          },
+        });
+        begin();
+        return;
+      }
+
+      // One channel of its own: the wrapper prints the process group as the first line of stderr.
+      const { release } = held;
+      let channel: ClientChannel | undefined;
+      /** stderr until its first line has been read; then null. */
+      let head: string | null = "";
+      letGo = () => {
+        letGo = undefined;
+        if (head) tail.push(head, options.onOutput);
+        if (!connection.lost) channel?.close();
+        // The session counts against sshd's MaxSessions until the channel has closed on both
+        // sides; without a channel (never opened, or the connection gone) it is free now.
+        if (!channel || connection.lost) release();
+      };
       // Listeners go on in the same tick the channel opens: a quick command's exit can arrive with it.
       const attach = (ch: ClientChannel): void => {
         channel = ch;
@@ -446,25 +547,23 @@ export class SshDriver implements Driver {
             tail.push(err.write(chunk), options.onOutput);
             return;
           }
-          // The first line of stderr is the command's process group, from the wrapper.
           head += chunk.toString("latin1");
           const nl = head.indexOf("\n");
           if (nl < 0 && head.length < 64) return;
           const line = nl < 0 ? "" : head.slice(0, nl);
           const id = line.startsWith(PGID_MARK) ? Number(line.slice(PGID_MARK.length)) : Number.NaN;
-          const rest = Number.isInteger(id) && id > 1 ? head.slice(nl + 1) : head;
-          if (rest !== head) pgid = id;
+          const found = Number.isInteger(id) && id > 1;
+          const rest = found ? head.slice(nl + 1) : head;
           head = null;
           tail.push(err.write(Buffer.from(rest, "latin1")), options.onOutput);
-          if (terminating) sendKill(terminating);
+          if (found) gotPgid(id);
         });
         ch.on("exit", (code: number | null, signal?: string) => {
-          exit = {
-            code: typeof code === "number" ? code : null,
+          gotExit(
+            typeof code === "number" ? code : null,
             // ssh2 names the signal as Node does (SIGTERM); the protocol's own name is TERM.
-            signal: signal ? ((signal.startsWith("SIG") ? signal : `SIG${signal}`) as NodeJS.Signals) : null,
-          };
-          clearTimeout(timeoutTimer);
+            signal ? ((signal.startsWith("SIG") ? signal : `SIG${signal}`) as NodeJS.Signals) : null,
+          );
           drainTimer = setTimeout(finish, STDIO_DRAIN_MS);
         });
         ch.on("close", () => {
@@ -474,24 +573,12 @@ export class SshDriver implements Driver {
         });
         // No stdin: a command that reads it sees its end at once, as with the local driver.
         ch.end();
-
-        if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
-          timeoutTimer = setTimeout(
-            () => {
-              if (exit !== undefined || terminating) return;
-              timedOut = true;
-              terminate("TERM");
-            },
-            Math.min(Math.max(options.timeoutMs, 0), MAX_TIMER_MS),
-          );
-        }
-        options.signal?.addEventListener("abort", onAbort, { once: true });
-        // Aborted while the channel opened: the command has started, so it is stopped like any other.
-        if (options.signal?.aborted) onAbort();
+        begin();
       };
       openChannel(connection.client, remoteCommand(command, options.env ?? {}), attach).catch((e: Error) => {
         if (settled) return;
         cleanup();
+        release();
         reject(
           new SshConnectError(`cannot run a command on ${where}: ${connection.lost ?? e.message}`, {
             cause: e,
@@ -499,6 +586,34 @@ export class SshDriver implements Driver {
         );
       });
     });
+  }
+
+  /**
+   * A shell of the connection's pool, or a channel of its own when the host cannot keep shells;
+   * "lost" when the connection went while the command waited, so it never started.
+   */
+  async #lease(connection: Connection, command: string): Promise<Lease | "lost"> {
+    const pool = await connection.shells;
+    if (pool) {
+      try {
+        const shell = await pool.acquire();
+        if (!connection.lost) return { shell, pool };
+        pool.release(shell, true);
+        return "lost";
+      } catch (e) {
+        if (connection.lost) return "lost";
+        throw new SshConnectError(
+          `cannot run \`${brief(command)}\` on ${this.where}: no shell (${(e as Error).message}); it did not run`,
+          { cause: e },
+        );
+      }
+    }
+    const release = await connection.slots.acquire();
+    if (connection.lost) {
+      release();
+      return "lost";
+    }
+    return { release };
   }
 
   endMarked(markers: readonly string[], options: { readonly graceMs?: number } = {}): Promise<MarkedEnd> {
@@ -529,6 +644,31 @@ export function remoteCommand(command: string, env: Readonly<Record<string, stri
   const vars = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
   const inner = `printf '${PGID_MARK}%s\\n' "$$" >&2; exec env ${vars.join(" ")} /bin/sh -c ${quote(command)}`;
   return `exec /bin/sh -c ${quote(inner)}`;
+}
+
+/**
+ * The connection's shell pool, with its first shell open; undefined when the host cannot keep one
+ * (no `setsid`, or the shell did not come up): then each command has a channel of its own.
+ */
+function firstShell(connection: Connection): Promise<ShellPool | undefined> {
+  const open = () => openShell(connection.client);
+  return open().then(
+    (shell) => {
+      connection.pool = new ShellPool(open, CHANNELS_PER_CONNECTION, shell);
+      if (connection.lost) connection.pool.fail(new SshConnectError(connection.lost));
+      return connection.pool;
+    },
+    () => undefined,
+  );
+}
+
+async function openShell(client: Client): Promise<ShellSession> {
+  let shell: ShellSession | undefined;
+  await openChannel(client, "exec /bin/sh", (ch) => {
+    shell = new ShellSession(ch);
+  });
+  if (!shell || !(await shell.ready)) throw new Error(shell?.noShellReason ?? "the host has no setsid");
+  return shell;
 }
 
 /** Keys already read, by a digest of the key file's bytes and its passphrase. */
@@ -570,11 +710,6 @@ function killCommand(pgid: number, how: "TERM" | "KILL", graceMs: number): strin
       ? `kill -KILL -${pgid}`
       : `kill -TERM -${pgid}; i=0; while kill -0 -${pgid} && [ $i -lt ${ticks} ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -${pgid}`;
   return `exec /bin/sh -c ${quote(`(${body}) </dev/null >/dev/null 2>&1 &`)}`;
-}
-
-/** Single quotes, which the shell leaves alone; a quote inside becomes '\''. */
-function quote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

@@ -35,7 +35,7 @@ import { RunEvents } from "./events.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
 import { Journal } from "./journal.js";
 import type { MigrationRunner } from "./migration-runner.js";
-import type { DriverFor } from "./observe.js";
+import type { DriverFor, Observation } from "./observe.js";
 import { RedundancyGroups } from "./redundancy-groups.js";
 import { CommandEnvs, failed, runAction, type StepContext, type StepResult } from "./steps/index.js";
 import type { WaitingSlot } from "./waiting.js";
@@ -58,6 +58,11 @@ export interface ExecutorOptions {
   readonly lockToken?: string;
   /** Epoch milliseconds now, for gates that keep time (windows, deadlines); for unit tests only. */
   readonly clock?: () => number;
+  /**
+   * What `apply` observed of the cluster just before the run began, and the step that would ask
+   * the same again (the first hop's preflight): that step takes it instead, once.
+   */
+  readonly observedAtStart?: { readonly step: string; readonly observation: Observation };
 }
 
 export interface FailedStep {
@@ -126,6 +131,7 @@ export class Executor {
   readonly events: RunEvents;
   readonly #o: ExecutorOptions;
   readonly #members: ReadonlyMap<string, Member>;
+  #observedAtStart: ExecutorOptions["observedAtStart"];
   readonly #hopOf = new Map<string, PlannedHop>();
   readonly #steps = new Map<string, PlanStep>();
   /** Each step's place in the plan, which is its number in the journal. */
@@ -158,6 +164,7 @@ export class Executor {
 
   constructor(options: ExecutorOptions) {
     this.#o = options;
+    this.#observedAtStart = options.observedAtStart;
     this.events = options.events ?? new RunEvents();
     this.#faults = options.faults ?? NO_FAULTS;
     this.#env = new CommandEnvs(options.plan, options.runId);
@@ -931,6 +938,9 @@ export class Executor {
       step.host && step.component ? this.#members.get(memberKey(step.host, step.component)) : undefined;
     const hop = this.#hopOf.get(step.id) as PlannedHop;
     const record = this.#j.record(step.id);
+    const start = this.#observedAtStart;
+    const known = start?.step === step.id ? start.observation : undefined;
+    if (known) this.#observedAtStart = undefined;
     return {
       runId: this.#o.runId,
       step,
@@ -948,6 +958,7 @@ export class Executor {
       measured: (m) => this.#j.measured({ ...m, step: step.id, attempt: record.attempts }),
       waiting: this.#waitingSlot(step.id),
       notes: () => this.#o.store.notes(this.#o.runId),
+      ...(known ? { known } : {}),
     };
   }
 

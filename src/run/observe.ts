@@ -56,12 +56,21 @@ function lastLine(output: string): string {
   return line ? `: ${line}` : "";
 }
 
+/**
+ * Asks every member its version and, with `health`, probes it once. What `known` holds of a
+ * member (observed an instant before, in this process: an apply's start) is taken from there
+ * instead of asking the host again.
+ */
 export async function observe(
   members: readonly Member[],
   driverFor: DriverFor,
-  options: { health: boolean; signal?: AbortSignal },
+  options: { health: boolean; signal?: AbortSignal; known?: Observation },
 ): Promise<Observation> {
+  const known = new Map((options.known?.members ?? []).map((o) => [`${o.host}\0${o.component}`, o]));
   const observed = await mapLimit(members, PROBES_AT_ONCE, async (m): Promise<MemberObservation> => {
+    const already = known.get(`${m.host}\0${m.component}`);
+    // One without the probe this observation needs cannot stand in for it.
+    if (already && (!options.health || !m.health || already.healthy !== null)) return already;
     const driver = driverFor(m.host);
     try {
       const { version, error } = await readVersion(m, driver, options.signal);

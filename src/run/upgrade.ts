@@ -15,7 +15,7 @@ import { type Plan, phaseSteps, planSteps } from "../plan/plan.js";
 import type { RunRecord, StateStore } from "../store/state-store.js";
 import { yamlWithoutPasswords } from "../yaml-file.js";
 import { RunEvents } from "./events.js";
-import { Executor, type RunOutcome } from "./executor.js";
+import { Executor, type ExecutorOptions, type RunOutcome } from "./executor.js";
 import { type Faults, NO_FAULTS } from "./faults.js";
 import { acquireLock, describeHolder, type HeldLock } from "./lock.js";
 import { type DriverFor, observe, observeActives, requireOneVersion } from "./observe.js";
@@ -118,8 +118,9 @@ export async function apply(
     if (open) throw openRunRefusal(open, to);
 
     const stopped = beforeRun(options);
+    // Health too: the first hop's preflight asks both, and takes this answer instead of asking again.
     const seen = await observe(clusterMembers(cluster), driverFor, {
-      health: false,
+      health: true,
       ...(stopped ? { signal: stopped } : {}),
     });
     if (stopped?.aborted) return nothingChanged("interrupted before anything changed", false, true);
@@ -166,8 +167,22 @@ export async function apply(
       stepIds,
     );
     await lock.setRun(runId);
-    return drive(options, lock, runId, plan, driverFor, "done", (e) => e.forward());
+    // An answer a person took a while to give leaves the observation stale: the preflight asks again.
+    const asked = options.confirm !== undefined || acceptedWarnings?.how === "prompt";
+    const preflight = asked ? undefined : firstPreflightObserving(plan, path.from);
+    return drive(options, lock, runId, plan, driverFor, "done", (e) => e.forward(), {
+      ...(preflight ? { observedAtStart: { step: preflight, observation: seen } } : {}),
+    });
   });
+}
+
+/** The first hop's step that asks every member its version and health (`cluster-is`), if any. */
+function firstPreflightObserving(plan: Plan, from: string): string | undefined {
+  const phase = plan.hops[0]?.phases.find((p) => p.name === "preflight");
+  if (!phase) return undefined;
+  return phaseSteps(phase).find((s) =>
+    s.run.some((a) => a.type === "cluster-is" && a.version === from && a.healthy),
+  )?.id;
 }
 
 /** `ferry resume`: finish the unfinished run with the plan it started with (or finish its rollback). */
@@ -247,15 +262,24 @@ export async function withLockAndDrivers(
   body: (lock: HeldLock, driverFor: DriverFor) => Promise<OperationResult>,
 ): Promise<OperationResult> {
   const localStore = !/^postgres(ql)?:\/\//i.test(options.cluster.state);
-  const lock = await acquireLock(options.store, options.cluster.name, null, { localStore });
   const pool = options.driverFor ? undefined : new DriverPool(hosts);
+  // The hosts are dialled while the lock is taken: logging in runs nothing on a host, and the
+  // handshakes are most of an apply's start. A lock refused still wins over an unreachable host.
+  const [locked, connected] = await Promise.allSettled([
+    acquireLock(options.store, options.cluster.name, null, { localStore }),
+    pool?.connectAll(),
+  ]);
+  const lock = locked.status === "fulfilled" ? locked.value : undefined;
   try {
+    if (locked.status === "rejected") throw locked.reason;
     // Every SSH host's key is checked, and every host reached, before any command runs anywhere.
-    await pool?.connectAll();
-    return await body(lock, options.driverFor ?? (pool as DriverPool).driverFor);
+    if (connected.status === "rejected") throw connected.reason;
+    return await body(lock as HeldLock, options.driverFor ?? (pool as DriverPool).driverFor);
   } finally {
     await pool?.close().catch((err) => process.emitWarning(`closing the drivers: ${(err as Error).message}`));
-    await lock.release().catch((err) => process.emitWarning(`releasing the lock: ${(err as Error).message}`));
+    await lock
+      ?.release()
+      .catch((err) => process.emitWarning(`releasing the lock: ${(err as Error).message}`));
   }
 }
 
@@ -282,6 +306,7 @@ async function drive(
   driverFor: DriverFor,
   goal: RunOutcome["status"],
   go: (e: Executor) => Promise<RunOutcome>,
+  extra: Pick<ExecutorOptions, "observedAtStart"> = {},
 ): Promise<OperationResult> {
   const { cluster } = options;
   const faults = options.faults ?? NO_FAULTS;
@@ -295,6 +320,7 @@ async function drive(
     events: options.events ?? new RunEvents(),
     faults,
     lockToken: lock.claim.token,
+    ...extra,
   });
   let interrupted = false;
   const onInterrupt = () => {

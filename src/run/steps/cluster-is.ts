@@ -10,8 +10,12 @@ import { type ActionOf, failed, passed, type StepKind } from "./step-kind.js";
 const NAMED = 5;
 
 export const clusterIs: StepKind<ActionOf<"cluster-is">> = {
-  async run(action, { members, driverFor, signal }) {
-    const seen = await observe(members, driverFor, { health: action.healthy, signal });
+  async run(action, { members, driverFor, signal, known }) {
+    const seen = await observe(members, driverFor, {
+      health: action.healthy,
+      signal,
+      ...(known ? { known } : {}),
+    });
     const wrong = seen.members.filter((m) => m.version !== action.version || m.healthy === false);
     if (wrong.length === 0) return passed(`${seen.members.length} members run ${action.version}\n`);
     const list = wrong

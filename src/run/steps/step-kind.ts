@@ -11,7 +11,7 @@ import type { Action, Member, PlanStep } from "../../plan/plan.js";
 import type { Measurement, RunNote } from "../../store/state-store.js";
 import type { RunEvents } from "../events.js";
 import type { MigrationRunner } from "../migration-runner.js";
-import type { DriverFor } from "../observe.js";
+import type { DriverFor, Observation } from "../observe.js";
 import type { HoldResult, WaitingSlot } from "../waiting.js";
 
 /** What a kind may use while it acts: the step, where it runs, and the run's shared parts. */
@@ -51,6 +51,11 @@ export interface StepContext {
   readonly waiting: WaitingSlot;
   /** The run's notes so far (an approval's answer is one), oldest first. */
   notes(): Promise<RunNote[]>;
+  /**
+   * What the run's start observed of the cluster an instant before this step, which asks the
+   * same (the first hop's preflight, once, in the process that started the run); absent otherwise.
+   */
+  readonly known?: Observation;
 }
 
 /**
