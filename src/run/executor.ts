@@ -964,6 +964,9 @@ export class Executor {
       step.host && step.component ? this.#members.get(memberKey(step.host, step.component)) : undefined;
     const hop = this.#hopOf.get(step.id) as PlannedHop;
     const record = this.#j.record(step.id);
+    const executor = this;
+    // The marker and the waiting slot are made when a kind asks: most actions (a health probe, a
+    // mark) need neither, and a fleet of thousands of hosts makes tens of thousands of contexts.
     return {
       runId: this.#o.runId,
       step,
@@ -975,11 +978,15 @@ export class Executor {
       members: this.#o.plan.members,
       driverFor: this.#o.driverFor,
       database: () => this.#database(),
-      marker: this.#markerOf(step),
+      get marker() {
+        return executor.#markerOf(step);
+      },
       since: record.startedAt ?? Date.now(),
       attempt: record.attempts,
       measured: (m) => this.#j.measured({ ...m, step: step.id, attempt: record.attempts }),
-      waiting: this.#waitingSlot(step.id),
+      get waiting() {
+        return executor.#waitingSlot(step.id);
+      },
       notes: () => this.#o.store.notes(this.#o.runId),
     };
   }
