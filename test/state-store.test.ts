@@ -11,8 +11,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, openSync, writeSync } from "node:fs";
+import fs, { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
@@ -336,6 +337,57 @@ describe("SqliteStore", () => {
     }
   });
 
+  it("a grouped write resolves only once the log is synced; meanwhile writes queue into the next group", async () => {
+    const file = freshFile();
+    const store = new SqliteStore(file);
+    await store.init();
+    // Holds every fdatasync of the log until released, as a slow disk would.
+    const held: (() => void)[] = [];
+    const real = fs.fdatasync;
+    fs.fdatasync = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) =>
+      held.push(() => real(fd, done))) as unknown as typeof fs.fdatasync;
+    syncBuiltinESMExports();
+    try {
+      await store.createRun({ ...SAMPLE_RUN }, ["a", "b", "c"]);
+      const settled: string[] = [];
+      const a = store.updateStep("r1", "a", { state: "running" }).then(() => void settled.push("a"));
+      await waitUntil(() => held.length === 1);
+      // Committed (another instance sees it) but not resolved while its sync is held.
+      const other = new SqliteStore(file);
+      await other.init();
+      assert.equal((await other.steps("r1"))[0]?.state, "running");
+      await other.close();
+      const b = store.updateStep("r1", "b", { state: "running" }).then(() => void settled.push("b"));
+      const c = store.updateStep("r1", "c", { state: "running" }).then(() => void settled.push("c"));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(settled, []);
+      assert.equal(held.length, 1, "one sync at a time");
+      (held.shift() as () => void)();
+      await a;
+      assert.deepEqual(settled, ["a"]);
+      // b and c, queued while a's sync was held, go out as one group with one sync.
+      await waitUntil(() => held.length === 1);
+      assert.deepEqual(settled, ["a"]);
+      (held.shift() as () => void)();
+      await Promise.all([b, c]);
+      assert.deepEqual(settled, ["a", "b", "c"]);
+      assert.equal(held.length, 0);
+    } finally {
+      fs.fdatasync = real;
+      syncBuiltinESMExports();
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.deepEqual(
+        (db.prepare("SELECT state FROM steps ORDER BY seq").all() as { state: string }[]).map((r) => r.state),
+        ["running", "running", "running"],
+      );
+    } finally {
+      db.close();
+    }
+  });
+
   it("uses WAL and records its schema version in the file", async () => {
     const file = freshFile();
     const store = new SqliteStore(file);
@@ -585,3 +637,9 @@ describe("openStateStore", () => {
     assert.doesNotMatch(maskPassword("postgres://u:p%20w@h:bad-port/db"), /p%20w|p w/);
   });
 });
+
+/** Waits, a millisecond at a time for at most 5 s, until `ok()`. */
+async function waitUntil(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 5000 && !ok(); i++) await new Promise((r) => setTimeout(r, 1));
+  assert.ok(ok(), "waited 5 s in vain");
+}

@@ -110,15 +110,21 @@ export class MemoryDriver implements Driver {
 
     const started = performance.now();
     const tail = new OutputTail();
-    const killed = new AbortController();
+    // Made only when the handler asks for ctx.signal: a benchmark of thousands of commands feels
+    // an AbortController and its event per command, and most handlers never look.
+    let killed: AbortController | undefined;
+    let ended = false;
     let stoppedBy: Stop | undefined;
+    let endDelay: (() => void) | undefined;
     let stopNow: (stop: Stop) => void = () => {};
     // Settles only if the command is stopped: a handler that ignores ctx.signal cannot hold it up.
     const stopped = new Promise<Stop>((resolve) => {
       stopNow = (stop) => {
-        if (killed.signal.aborted) return;
+        if (ended) return;
+        ended = true;
         stoppedBy = stop;
-        killed.abort();
+        killed?.abort();
+        endDelay?.();
         resolve(stop);
       };
     });
@@ -136,11 +142,31 @@ export class MemoryDriver implements Driver {
     this.#commands.add(running);
 
     const run = async (): Promise<{ exitCode: number }> => {
-      const ctx: MemoryContext = { host: this.host, env, signal: killed.signal };
+      const ctx: MemoryContext = {
+        host: this.host,
+        env,
+        get signal() {
+          if (!killed) {
+            killed = new AbortController();
+            if (ended) killed.abort(FINISHED);
+          }
+          return killed.signal;
+        },
+      };
       const reply = (await this.handler?.(command, ctx)) ?? builtin(command, env);
-      if (killed.signal.aborted) return { exitCode: 0 }; // already stopped: this answer is ignored
+      if (ended) return { exitCode: 0 }; // already stopped: this answer is ignored
       tail.push(reply.output ?? "", options.onOutput);
-      if (reply.delayMs !== undefined && reply.delayMs > 0) await sleep(reply.delayMs, killed.signal);
+      const delayMs = reply.delayMs;
+      if (delayMs !== undefined && delayMs > 0) {
+        // Ended early by a stop, which leaves no timer behind.
+        await new Promise<void>((resolve) => {
+          const wake = setTimeout(resolve, delayMs);
+          endDelay = () => {
+            clearTimeout(wake);
+            resolve();
+          };
+        });
+      }
       return { exitCode: reply.exitCode ?? 0 };
     };
 
@@ -179,7 +205,8 @@ export class MemoryDriver implements Driver {
       this.#commands.delete(running);
       // Lets a handler still waiting on ctx.signal stop. A reason of our own spares building a
       // DOMException for every command, which a benchmark of thousands of commands would feel.
-      killed.abort(FINISHED);
+      ended = true;
+      killed?.abort(FINISHED);
     }
   }
 
@@ -266,18 +293,4 @@ function splitWords(command: string): string[] {
   }
   if (word !== undefined) words.push(word);
   return words;
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts; leaves no timer behind either way. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

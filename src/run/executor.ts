@@ -105,6 +105,15 @@ export interface HostUndoRequest {
   readonly stop?: AbortSignal;
 }
 
+/**
+ * A lane's last step end (its `done` record), issued but not yet awaited: the lane's next step
+ * issues its `running` record beside it and awaits both before its command starts, so a store that
+ * groups the writes of one tick commits the two at once; the lane awaits it before it ends.
+ */
+interface LaneWrites {
+  ending: Promise<void> | undefined;
+}
+
 /** `rejected`: an approval was refused (`ferry reject`): the run rolls back as on an interrupt. */
 type Halt = "failure" | "interrupt" | "pause" | "lock-lost" | "journal" | "rejected";
 
@@ -461,6 +470,7 @@ export class Executor {
     this.#journal ??= await Journal.open(
       this.#o.store,
       this.#o.runId,
+      this.#o.plan.cluster,
       this.#faults,
       this.events,
       token === undefined ? undefined : { token, onLost: () => this.lockLost() },
@@ -572,19 +582,31 @@ export class Executor {
   }
 
   async #runLane(lane: Lane): Promise<void> {
-    for (const step of lane.steps) {
-      try {
-        if (this.#halt) return;
+    const writes: LaneWrites = { ending: undefined };
+    try {
+      for (const step of lane.steps) {
+        if (this.#halt) break;
         // Without a window no step waits for one, and no await is added between steps.
-        if (this.#o.plan.window && !(await this.#windowOpen(step))) return;
-        if (!(await this.#runStep(step))) return;
-      } catch (err) {
-        // The journal cannot be written: no new step may start, since none could be recorded.
-        this.#journalError ??= err;
-        this.#halt ??= "journal";
-        return;
+        if (this.#o.plan.window) {
+          await this.#settled(writes);
+          if (!(await this.#windowOpen(step))) break;
+        }
+        if (!(await this.#runStep(step, writes))) break;
       }
+      await this.#settled(writes);
+    } catch (err) {
+      // The journal cannot be written: no new step may start, since none could be recorded.
+      await writes.ending?.catch(() => {});
+      this.#journalError ??= err;
+      this.#halt ??= "journal";
     }
+  }
+
+  /** Waits for the lane's last step end to be durable (see LaneWrites). */
+  async #settled(writes: LaneWrites): Promise<void> {
+    const ending = writes.ending;
+    writes.ending = undefined;
+    await ending;
   }
 
   /** Whether `step` may start: no window, a step already done, or the window open (waited for). */
@@ -595,11 +617,18 @@ export class Executor {
     return (await this.#window.open()) && !this.#halt;
   }
 
-  /** Runs one step unless the journal says it is done; true when it is done now. */
-  async #runStep(step: PlanStep): Promise<boolean> {
+  /**
+   * Runs one step unless the journal says it is done; true when it is done now. Its end is left
+   * in `writes`, written but not awaited, for the lane's next step to await with its own start.
+   */
+  async #runStep(step: PlanStep, writes: LaneWrites): Promise<boolean> {
     const j = this.#j;
     const about = aboutStep(step);
     const record = j.record(step.id);
+    // The lane's previous step end, still being written: taken over here, awaited on every path.
+    const before = writes.ending;
+    writes.ending = undefined;
+    if (record.state !== "pending" && record.state !== "undone") await before;
     if (record.state === "done") return true;
     const stuck = record.state === "running" ? await this.#endLeftover(step, record) : undefined;
     if (record.state === "running" && step.check && !stuck) {
@@ -609,7 +638,7 @@ export class Executor {
         return true;
       }
     }
-    await j.step(
+    const starting = j.step(
       step.id,
       {
         state: "running",
@@ -624,6 +653,9 @@ export class Executor {
       },
       about,
     );
+    // The previous step's end and this start, issued together, commit together: one durable
+    // write per step on the lane's way, and the command starts only once both are recorded.
+    await Promise.all([before, starting]);
     this.#faults.hit(`${step.id}:started`);
     const result = stuck ?? (await this.#perform(step, step.run));
     if (this.#halt === "lock-lost") return false;
@@ -633,18 +665,19 @@ export class Executor {
       return false;
     }
     if (result.ok) {
-      await j.step(
-        step.id,
-        {
-          state: "done",
-          endedAt: Date.now(),
-          exitCode: result.exitCode,
-          output: tail(result.output),
-          ...(result.observed ? { observed: result.observed } : {}),
-        },
-        about,
-      );
-      this.#faults.hit(`${step.id}:finished`);
+      writes.ending = j
+        .step(
+          step.id,
+          {
+            state: "done",
+            endedAt: Date.now(),
+            exitCode: result.exitCode,
+            output: tail(result.output),
+            ...(result.observed ? { observed: result.observed } : {}),
+          },
+          about,
+        )
+        .then(() => this.#faults.hit(`${step.id}:finished`));
       return true;
     }
     // A wait ended by the halt: not a failure; it stays running, and a resume takes it up.
@@ -941,6 +974,9 @@ export class Executor {
     const start = this.#observedAtStart;
     const known = start?.step === step.id ? start.observation : undefined;
     if (known) this.#observedAtStart = undefined;
+    const executor = this;
+    // The marker and the waiting slot are made when a kind asks: most actions (a health probe, a
+    // mark) need neither, and a fleet of thousands of hosts makes tens of thousands of contexts.
     return {
       runId: this.#o.runId,
       step,
@@ -952,11 +988,15 @@ export class Executor {
       members: this.#o.plan.members,
       driverFor: this.#o.driverFor,
       database: () => this.#database(),
-      marker: this.#markerOf(step),
+      get marker() {
+        return executor.#markerOf(step);
+      },
       since: record.startedAt ?? Date.now(),
       attempt: record.attempts,
       measured: (m) => this.#j.measured({ ...m, step: step.id, attempt: record.attempts }),
-      waiting: this.#waitingSlot(step.id),
+      get waiting() {
+        return executor.#waitingSlot(step.id);
+      },
       notes: () => this.#o.store.notes(this.#o.runId),
       ...(known ? { known } : {}),
     };

@@ -2,10 +2,16 @@
  * The SQLite state store, ferry's default journal: one file beside the cluster file.
  *
  * Durability comes from WAL with `synchronous = FULL` (each commit syncs the log) and every write
- * promise resolving only after its commit. Step and run updates that arrive in the same tick are
- * committed together (group commit), since the sync, not the SQL, is what a write costs. Several
- * processes may share the file: writes take the write lock up front (BEGIN IMMEDIATE) and wait up
- * to the busy timeout for each other.
+ * promise resolving only after its commit is on disk. Step and run updates that arrive in the same
+ * tick, or while the previous group's sync is in flight, are committed together (group commit),
+ * since the sync, not the SQL, is what a write costs. A group's commit skips SQLite's own sync
+ * (`synchronous = OFF` for that transaction alone) and the log is synced with fdatasync in Node's
+ * thread pool instead, as FULL would have synced it: better-sqlite3 is synchronous, and a sync
+ * that held the event loop would hold every step's command with it. No write of the group
+ * resolves before that sync has ended. Checkpoints, which OFF would leave unsynced, are not left
+ * to SQLite's automatic ones: this connection runs them itself, under FULL. Several processes may
+ * share the file: writes take the write lock up front (BEGIN IMMEDIATE) and wait up to the busy
+ * timeout for each other.
  *
  * A damaged file (pages overwritten, not a database) is reported as a DamagedStoreError naming it
  * whenever SQLite notices, and it is looked for with `PRAGMA quick_check` before ferry trusts the
@@ -15,7 +21,7 @@
  * milliseconds), and for a bigger one before the first write only: a run, a resume or a pause
  * pays it once, `status` and `history` do not.
  */
-import { mkdirSync, statSync } from "node:fs";
+import { closeSync, fdatasync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { DamagedStoreError } from "./damaged-store-error.js";
@@ -244,6 +250,15 @@ interface QueuedWrite {
   reject(err: unknown): void;
 }
 
+/** A write committed, waiting for the sync that makes it durable; `error`: it applied not at all. */
+interface CommittedWrite {
+  readonly write: QueuedWrite;
+  readonly error?: unknown;
+}
+
+/** Group commits between two checkpoints of this connection's own (each under FULL). */
+const COMMITS_PER_CHECKPOINT = 200;
+
 export class SqliteStore implements StateStore {
   readonly file: string;
   private readonly busyTimeoutMs: number;
@@ -253,6 +268,13 @@ export class SqliteStore implements StateStore {
   private checked = false;
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
+  /** Committed writes whose sync has not started; they settle after the next one. */
+  private committed: CommittedWrite[] = [];
+  /** The sync in flight, if any: settles when the writes it covers have settled. */
+  private syncing: Promise<void> | undefined;
+  /** The log file, opened for syncing on the first group commit. */
+  private walFd: number | undefined;
+  private commitsSinceCheckpoint = 0;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
@@ -270,6 +292,8 @@ export class SqliteStore implements StateStore {
       const mode = db.pragma("journal_mode = WAL", { simple: true });
       if (mode !== "wal") throw new Error(`SQLite refused WAL journal mode (it is ${String(mode)})`);
       db.pragma("synchronous = FULL");
+      // Checkpoints are run by this store under FULL (see the header): never by a commit under OFF.
+      db.pragma("wal_autocheckpoint = 0");
       db.pragma("foreign_keys = ON");
       if (fileSize(this.file) <= this.checkOnOpenBytes) {
         checkIntact(db, this.file);
@@ -574,9 +598,13 @@ export class SqliteStore implements StateStore {
   async close(): Promise<void> {
     if (!this.database) return;
     this.flush();
+    while (this.syncing) await this.syncing;
+    // The last connection to close checkpoints and removes the log, under FULL as set at init.
     this.database.close();
     this.database = undefined;
     this.statements.clear();
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
   }
 
   /** Runs `work` on this file, turning SQLite's word that the file is damaged into a DamagedStoreError. */
@@ -630,57 +658,114 @@ export class SqliteStore implements StateStore {
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ apply, fence, resolve, reject });
-      if (!this.flushScheduled) {
+      // While a sync is in flight, its end commits what queued meanwhile, as one group.
+      if (!this.flushScheduled && !this.syncing) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
       }
     });
   }
 
-  /** Commits every queued write in one transaction, then settles each caller's promise. */
+  /**
+   * Commits every queued write in one transaction, visible at once to reads, and starts the sync
+   * that settles them (or leaves them to the sync that follows the one in flight).
+   */
   private flush(): void {
     this.flushScheduled = false;
+    this.commitQueued();
+    this.startSync();
+  }
+
+  private commitQueued(): void {
     const batch = this.queue;
     if (batch.length === 0 || !this.database) return;
     this.queue = [];
     const db = this.database;
     const failed = new Map<QueuedWrite, unknown>();
     try {
-      db.transaction(() => {
-        // Read under the batch's write lock: no takeover can commit between this read and the writes.
-        const holders = new Map<string, { token: string | null } | undefined>();
-        for (const write of batch) {
-          try {
-            const fence = write.fence;
-            if (fence !== undefined) {
-              if (!holders.has(fence.runId)) {
-                holders.set(
-                  fence.runId,
-                  this.prepared(
-                    "SELECT l.token FROM runs r LEFT JOIN locks l ON l.cluster = r.cluster WHERE r.id = ?",
-                  ).get(fence.runId) as { token: string | null } | undefined,
-                );
+      // The log is synced by startSync() before any of these writes resolves.
+      this.prepared("PRAGMA synchronous = OFF").run();
+      try {
+        db.transaction(() => {
+          // Read under the batch's write lock: no takeover can commit between this read and the writes.
+          const holders = new Map<string, { token: string | null } | undefined>();
+          for (const write of batch) {
+            try {
+              const fence = write.fence;
+              if (fence !== undefined) {
+                if (!holders.has(fence.runId)) {
+                  holders.set(
+                    fence.runId,
+                    this.prepared(
+                      "SELECT l.token FROM runs r LEFT JOIN locks l ON l.cluster = r.cluster WHERE r.id = ?",
+                    ).get(fence.runId) as { token: string | null } | undefined,
+                  );
+                }
+                const holder = holders.get(fence.runId);
+                // No such run: the write itself says so.
+                if (holder && holder.token !== fence.token) throw new LockLostError(fence.token);
               }
-              const holder = holders.get(fence.runId);
-              // No such run: the write itself says so.
-              if (holder && holder.token !== fence.token) throw new LockLostError(fence.token);
+              write.apply();
+            } catch (err) {
+              // A failed statement is undone alone (a refused one changed nothing); an error that
+              // ended the transaction fails the batch.
+              if (!db.inTransaction) throw err;
+              failed.set(write, err);
             }
-            write.apply();
-          } catch (err) {
-            // A failed statement is undone alone (a refused one changed nothing); an error that
-            // ended the transaction fails the batch.
-            if (!db.inTransaction) throw err;
-            failed.set(write, err);
           }
-        }
-      }).immediate();
+        }).immediate();
+      } finally {
+        this.prepared("PRAGMA synchronous = FULL").run();
+      }
     } catch (err) {
       for (const write of batch) write.reject(DamagedStoreError.from(this.file, err));
       return;
     }
+    this.commitsSinceCheckpoint++;
     for (const write of batch) {
-      if (failed.has(write)) write.reject(failed.get(write));
-      else write.resolve();
+      this.committed.push(failed.has(write) ? { write, error: failed.get(write) } : { write });
+    }
+  }
+
+  /**
+   * Syncs the log in the thread pool, then settles the writes committed before the sync began, in
+   * order; one sync at a time, so that the writes that queue meanwhile go out as one group.
+   */
+  private startSync(): void {
+    if (this.syncing || this.committed.length === 0) return;
+    const covered = this.committed;
+    this.committed = [];
+    let fd: number;
+    try {
+      this.walFd ??= openSync(`${this.file}-wal`, "r");
+      fd = this.walFd;
+    } catch (err) {
+      for (const { write } of covered) write.reject(DamagedStoreError.from(this.file, err));
+      return;
+    }
+    this.syncing = new Promise<void>((done) => {
+      fdatasync(fd, (err) => {
+        for (const { write, error } of covered) {
+          if (err) write.reject(err);
+          else if (error !== undefined) write.reject(error);
+          else write.resolve();
+        }
+        this.syncing = undefined;
+        done();
+        if (!this.database) return;
+        if (this.commitsSinceCheckpoint >= COMMITS_PER_CHECKPOINT) this.checkpoint();
+        this.flush();
+      });
+    });
+  }
+
+  /** Moves the log into the database file, synced (FULL), as SQLite's automatic checkpoint would. */
+  private checkpoint(): void {
+    this.commitsSinceCheckpoint = 0;
+    try {
+      (this.database as Database.Database).pragma("wal_checkpoint(PASSIVE)");
+    } catch {
+      // Busy or failed: the log grows a little longer, and the next checkpoint tries again.
     }
   }
 }

@@ -517,6 +517,49 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         }
       });
 
+      it("many concurrent step transitions resolve in the order issued, each once the store has it, and stay after a reopen", async () => {
+        // What the executor does on a wide roll: one lane's step ends while another's starts, all at once.
+        const ids = Array.from({ length: 50 }, (_, i) => `hop/roll/api/h${i}/stop`);
+        await store().createRun(newRun(), ids);
+        const resolved: number[] = [];
+        const writes: Promise<void>[] = [];
+        const issue = (write: Promise<void>) => {
+          const n = writes.length;
+          writes.push(write.then(() => void resolved.push(n)));
+        };
+        for (const [i, id] of ids.entries()) {
+          issue(store().updateStep("r1", id, { state: "running", startedAt: 100 + i, attempts: 1 }));
+          if (i > 0)
+            issue(store().updateStep("r1", ids[i - 1] as string, { state: "done", endedAt: 200 + i }));
+        }
+        issue(store().updateStep("r1", ids[ids.length - 1] as string, { state: "done", endedAt: 300 }));
+        issue(store().updateRun("r1", { status: "done", endedAt: 400 }));
+        // A read as soon as the last write resolves sees every write, from another instance too.
+        const last = writes[writes.length - 1] as Promise<void>;
+        await last;
+        const expected = ids.map((id, i) => ({
+          ...pendingStep(id, i),
+          state: "done",
+          startedAt: 100 + i,
+          endedAt: i === ids.length - 1 ? 300 : 201 + i,
+          attempts: 1,
+        }));
+        assert.deepEqual(await store().steps("r1"), expected);
+        await Promise.all(writes);
+        assert.deepEqual(
+          resolved,
+          writes.map((_, n) => n),
+        );
+        if (sharesLocation) {
+          assert.deepEqual(await (await twin()).steps("r1"), expected);
+          // Durable: after this instance is gone, a fresh one reads them back.
+          await store().close();
+          const reopened = await twin();
+          assert.deepEqual(await reopened.steps("r1"), expected);
+          assert.equal((await reopened.getRun("r1"))?.status, "done");
+        }
+      });
+
       it("createRun takes 100,000 steps in reasonable time", async (t) => {
         const ids = Array.from({ length: 100_000 }, (_, i) => `h/${String(i).padStart(6, "0")}/step`);
         const started = performance.now();
@@ -757,6 +800,36 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
         );
         const run = await store().getRun("r1");
         assert.deepEqual([run?.status, run?.error], ["running", "noted"]);
+      });
+
+      it("a group of writes fenced with a lost lock is refused whole: every write of it fails, nothing is written", async () => {
+        const ids = Array.from({ length: 30 }, (_, i) => `hop/roll/api/h${i}/stop`);
+        await store().createRun(newRun(), ids);
+        await store().tryLock(claim("A"));
+        await store().updateStep("r1", ids[0] as string, { state: "running", attempts: 1 }, "A");
+        await store().tryLock(claim("B"), "A");
+        // Issued together, as the executor's lanes issue them, so a grouping store commits them as one.
+        const results = await Promise.allSettled([
+          ...ids.map((id) => store().updateStep("r1", id, { state: "done", endedAt: 5 }, "A")),
+          store().updateRun("r1", { status: "rolling-back" }, "A"),
+          store().addNote("r1", { at: 1, by: "a@h", kind: "host-undo", text: "undo" }, "A"),
+          store().addMeasurement(
+            "r1",
+            { step: ids[0] as string, gate: "g", attempt: 1, at: 1, value: 1, verdict: "pass", detail: "ok" },
+            "A",
+          ),
+        ]);
+        assert.deepEqual(
+          results.map((r) => (r.status === "rejected" ? (r.reason as Error).name : "ok")),
+          results.map(() => "LockLostError"),
+        );
+        assert.deepEqual(
+          (await store().steps("r1")).map((s) => s.state),
+          ids.map((_, i) => (i === 0 ? "running" : "pending")),
+        );
+        assert.equal((await store().getRun("r1"))?.status, "running");
+        assert.deepEqual(await store().notes("r1"), []);
+        assert.deepEqual(await store().measurements("r1"), []);
       });
 
       it("a released lock fences its former holder too", async () => {
