@@ -805,9 +805,9 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       it("a group of writes fenced with a lost lock is refused whole: every write of it fails, nothing is written", async () => {
         const ids = Array.from({ length: 30 }, (_, i) => `hop/roll/api/h${i}/stop`);
         await store().createRun(newRun(), ids);
-        await store().tryLock(claim("A"));
+        await store().tryLock("demo", claim("A"));
         await store().updateStep("r1", ids[0] as string, { state: "running", attempts: 1 }, "A");
-        await store().tryLock(claim("B"), "A");
+        await store().tryLock("demo", claim("B"), "A");
         // Issued together, as the executor's lanes issue them, so a grouping store commits them as one.
         const results = await Promise.allSettled([
           ...ids.map((id) => store().updateStep("r1", id, { state: "done", endedAt: 5 }, "A")),
