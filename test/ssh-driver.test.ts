@@ -111,12 +111,16 @@ describe("SshDriver", skip, () => {
       const binary = await driver.exec("printf 'a\\000b\\377\\001'; printf ferry-e; exit 4");
       assert.equal(binary.exitCode, 4);
       assert.equal(binary.output, "a\u0000b\ufffd\u0001ferry-e");
-      const killed = await driver.exec("sleep 30", { timeoutMs: 200 });
-      assert.deepEqual([killed.timedOut, killed.signal], [true, "SIGTERM"]);
       // Exiting 143 on its own is not being killed by SIGTERM.
       const own = await driver.exec("exit 143");
       assert.deepEqual([own.exitCode, own.signal], [143, null]);
       assert.equal(await parent(), first, "the shell was replaced");
+      // A killed group may linger a moment as zombies (on a loaded machine, longer than the shell
+      // looks): then the shell is replaced, which costs time but nothing else. What must hold:
+      // the kill is reported, and the next command runs as before.
+      const killed = await driver.exec("sleep 30", { timeoutMs: 200 });
+      assert.deepEqual([killed.timedOut, killed.signal], [true, "SIGTERM"]);
+      assert.equal((await driver.exec("echo after")).output, "after\n");
     } finally {
       await driver.close();
     }
