@@ -17,6 +17,7 @@ export {
   PathRefusedError,
   type Policy,
   type PolicyRule,
+  parseCatalog,
   planPath,
   type Refusal,
   type Release,
