@@ -71,6 +71,40 @@ export {
   type SourceProblem,
   UserError,
 } from "./errors.js";
+export { type ClaimDecision, decideClaim, type GroupCounts, settleFleet } from "./fleet/claim-rules.js";
+export {
+  type ClaimedClusterRun,
+  type ClaimKey,
+  type ClusterRunOutcome,
+  type ClusterRunState,
+  type ClusterRunSummary,
+  FAILED_STATES,
+  FINAL_STATES,
+  type FleetRunRecord,
+  type FleetStatus,
+  type FleetStore,
+  LIVE_STATES,
+  type NewClusterRun,
+  type RunStrategy,
+} from "./fleet/fleet-store.js";
+export { isPostgres, openFleetStore } from "./fleet/open-fleet-store.js";
+export { PostgresFleetStore } from "./fleet/postgres-fleet-store.js";
+export {
+  type ClusterRunnerOptions,
+  clusterRunner,
+  StoreCache,
+  storePerRun,
+  withStateCredentials,
+} from "./fleet/run-cluster-run.js";
+export {
+  CLAIM_LEASE_MS,
+  type ClusterRunContext,
+  newWorkerId,
+  type RunCluster,
+  runWorker,
+  type WorkerOptions,
+  type WorkerSummary,
+} from "./fleet/worker.js";
 export { type AnswerOptions, type ApprovalAnswer, answerApproval, type Verdict } from "./gates/approval.js";
 export { queryPrometheus, type Reading } from "./gates/index.js";
 export { describeWindow, type Window, type WindowDay, type WindowState, windowAt } from "./gates/window.js";
