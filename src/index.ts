@@ -70,6 +70,17 @@ export {
   type SourceProblem,
   UserError,
 } from "./errors.js";
+export {
+  type Fleet,
+  type FleetGroup,
+  type FleetMember,
+  type FleetRefusal,
+  type FleetStrategy,
+  failureLimit,
+  fleetGroups,
+  loadFleet,
+  type MaxFailures,
+} from "./fleet/fleet-file.js";
 export { type AnswerOptions, type ApprovalAnswer, answerApproval, type Verdict } from "./gates/approval.js";
 export { queryPrometheus, type Reading } from "./gates/index.js";
 export { describeWindow, type Window, type WindowDay, type WindowState, windowAt } from "./gates/window.js";
