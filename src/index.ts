@@ -73,6 +73,17 @@ export {
 } from "./errors.js";
 export { type ClaimDecision, decideClaim, type GroupCounts, settleFleet } from "./fleet/claim-rules.js";
 export {
+  type Fleet,
+  type FleetGroup,
+  type FleetMember,
+  type FleetRefusal,
+  type FleetStrategy,
+  failureLimit,
+  fleetGroups,
+  loadFleet,
+  type MaxFailures,
+} from "./fleet/fleet-file.js";
+export {
   type ClaimedClusterRun,
   type ClaimKey,
   type ClusterRunOutcome,

@@ -5,10 +5,12 @@
 import { z } from "zod";
 import { CatalogSchema } from "./catalog/catalog-schema.js";
 import { ClusterSchema } from "./cluster/cluster-schema.js";
+import { FleetSchema } from "./fleet/fleet-schema.js";
 
 const SCHEMAS = {
   catalog: { schema: CatalogSchema, title: "ferry release catalog (releases.yaml)" },
   cluster: { schema: ClusterSchema, title: "ferry cluster file (cluster.yaml)" },
+  fleet: { schema: FleetSchema, title: "ferry fleet file (fleet.yaml)" },
 } as const;
 
 export type SchemaName = keyof typeof SCHEMAS;
