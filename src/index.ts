@@ -212,3 +212,4 @@ export { DamagedStoreError } from "./store/damaged-store-error.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunNote, RunStatus, StateStore, StepState, WarningAcceptance } from "./store/state-store.js";
 export { forTerminal, jsonForTerminal } from "./terminal-text.js";
+export { yamlWithoutPasswords } from "./yaml-file.js";

@@ -10,6 +10,7 @@ import { registerApproveCommands } from "./approve-command.js";
 import { registerCheckCommand } from "./check-command.js";
 import { registerDbCommand } from "./db-command.js";
 import { registerDemoCommand } from "./demo-command.js";
+import { registerFleetCommand } from "./fleet-command.js";
 import { registerHostCommand } from "./host-command.js";
 import { registerInitCommand } from "./init-command.js";
 import { reportError } from "./output.js";
@@ -21,6 +22,7 @@ import { registerResumeCommands } from "./resume-command.js";
 import { registerSchemaCommand } from "./schema-command.js";
 import { registerServeCommand } from "./serve-command.js";
 import { registerStatusCommands } from "./status-command.js";
+import { registerWorkerCommand } from "./worker-command.js";
 
 /** `setExit` is how a command that ran to its end says its outcome was not success (a run that failed). */
 export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Command {
@@ -44,6 +46,8 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerDbCommand(program, setExit);
   registerServeCommand(program, setExit);
   registerDemoCommand(program, setExit);
+  registerFleetCommand(program, setExit);
+  registerWorkerCommand(program, setExit);
   registerSchemaCommand(program);
   // Subcommands copy the parent's settings only when created after them, so set these on each.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];

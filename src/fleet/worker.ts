@@ -199,6 +199,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       ? { state: "aborted", error: "aborted before it started" }
       : { state: "pending" };
 
+  const interrupted = new Promise<void>((resolve) => {
+    if (options.interrupt?.aborted) resolve();
+    options.interrupt?.addEventListener("abort", () => resolve(), { once: true });
+  });
   try {
     while (!options.interrupt?.aborted) {
       while (inFlight.size < options.concurrency && !options.interrupt?.aborted) {
@@ -216,10 +220,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       const woken = new Promise<void>((resolve) => {
         wake = resolve;
       });
-      const abort = new Promise<void>((resolve) =>
-        options.interrupt?.addEventListener("abort", () => resolve(), { once: true }),
-      );
-      await Promise.race([woken, abort, sleep(pollMs)]);
+      await Promise.race([woken, interrupted, sleep(pollMs)]);
     }
     await Promise.all([...inFlight.values()].map((r) => r.done));
   } finally {
