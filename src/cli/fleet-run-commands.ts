@@ -100,8 +100,12 @@ function fileOption(command: Command): Command {
   return command.option("-f, --file <file>", "the fleet file", "fleet.yaml");
 }
 
-async function withFleetStore<T>(f: Fleet, body: (store: FleetStore) => Promise<T>): Promise<T> {
-  const store = await openFleetStore(f.state);
+async function withFleetStore<T>(
+  f: Fleet,
+  body: (store: FleetStore) => Promise<T>,
+  poolSize = 4,
+): Promise<T> {
+  const store = await openFleetStore(f.state, { poolSize });
   try {
     return await body(store);
   } finally {
@@ -126,63 +130,67 @@ async function fleetApply(flags: ApplyFlags): Promise<ExitCode> {
     process.stdout.write("cancelled; nothing was changed\n");
     return ExitCode.failed;
   }
-  return withFleetStore(f, async (store) => {
-    const open = (await store.listFleetRuns(f.name)).find((r) => r.endedAt === null);
-    if (open) {
-      throw new RefusedError(
-        `fleet run ${open.id} of ${f.name} (to ${open.target}) is ${open.status} and has not ended`,
-        "open-fleet-run",
-        "watch it with `ferry fleet status`, or stop it with `ferry fleet abort`",
+  return withFleetStore(
+    f,
+    async (store) => {
+      const open = (await store.listFleetRuns(f.name)).find((r) => r.endedAt === null);
+      if (open) {
+        throw new RefusedError(
+          `fleet run ${open.id} of ${f.name} (to ${open.target}) is ${open.status} and has not ended`,
+          "open-fleet-run",
+          "watch it with `ferry fleet status`, or stop it with `ferry fleet abort`",
+        );
+      }
+      const id = newFleetRunId();
+      await store.createFleetRun(
+        {
+          id,
+          fleet: f.name,
+          target,
+          strategy,
+          status: "running",
+          createdBy: whoStarted(),
+          createdAt: Date.now(),
+        },
+        clusterRunsOf(f),
       );
-    }
-    const id = newFleetRunId();
-    await store.createFleetRun(
-      {
-        id,
-        fleet: f.name,
-        target,
-        strategy,
-        status: "running",
-        createdBy: whoStarted(),
-        createdAt: Date.now(),
-      },
-      clusterRunsOf(f),
-    );
-    const say = (text: string) => {
-      if (!flags.json) process.stdout.write(`${forTerminal(text)}\n`);
-    };
-    say(
-      `fleet run ${id}: ${f.members.length} cluster(s) to ${target}${f.refused.length ? `, ${f.refused.length} refused` : ""}`,
-    );
-    const ended = async () => (await store.getFleetRun(id))?.endedAt != null;
-    let interrupted = false;
-    if (flags.work) {
-      const workerId = newWorkerId();
-      await withWorkerSignals(say, (interrupt, stop) => {
-        interrupt.addEventListener("abort", () => {
-          interrupted = true;
+      const say = (text: string) => {
+        if (!flags.json) process.stdout.write(`${forTerminal(text)}\n`);
+      };
+      say(
+        `fleet run ${id}: ${f.members.length} cluster(s) to ${target}${f.refused.length ? `, ${f.refused.length} refused` : ""}`,
+      );
+      const ended = async () => (await store.getFleetRun(id))?.endedAt != null;
+      let interrupted = false;
+      if (flags.work) {
+        const workerId = newWorkerId();
+        await withWorkerSignals(say, (interrupt, stop) => {
+          interrupt.addEventListener("abort", () => {
+            interrupted = true;
+          });
+          return runWorker({
+            store,
+            id: workerId,
+            concurrency: strategy.maxParallel,
+            runCluster: workerRunner(workerId, f.state),
+            interrupt,
+            stop,
+            until: ended,
+            log: say,
+          });
         });
-        return runWorker({
-          store,
-          id: workerId,
-          concurrency: strategy.maxParallel,
-          runCluster: workerRunner(workerId, f.state),
-          interrupt,
-          stop,
-          until: ended,
-          log: say,
-        });
-      });
-    } else {
-      interrupted = await waitForEnd(ended);
-    }
-    const run = await store.getFleetRun(id);
-    const view = run && (await fleetView(store, run));
-    if (flags.json) printJson(view);
-    else if (view) process.stdout.write(statusText(view));
-    if (interrupted && run?.endedAt == null) return ExitCode.interrupted;
-    return run?.status === "done" ? ExitCode.ok : ExitCode.failed;
-  });
+      } else {
+        interrupted = await waitForEnd(ended);
+      }
+      const run = await store.getFleetRun(id);
+      const view = run && (await fleetView(store, run));
+      if (flags.json) printJson(view);
+      else if (view) process.stdout.write(statusText(view));
+      if (interrupted && run?.endedAt == null) return ExitCode.interrupted;
+      return run?.status === "done" ? ExitCode.ok : ExitCode.failed;
+    },
+    strategy.maxParallel + 2,
+  );
 }
 
 /** Polls until the fleet run ends; true when a signal came first (the workers carry on). */

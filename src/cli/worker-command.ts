@@ -33,7 +33,8 @@ export function registerWorkerCommand(program: Command, setExit: (code: ExitCode
     .option("--concurrency <n>", "cluster runs at once on this worker", "4")
     .action(async (flags: Flags) => {
       const concurrency = positiveInt(flags.concurrency, "--concurrency");
-      const store = await openFleetStore(flags.state);
+      // A connection per run in flight (its outcome), one to claim and one to renew.
+      const store = await openFleetStore(flags.state, { poolSize: concurrency + 2 });
       const id = newWorkerId();
       const line = (text: string) =>
         process.stdout.write(`${new Date().toISOString()} ${forTerminal(text)}\n`);

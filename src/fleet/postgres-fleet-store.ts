@@ -12,6 +12,12 @@
  *
  * Times come from the server's clock, as the run lock's do, so workers whose clocks disagree still
  * agree on when a claim lapses.
+ *
+ * Claims, renewals and outcomes commit without waiting for the disk (synchronous_commit off): a
+ * crash of the server may lose the last few, and nothing is lost by that, since the clusters'
+ * journals (durable, in their own stores) are the truth: a lost claim is claimed again and its run
+ * resumed or found done, behind the cluster's own lock; a lost renewal lets a claim lapse sooner.
+ * What an operator records (a fleet run, a pause, an abort) waits for the disk as usual.
  */
 import pg from "pg";
 import { PostgresStore } from "../store/postgres-store.js";
@@ -70,6 +76,7 @@ export class PostgresFleetStore implements FleetStore {
       max: options.poolSize ?? 4,
       connectionTimeoutMillis: 10_000,
       allowExitOnIdle: true,
+      options: "-c synchronous_commit=off",
     });
     this.pool.on("error", () => {});
   }
@@ -101,6 +108,7 @@ export class PostgresFleetStore implements FleetStore {
     if (stray)
       throw new Error(`cluster ${stray.c.cluster}: group ${stray.c.group} is not in the strategy's groups`);
     await this.transaction(async (c) => {
+      await c.query("SET LOCAL synchronous_commit TO on");
       await c.query(
         `INSERT INTO ${this.fleets} (id, fleet, target, strategy, status, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -193,45 +201,39 @@ export class PostgresFleetStore implements FleetStore {
     worker: string,
     leaseMs: number,
   ): Promise<ClaimedClusterRun | undefined> {
-    const { rows } = await c.query<FleetRunRow & { now: string }>(
-      `SELECT *, ${NOW} AS now FROM ${this.fleets} WHERE id = $1 AND ended_at IS NULL FOR UPDATE`,
+    // One round trip: the fleet row, locked, with its counts read under that lock.
+    const { rows } = await c.query<FleetRunRow & { now: string; counts: CountRow[] | null }>(
+      `SELECT f.*, t.now, (SELECT json_agg(x) FROM (${countsSql(this.clusters, "$1", "t.now")}) x) AS counts
+       FROM ${this.fleets} f, (SELECT ${NOW} AS now) t
+       WHERE f.id = $1 AND f.ended_at IS NULL FOR UPDATE OF f`,
       [fleetRunId],
     );
     const row = rows[0];
     if (!row) return undefined;
     const fleet = toFleetRun(row);
     const now = Number(row.now);
-    const counts = await c.query<CountRow>(countsSql(this.clusters, "$1", "$2"), [fleetRunId, now]);
-    const decision = decideClaim(fleet, toCounts(fleet.strategy.groups.length, counts.rows), now);
+    const decision = decideClaim(fleet, toCounts(fleet.strategy.groups.length, row.counts ?? []), now);
     if (decision.kind === "none") return undefined;
-    const picked =
-      decision.kind === "takeover"
-        ? await c.query<{ cluster: string; worker: string | null }>(
-            `SELECT cluster, worker FROM ${this.clusters}
-             WHERE fleet_run_id = $1 AND state IN ('claimed', 'running') AND lease_until < $2
-             ORDER BY lease_until, ord LIMIT 1 FOR UPDATE SKIP LOCKED`,
-            [fleetRunId, now],
-          )
-        : await c.query<{ cluster: string; worker: string | null }>(
-            `SELECT cluster, worker FROM ${this.clusters}
-             WHERE fleet_run_id = $1 AND state = 'pending' AND grp_ord = $2
-             ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED`,
-            [fleetRunId, decision.group],
-          );
-    const target = picked.rows[0];
-    if (!target) return undefined;
     const takeover = decision.kind === "takeover";
-    const { rows: claimed } = await c.query<ClaimRow>(
-      `UPDATE ${this.clusters} SET
-         state = CASE WHEN state = 'pending' THEN 'claimed' ELSE state END,
-         worker = $3, lease_until = $4::bigint + $5::bigint, claimed_at = $4,
-         takeovers = takeovers + $6
-       WHERE fleet_run_id = $1 AND cluster = $2
-       RETURNING *, $7::text AS target`,
-      [fleetRunId, target.cluster, worker, now, leaseMs, takeover ? 1 : 0, fleet.target],
+    const pick = takeover
+      ? `SELECT cluster, worker FROM ${this.clusters}
+         WHERE fleet_run_id = $1 AND state IN ('claimed', 'running') AND lease_until < $4
+         ORDER BY lease_until, ord LIMIT 1 FOR UPDATE SKIP LOCKED`
+      : `SELECT cluster, worker FROM ${this.clusters}
+         WHERE fleet_run_id = $1 AND state = 'pending' AND grp_ord = $7
+         ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED`;
+    const { rows: claimed } = await c.query<ClaimRow & { previous: string | null }>(
+      `UPDATE ${this.clusters} AS c SET
+         state = CASE WHEN c.state = 'pending' THEN 'claimed' ELSE c.state END,
+         worker = $2, lease_until = $4::bigint + $3::bigint, claimed_at = $4,
+         takeovers = c.takeovers + $5
+       FROM (${pick}) AS p
+       WHERE c.fleet_run_id = $1 AND c.cluster = p.cluster
+       RETURNING c.*, p.worker AS previous, $6::text AS target`,
+      [fleetRunId, worker, leaseMs, now, takeover ? 1 : 0, fleet.target, takeover ? -1 : decision.group],
     );
     const r = claimed[0];
-    return r && toClaim(r, takeover ? target.worker : null);
+    return r && toClaim(r, takeover ? r.previous : null);
   }
 
   async renew(worker: string, keys: readonly ClaimKey[], leaseMs: number): Promise<Renewal> {
@@ -292,6 +294,7 @@ export class PostgresFleetStore implements FleetStore {
     by: string,
   ): Promise<FleetRunRecord | undefined> {
     return this.transaction(async (c) => {
+      await c.query("SET LOCAL synchronous_commit TO on");
       const { rows } = await c.query<FleetRunRow>(`SELECT * FROM ${this.fleets} WHERE id = $1 FOR UPDATE`, [
         fleetRunId,
       ]);
