@@ -201,33 +201,40 @@ export class PostgresFleetStore implements FleetStore {
     worker: string,
     leaseMs: number,
   ): Promise<ClaimedClusterRun | undefined> {
-    // One round trip: the fleet row, locked, with its counts read under that lock.
-    const { rows } = await c.query<FleetRunRow & { now: string; counts: CountRow[] | null }>(
-      `SELECT f.*, t.now, (SELECT json_agg(x) FROM (${countsSql(this.clusters, "$1", "t.now")}) x) AS counts
-       FROM ${this.fleets} f, (SELECT ${NOW} AS now) t
-       WHERE f.id = $1 AND f.ended_at IS NULL FOR UPDATE OF f`,
+    // The counts are read by a statement of their own, after the lock is granted: a statement's
+    // snapshot is taken when it starts, so counts read by the one that waited for the lock would
+    // miss the claims committed meanwhile, and maxParallel would not hold.
+    const { rows } = await c.query<FleetRunRow & { now: string }>(
+      `SELECT *, ${NOW} AS now FROM ${this.fleets} WHERE id = $1 AND ended_at IS NULL FOR UPDATE`,
       [fleetRunId],
     );
     const row = rows[0];
     if (!row) return undefined;
+    const counts = await c.query<CountRow>(countsSql(this.clusters, "$1", "$2"), [
+      fleetRunId,
+      Number(row.now),
+    ]);
     const fleet = toFleetRun(row);
     const now = Number(row.now);
-    const decision = decideClaim(fleet, toCounts(fleet.strategy.groups.length, row.counts ?? []), now);
+    const decision = decideClaim(fleet, toCounts(fleet.strategy.groups.length, counts.rows), now);
     if (decision.kind === "none") return undefined;
     const takeover = decision.kind === "takeover";
     const pick = takeover
       ? `SELECT cluster, worker FROM ${this.clusters}
-         WHERE fleet_run_id = $1 AND state IN ('claimed', 'running') AND lease_until < $4
+         WHERE fleet_run_id = $1 AND state IN ('claimed', 'running') AND lease_until < $4 AND $7::int < 0
          ORDER BY lease_until, ord LIMIT 1 FOR UPDATE SKIP LOCKED`
       : `SELECT cluster, worker FROM ${this.clusters}
          WHERE fleet_run_id = $1 AND state = 'pending' AND grp_ord = $7
          ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED`;
     const { rows: claimed } = await c.query<ClaimRow & { previous: string | null }>(
-      `UPDATE ${this.clusters} AS c SET
+      // MATERIALIZED: evaluated once. As a plain subquery of UPDATE … FROM, the planner may scan it
+      // again per row, and SKIP LOCKED then hands each scan another row: one claim took ten.
+      `WITH p AS MATERIALIZED (${pick})
+       UPDATE ${this.clusters} AS c SET
          state = CASE WHEN c.state = 'pending' THEN 'claimed' ELSE c.state END,
          worker = $2, lease_until = $4::bigint + $3::bigint, claimed_at = $4,
          takeovers = c.takeovers + $5
-       FROM (${pick}) AS p
+       FROM p
        WHERE c.fleet_run_id = $1 AND c.cluster = p.cluster
        RETURNING c.*, p.worker AS previous, $6::text AS target`,
       [fleetRunId, worker, leaseMs, now, takeover ? 1 : 0, fleet.target, takeover ? -1 : decision.group],
