@@ -156,7 +156,7 @@ class Bench {
     const r = await ferryAsync([...args, "-c", this.#product.clusterFile], env);
     if (r.signal === "SIGKILL" && this.journals.kind === "postgres") {
       await this.journals.db.query(
-        `UPDATE "${this.#schema}".lock SET lease_until = 0 WHERE token IS NOT NULL`,
+        `UPDATE "${this.#schema}".locks SET lease_until = 0 WHERE token IS NOT NULL`,
       );
     }
     return r;

@@ -58,7 +58,7 @@ function sqliteView(file: string): JournalView {
         ...db.prepare("SELECT id, status, ended_at, error FROM runs").all(),
       ]),
     expireLease: async () => {
-      withDb((db) => db.prepare("UPDATE lock SET lease_until = 0 WHERE token IS NOT NULL").run());
+      withDb((db) => db.prepare("UPDATE locks SET lease_until = 0").run());
     },
   };
 }
@@ -70,7 +70,7 @@ function postgresView(db: TestDatabase): JournalView {
       ...(await db.query("SELECT id, status, ended_at, error FROM ferry.runs")),
     ],
     expireLease: async () => {
-      await db.query("UPDATE ferry.lock SET lease_until = 0 WHERE token IS NOT NULL");
+      await db.query("UPDATE ferry.locks SET lease_until = 0 WHERE token IS NOT NULL");
     },
   };
 }

@@ -21,11 +21,13 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import {
   DamagedStoreError,
+  LockLostError,
   MemoryStore,
   maskPassword,
   openStateStore,
   PostgresStore,
   SqliteStore,
+  type StateStore,
   StateStoreOpenError,
 } from "../src/store/index.js";
 import { describeStateStore } from "./contract/state-store.contract.js";
@@ -49,6 +51,44 @@ const SAMPLE_RUN = {
   plan: {},
   files: {},
 } as const;
+
+/** The single lock table of schema versions 1 to 9, one row, held by `token` for `runId` when given. */
+function oldLockTable(
+  table: string,
+  held?: { token: string; runId: string | null; leaseUntil: number },
+): string {
+  const row = held
+    ? `(1, 'old-host', 4242, '${held.token}', ${held.runId === null ? "NULL" : `'${held.runId}'`}, 1, ${held.leaseUntil})`
+    : "(1, NULL, NULL, NULL, NULL, NULL, NULL)";
+  return `DROP TABLE ${table}s;
+    CREATE TABLE ${table} (id integer PRIMARY KEY CHECK (id = 1), host text, pid integer, token text, run_id text, acquired_at bigint, lease_until bigint);
+    INSERT INTO ${table} VALUES ${row};`;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * A store upgraded from version 9, whose single lock "A" was held for run r1 (of cluster demo)
+ * beside a run r2 of cluster other: the holder keeps demo's lock, live, and only demo's.
+ */
+async function assertLockKeptFrom9(upgraded: StateStore, leaseUntil: number): Promise<void> {
+  assert.deepEqual(await upgraded.lockHolder("demo"), {
+    host: "old-host",
+    pid: 4242,
+    token: "A",
+    runId: "r1",
+    acquiredAt: 1,
+    leaseUntil,
+  });
+  assert.equal(await upgraded.lockHolder("other"), undefined);
+  const b = { host: "h", pid: 2, token: "B", runId: null, leaseMs: HOUR };
+  assert.equal((await upgraded.tryLock("demo", b)).acquired, false, "the live holder keeps its lock");
+  await upgraded.updateStep("r1", "a", { state: "running" }, "A");
+  await assert.rejects(upgraded.updateStep("r2", "a", { state: "running" }, "A"), LockLostError);
+  assert.equal((await upgraded.tryLock("other", b)).acquired, true);
+  assert.equal((await upgraded.steps("r1"))[0]?.state, "running");
+  assert.equal((await upgraded.steps("r2"))[0]?.state, "pending");
+}
 
 const ACCEPTED = {
   by: "ops@here",
@@ -128,8 +168,8 @@ if ("url" in postgres) {
       const store = new PostgresStore({ connectionString: url, schema });
       try {
         await store.init();
-        await store.tryLock({ host: "h", pid: 1, token: "A", runId: null, leaseMs: 10_000 });
-        const holder = await store.lockHolder();
+        await store.tryLock("demo", { host: "h", pid: 1, token: "A", runId: null, leaseMs: 10_000 });
+        const holder = await store.lockHolder("demo");
         const { rows } = await admin.query<{ now: string }>(
           "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now",
         );
@@ -156,6 +196,9 @@ if ("url" in postgres) {
         await admin.query(`DROP TABLE "${schema}".run_notes`);
         await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN waiting`);
         await admin.query(`DROP TABLE "${schema}".gate_measurements`);
+        await admin.query(oldLockTable(`"${schema}".lock`));
+        // Schema version 11 added the fleet tables.
+        await admin.query(`DROP TABLE "${schema}".fleet_cluster_runs, "${schema}".fleet_runs`);
         await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
 
         const upgraded = new PostgresStore({ connectionString: url, schema });
@@ -165,7 +208,36 @@ if ("url" in postgres) {
           await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
           assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 10 }]);
+          assert.deepEqual(rows, [{ version: 11 }]);
+        } finally {
+          await upgraded.close();
+        }
+      } finally {
+        await store.close();
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      }
+    });
+
+    it("brings a schema of version 9 up to date: its lock held on, now as the lock of its run's cluster", async () => {
+      const schema = `${prefix}_v9`;
+      const store = new PostgresStore({ connectionString: url, schema });
+      try {
+        await store.init();
+        await store.createRun(SAMPLE_RUN, ["a"]);
+        await store.createRun({ ...SAMPLE_RUN, id: "r2", cluster: "other" }, ["a"]);
+        await store.close();
+        const leaseUntil = Date.now() + HOUR;
+        await admin.query(oldLockTable(`"${schema}".lock`, { token: "A", runId: "r1", leaseUntil }));
+        // Schema version 11 added the fleet tables.
+        await admin.query(`DROP TABLE "${schema}".fleet_cluster_runs, "${schema}".fleet_runs`);
+        await admin.query(`UPDATE "${schema}".schema_version SET version = 9`);
+
+        const upgraded = new PostgresStore({ connectionString: url, schema });
+        try {
+          await upgraded.init();
+          await assertLockKeptFrom9(upgraded, leaseUntil);
+          const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
+          assert.deepEqual(rows, [{ version: 11 }]);
         } finally {
           await upgraded.close();
         }
@@ -276,7 +348,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 10);
+      assert.equal(db.pragma("user_version", { simple: true }), 11);
     } finally {
       db.close();
     }
@@ -295,6 +367,8 @@ describe("SqliteStore", () => {
     db.exec(
       "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting; DROP TABLE gate_measurements",
     );
+    db.exec(oldLockTable("lock"));
+    db.exec("DROP TABLE fleet_cluster_runs; DROP TABLE fleet_runs"); // schema version 11
     db.pragma("user_version = 1");
     db.close();
 
@@ -347,6 +421,8 @@ describe("SqliteStore", () => {
     db.exec(
       "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting; DROP TABLE gate_measurements",
     );
+    db.exec(oldLockTable("lock"));
+    db.exec("DROP TABLE fleet_cluster_runs; DROP TABLE fleet_runs"); // schema version 11
     db.pragma("user_version = 2");
     db.close();
 
@@ -362,6 +438,40 @@ describe("SqliteStore", () => {
       assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
     } finally {
       await upgraded.close();
+    }
+  });
+
+  it("brings a file of schema version 9 up to date: its lock held on, now as the lock of its run's cluster", async () => {
+    const old = async (runId: string | null) => {
+      const file = freshFile();
+      const store = new SqliteStore(file);
+      await store.init();
+      await store.createRun(SAMPLE_RUN, ["a"]);
+      await store.createRun({ ...SAMPLE_RUN, id: "r2", cluster: "other" }, ["a"]);
+      await store.close();
+      const db = new Database(file);
+      db.exec(oldLockTable("lock", { token: "A", runId, leaseUntil }));
+      db.exec("DROP TABLE fleet_cluster_runs; DROP TABLE fleet_runs"); // schema version 11
+      db.pragma("user_version = 9");
+      db.close();
+      const upgraded = new SqliteStore(file);
+      await upgraded.init();
+      return upgraded;
+    };
+    const leaseUntil = Date.now() + HOUR;
+    const upgraded = await old("r1");
+    try {
+      await assertLockKeptFrom9(upgraded, leaseUntil);
+    } finally {
+      await upgraded.close();
+    }
+    // Held before its run was written: its cluster is not known, so every cluster's lock is its.
+    const early = await old(null);
+    try {
+      assert.equal((await early.lockHolder("demo"))?.token, "A");
+      assert.equal((await early.lockHolder("other"))?.token, "A");
+    } finally {
+      await early.close();
     }
   });
 
@@ -406,7 +516,7 @@ describe("SqliteStore", () => {
     try {
       assert.equal((await big.getRun("r1"))?.id, "r1", "what is whole can still be read");
       await assert.rejects(
-        big.tryLock({ host: "h", pid: 1, token: "A", runId: null, leaseMs: 1000 }),
+        big.tryLock("demo", { host: "h", pid: 1, token: "A", runId: null, leaseMs: 1000 }),
         DamagedStoreError,
       );
       await assert.rejects(

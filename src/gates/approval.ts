@@ -82,7 +82,7 @@ export async function answerApproval(o: AnswerOptions): Promise<ApprovalAnswer> 
   }
   const at = o.now ?? Date.now();
   await store.addNote(run.id, { at, by, kind: verdict, step, text: `${verdict} ${step}` });
-  const holder = await store.lockHolder();
+  const holder = await store.lockHolder(run.cluster);
   const driven = holder !== undefined && holder.runId === run.id && holder.leaseUntil > Date.now();
   const next =
     verdict === "approved"

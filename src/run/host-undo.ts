@@ -131,7 +131,7 @@ async function refuseUnlessStopped(run: RunRecord, store: StateStore): Promise<v
   if (run.status === "paused" || run.status === "stopped") return;
   const which = `run ${run.id} (${run.from} → ${run.to})`;
   if (run.status === "running") {
-    const holder = await store.lockHolder();
+    const holder = await store.lockHolder(run.cluster);
     const live = holder && holder.leaseUntil > Date.now() ? holder : undefined;
     throw live
       ? new RefusedError(

@@ -36,15 +36,26 @@ async function store(): Promise<MemoryStore> {
 describe("the run lock", () => {
   it("refuses a second holder while the first lives, naming it", async () => {
     const s = await store();
-    const first = await acquireLock(s, "run-a");
-    await assert.rejects(acquireLock(s, null), (err: unknown) => {
+    const first = await acquireLock(s, "demo", "run-a");
+    await assert.rejects(acquireLock(s, "demo", null), (err: unknown) => {
       assert.ok(err instanceof RefusedError);
       assert.match(err.message, new RegExp(`run run-a, pid ${process.pid} on `));
       return true;
     });
     await first.release();
-    const second = await acquireLock(s, null);
+    const second = await acquireLock(s, "demo", null);
     await second.release();
+  });
+
+  it("is one per cluster: another cluster's holder is no obstacle, and the refusal names the cluster", async () => {
+    const s = await store();
+    const a = await acquireLock(s, "edge-a", "run-a");
+    const b = await acquireLock(s, "edge-b", "run-b");
+    await assert.rejects(acquireLock(s, "edge-a", null), /holds the lock of cluster edge-a \(run run-a, /);
+    await a.release();
+    assert.equal((await s.lockHolder("edge-b"))?.token, b.claim.token, "releasing A leaves B's lock alone");
+    assert.equal(await s.lockHolder("edge-a"), undefined);
+    await b.release();
   });
 
   it("takes over a holder on this machine whose process is gone, when the store is local", async () => {
@@ -56,10 +67,10 @@ describe("the run lock", () => {
       runId: "r",
       leaseMs: 60_000,
     };
-    assert.equal((await s.tryLock(dead)).acquired, true);
-    await assert.rejects(acquireLock(s, null), RefusedError, "a shared store trusts only the lease");
-    const lock = await acquireLock(s, null, { localStore: true });
-    assert.equal((await s.lockHolder())?.token, lock.claim.token);
+    assert.equal((await s.tryLock("demo", dead)).acquired, true);
+    await assert.rejects(acquireLock(s, "demo", null), RefusedError, "a shared store trusts only the lease");
+    const lock = await acquireLock(s, "demo", null, { localStore: true });
+    assert.equal((await s.lockHolder("demo"))?.token, lock.claim.token);
     await lock.release();
   });
 
@@ -81,8 +92,8 @@ describe("the run lock", () => {
       assert.equal(state(), "Z");
       const s = await store();
       const zombie = { host: hostname(), pid, token: "zombie", runId: "r", leaseMs: 60_000 };
-      assert.equal((await s.tryLock(zombie)).acquired, true);
-      const lock = await acquireLock(s, null, { localStore: true });
+      assert.equal((await s.tryLock("demo", zombie)).acquired, true);
+      const lock = await acquireLock(s, "demo", null, { localStore: true });
       assert.equal(lock.tookOverFrom?.token, "zombie");
       await lock.release();
     } finally {
@@ -93,32 +104,32 @@ describe("the run lock", () => {
   it("says why it took a lock over: a process gone here, or a lease run out", async () => {
     const s = await store();
     const gone = { host: hostname(), pid: 2 ** 22 + 7, token: "gone", runId: "r", leaseMs: 60_000 };
-    assert.equal((await s.tryLock(gone)).acquired, true);
-    const first = await acquireLock(s, null, { localStore: true });
+    assert.equal((await s.tryLock("demo", gone)).acquired, true);
+    const first = await acquireLock(s, "demo", null, { localStore: true });
     assert.equal(first.tookOverBecause, "died");
     await first.release();
 
     // A live process elsewhere whose lease ran out: it did not die, as far as anyone here knows.
     const cutOff = { host: "elsewhere", pid: process.pid, token: "cut-off", runId: "r", leaseMs: 1 };
-    assert.equal((await s.tryLock(cutOff)).acquired, true);
+    assert.equal((await s.tryLock("demo", cutOff)).acquired, true);
     await sleep(5);
-    const second = await acquireLock(s, null, { localStore: true });
+    const second = await acquireLock(s, "demo", null, { localStore: true });
     assert.equal(second.tookOverFrom?.token, "cut-off");
     assert.equal(second.tookOverBecause, "lease-expired");
     await second.release();
 
-    const fresh = await acquireLock(s, null);
+    const fresh = await acquireLock(s, "demo", null);
     assert.equal(fresh.tookOverBecause, null);
     await fresh.release();
   });
 
   it("tells the holder when someone else took the lock over, and setRun then refuses", async () => {
     const s = await store();
-    const lock = await acquireLock(s, null, { leaseMs: 90 });
+    const lock = await acquireLock(s, "demo", null, { leaseMs: 90 });
     const lost = heardLost(lock);
-    const holder = await s.lockHolder();
+    const holder = await s.lockHolder("demo");
     const other = { host: "elsewhere", pid: 1, token: "other", runId: null, leaseMs: 60_000 };
-    assert.equal((await s.tryLock(other, holder?.token)).acquired, true);
+    assert.equal((await s.tryLock("demo", other, holder?.token)).acquired, true);
     await lost;
     assert.equal(lock.lost, true);
     let late = false;
@@ -128,16 +139,16 @@ describe("the run lock", () => {
     assert.equal(late, true, "a listener added after the loss hears of it at once");
     await assert.rejects(lock.setRun("r"), RefusedError);
     await lock.release();
-    assert.equal((await s.lockHolder())?.token, "other", "release leaves the new holder's lock alone");
+    assert.equal((await s.lockHolder("demo"))?.token, "other", "release leaves the new holder's lock alone");
   });
 
   it("counts the lock lost when it cannot be renewed within its lease", async () => {
     const s = await store();
     const failing: StateStore = Object.create(s);
     let broken = false;
-    failing.renewLock = (claim) =>
-      broken ? Promise.reject(new Error("connection lost")) : s.renewLock(claim);
-    const lock = await acquireLock(failing, null, { leaseMs: 90 });
+    failing.renewLock = (cluster, claim) =>
+      broken ? Promise.reject(new Error("connection lost")) : s.renewLock(cluster, claim);
+    const lock = await acquireLock(failing, "demo", null, { leaseMs: 90 });
     const lost = heardLost(lock);
     broken = true;
     await lost;

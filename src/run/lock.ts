@@ -1,5 +1,6 @@
 /**
- * The run lock: one ferry at a time per cluster. The holder's host, pid and a lease are written in
+ * The run lock: one ferry at a time per cluster, keyed by the cluster's name (clusters that share a
+ * state store each have their own). The holder's host, pid and a lease are written in
  * the state store; the lease is renewed while the holder lives. A lock whose holder died is taken
  * over (on the same machine at once, by its pid, when the store is a file on this machine;
  * elsewhere once its lease runs out); a live one never is.
@@ -16,6 +17,8 @@ import { processAlive } from "./process-alive.js";
 export const LEASE_MS = 15_000;
 
 export interface HeldLock {
+  /** The name of the cluster whose lock it is. */
+  readonly cluster: string;
   readonly claim: LockClaim;
   /** The holder whose lock this one took over, if it did. */
   readonly tookOverFrom: LockHolder | null;
@@ -47,9 +50,9 @@ export function describeHolder(h: LockHolder): string {
   return `${h.runId ? `run ${h.runId}, ` : ""}pid ${h.pid} on ${h.host}, since ${since}`;
 }
 
-function refusal(holder: LockHolder): RefusedError {
+function refusal(cluster: string, holder: LockHolder): RefusedError {
   return new RefusedError(
-    `another ferry holds the lock of this cluster (${describeHolder(holder)})`,
+    `another ferry holds the lock of cluster ${cluster} (${describeHolder(holder)})`,
     "lock",
     "wait for it to finish, or stop it; a holder that died is taken over once its lease expires",
   );
@@ -57,12 +60,13 @@ function refusal(holder: LockHolder): RefusedError {
 
 export async function acquireLock(
   store: StateStore,
+  cluster: string,
   runId: string | null,
   options: LockOptions = {},
 ): Promise<HeldLock> {
   const leaseMs = options.leaseMs ?? LEASE_MS;
   let claim: LockClaim = { host: hostname(), pid: process.pid, token: randomUUID(), runId, leaseMs };
-  let result = await store.tryLock(claim);
+  let result = await store.tryLock(cluster, claim);
   let diedHolder = false;
   if (!result.acquired) {
     const holder = result.holder;
@@ -72,10 +76,10 @@ export async function acquireLock(
       holder.pid !== process.pid &&
       !processAlive(holder.pid)
     ) {
-      result = await store.tryLock(claim, holder.token);
+      result = await store.tryLock(cluster, claim, holder.token);
       diedHolder = true;
     }
-    if (!result.acquired) throw refusal(result.holder);
+    if (!result.acquired) throw refusal(cluster, result.holder);
   }
 
   let lost = false;
@@ -89,7 +93,7 @@ export async function acquireLock(
   };
   const timer = setInterval(
     () => {
-      store.renewLock(claim).then(
+      store.renewLock(cluster, claim).then(
         (held) => {
           if (held) renewedAt = Date.now();
           else lose();
@@ -107,6 +111,7 @@ export async function acquireLock(
   const tookOverFrom = result.tookOverFrom;
   const tookOverBecause = tookOverFrom ? (diedHolder ? "died" : "lease-expired") : null;
   return {
+    cluster,
     get claim() {
       return claim;
     },
@@ -121,17 +126,17 @@ export async function acquireLock(
     },
     async setRun(id) {
       const next = { ...claim, runId: id };
-      const r = await store.tryLock(next);
+      const r = await store.tryLock(cluster, next);
       if (!r.acquired) {
         lose();
-        throw refusal(r.holder);
+        throw refusal(cluster, r.holder);
       }
       claim = next;
     },
     async release() {
       clearInterval(timer);
       listeners = [];
-      await store.releaseLock(claim.token);
+      await store.releaseLock(cluster, claim.token);
     },
   };
 }

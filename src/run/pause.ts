@@ -40,7 +40,7 @@ export async function pause(options: PauseOptions): Promise<PauseRequest> {
     );
   }
   if (run.status !== "running") throw notRunning(run, `is ${run.status}, not running`);
-  const holder = await store.lockHolder();
+  const holder = await store.lockHolder(run.cluster);
   if (!holder || holder.runId !== run.id || holder.leaseUntil <= Date.now()) {
     throw notRunning(run, "is marked running, but no ferry is running it (it stopped without a word)");
   }

@@ -107,7 +107,7 @@ export async function clusterStatus(
       const steps = await store.steps(open.id);
       const counts: Partial<Record<StepRecord["state"], number>> = {};
       for (const s of steps) counts[s.state] = (counts[s.state] ?? 0) + 1;
-      const holder = await store.lockHolder();
+      const holder = await store.lockHolder(open.cluster);
       const live = holder && holder.leaseUntil > Date.now() ? holder : undefined;
       run = {
         id: open.id,

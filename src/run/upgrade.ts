@@ -247,7 +247,7 @@ export async function withLockAndDrivers(
   body: (lock: HeldLock, driverFor: DriverFor) => Promise<OperationResult>,
 ): Promise<OperationResult> {
   const localStore = !/^postgres(ql)?:\/\//i.test(options.cluster.state);
-  const lock = await acquireLock(options.store, null, { localStore });
+  const lock = await acquireLock(options.store, options.cluster.name, null, { localStore });
   const pool = options.driverFor ? undefined : new DriverPool(hosts);
   try {
     // Every SSH host's key is checked, and every host reached, before any command runs anywhere.

@@ -288,7 +288,7 @@ export function createApi(ctx: ApiContext): Hono {
     } catch (err) {
       if (!(err instanceof RefusedError && err.rule === "lock")) throw err;
       // The conflict, with who is in the way, for a client to show.
-      const holder = await store.lockHolder();
+      const holder = await store.lockHolder(cluster.name);
       const { body } = errorAnswer(err);
       return c.json(
         {

@@ -41,7 +41,8 @@ export class MemoryStore implements StateStore {
   private readonly runs = new Map<string, StoredRun>();
   /** Every delivery by its key, in the order appended (Map keeps it). */
   private readonly deliveryIndex = new Map<string, { run: StoredRun; seq: number }>();
-  private lock: LockHolder | undefined;
+  /** By cluster name; a released lock has no entry. */
+  private readonly locks = new Map<string, LockHolder>();
   private nextOrder = 0;
   private closed = false;
 
@@ -95,9 +96,9 @@ export class MemoryStore implements StateStore {
 
   async updateRun(id: string, patch: RunPatch, fence?: string): Promise<void> {
     this.assertOpen();
-    this.assertHeld(fence);
     const run = this.runs.get(id);
     if (!run) throw new Error(`no run ${id}`);
+    this.assertHeld(run, fence);
     run.record = {
       ...run.record,
       ...jsonCopy(definedFields(patch, ["status", "endedAt", "error", "waiting"])),
@@ -126,8 +127,9 @@ export class MemoryStore implements StateStore {
 
   async updateStep(runId: string, stepId: string, patch: StepPatch, fence?: string): Promise<void> {
     this.assertOpen();
-    this.assertHeld(fence);
-    const step = this.runs.get(runId)?.steps.get(stepId);
+    const run = this.runs.get(runId);
+    if (run) this.assertHeld(run, fence);
+    const step = run?.steps.get(stepId);
     if (!step) throw new Error(`no step ${stepId} in run ${runId}`);
     const fields = definedFields(patch, [
       "state",
@@ -153,9 +155,9 @@ export class MemoryStore implements StateStore {
 
   async addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
     this.assertOpen();
-    this.assertHeld(fence);
     const run = this.runs.get(runId);
     if (!run) throw new Error(`no run ${runId}`);
+    this.assertHeld(run, fence);
     run.notes.push(jsonCopy(note));
   }
 
@@ -166,9 +168,9 @@ export class MemoryStore implements StateStore {
 
   async addMeasurement(runId: string, m: Measurement, fence?: string): Promise<void> {
     this.assertOpen();
-    this.assertHeld(fence);
     const run = this.runs.get(runId);
     if (!run) throw new Error(`no run ${runId}`);
+    this.assertHeld(run, fence);
     run.measurements.push(jsonCopy(m));
   }
 
@@ -177,40 +179,42 @@ export class MemoryStore implements StateStore {
     return jsonCopy(this.runs.get(runId)?.measurements ?? []);
   }
 
-  async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {
+  async tryLock(cluster: string, claim: LockClaim, takeOverToken?: string): Promise<LockResult> {
     this.assertOpen();
     const now = Date.now();
-    const holder = this.lock;
+    const holder = this.locks.get(cluster);
     const reentry = holder?.token === claim.token;
     if (holder && !reentry && holder.leaseUntil > now && holder.token !== takeOverToken) {
       return { acquired: false, holder: { ...holder } };
     }
-    this.lock = {
+    this.locks.set(cluster, {
       host: claim.host,
       pid: claim.pid,
       token: claim.token,
       runId: claim.runId,
       acquiredAt: reentry && holder ? holder.acquiredAt : now,
       leaseUntil: now + claim.leaseMs,
-    };
+    });
     return { acquired: true, tookOverFrom: reentry || !holder ? null : { ...holder } };
   }
 
-  async renewLock(claim: LockClaim): Promise<boolean> {
+  async renewLock(cluster: string, claim: LockClaim): Promise<boolean> {
     this.assertOpen();
-    if (this.lock?.token !== claim.token) return false;
-    this.lock = { ...this.lock, runId: claim.runId, leaseUntil: Date.now() + claim.leaseMs };
+    const holder = this.locks.get(cluster);
+    if (holder?.token !== claim.token) return false;
+    this.locks.set(cluster, { ...holder, runId: claim.runId, leaseUntil: Date.now() + claim.leaseMs });
     return true;
   }
 
-  async releaseLock(token: string): Promise<void> {
+  async releaseLock(cluster: string, token: string): Promise<void> {
     this.assertOpen();
-    if (this.lock?.token === token) this.lock = undefined;
+    if (this.locks.get(cluster)?.token === token) this.locks.delete(cluster);
   }
 
-  async lockHolder(): Promise<LockHolder | undefined> {
+  async lockHolder(cluster: string): Promise<LockHolder | undefined> {
     this.assertOpen();
-    return this.lock && { ...this.lock };
+    const holder = this.locks.get(cluster);
+    return holder && { ...holder };
   }
 
   async appendNotice(
@@ -296,9 +300,11 @@ export class MemoryStore implements StateStore {
     if (this.closed) throw new Error("the memory state store is closed");
   }
 
-  /** A fenced write goes ahead only while its token holds the lock. */
-  private assertHeld(fence: string | undefined): void {
-    if (fence !== undefined && this.lock?.token !== fence) throw new LockLostError(fence);
+  /** A fenced write goes ahead only while its token holds the lock of the run's cluster. */
+  private assertHeld(run: StoredRun, fence: string | undefined): void {
+    if (fence !== undefined && this.locks.get(run.record.cluster)?.token !== fence) {
+      throw new LockLostError(fence);
+    }
   }
 }
 

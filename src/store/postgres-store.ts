@@ -181,6 +181,29 @@ function migrations(s: string): string[] {
     CREATE INDEX gate_measurements_run ON ${s}.gate_measurements (run_id, id);
     `,
     `ALTER TABLE ${s}.steps ADD COLUMN undone_at bigint;`,
+    // One lock per cluster name, since clusters share a store (a fleet's). A cluster's row stays once
+    // made, so that SELECT … FOR UPDATE has a row to queue on; token IS NULL means nobody holds it.
+    // The single lock of a schema from before goes to its run's cluster, or, for a holder that had
+    // not written its run yet, to every cluster of the schema (one, in practice): a live holder's
+    // lease holds on until it runs out. The table the old ferry fences with is dropped, so that one
+    // writes nothing more.
+    `
+    CREATE TABLE ${s}.locks (
+      cluster text PRIMARY KEY,
+      host text,
+      pid integer,
+      token text,
+      run_id text,
+      acquired_at bigint,
+      lease_until bigint
+    );
+    INSERT INTO ${s}.locks (cluster, host, pid, token, run_id, acquired_at, lease_until)
+      SELECT DISTINCT r.cluster, l.host, l.pid, l.token, l.run_id, l.acquired_at, l.lease_until
+        FROM ${s}.lock l
+        JOIN ${s}.runs r ON r.id = l.run_id OR NOT EXISTS (SELECT 1 FROM ${s}.runs o WHERE o.id = l.run_id)
+       WHERE l.token IS NOT NULL;
+    DROP TABLE ${s}.lock;
+    `,
     // Fleet runs and their cluster runs (src/fleet): what workers claim, with the copies of each
     // cluster's files a worker on another machine runs it from.
     `
@@ -261,7 +284,7 @@ type WriteRequest = (
       readonly appended: (seq: number | null) => void;
     }
 ) & {
-  /** The lock token the write is fenced with: it applies only while that token holds the lock. */
+  /** The lock token the write is fenced with: it applies only while that token holds the lock of the run's cluster. */
   readonly fence: string | undefined;
 };
 
@@ -432,20 +455,14 @@ export class PostgresStore implements StateStore {
     const values: unknown[] = [runId, note.at, note.by, note.kind, note.text, note.step ?? null];
     if (fence !== undefined) values.push(fence);
     // The lock row read FOR SHARE, as in applyStepWrites: no fenced note commits after a takeover.
-    const held =
-      fence === undefined ? "" : ` AND (SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE) = $7`;
+    const held = fence === undefined ? "" : ` AND ${this.held("$1", "$7")}`;
     const { rowCount } = await this.pool.query(
       `INSERT INTO ${this.s}.run_notes (run_id, at, done_by, kind, message, step_id)
        SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM ${this.s}.runs WHERE id = $1)${held}`,
       values,
     );
     if (rowCount === 1) return;
-    if (fence !== undefined) {
-      const { rows } = await this.pool.query<{ token: string | null }>(
-        `SELECT token FROM ${this.s}.lock WHERE id = 1`,
-      );
-      if (rows[0]?.token !== fence) throw new LockLostError(fence);
-    }
+    if (fence !== undefined) await this.refuseUnlessHeld(runId, fence);
     throw new Error(`no run ${runId}`);
   }
 
@@ -463,20 +480,14 @@ export class PostgresStore implements StateStore {
     await this.written;
     const values: unknown[] = [runId, m.step, m.gate, m.attempt, m.at, m.value, m.verdict, m.detail];
     if (fence !== undefined) values.push(fence);
-    const held =
-      fence === undefined ? "" : ` AND (SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE) = $9`;
+    const held = fence === undefined ? "" : ` AND ${this.held("$1", "$9")}`;
     const { rowCount } = await this.pool.query(
       `INSERT INTO ${this.s}.gate_measurements (run_id, step_id, gate, attempt, at, value, verdict, detail)
        SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM ${this.s}.runs WHERE id = $1)${held}`,
       values,
     );
     if (rowCount === 1) return;
-    if (fence !== undefined) {
-      const { rows } = await this.pool.query<{ token: string | null }>(
-        `SELECT token FROM ${this.s}.lock WHERE id = 1`,
-      );
-      if (rows[0]?.token !== fence) throw new LockLostError(fence);
-    }
+    if (fence !== undefined) await this.refuseUnlessHeld(runId, fence);
     throw new Error(`no run ${runId}`);
   }
 
@@ -489,52 +500,57 @@ export class PostgresStore implements StateStore {
     return rows.map(toMeasurement);
   }
 
-  async tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {
+  async tryLock(cluster: string, claim: LockClaim, takeOverToken?: string): Promise<LockResult> {
     await this.written;
     return this.transaction(async (c) => {
+      // A cluster's first claimant makes its row; a racing twin waits for that insert, then finds it.
+      await c.query(`INSERT INTO ${this.s}.locks (cluster) VALUES ($1) ON CONFLICT DO NOTHING`, [cluster]);
       // The row lock queues concurrent claimants, each of which then sees its predecessor's outcome.
       const { rows } = await c.query<LockRow & { now: Int8 }>(
-        `SELECT *, ${SERVER_NOW_MS} AS now FROM ${this.s}.lock WHERE id = 1 FOR UPDATE`,
+        `SELECT *, ${SERVER_NOW_MS} AS now FROM ${this.s}.locks WHERE cluster = $1 FOR UPDATE`,
+        [cluster],
       );
       const row = rows[0];
-      if (!row) throw new Error(`the lock row is missing from ${this.schema}.lock`);
+      if (!row) throw new Error(`the lock row of ${cluster} is missing from ${this.schema}.locks`);
       const holder = toHolder(row);
       const reentry = holder?.token === claim.token;
       if (holder && !reentry && holder.leaseUntil > Number(row.now) && holder.token !== takeOverToken) {
         return { acquired: false, holder };
       }
       await c.query(
-        `UPDATE ${this.s}.lock SET host = $1, pid = $2, token = $3, run_id = $4,
+        `UPDATE ${this.s}.locks SET host = $1, pid = $2, token = $3, run_id = $4,
            acquired_at = CASE WHEN $5 THEN acquired_at ELSE ${SERVER_NOW_MS} END,
            lease_until = ${SERVER_NOW_MS} + $6
-         WHERE id = 1`,
-        [claim.host, claim.pid, claim.token, claim.runId, reentry, Math.round(claim.leaseMs)],
+         WHERE cluster = $7`,
+        [claim.host, claim.pid, claim.token, claim.runId, reentry, Math.round(claim.leaseMs), cluster],
       );
       return { acquired: true, tookOverFrom: reentry ? null : (holder ?? null) };
     });
   }
 
-  async renewLock(claim: LockClaim): Promise<boolean> {
+  async renewLock(cluster: string, claim: LockClaim): Promise<boolean> {
     await this.written;
     const { rowCount } = await this.pool.query(
-      `UPDATE ${this.s}.lock SET run_id = $1, lease_until = ${SERVER_NOW_MS} + $2 WHERE id = 1 AND token = $3`,
-      [claim.runId, Math.round(claim.leaseMs), claim.token],
+      `UPDATE ${this.s}.locks SET run_id = $1, lease_until = ${SERVER_NOW_MS} + $2 WHERE cluster = $3 AND token = $4`,
+      [claim.runId, Math.round(claim.leaseMs), cluster, claim.token],
     );
     return rowCount === 1;
   }
 
-  async releaseLock(token: string): Promise<void> {
+  async releaseLock(cluster: string, token: string): Promise<void> {
     await this.written;
     await this.pool.query(
-      `UPDATE ${this.s}.lock SET host = NULL, pid = NULL, token = NULL, run_id = NULL, acquired_at = NULL, lease_until = NULL
-       WHERE id = 1 AND token = $1`,
-      [token],
+      `UPDATE ${this.s}.locks SET host = NULL, pid = NULL, token = NULL, run_id = NULL, acquired_at = NULL, lease_until = NULL
+       WHERE cluster = $1 AND token = $2`,
+      [cluster, token],
     );
   }
 
-  async lockHolder(): Promise<LockHolder | undefined> {
+  async lockHolder(cluster: string): Promise<LockHolder | undefined> {
     await this.written;
-    const { rows } = await this.pool.query<LockRow>(`SELECT * FROM ${this.s}.lock WHERE id = 1`);
+    const { rows } = await this.pool.query<LockRow>(`SELECT * FROM ${this.s}.locks WHERE cluster = $1`, [
+      cluster,
+    ]);
     return toHolder(rows[0]);
   }
 
@@ -673,24 +689,29 @@ export class PostgresStore implements StateStore {
       const [fence] = fences;
       const missing = await this.applyStepWrites(this.pool, steps, fence);
       if (fence === undefined || missing.size === 0) return { missing, fenced: new Set() };
-      const { rows } = await this.pool.query<{ token: string | null }>(
-        `SELECT token FROM ${this.s}.lock WHERE id = 1`,
+      // A write left undone either found no row or was refused by its fence: which, its run's lock says.
+      const tokens = await this.lockTokens(
+        this.pool,
+        [...missing].map((w) => w.runId),
       );
-      // A fence that failed changed no row at all: every write of the batch was refused.
-      return rows[0]?.token === fence
-        ? { missing, fenced: new Set() }
-        : { missing: new Set(), fenced: missing };
+      const fenced = new Set(
+        [...missing].filter((w) => tokens.has(w.runId) && tokens.get(w.runId) !== fence),
+      );
+      return { missing: new Set([...missing].filter((w) => !fenced.has(w))), fenced };
     }
     return this.transaction(async (c) => {
       const missing = new Set<QueuedWrite>();
       const fenced = new Set<QueuedWrite>();
-      if (batch.some((w) => w.fence !== undefined)) {
+      const guarded = batch.filter((w) => w.fence !== undefined);
+      if (guarded.length > 0) {
         // FOR SHARE, as in applyStepWrites: no fenced write commits after a takeover.
-        const { rows } = await c.query<{ token: string | null }>(
-          `SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE`,
+        const tokens = await this.lockTokens(
+          c,
+          guarded.map((w) => w.runId),
+          "FOR SHARE",
         );
-        const token = rows[0]?.token ?? null;
-        for (const w of batch) if (w.fence !== undefined && w.fence !== token) fenced.add(w);
+        // A run that does not exist is not fenced: its write says it is missing.
+        for (const w of guarded) if (tokens.has(w.runId) && tokens.get(w.runId) !== w.fence) fenced.add(w);
       }
       const writes = batch.filter((w) => !fenced.has(w));
       // Issue order, so a run update and a step update of one batch land as they were called.
@@ -725,11 +746,11 @@ export class PostgresStore implements StateStore {
     writes: QueuedWrite[],
     fence?: string,
   ): Promise<Set<QueuedWrite>> {
-    // The lock row read FOR SHARE: a takeover (tryLock's FOR UPDATE) waits for this statement's
-    // transaction to commit, and one after it sees the new holder; so no fenced write commits
-    // after a takeover.
-    const held = (n: number) =>
-      fence === undefined ? "" : ` AND (SELECT token FROM ${this.s}.lock WHERE id = 1 FOR SHARE) = $${n}`;
+    // The lock row of the run's cluster read FOR SHARE: a takeover (tryLock's FOR UPDATE) waits for
+    // this statement's transaction to commit, and one after it sees the new holder; so no fenced
+    // write commits after a takeover.
+    const held = (runId: string, n: number) =>
+      fence === undefined ? "" : ` AND ${this.held(runId, `$${n}`)}`;
     const merged = new Map<string, { runId: string; stepId: string; patch: Record<string, unknown> }>();
     for (const w of writes) {
       if (w.kind !== "step") continue;
@@ -751,7 +772,7 @@ export class PostgresStore implements StateStore {
       }
       if (fence !== undefined) values.push(fence);
       const { rowCount } = await c.query(
-        `UPDATE ${this.s}.steps SET ${sets.length > 0 ? sets.join(", ") : "state = state"} WHERE run_id = $1 AND id = $2${held(values.length)}`,
+        `UPDATE ${this.s}.steps SET ${sets.length > 0 ? sets.join(", ") : "state = state"} WHERE run_id = $1 AND id = $2${held("$1", values.length)}`,
         values,
       );
       return rowCount === 1 ? new Set() : new Set(writes);
@@ -760,16 +781,19 @@ export class PostgresStore implements StateStore {
       ([field, [column, type]]) =>
         `${column} = CASE WHEN p.patch ? '${field}' THEN (p.patch->>'${field}')::${type} ELSE s.${column} END`,
     );
+    // The steps of one run (the usual batch) check its lock once; steps of several, each row its run's.
+    const runIds = new Set([...merged.values()].map((m) => m.runId));
+    const [oneRun] = runIds.size === 1 ? runIds : [];
     const { rows } = await c.query<{ run_id: string; id: string }>(
       `UPDATE ${this.s}.steps AS s SET ${sets.join(", ")}
        FROM jsonb_to_recordset($1::jsonb) AS p(run_id text, step_id text, patch jsonb)
-       WHERE s.run_id = p.run_id AND s.id = p.step_id${held(2)}
+       WHERE s.run_id = p.run_id AND s.id = p.step_id${held(oneRun === undefined ? "s.run_id" : "$3", 2)}
        RETURNING s.run_id, s.id`,
       [
         JSON.stringify(
           [...merged.values()].map((m) => ({ run_id: m.runId, step_id: m.stepId, patch: m.patch })),
         ),
-        ...(fence === undefined ? [] : [fence]),
+        ...(fence === undefined ? [] : oneRun === undefined ? [fence] : [fence, oneRun]),
       ],
     );
     const found = new Set(rows.map((r) => JSON.stringify([r.run_id, r.id])));
@@ -831,6 +855,34 @@ export class PostgresStore implements StateStore {
       values,
     );
     return rowCount === 1;
+  }
+
+  /**
+   * SQL that is true while the token (`$n`) holds the lock of the cluster of the run (an SQL
+   * expression), reading the lock's row FOR SHARE: a takeover waits for the write's commit.
+   */
+  private held(runId: string, token: string): string {
+    return `(SELECT l.token FROM ${this.s}.locks l WHERE l.cluster = (SELECT r.cluster FROM ${this.s}.runs r WHERE r.id = ${runId}) FOR SHARE) = ${token}`;
+  }
+
+  /** The token holding the lock of each run's cluster (null: none); a run that does not exist has no entry. */
+  private async lockTokens(
+    c: pg.Pool | pg.PoolClient,
+    runIds: readonly string[],
+    lock: "" | "FOR SHARE" = "",
+  ): Promise<Map<string, string | null>> {
+    const { rows } = await c.query<{ id: string; token: string | null }>(
+      `SELECT r.id, (SELECT l.token FROM ${this.s}.locks l WHERE l.cluster = r.cluster ${lock}) AS token
+         FROM ${this.s}.runs r WHERE r.id = ANY ($1::text[])`,
+      [[...new Set(runIds)]],
+    );
+    return new Map(rows.map((r) => [r.id, r.token]));
+  }
+
+  /** Throws a LockLostError when the run exists and the token does not hold its cluster's lock. */
+  private async refuseUnlessHeld(runId: string, token: string): Promise<void> {
+    const tokens = await this.lockTokens(this.pool, [runId]);
+    if (tokens.has(runId) && tokens.get(runId) !== token) throw new LockLostError(token);
   }
 
   private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -176,6 +176,28 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX gate_measurements_run ON gate_measurements (run_id);
   `,
   "ALTER TABLE steps ADD COLUMN undone_at INTEGER;",
+  // One lock per cluster name, since clusters may share a store (a fleet's); a free lock has no row.
+  // The single lock of a store from before goes to its run's cluster, or, for a holder that had
+  // not written its run yet, to every cluster of the store (one, in practice): a live holder's
+  // lease holds on until it runs out. This ferry has dropped the table the old one fences with, so
+  // that one writes nothing more.
+  `
+  CREATE TABLE locks (
+    cluster TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    run_id TEXT,
+    acquired_at INTEGER NOT NULL,
+    lease_until INTEGER NOT NULL
+  );
+  INSERT INTO locks (cluster, host, pid, token, run_id, acquired_at, lease_until)
+    SELECT DISTINCT r.cluster, l.host, l.pid, l.token, l.run_id, l.acquired_at, l.lease_until
+      FROM lock l
+      JOIN runs r ON r.id = l.run_id OR NOT EXISTS (SELECT 1 FROM runs o WHERE o.id = l.run_id)
+     WHERE l.token IS NOT NULL;
+  DROP TABLE lock;
+  `,
   // Fleet runs and their cluster runs (src/fleet); on SQLite, for one worker on this machine only.
   `
   CREATE TABLE fleet_runs (
@@ -252,8 +274,11 @@ const NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC";
 interface QueuedWrite {
   /** Runs inside the batch's transaction; throws if this write cannot apply. */
   apply(): void;
-  /** The lock token the write is fenced with: it applies only while that token holds the lock. */
-  readonly fence: string | undefined;
+  /**
+   * The lock token the write is fenced with, and the run it writes to: it applies only while that
+   * token holds the lock of the run's cluster.
+   */
+  readonly fence: { readonly token: string; readonly runId: string } | undefined;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -355,9 +380,12 @@ export class SqliteStore implements StateStore {
 
   updateRun(id: string, patch: RunPatch, fence?: string): Promise<void> {
     const [sql, values] = updateSql("runs", RUN_COLUMNS, patch, "id = ?", runColumnValue);
-    return this.enqueue(() => {
-      if (this.prepared(sql).run(...values, id).changes === 0) throw new Error(`no run ${id}`);
-    }, fence);
+    return this.enqueue(
+      () => {
+        if (this.prepared(sql).run(...values, id).changes === 0) throw new Error(`no run ${id}`);
+      },
+      fenced(id, fence),
+    );
   }
 
   requestPause(runId: string, by: string): Promise<boolean> {
@@ -393,11 +421,14 @@ export class SqliteStore implements StateStore {
 
   updateStep(runId: string, stepId: string, patch: StepPatch, fence?: string): Promise<void> {
     const [sql, values] = updateSql("steps", STEP_COLUMNS, patch, "run_id = ? AND id = ?", stepColumnValue);
-    return this.enqueue(() => {
-      if (this.prepared(sql).run(...values, runId, stepId).changes === 0) {
-        throw new Error(`no step ${stepId} in run ${runId}`);
-      }
-    }, fence);
+    return this.enqueue(
+      () => {
+        if (this.prepared(sql).run(...values, runId, stepId).changes === 0) {
+          throw new Error(`no step ${stepId} in run ${runId}`);
+        }
+      },
+      fenced(runId, fence),
+    );
   }
 
   steps(runId: string): Promise<StepRecord[]> {
@@ -411,13 +442,16 @@ export class SqliteStore implements StateStore {
   }
 
   addNote(runId: string, note: RunNote, fence?: string): Promise<void> {
-    return this.enqueue(() => {
-      const added = this.prepared(
-        `INSERT INTO run_notes (run_id, at, done_by, kind, message, step_id)
+    return this.enqueue(
+      () => {
+        const added = this.prepared(
+          `INSERT INTO run_notes (run_id, at, done_by, kind, message, step_id)
          SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
-      ).run(runId, note.at, note.by, note.kind, note.text, note.step ?? null, runId);
-      if (added.changes === 0) throw new Error(`no run ${runId}`);
-    }, fence);
+        ).run(runId, note.at, note.by, note.kind, note.text, note.step ?? null, runId);
+        if (added.changes === 0) throw new Error(`no run ${runId}`);
+      },
+      fenced(runId, fence),
+    );
   }
 
   notes(runId: string): Promise<RunNote[]> {
@@ -431,13 +465,16 @@ export class SqliteStore implements StateStore {
   }
 
   addMeasurement(runId: string, m: Measurement, fence?: string): Promise<void> {
-    return this.enqueue(() => {
-      const added = this.prepared(
-        `INSERT INTO gate_measurements (run_id, step_id, gate, attempt, at, value, verdict, detail)
+    return this.enqueue(
+      () => {
+        const added = this.prepared(
+          `INSERT INTO gate_measurements (run_id, step_id, gate, attempt, at, value, verdict, detail)
          SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
-      ).run(runId, m.step, m.gate, m.attempt, m.at, m.value, m.verdict, m.detail, runId);
-      if (added.changes === 0) throw new Error(`no run ${runId}`);
-    }, fence);
+        ).run(runId, m.step, m.gate, m.attempt, m.at, m.value, m.verdict, m.detail, runId);
+        if (added.changes === 0) throw new Error(`no run ${runId}`);
+      },
+      fenced(runId, fence),
+    );
   }
 
   measurements(runId: string): Promise<Measurement[]> {
@@ -450,7 +487,7 @@ export class SqliteStore implements StateStore {
     });
   }
 
-  tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult> {
+  tryLock(cluster: string, claim: LockClaim, takeOverToken?: string): Promise<LockResult> {
     return this.guard(() => {
       const db = this.writable();
       // IMMEDIATE: read and write under the write lock, so two processes cannot both see it free.
@@ -458,15 +495,17 @@ export class SqliteStore implements StateStore {
         .transaction((): LockResult => {
           const now = Date.now();
           const holder = toHolder(
-            this.prepared("SELECT * FROM lock WHERE id = 1").get() as LockRow | undefined,
+            this.prepared("SELECT * FROM locks WHERE cluster = ?").get(cluster) as LockRow | undefined,
           );
           const reentry = holder?.token === claim.token;
           if (holder && !reentry && holder.leaseUntil > now && holder.token !== takeOverToken) {
             return { acquired: false, holder };
           }
           this.prepared(
-            `UPDATE lock SET host = ?, pid = ?, token = ?, run_id = ?, acquired_at = ?, lease_until = ? WHERE id = 1`,
+            `INSERT OR REPLACE INTO locks (cluster, host, pid, token, run_id, acquired_at, lease_until)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
           ).run(
+            cluster,
             claim.host,
             claim.pid,
             claim.token,
@@ -480,30 +519,29 @@ export class SqliteStore implements StateStore {
     });
   }
 
-  renewLock(claim: LockClaim): Promise<boolean> {
+  renewLock(cluster: string, claim: LockClaim): Promise<boolean> {
     return this.guard(() => {
       this.writable();
       const info = this.prepared(
-        "UPDATE lock SET run_id = ?, lease_until = ? WHERE id = 1 AND token = ?",
-      ).run(claim.runId, Date.now() + claim.leaseMs, claim.token);
+        "UPDATE locks SET run_id = ?, lease_until = ? WHERE cluster = ? AND token = ?",
+      ).run(claim.runId, Date.now() + claim.leaseMs, cluster, claim.token);
       return info.changes === 1;
     });
   }
 
-  releaseLock(token: string): Promise<void> {
+  releaseLock(cluster: string, token: string): Promise<void> {
     return this.guard(() => {
       this.writable();
-      this.prepared(
-        `UPDATE lock SET host = NULL, pid = NULL, token = NULL, run_id = NULL, acquired_at = NULL, lease_until = NULL
-           WHERE id = 1 AND token = ?`,
-      ).run(token);
+      this.prepared("DELETE FROM locks WHERE cluster = ? AND token = ?").run(cluster, token);
     });
   }
 
-  lockHolder(): Promise<LockHolder | undefined> {
+  lockHolder(cluster: string): Promise<LockHolder | undefined> {
     return this.guard(() => {
       this.ready();
-      return toHolder(this.prepared("SELECT * FROM lock WHERE id = 1").get() as LockRow | undefined);
+      return toHolder(
+        this.prepared("SELECT * FROM locks WHERE cluster = ?").get(cluster) as LockRow | undefined,
+      );
     });
   }
 
@@ -620,7 +658,7 @@ export class SqliteStore implements StateStore {
     return stmt;
   }
 
-  private enqueue(apply: () => void, fence?: string): Promise<void> {
+  private enqueue(apply: () => void, fence?: QueuedWrite["fence"]): Promise<void> {
     if (!this.database) return Promise.reject(new Error(`the SQLite state store ${this.file} is not open`));
     if (!this.checked) {
       try {
@@ -649,14 +687,22 @@ export class SqliteStore implements StateStore {
     try {
       db.transaction(() => {
         // Read under the batch's write lock: no takeover can commit between this read and the writes.
-        let holder: { token: string | null } | undefined;
+        const holders = new Map<string, { token: string | null } | undefined>();
         for (const write of batch) {
           try {
-            if (write.fence !== undefined) {
-              holder ??= this.prepared("SELECT token FROM lock WHERE id = 1").get() as {
-                token: string | null;
-              };
-              if (holder?.token !== write.fence) throw new LockLostError(write.fence);
+            const fence = write.fence;
+            if (fence !== undefined) {
+              if (!holders.has(fence.runId)) {
+                holders.set(
+                  fence.runId,
+                  this.prepared(
+                    "SELECT l.token FROM runs r LEFT JOIN locks l ON l.cluster = r.cluster WHERE r.id = ?",
+                  ).get(fence.runId) as { token: string | null } | undefined,
+                );
+              }
+              const holder = holders.get(fence.runId);
+              // No such run: the write itself says so.
+              if (holder && holder.token !== fence.token) throw new LockLostError(fence.token);
             }
             write.apply();
           } catch (err) {
@@ -676,6 +722,10 @@ export class SqliteStore implements StateStore {
       else write.resolve();
     }
   }
+}
+
+function fenced(runId: string, token: string | undefined): QueuedWrite["fence"] {
+  return token === undefined ? undefined : { token, runId };
 }
 
 /**

@@ -7,10 +7,14 @@
  * because the executor relies on "the journal records a step before it starts". Implementations
  * may group writes that arrive together into one commit, as long as each promise waits for it.
  *
+ * Locks: one per cluster name, so that clusters sharing one store (a fleet's, in PostgreSQL) each
+ * have their own, as each has its own runs.
+ *
  * Fencing: the executor's writes carry the token of the lock it holds (`fence`). The store checks,
- * in the same transaction as the write, that the token still holds the lock, and otherwise refuses
- * the write with a LockLostError: a ferry that lost its lock (frozen past its lease, cut off from
- * the store) and comes back writes nothing into a run another ferry has taken over.
+ * in the same transaction as the write, that the token still holds the lock of the cluster the
+ * written run belongs to, and otherwise refuses the write with a LockLostError: a ferry that lost
+ * its lock (frozen past its lease, cut off from the store) and comes back writes nothing into a run
+ * another ferry has taken over, and a ferry holding one cluster's lock writes nothing into another's.
  */
 
 /** pending → running → done | failed; during a rollback done → undoing → undone (or failed). */
@@ -254,7 +258,10 @@ export interface StateStore {
   unfinishedRun(cluster: string): Promise<RunRecord | undefined>;
   /** Newest first, without plan and files. */
   listRuns(cluster: string): Promise<RunSummary[]>;
-  /** With `fence`: only while that token holds the lock, else a LockLostError and nothing written. */
+  /**
+   * With `fence`: only while that token holds the lock of the run's cluster, else a LockLostError
+   * and nothing written.
+   */
   updateRun(id: string, patch: RunPatch, fence?: string): Promise<void>;
 
   /**
@@ -268,37 +275,41 @@ export interface StateStore {
   /** Clears the mark (once the run has paused, and before it resumes); an unknown run is an error. */
   clearPause(runId: string): Promise<void>;
 
-  /** With `fence`: only while that token holds the lock, else a LockLostError and nothing written. */
+  /** With `fence`: as for updateRun, the lock of the run's cluster. */
   updateStep(runId: string, stepId: string, patch: StepPatch, fence?: string): Promise<void>;
   /** In plan order. */
   steps(runId: string): Promise<StepRecord[]>;
 
   /**
    * Adds a note to the run's history, after the writes issued before it. With `fence`: only while
-   * that token holds the lock, else a LockLostError and nothing written. An unknown run is an error.
+   * that token holds the lock of the run's cluster, else a LockLostError and nothing written. An
+   * unknown run is an error.
    */
   addNote(runId: string, note: RunNote, fence?: string): Promise<void>;
   /** The run's notes, oldest first; none for a run that has none (or does not exist). */
   notes(runId: string): Promise<RunNote[]>;
   /**
    * Adds a gate's measurement to the run, after the writes issued before it. With `fence`: only
-   * while that token holds the lock, else a LockLostError and nothing written. An unknown run is an error.
+   * while that token holds the lock of the run's cluster, else a LockLostError and nothing written.
+   * An unknown run is an error.
    */
   addMeasurement(runId: string, m: Measurement, fence?: string): Promise<void>;
   /** The run's measurements, oldest first. */
   measurements(runId: string): Promise<Measurement[]>;
 
   /**
-   * Takes the lock, atomically, when nobody holds it, when the holder's lease has expired, when
-   * the holder has the claim's own token (re-entry), or when the holder's token is
-   * `takeOverToken` (the caller has established that this holder is dead).
+   * Takes the cluster's lock, atomically, when nobody holds it, when the holder's lease has
+   * expired, when the holder has the claim's own token (re-entry), or when the holder's token is
+   * `takeOverToken` (the caller has established that this holder is dead). Other clusters' locks
+   * are neither looked at nor changed.
    */
-  tryLock(claim: LockClaim, takeOverToken?: string): Promise<LockResult>;
-  /** Extends the lease; false when the claim's token no longer holds the lock. */
-  renewLock(claim: LockClaim): Promise<boolean>;
-  /** Releases the lock if the token holds it; otherwise does nothing. */
-  releaseLock(token: string): Promise<void>;
-  lockHolder(): Promise<LockHolder | undefined>;
+  tryLock(cluster: string, claim: LockClaim, takeOverToken?: string): Promise<LockResult>;
+  /** Extends the lease; false when the claim's token no longer holds the cluster's lock. */
+  renewLock(cluster: string, claim: LockClaim): Promise<boolean>;
+  /** Releases the cluster's lock if the token holds it; otherwise does nothing. */
+  releaseLock(cluster: string, token: string): Promise<void>;
+  /** Who holds the cluster's lock (its lease may have run out); undefined when nobody does. */
+  lockHolder(cluster: string): Promise<LockHolder | undefined>;
 
   /**
    * Appends a notice after the run's last one, atomically: `decide` gets the condition of the

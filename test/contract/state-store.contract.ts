@@ -567,7 +567,7 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       it("addNote to an unknown run is an error, and a fenced one is refused without the lock", async () => {
         await assert.rejects(store().addNote("no-such-run", note("x")), /no-such-run/);
         await store().createRun(newRun(), ["a"]);
-        await store().tryLock(claim("A"));
+        await store().tryLock("demo", claim("A"));
         await store().addNote("r1", note("held"), "A");
         await assert.rejects(store().addNote("r1", note("not held"), "B"), LockLostError);
         assert.deepEqual(await store().notes("r1"), [note("held")]);
@@ -614,7 +614,7 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       it("a measurement of an unknown run is an error, and a fenced one is refused without the lock", async () => {
         await assert.rejects(store().addMeasurement("no-such-run", m(1, "pass")), /no-such-run/);
         await store().createRun(newRun(), ["a"]);
-        await store().tryLock(claim("A"));
+        await store().tryLock("demo", claim("A"));
         await store().addMeasurement("r1", m(0, "pass"), "A");
         await assert.rejects(store().addMeasurement("r1", m(1, "pass"), "B"), LockLostError);
         assert.deepEqual(await store().measurements("r1"), [m(0, "pass")]);
@@ -623,11 +623,11 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
 
     describe("lock", () => {
       it("tryLock takes a free lock, and lockHolder reports the holder", async () => {
-        assert.equal(await store().lockHolder(), undefined);
+        assert.equal(await store().lockHolder("demo"), undefined);
         const before = Date.now();
-        const r = await store().tryLock(claim("A", { runId: "r1" }));
+        const r = await store().tryLock("demo", claim("A", { runId: "r1" }));
         assert.deepEqual(r, { acquired: true, tookOverFrom: null });
-        const holder = await store().lockHolder();
+        const holder = await store().lockHolder("demo");
         assert.ok(holder);
         assert.equal(holder.token, "A");
         assert.equal(holder.host, "host-A");
@@ -642,21 +642,21 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       });
 
       it("tryLock is refused while a live lease is held, naming the holder", async () => {
-        await store().tryLock(claim("A", { runId: "r1" }));
-        const holder = await store().lockHolder();
-        const r = await store().tryLock(claim("B"));
+        await store().tryLock("demo", claim("A", { runId: "r1" }));
+        const holder = await store().lockHolder("demo");
+        const r = await store().tryLock("demo", claim("B"));
         assert.deepEqual(r, { acquired: false, holder });
         // A takeOverToken that is not the holder's changes nothing.
-        assert.deepEqual(await store().tryLock(claim("B"), "C"), { acquired: false, holder });
-        assert.deepEqual(await store().lockHolder(), holder);
+        assert.deepEqual(await store().tryLock("demo", claim("B"), "C"), { acquired: false, holder });
+        assert.deepEqual(await store().lockHolder("demo"), holder);
       });
 
       it("tryLock with the holder's own token re-enters and extends the lease", async () => {
-        await store().tryLock(claim("A", { leaseMs: 60_000 }));
-        const first = await store().lockHolder();
-        const r = await store().tryLock(claim("A", { leaseMs: HOUR, runId: "r9" }));
+        await store().tryLock("demo", claim("A", { leaseMs: 60_000 }));
+        const first = await store().lockHolder("demo");
+        const r = await store().tryLock("demo", claim("A", { leaseMs: HOUR, runId: "r9" }));
         assert.deepEqual(r, { acquired: true, tookOverFrom: null });
-        const now = await store().lockHolder();
+        const now = await store().lockHolder("demo");
         assert.equal(now?.token, "A");
         assert.equal(now?.runId, "r9");
         assert.equal(now?.acquiredAt, first?.acquiredAt);
@@ -665,59 +665,59 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
 
       it("tryLock takes over once the lease has expired, reporting the former holder", async () => {
         // A lease of 0 ms has run out by the time anyone asks: no waiting on the clock.
-        await store().tryLock(claim("A", { leaseMs: 0 }));
-        const old = await store().lockHolder();
-        const r = await store().tryLock(claim("B"));
+        await store().tryLock("demo", claim("A", { leaseMs: 0 }));
+        const old = await store().lockHolder("demo");
+        const r = await store().tryLock("demo", claim("B"));
         assert.deepEqual(r, { acquired: true, tookOverFrom: old });
-        assert.equal((await store().lockHolder())?.token, "B");
+        assert.equal((await store().lockHolder("demo"))?.token, "B");
       });
 
       it("tryLock takes over a live lease with the holder's token as takeOverToken", async () => {
-        await store().tryLock(claim("A"));
-        const old = await store().lockHolder();
-        const r = await store().tryLock(claim("B", { runId: "r2" }), "A");
+        await store().tryLock("demo", claim("A"));
+        const old = await store().lockHolder("demo");
+        const r = await store().tryLock("demo", claim("B", { runId: "r2" }), "A");
         assert.deepEqual(r, { acquired: true, tookOverFrom: old });
-        const now = await store().lockHolder();
+        const now = await store().lockHolder("demo");
         assert.equal(now?.token, "B");
         assert.equal(now?.runId, "r2");
         assert.equal(now?.host, "host-B");
       });
 
       it("renewLock extends the holder's lease, and is false once someone else took it", async () => {
-        await store().tryLock(claim("A", { leaseMs: 60_000 }));
-        const first = await store().lockHolder();
-        assert.equal(await store().renewLock(claim("A", { leaseMs: HOUR })), true);
-        const renewed = await store().lockHolder();
+        await store().tryLock("demo", claim("A", { leaseMs: 60_000 }));
+        const first = await store().lockHolder("demo");
+        assert.equal(await store().renewLock("demo", claim("A", { leaseMs: HOUR })), true);
+        const renewed = await store().lockHolder("demo");
         assert.ok((renewed?.leaseUntil ?? 0) > (first?.leaseUntil ?? 0) + 60_000);
         assert.equal(renewed?.acquiredAt, first?.acquiredAt);
 
-        assert.equal(await store().renewLock(claim("B")), false);
-        await store().tryLock(claim("B"), "A");
-        assert.equal(await store().renewLock(claim("A")), false);
-        assert.equal((await store().lockHolder())?.token, "B");
+        assert.equal(await store().renewLock("demo", claim("B")), false);
+        await store().tryLock("demo", claim("B"), "A");
+        assert.equal(await store().renewLock("demo", claim("A")), false);
+        assert.equal((await store().lockHolder("demo"))?.token, "B");
       });
 
       it("renewLock is false when nobody holds the lock", async () => {
-        assert.equal(await store().renewLock(claim("A")), false);
-        assert.equal(await store().lockHolder(), undefined);
+        assert.equal(await store().renewLock("demo", claim("A")), false);
+        assert.equal(await store().lockHolder("demo"), undefined);
       });
 
       it("releaseLock releases only for the holder's token", async () => {
-        await store().tryLock(claim("A"));
-        await store().releaseLock("B");
-        assert.equal((await store().lockHolder())?.token, "A");
-        await store().releaseLock("A");
-        assert.equal(await store().lockHolder(), undefined);
-        await store().releaseLock("A");
-        assert.deepEqual(await store().tryLock(claim("B")), { acquired: true, tookOverFrom: null });
+        await store().tryLock("demo", claim("A"));
+        await store().releaseLock("demo", "B");
+        assert.equal((await store().lockHolder("demo"))?.token, "A");
+        await store().releaseLock("demo", "A");
+        assert.equal(await store().lockHolder("demo"), undefined);
+        await store().releaseLock("demo", "A");
+        assert.deepEqual(await store().tryLock("demo", claim("B")), { acquired: true, tookOverFrom: null });
       });
 
       it("of 20 concurrent tryLock calls, exactly one acquires", async () => {
         const tokens = Array.from({ length: 20 }, (_, i) => `T${i}`);
-        const results = await Promise.all(tokens.map((token) => store().tryLock(claim(token))));
+        const results = await Promise.all(tokens.map((token) => store().tryLock("demo", claim(token))));
         const winners = tokens.filter((_, i) => results[i]?.acquired);
         assert.equal(winners.length, 1, `acquired: ${winners.join(", ")}`);
-        const holder = await store().lockHolder();
+        const holder = await store().lockHolder("demo");
         assert.equal(holder?.token, winners[0]);
         for (const r of results) if (!r.acquired) assert.equal(r.holder.token, winners[0]);
       });
@@ -726,7 +726,7 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
     describe("fenced writes", () => {
       it("apply while their token holds the lock; otherwise are refused with LockLostError, changing nothing", async () => {
         await store().createRun(newRun(), ["a", "b"]);
-        await store().tryLock(claim("A"));
+        await store().tryLock("demo", claim("A"));
         await store().updateStep("r1", "a", { state: "running", attempts: 1 }, "A");
         await store().updateRun("r1", { status: "rolling-back" }, "A");
 
@@ -738,8 +738,8 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
 
       it("after a takeover, the former holder's writes are refused, beside others that apply", async () => {
         await store().createRun(newRun(), ["a", "b"]);
-        await store().tryLock(claim("A"));
-        await store().tryLock(claim("B"), "A");
+        await store().tryLock("demo", claim("A"));
+        await store().tryLock("demo", claim("B"), "A");
         // Issued together, so a store that groups writes commits them in one batch.
         const results = await Promise.allSettled([
           store().updateStep("r1", "a", { state: "done" }, "A"),
@@ -761,8 +761,8 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
 
       it("a released lock fences its former holder too", async () => {
         await store().createRun(newRun(), ["a"]);
-        await store().tryLock(claim("A"));
-        await store().releaseLock("A");
+        await store().tryLock("demo", claim("A"));
+        await store().releaseLock("demo", "A");
         await assert.rejects(store().updateStep("r1", "a", { state: "done" }, "A"), LockLostError);
         assert.equal((await store().steps("r1"))[0]?.state, "pending");
       });
@@ -770,12 +770,175 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
       itShared("a takeover through another instance fences the first", async () => {
         const other = await twin();
         await store().createRun(newRun(), ["a"]);
-        await store().tryLock(claim("A"));
-        await other.tryLock(claim("B"), "A");
+        await store().tryLock("demo", claim("A"));
+        await other.tryLock("demo", claim("B"), "A");
         await assert.rejects(store().updateStep("r1", "a", { state: "done" }, "A"), LockLostError);
         await other.updateStep("r1", "a", { state: "done" }, "B");
         assert.equal((await store().steps("r1"))[0]?.state, "done");
       });
+    });
+
+    describe("one lock per cluster", () => {
+      const note = { at: 1, by: "ops@bastion", kind: "host-undo", text: "h2" };
+      const measured = {
+        step: "s",
+        gate: "g",
+        attempt: 1,
+        at: 1,
+        value: 0,
+        verdict: "pass",
+        detail: "0 is below 1",
+      } as const;
+
+      it("two clusters in one store lock independently", async () => {
+        assert.deepEqual(await store().tryLock("demo", claim("A")), { acquired: true, tookOverFrom: null });
+        assert.deepEqual(await store().tryLock("edge", claim("B")), { acquired: true, tookOverFrom: null });
+        assert.equal((await store().lockHolder("demo"))?.token, "A");
+        assert.equal((await store().lockHolder("edge"))?.token, "B");
+        assert.equal(await store().lockHolder("core"), undefined);
+        // Each token renews and releases its own cluster's lock only.
+        assert.equal(await store().renewLock("edge", claim("A")), false);
+        assert.equal(await store().renewLock("demo", claim("A")), true);
+        await store().releaseLock("edge", "A");
+        assert.equal((await store().lockHolder("edge"))?.token, "B");
+        await store().releaseLock("demo", "A");
+        assert.equal(await store().lockHolder("demo"), undefined);
+        assert.equal((await store().lockHolder("edge"))?.token, "B");
+        assert.equal((await store().tryLock("demo", claim("C"))).acquired, true);
+      });
+
+      it("of concurrent tryLock calls on two clusters, exactly one per cluster acquires", async () => {
+        const calls = Array.from({ length: 20 }, (_, i) => ({
+          cluster: i % 2 ? "edge" : "demo",
+          token: `T${i}`,
+        }));
+        const results = await Promise.all(calls.map((c) => store().tryLock(c.cluster, claim(c.token))));
+        for (const cluster of ["demo", "edge"]) {
+          const winners = calls.filter((c, i) => c.cluster === cluster && results[i]?.acquired);
+          assert.equal(winners.length, 1, `${cluster}: acquired ${winners.map((w) => w.token).join(", ")}`);
+          assert.equal((await store().lockHolder(cluster))?.token, winners[0]?.token);
+        }
+      });
+
+      it("a holder of one cluster's lock is refused when fencing a write to another cluster's run", async () => {
+        await store().createRun(newRun({ id: "d1", cluster: "demo" }), ["a"]);
+        await store().createRun(newRun({ id: "e1", cluster: "edge" }), ["a"]);
+        await store().tryLock("demo", claim("A"));
+        await store().tryLock("edge", claim("B"));
+        // Issued together, so a store that groups writes commits them in one batch.
+        const results = await Promise.allSettled([
+          store().updateStep("d1", "a", { state: "running" }, "A"),
+          store().updateStep("e1", "a", { state: "running" }, "A"),
+          store().updateRun("e1", { status: "paused" }, "A"),
+          store().updateStep("e1", "a", { attempts: 1 }, "B"),
+          store().updateRun("d1", { status: "paused" }, "B"),
+        ]);
+        assert.deepEqual(
+          results.map((r) => (r.status === "rejected" ? (r.reason as Error).name : "ok")),
+          ["ok", "LockLostError", "LockLostError", "ok", "LockLostError"],
+        );
+        // And one at a time, for every kind of fenced write.
+        await assert.rejects(store().updateStep("e1", "a", { state: "done" }, "A"), LockLostError);
+        await assert.rejects(store().updateRun("e1", { status: "done" }, "A"), LockLostError);
+        await assert.rejects(store().addNote("e1", note, "A"), LockLostError);
+        await assert.rejects(store().addMeasurement("e1", measured, "A"), LockLostError);
+        await assert.rejects(store().addNote("d1", note, "B"), LockLostError);
+        await assert.rejects(store().addMeasurement("d1", measured, "B"), LockLostError);
+        await store().addNote("d1", note, "A");
+        await store().addMeasurement("e1", measured, "B");
+
+        const [d, e] = [await store().getRun("d1"), await store().getRun("e1")];
+        assert.deepEqual([d?.status, e?.status], ["running", "running"]);
+        assert.deepEqual(
+          [(await store().steps("d1"))[0], (await store().steps("e1"))[0]].map((x) => [
+            x?.state,
+            x?.attempts,
+          ]),
+          [
+            ["running", 0],
+            ["pending", 1],
+          ],
+        );
+        assert.deepEqual([(await store().notes("d1")).length, (await store().notes("e1")).length], [1, 0]);
+        assert.deepEqual(
+          [(await store().measurements("d1")).length, (await store().measurements("e1")).length],
+          [0, 1],
+        );
+      });
+
+      it("fenced step updates issued together check the lock of each one's own run's cluster", async () => {
+        await store().createRun(newRun({ id: "d1", cluster: "demo" }), ["a", "b"]);
+        await store().createRun(newRun({ id: "e1", cluster: "edge" }), ["a", "b"]);
+        await store().tryLock("demo", claim("A"));
+        await store().tryLock("edge", claim("B"));
+        const outcome = async (writes: Promise<void>[]) =>
+          (await Promise.allSettled(writes)).map((r) =>
+            r.status === "rejected" ? (r.reason as Error).name : "ok",
+          );
+        const step = (run: string, id: string, state: StepRecord["state"], fence: string) =>
+          store().updateStep(run, id, { state }, fence);
+        // One run's steps, under its cluster's lock, then under the other's.
+        assert.deepEqual(await outcome([step("d1", "a", "running", "A"), step("d1", "b", "running", "A")]), [
+          "ok",
+          "ok",
+        ]);
+        assert.deepEqual(await outcome([step("e1", "a", "running", "A"), step("e1", "b", "running", "A")]), [
+          "LockLostError",
+          "LockLostError",
+        ]);
+        // Two clusters' runs under one fence: only the steps of its own cluster's run apply.
+        assert.deepEqual(
+          await outcome([
+            step("d1", "a", "done", "A"),
+            step("e1", "a", "done", "A"),
+            step("d1", "b", "done", "A"),
+          ]),
+          ["ok", "LockLostError", "ok"],
+        );
+        assert.deepEqual(
+          [...(await store().steps("d1")), ...(await store().steps("e1"))].map((x) => x.state),
+          ["done", "done", "pending", "pending"],
+        );
+      });
+
+      it("takes over one cluster's lock, leaving the other's holder and its writes alone", async () => {
+        await store().createRun(newRun({ id: "d1", cluster: "demo" }), ["a"]);
+        await store().createRun(newRun({ id: "e1", cluster: "edge" }), ["a"]);
+        await store().tryLock("demo", claim("A", { leaseMs: 0 }));
+        await store().tryLock("edge", claim("B"));
+        const old = await store().lockHolder("demo");
+        // An expired lease on demo is taken; a live one on edge is not, even with a takeover of demo's token.
+        assert.deepEqual(await store().tryLock("demo", claim("C")), { acquired: true, tookOverFrom: old });
+        assert.equal((await store().tryLock("edge", claim("D"), "A")).acquired, false);
+        // A live lease is taken with its holder's token, on that cluster only.
+        const edge = await store().lockHolder("edge");
+        assert.deepEqual(await store().tryLock("edge", claim("D"), "B"), {
+          acquired: true,
+          tookOverFrom: edge,
+        });
+        assert.equal((await store().lockHolder("demo"))?.token, "C");
+
+        await assert.rejects(store().updateStep("d1", "a", { state: "done" }, "A"), LockLostError);
+        await assert.rejects(store().updateStep("e1", "a", { state: "done" }, "B"), LockLostError);
+        await store().updateStep("d1", "a", { state: "running" }, "C");
+        await store().updateStep("e1", "a", { state: "done" }, "D");
+        assert.deepEqual(
+          [(await store().steps("d1"))[0]?.state, (await store().steps("e1"))[0]?.state],
+          ["running", "done"],
+        );
+      });
+
+      itShared(
+        "through two instances: each cluster's lock is shared, and separate from the other's",
+        async () => {
+          const other = await twin();
+          await store().tryLock("demo", claim("A"));
+          assert.equal((await other.tryLock("edge", claim("B"))).acquired, true);
+          const r = await other.tryLock("demo", claim("C"));
+          assert.equal(!r.acquired && r.holder.token, "A");
+          assert.equal((await store().lockHolder("edge"))?.token, "B");
+        },
+      );
     });
 
     describe("notification outbox", () => {
@@ -997,20 +1160,20 @@ export function describeStateStore({ name, make, sharesLocation = true }: StoreS
 
       itShared("share one lock", async () => {
         const other = await twin();
-        await store().tryLock(claim("A"));
-        const r = await other.tryLock(claim("B"));
+        await store().tryLock("demo", claim("A"));
+        const r = await other.tryLock("demo", claim("B"));
         assert.equal(r.acquired, false);
         assert.equal(!r.acquired && r.holder.token, "A");
-        await store().releaseLock("A");
-        assert.equal((await other.tryLock(claim("B"))).acquired, true);
-        assert.equal((await store().lockHolder())?.token, "B");
+        await store().releaseLock("demo", "A");
+        assert.equal((await other.tryLock("demo", claim("B"))).acquired, true);
+        assert.equal((await store().lockHolder("demo"))?.token, "B");
       });
 
       itShared("of concurrent tryLock calls through both, exactly one acquires", async () => {
         const other = await twin();
         const tokens = Array.from({ length: 20 }, (_, i) => `T${i}`);
         const results = await Promise.all(
-          tokens.map((token, i) => (i % 2 === 0 ? store() : other).tryLock(claim(token))),
+          tokens.map((token, i) => (i % 2 === 0 ? store() : other).tryLock("demo", claim(token))),
         );
         const winners = tokens.filter((_, i) => results[i]?.acquired);
         assert.equal(winners.length, 1, `acquired: ${winners.join(", ")}`);

@@ -20,6 +20,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export interface FakeProductOptions {
+  /** The cluster's `name`; default `fake`. */
+  readonly name?: string;
   readonly hosts?: number;
   /** Components and their order; every component runs on every host. */
   readonly components?: readonly {
@@ -94,7 +96,7 @@ export function makeFakeProduct(options: FakeProductOptions = {}): FakeProduct {
     ...options.commands,
   };
   const yaml = [
-    "name: fake",
+    `name: ${options.name ?? "fake"}`,
     "catalog: releases.yaml",
     `state: ${options.state ?? "state/ferry.db"}`,
     `vars: { root: "${root}" }`,
