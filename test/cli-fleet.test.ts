@@ -104,7 +104,6 @@ describe("ferry fleet apply with ferry workers", () => {
           { name: "rest", clusters: 40 },
         ],
         strategy: "{ groups: [canary, rest], maxParallel: 8, maxFailures: 1 }",
-        ownSchemas: true,
         product: () => ({ hosts: 1 }),
       },
       async (f) => {
@@ -148,7 +147,6 @@ describe("ferry fleet apply with ferry workers", () => {
       {
         groups: [{ name: "all", clusters: 10 }],
         strategy: "{ groups: [all], maxParallel: 4, maxFailures: 1 }",
-        ownSchemas: true,
         // Only the doomed worker's commands wait at install: it dies with its runs in flight.
         product: (_i, dir) => ({
           hosts: 1,
@@ -191,8 +189,9 @@ describe("ferry fleet apply with ferry workers", () => {
           assert.equal(older.length, 0, `${name}: one run, resumed, not a second one`);
           assert.equal(run.status, "done");
           assert.match(history.stdout, /resumes this run, taken over from worker [^ ]+, whose claim lapsed/);
-          // No step of it ran twice at once: what the resumer re-ran started once the dead
-          // worker's claim had lapsed (10 s after its last renewal, at most 3 s before it died).
+          // No step of it ran twice at once: what the resumer re-ran started after the worker that
+          // ran it first had died (and its held command had been let go), behind the lapsed claim
+          // and the cluster's lock lease.
           const store = await f.storeOf(name);
           try {
             const steps = await store.steps(run.id);
@@ -219,7 +218,6 @@ describe("ferry fleet apply with ferry workers", () => {
       {
         groups: [{ name: "all", clusters: 8 }],
         strategy: "{ groups: [all], maxParallel: 2, maxFailures: 2 }",
-        ownSchemas: true,
         product: () => ({
           hosts: 1,
           commands: {
@@ -277,7 +275,6 @@ describe("ferry fleet apply with ferry workers", () => {
       {
         groups: [{ name: "all", clusters: 4 }],
         strategy: "{ groups: [all], maxParallel: 1, maxFailures: 1 }",
-        ownSchemas: true,
         product: (_i, dir) => ({ hosts: 1, commands: { install: heldInstall(join(dir, "hold")) } }),
       },
       async (f) => {
