@@ -271,8 +271,11 @@ interface FleetView {
   }[];
 }
 
-const countStates = (runs: readonly ClusterRunSummary[]) =>
-  runs.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.state]: (acc[r.state] ?? 0) + 1 }), {});
+function countStates(runs: readonly ClusterRunSummary[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of runs) counts[r.state] = (counts[r.state] ?? 0) + 1;
+  return counts;
+}
 
 async function fleetView(store: FleetStore, run: FleetRunRecord): Promise<FleetView> {
   const clusters = await store.clusterRuns(run.id);
