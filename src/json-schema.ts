@@ -6,12 +6,14 @@ import { z } from "zod";
 import { CatalogSchema } from "./catalog/catalog-schema.js";
 import { ClusterSchema } from "./cluster/cluster-schema.js";
 import type { SchemaName } from "./schema-names.js";
+import { FleetSchema } from "./fleet/fleet-schema.js";
 
 export { SCHEMA_NAMES, type SchemaName } from "./schema-names.js";
 
 const SCHEMAS: Record<SchemaName, { schema: z.core.$ZodType; title: string }> = {
   catalog: { schema: CatalogSchema, title: "ferry release catalog (releases.yaml)" },
   cluster: { schema: ClusterSchema, title: "ferry cluster file (cluster.yaml)" },
+  fleet: { schema: FleetSchema, title: "ferry fleet file (fleet.yaml)" },
 };
 
 export function jsonSchemaOf(name: SchemaName): Record<string, unknown> {

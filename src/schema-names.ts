@@ -3,5 +3,5 @@
  * the schemas (and fails to compile when a kind has none), so that the command line can name them
  * in its help without building any schema.
  */
-export const SCHEMA_NAMES = ["catalog", "cluster"] as const;
+export const SCHEMA_NAMES = ["catalog", "cluster", "fleet"] as const;
 export type SchemaName = (typeof SCHEMA_NAMES)[number];

@@ -86,6 +86,7 @@ describe("ferry schema", () => {
   for (const [kind, fields] of [
     ["catalog", ["product", "scheme", "policy", "releases"]],
     ["cluster", ["name", "catalog", "state", "version", "onFailure", "vars", "hosts", "components", "hooks"]],
+    ["fleet", ["name", "state", "clusters", "strategy"]],
   ] as const) {
     it(`prints the ${kind} file's JSON Schema, the same as the published copy`, () => {
       const r = ferry(["schema", kind]);

@@ -198,6 +198,8 @@ if ("url" in postgres) {
         await admin.query(`ALTER TABLE "${schema}".runs DROP COLUMN waiting`);
         await admin.query(`DROP TABLE "${schema}".gate_measurements`);
         await admin.query(oldLockTable(`"${schema}".lock`));
+        // Schema version 11 added the fleet tables.
+        await admin.query(`DROP TABLE "${schema}".fleet_cluster_runs, "${schema}".fleet_runs`);
         await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
 
         const upgraded = new PostgresStore({ connectionString: url, schema });
@@ -207,7 +209,7 @@ if ("url" in postgres) {
           await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
           assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 10 }]);
+          assert.deepEqual(rows, [{ version: 11 }]);
         } finally {
           await upgraded.close();
         }
@@ -227,6 +229,8 @@ if ("url" in postgres) {
         await store.close();
         const leaseUntil = Date.now() + HOUR;
         await admin.query(oldLockTable(`"${schema}".lock`, { token: "A", runId: "r1", leaseUntil }));
+        // Schema version 11 added the fleet tables.
+        await admin.query(`DROP TABLE "${schema}".fleet_cluster_runs, "${schema}".fleet_runs`);
         await admin.query(`UPDATE "${schema}".schema_version SET version = 9`);
 
         const upgraded = new PostgresStore({ connectionString: url, schema });
@@ -234,7 +238,7 @@ if ("url" in postgres) {
           await upgraded.init();
           await assertLockKeptFrom9(upgraded, leaseUntil);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 10 }]);
+          assert.deepEqual(rows, [{ version: 11 }]);
         } finally {
           await upgraded.close();
         }
@@ -396,7 +400,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 10);
+      assert.equal(db.pragma("user_version", { simple: true }), 11);
     } finally {
       db.close();
     }
@@ -416,6 +420,7 @@ describe("SqliteStore", () => {
       "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting; DROP TABLE gate_measurements",
     );
     db.exec(oldLockTable("lock"));
+    db.exec("DROP TABLE fleet_cluster_runs; DROP TABLE fleet_runs"); // schema version 11
     db.pragma("user_version = 1");
     db.close();
 
@@ -469,6 +474,7 @@ describe("SqliteStore", () => {
       "ALTER TABLE steps DROP COLUMN observed; ALTER TABLE steps DROP COLUMN undone_at; DROP TABLE run_notes; ALTER TABLE runs DROP COLUMN waiting; DROP TABLE gate_measurements",
     );
     db.exec(oldLockTable("lock"));
+    db.exec("DROP TABLE fleet_cluster_runs; DROP TABLE fleet_runs"); // schema version 11
     db.pragma("user_version = 2");
     db.close();
 
@@ -497,6 +503,7 @@ describe("SqliteStore", () => {
       await store.close();
       const db = new Database(file);
       db.exec(oldLockTable("lock", { token: "A", runId, leaseUntil }));
+      db.exec("DROP TABLE fleet_cluster_runs; DROP TABLE fleet_runs"); // schema version 11
       db.pragma("user_version = 9");
       db.close();
       const upgraded = new SqliteStore(file);

@@ -29,6 +29,8 @@ const duration = (zero: boolean) =>
     .describe('A duration: "500ms", "5s", "2m", "1h", or a number of seconds.');
 
 export const DurationSchema = duration(false);
+/** A duration that may be zero (a soak that is off). */
+export const DurationOrZeroSchema = duration(true);
 
 const VarsSchema = z
   .record(

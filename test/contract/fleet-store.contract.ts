@@ -1,0 +1,234 @@
+/**
+ * The fleet store contract (src/fleet/fleet-store.ts): what every implementation must do, through
+ * the public API only. `make` gives a fresh, initialised, empty store each time it is called on
+ * the same location (several workers' stores on one database), and `cleanup` removes it.
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FleetStore, NewClusterRun, RunStrategy } from "../../src/index.js";
+
+export interface FleetStoreMaker {
+  /** A new location (schema, file), empty. */
+  location(): Promise<string>;
+  /** A store on that location: several may be open at once, as several workers' are. */
+  open(location: string): Promise<FleetStore>;
+  cleanup(location: string): Promise<void>;
+  /** How many stores may claim at once (SQLite: one worker). */
+  readonly workers: number;
+}
+
+const cluster = (name: string, group: string, extra: Partial<NewClusterRun> = {}): NewClusterRun => ({
+  cluster: name,
+  group,
+  file: `/fleet/${name}.yaml`,
+  clusterText: `name: ${name}\n`,
+  catalogFile: "/fleet/releases.yaml",
+  catalogText: "product: p\n",
+  ...extra,
+});
+
+const strategy = (s: Partial<RunStrategy> = {}): RunStrategy => ({
+  groups: ["canary", "rest"],
+  maxParallel: 2,
+  soakMs: 0,
+  maxFailures: 1,
+  ...s,
+});
+
+export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
+  describe(`fleet store contract: ${name}`, () => {
+    const opened: FleetStore[] = [];
+    const locations: string[] = [];
+    after(async () => {
+      for (const s of opened) await s.close().catch(() => {});
+      for (const l of locations) await maker.cleanup(l);
+    });
+    const fresh = async (n = 1): Promise<FleetStore[]> => {
+      const location = await maker.location();
+      locations.push(location);
+      const stores: FleetStore[] = [];
+      for (let i = 0; i < n; i++) stores.push(await maker.open(location));
+      opened.push(...stores);
+      return stores;
+    };
+    const record = async (
+      store: FleetStore,
+      clusters: readonly NewClusterRun[],
+      s: Partial<RunStrategy> = {},
+    ) => {
+      const id = `f-${Math.random().toString(36).slice(2, 8)}`;
+      await store.createFleetRun(
+        {
+          id,
+          fleet: "edge",
+          target: "1.0.1",
+          strategy: strategy(s),
+          status: "running",
+          createdBy: "t",
+          createdAt: Date.now(),
+        },
+        clusters,
+      );
+      return id;
+    };
+
+    it("records a fleet run and its cluster runs in start order, refused ones as refused", async () => {
+      const [store] = (await fresh()) as [FleetStore];
+      const id = await record(store, [
+        cluster("r1", "rest"),
+        cluster("c1", "canary"),
+        cluster("bad", "rest", { refused: "bad.yaml:3: hosts: required" }),
+      ]);
+      assert.equal((await store.latestFleetRun("edge"))?.id, id);
+      const runs = await store.clusterRuns(id);
+      assert.deepEqual(
+        runs.map((r) => [r.cluster, r.group, r.state]),
+        [
+          ["c1", "canary", "pending"],
+          ["r1", "rest", "pending"],
+          ["bad", "rest", "refused"],
+        ],
+      );
+      assert.equal(runs[2]?.error, "bad.yaml:3: hosts: required");
+      const claim = await store.claim("w1", 10_000);
+      assert.equal(claim?.cluster, "c1");
+      assert.equal(claim?.clusterText, "name: c1\n");
+      assert.equal(claim?.target, "1.0.1");
+    });
+
+    it("never more than maxParallel claims live, however many workers claim at once", async () => {
+      const stores = await fresh(Math.max(1, maker.workers));
+      const [store] = stores as [FleetStore];
+      const id = await record(
+        store,
+        Array.from({ length: 20 }, (_, i) => cluster(`r${i}`, "rest")),
+        { groups: ["rest"], maxParallel: 3 },
+      );
+      const attempts = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          (stores[i % stores.length] as FleetStore).claim(`w${i}`, 10_000),
+        ),
+      );
+      assert.equal(attempts.filter(Boolean).length, 3);
+      const live = (await store.clusterRuns(id)).filter((r) => r.state === "claimed");
+      assert.equal(live.length, 3);
+      const first = attempts.find(Boolean);
+      assert.ok(first);
+      assert.equal(await store.finish(first.worker ?? "", first, { state: "done", version: "1.0.1" }), true);
+      assert.ok(await store.claim("w-late", 10_000), "a slot freed is claimable");
+      assert.equal(await store.claim("w-late", 10_000), undefined);
+    });
+
+    it("a group starts once the one before has finished and soaked", async () => {
+      const [store] = (await fresh()) as [FleetStore];
+      await record(store, [cluster("c1", "canary"), cluster("r1", "rest")], { soakMs: 400 });
+      const c1 = await store.claim("w", 10_000);
+      assert.equal(c1?.cluster, "c1");
+      assert.equal(await store.claim("w", 10_000), undefined, "rest waits for canary");
+      assert.ok(c1);
+      await store.finish("w", c1, { state: "done" });
+      assert.equal(await store.claim("w", 10_000), undefined, "rest waits for the soak");
+      await sleep(500);
+      assert.equal((await store.claim("w", 10_000))?.cluster, "r1");
+    });
+
+    it("a lapsed claim is taken up before any new cluster, and its worker has lost it", async () => {
+      const [store] = (await fresh()) as [FleetStore];
+      const id = await record(store, [cluster("r1", "rest"), cluster("r2", "rest")], {
+        groups: ["rest"],
+        maxParallel: 2,
+      });
+      const mine = await store.claim("dead", 200);
+      assert.equal(mine?.cluster, "r1");
+      assert.ok(mine);
+      await store.markRunning("dead", mine, "run-1", "1.0.0");
+      await sleep(400);
+      const taken = await store.claim("alive", 10_000);
+      assert.equal(taken?.cluster, "r1", "the lapsed claim, not r2");
+      assert.equal(taken?.tookOverFrom, "dead");
+      assert.equal(taken?.runId, "run-1");
+      assert.equal((await store.renew("dead", [mine], 10_000)).get(`${id}/r1`), "lost");
+      assert.equal(await store.finish("dead", mine, { state: "done" }), false);
+      assert.equal((await store.renew("alive", [mine], 10_000)).get(`${id}/r1`), "running");
+      const r1 = (await store.clusterRuns(id)).find((r) => r.cluster === "r1");
+      assert.equal(r1?.takeovers, 1);
+      assert.equal(r1?.state, "running");
+    });
+
+    it("once maxFailures clusters failed, nothing new starts and the fleet run names them", async () => {
+      const [store] = (await fresh()) as [FleetStore];
+      const id = await record(
+        store,
+        Array.from({ length: 5 }, (_, i) => cluster(`r${i}`, "rest")),
+        { groups: ["rest"], maxParallel: 3, maxFailures: 2 },
+      );
+      const [a, b, c] = [
+        await store.claim("w", 10_000),
+        await store.claim("w", 10_000),
+        await store.claim("w", 10_000),
+      ];
+      assert.ok(a && b && c);
+      await store.finish("w", a, { state: "rolled-back", error: "install failed" });
+      assert.ok(await store.claim("w", 10_000), "one failure of two allowed");
+      await store.finish("w", b, { state: "failed", error: "verify failed" });
+      assert.equal(await store.claim("w", 10_000), undefined);
+      let run = await store.getFleetRun(id);
+      assert.equal(run?.status, "stopped-on-failures");
+      assert.equal(run?.endedAt, null, "runs in flight go on");
+      assert.match(run?.reason ?? "", /r0: install failed.*r1: verify failed/);
+      await store.finish("w", c, { state: "done" });
+      for (const r of (await store.clusterRuns(id)).filter((x) => x.state === "claimed")) {
+        await store.finish("w", r, { state: "done" });
+      }
+      run = await store.getFleetRun(id);
+      assert.equal(run?.status, "stopped-on-failures");
+      assert.ok(run?.endedAt, "ended once nothing runs");
+    });
+
+    it("pause starts nothing new, resume starts again, abort ends once the runs in flight end", async () => {
+      const [store] = (await fresh()) as [FleetStore];
+      const id = await record(
+        store,
+        Array.from({ length: 3 }, (_, i) => cluster(`r${i}`, "rest")),
+        {
+          groups: ["rest"],
+        },
+      );
+      const a = await store.claim("w", 10_000);
+      assert.ok(a);
+      assert.equal((await store.setFleetStatus(id, "pause", "op"))?.status, "paused");
+      assert.equal(await store.claim("w", 10_000), undefined);
+      assert.equal((await store.renew("w", [a], 10_000)).get(`${id}/r0`), "paused");
+      assert.equal((await store.setFleetStatus(id, "resume", "op"))?.status, "running");
+      assert.ok(await store.claim("w", 10_000));
+      const aborting = await store.setFleetStatus(id, "abort", "op");
+      assert.equal(aborting?.status, "aborting");
+      assert.match(aborting?.reason ?? "", /aborted by op/);
+      assert.equal((await store.renew("w", [a], 10_000)).get(`${id}/r0`), "aborting");
+      for (const r of (await store.clusterRuns(id)).filter((x) => x.state === "claimed")) {
+        await store.finish("w", r, { state: "aborted", error: "rolled back" });
+      }
+      const run = await store.getFleetRun(id);
+      assert.equal(run?.status, "aborted");
+      assert.ok(run?.endedAt);
+      assert.deepEqual(
+        (await store.clusterRuns(id)).map((r) => r.state),
+        ["aborted", "aborted", "aborted"],
+      );
+    });
+
+    it("a fleet with every cluster done is done; one refused makes it failed", async () => {
+      const [store] = (await fresh()) as [FleetStore];
+      const id = await record(store, [cluster("r0", "rest"), cluster("x", "rest", { refused: "invalid" })], {
+        groups: ["rest"],
+      });
+      const a = await store.claim("w", 10_000);
+      assert.ok(a);
+      await store.finish("w", a, { state: "done" });
+      const run = await store.getFleetRun(id);
+      assert.equal(run?.status, "failed");
+      assert.match(run?.reason ?? "", /x: invalid/);
+    });
+  });
+}
