@@ -81,6 +81,16 @@ export {
   loadFleet,
   type MaxFailures,
 } from "./fleet/fleet-file.js";
+export {
+  type AskCluster,
+  CLUSTERS_AT_ONCE,
+  type ClusterRefusal,
+  type FleetPlan,
+  type FleetPlanCluster,
+  planFleet,
+  plannedClusters,
+  type RefusalKind,
+} from "./fleet/fleet-plan.js";
 export { type AnswerOptions, type ApprovalAnswer, answerApproval, type Verdict } from "./gates/approval.js";
 export { queryPrometheus, type Reading } from "./gates/index.js";
 export { describeWindow, type Window, type WindowDay, type WindowState, windowAt } from "./gates/window.js";

@@ -10,6 +10,7 @@ import { registerApproveCommands } from "./approve-command.js";
 import { registerCheckCommand } from "./check-command.js";
 import { registerDbCommand } from "./db-command.js";
 import { registerDemoCommand } from "./demo-command.js";
+import { registerFleetCommand } from "./fleet-command.js";
 import { registerHostCommand } from "./host-command.js";
 import { registerInitCommand } from "./init-command.js";
 import { reportError } from "./output.js";
@@ -44,6 +45,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerDbCommand(program, setExit);
   registerServeCommand(program, setExit);
   registerDemoCommand(program, setExit);
+  registerFleetCommand(program, setExit);
   registerSchemaCommand(program);
   // Subcommands copy the parent's settings only when created after them, so set these on each.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
