@@ -17,6 +17,7 @@ export {
   PathRefusedError,
   type Policy,
   type PolicyRule,
+  parseCatalog,
   planPath,
   type Refusal,
   type Release,
@@ -70,6 +71,7 @@ export {
   type SourceProblem,
   UserError,
 } from "./errors.js";
+export { type ClaimDecision, decideClaim, type GroupCounts, settleFleet } from "./fleet/claim-rules.js";
 export {
   type Fleet,
   type FleetGroup,
@@ -91,6 +93,39 @@ export {
   plannedClusters,
   type RefusalKind,
 } from "./fleet/fleet-plan.js";
+export {
+  type ClaimedClusterRun,
+  type ClaimKey,
+  type ClusterRunOutcome,
+  type ClusterRunState,
+  type ClusterRunSummary,
+  FAILED_STATES,
+  FINAL_STATES,
+  type FleetRunRecord,
+  type FleetStatus,
+  type FleetStore,
+  LIVE_STATES,
+  type NewClusterRun,
+  type RunStrategy,
+} from "./fleet/fleet-store.js";
+export { isPostgres, openFleetStore } from "./fleet/open-fleet-store.js";
+export { PostgresFleetStore } from "./fleet/postgres-fleet-store.js";
+export {
+  type ClusterRunnerOptions,
+  clusterRunner,
+  StoreCache,
+  storePerRun,
+  withStateCredentials,
+} from "./fleet/run-cluster-run.js";
+export {
+  CLAIM_LEASE_MS,
+  type ClusterRunContext,
+  newWorkerId,
+  type RunCluster,
+  runWorker,
+  type WorkerOptions,
+  type WorkerSummary,
+} from "./fleet/worker.js";
 export { type AnswerOptions, type ApprovalAnswer, answerApproval, type Verdict } from "./gates/approval.js";
 export { queryPrometheus, type Reading } from "./gates/index.js";
 export { describeWindow, type Window, type WindowDay, type WindowState, windowAt } from "./gates/window.js";
@@ -187,3 +222,4 @@ export { DamagedStoreError } from "./store/damaged-store-error.js";
 export { openStateStore, StateStoreOpenError } from "./store/open-store.js";
 export type { RunNote, RunStatus, StateStore, StepState, WarningAcceptance } from "./store/state-store.js";
 export { forTerminal, jsonForTerminal } from "./terminal-text.js";
+export { yamlWithoutPasswords } from "./yaml-file.js";

@@ -165,7 +165,7 @@ if ("url" in postgres) {
           await upgraded.createRun({ ...SAMPLE_RUN, id: "r2", acceptedWarnings: ACCEPTED }, []);
           assert.deepEqual((await upgraded.getRun("r2"))?.acceptedWarnings, ACCEPTED);
           const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version`);
-          assert.deepEqual(rows, [{ version: 9 }]);
+          assert.deepEqual(rows, [{ version: 10 }]);
         } finally {
           await upgraded.close();
         }
@@ -276,7 +276,7 @@ describe("SqliteStore", () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(db.pragma("user_version", { simple: true }), 9);
+      assert.equal(db.pragma("user_version", { simple: true }), 10);
     } finally {
       db.close();
     }

@@ -3,7 +3,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { type SourceProblem, UserError } from "../errors.js";
-import { type FieldPath, problemAt, readYamlFile, validateWith, type YamlFile } from "../yaml-file.js";
+import { type FieldPath, problemAt, readYamlFile, validateWith, YamlFile } from "../yaml-file.js";
 import { type CatalogInput, CatalogSchema, type Policy } from "./catalog-schema.js";
 import { SCHEMES, type SchemeName, type VersionScheme } from "./version-scheme.js";
 
@@ -49,6 +49,15 @@ export interface CatalogSource {
 export function loadCatalog(file: string): Catalog {
   const yaml = readYamlFile(file);
   return { ...defineCatalog(yaml.data(), { yaml, dir: dirname(resolve(file)) }), file, text: yaml.text };
+}
+
+/**
+ * Validates catalog text; `file` names it in errors and anchors its `migrations` folders (a fleet
+ * worker runs a cluster from the copy of its catalog kept with the fleet run).
+ */
+export function parseCatalog(file: string, text: string): Catalog {
+  const yaml = new YamlFile(file, text);
+  return { ...defineCatalog(yaml.data(), { yaml, dir: dirname(resolve(file)) }), file, text };
 }
 
 /**

@@ -4,6 +4,7 @@ export {
   type CatalogSource,
   defineCatalog,
   loadCatalog,
+  parseCatalog,
   type Release,
   type ReleaseWarning,
 } from "./catalog.js";

@@ -22,6 +22,7 @@ import { registerResumeCommands } from "./resume-command.js";
 import { registerSchemaCommand } from "./schema-command.js";
 import { registerServeCommand } from "./serve-command.js";
 import { registerStatusCommands } from "./status-command.js";
+import { registerWorkerCommand } from "./worker-command.js";
 
 /** `setExit` is how a command that ran to its end says its outcome was not success (a run that failed). */
 export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Command {
@@ -46,6 +47,7 @@ export function buildProgram(setExit: (code: ExitCode) => void = () => {}): Comm
   registerServeCommand(program, setExit);
   registerDemoCommand(program, setExit);
   registerFleetCommand(program, setExit);
+  registerWorkerCommand(program, setExit);
   registerSchemaCommand(program);
   // Subcommands copy the parent's settings only when created after them, so set these on each.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];

@@ -181,6 +181,46 @@ function migrations(s: string): string[] {
     CREATE INDEX gate_measurements_run ON ${s}.gate_measurements (run_id, id);
     `,
     `ALTER TABLE ${s}.steps ADD COLUMN undone_at bigint;`,
+    // Fleet runs and their cluster runs (src/fleet): what workers claim, with the copies of each
+    // cluster's files a worker on another machine runs it from.
+    `
+    CREATE TABLE ${s}.fleet_runs (
+      id text PRIMARY KEY,
+      ord bigint GENERATED ALWAYS AS IDENTITY,
+      fleet text NOT NULL,
+      target text NOT NULL,
+      strategy json NOT NULL,
+      status text NOT NULL,
+      reason text,
+      created_by text NOT NULL,
+      created_at bigint NOT NULL,
+      ended_at bigint
+    );
+    CREATE INDEX fleet_runs_fleet ON ${s}.fleet_runs (fleet, ord DESC);
+    CREATE TABLE ${s}.fleet_cluster_runs (
+      fleet_run_id text NOT NULL REFERENCES ${s}.fleet_runs (id) ON DELETE CASCADE,
+      cluster text NOT NULL,
+      ord integer NOT NULL,
+      grp text NOT NULL,
+      grp_ord integer NOT NULL,
+      state text NOT NULL,
+      version text,
+      worker text,
+      lease_until bigint,
+      claimed_at bigint,
+      started_at bigint,
+      ended_at bigint,
+      run_id text,
+      error text,
+      takeovers integer NOT NULL DEFAULT 0,
+      file text NOT NULL,
+      cluster_text text NOT NULL,
+      catalog_file text NOT NULL,
+      catalog_text text NOT NULL,
+      PRIMARY KEY (fleet_run_id, cluster)
+    );
+    CREATE INDEX fleet_cluster_runs_order ON ${s}.fleet_cluster_runs (fleet_run_id, state, grp_ord, ord);
+    `,
   ];
 }
 

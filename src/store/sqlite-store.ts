@@ -176,6 +176,45 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX gate_measurements_run ON gate_measurements (run_id);
   `,
   "ALTER TABLE steps ADD COLUMN undone_at INTEGER;",
+  // Fleet runs and their cluster runs (src/fleet); on SQLite, for one worker on this machine only.
+  `
+  CREATE TABLE fleet_runs (
+    id TEXT PRIMARY KEY,
+    ord INTEGER NOT NULL,
+    fleet TEXT NOT NULL,
+    target TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    ended_at INTEGER
+  );
+  CREATE INDEX fleet_runs_fleet ON fleet_runs (fleet, ord DESC);
+  CREATE TABLE fleet_cluster_runs (
+    fleet_run_id TEXT NOT NULL REFERENCES fleet_runs (id) ON DELETE CASCADE,
+    cluster TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    grp TEXT NOT NULL,
+    grp_ord INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    version TEXT,
+    worker TEXT,
+    lease_until INTEGER,
+    claimed_at INTEGER,
+    started_at INTEGER,
+    ended_at INTEGER,
+    run_id TEXT,
+    error TEXT,
+    takeovers INTEGER NOT NULL DEFAULT 0,
+    file TEXT NOT NULL,
+    cluster_text TEXT NOT NULL,
+    catalog_file TEXT NOT NULL,
+    catalog_text TEXT NOT NULL,
+    PRIMARY KEY (fleet_run_id, cluster)
+  );
+  CREATE INDEX fleet_cluster_runs_order ON fleet_cluster_runs (fleet_run_id, state, grp_ord, ord);
+  `,
 ];
 
 const STEP_COLUMNS = {

@@ -1,0 +1,311 @@
+/**
+ * `ferry fleet apply|status|pause|resume|abort -f fleet.yaml`: record a fleet run in the fleet's
+ * store and work on it (or leave it to `ferry worker`s), watch it, and steer it.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Command } from "commander";
+import {
+  type ClusterRunSummary,
+  ExitCode,
+  type Fleet,
+  type FleetRunRecord,
+  type FleetStore,
+  failureLimit,
+  forTerminal,
+  loadFleet,
+  type NewClusterRun,
+  newWorkerId,
+  openFleetStore,
+  RefusedError,
+  runWorker,
+  UserError,
+  whoStarted,
+  yamlWithoutPasswords,
+} from "../index.js";
+import { confirmer } from "./context.js";
+import { printJson } from "./output.js";
+import { withWorkerSignals, workerRunner } from "./worker-command.js";
+
+interface FileFlags {
+  file: string;
+  json?: boolean;
+}
+
+interface ApplyFlags extends FileFlags {
+  to?: string;
+  yes?: boolean;
+  work: boolean;
+}
+
+export function registerFleetRunCommands(fleet: Command, setExit: (code: ExitCode) => void): void {
+  fileOption(fleet.command("apply"))
+    .description("record a fleet run to a release and work on it with this process (and any `ferry worker`)")
+    .option("--to <version>", "the release every cluster goes to")
+    .option("--yes", "do not ask for confirmation")
+    .option("--no-work", "only record the fleet run and wait for the workers to finish it")
+    .option("--json", "print one JSON document: the fleet run as `fleet status --json` shows it")
+    .action(async (flags: ApplyFlags) => setExit(await fleetApply(flags)));
+
+  fileOption(fleet.command("status"))
+    .description("the latest fleet run: per group and per cluster, the state, version, worker and failure")
+    .option("--json", "print one JSON document")
+    .action(async (flags: FileFlags) => {
+      const f = loadFleet(flags.file);
+      await withFleetStore(f, async (store) => {
+        const run = await store.latestFleetRun(f.name);
+        const view = run ? await fleetView(store, run) : null;
+        if (flags.json) printJson(view ?? { fleet: f.name, run: null });
+        else process.stdout.write(view ? statusText(view) : `fleet ${f.name} has no fleet run yet\n`);
+      });
+    });
+
+  for (const [action, description] of [
+    ["pause", "start no new cluster; the cluster runs in flight go on"],
+    ["resume", "start clusters again after a pause"],
+    [
+      "abort",
+      "start no new cluster, and roll back the runs in flight that are before their point of no return",
+    ],
+  ] as const) {
+    fileOption(fleet.command(action))
+      .description(description)
+      .option("--json", "print one JSON document")
+      .action(async (flags: FileFlags) => {
+        const f = loadFleet(flags.file);
+        await withFleetStore(f, async (store) => {
+          const run = await store.latestFleetRun(f.name);
+          if (!run) throw new RefusedError(`fleet ${f.name} has no fleet run to ${action}`, "no-fleet-run");
+          const after = await store.setFleetStatus(run.id, action, whoStarted());
+          if (!after) throw new RefusedError(`fleet run ${run.id} is gone`, "no-fleet-run");
+          if (after.status === run.status) {
+            throw new RefusedError(
+              `fleet run ${run.id} is ${run.status}${run.endedAt === null ? "" : " (ended)"}: nothing to ${action}`,
+              "fleet-status",
+            );
+          }
+          if (flags.json) printJson({ fleetRunId: after.id, status: after.status, reason: after.reason });
+          else
+            process.stdout.write(
+              `fleet run ${after.id}: ${after.status}${after.reason ? ` (${after.reason})` : ""}\n`,
+            );
+        });
+      });
+  }
+}
+
+function fileOption(command: Command): Command {
+  return command.option("-f, --file <file>", "the fleet file", "fleet.yaml");
+}
+
+async function withFleetStore<T>(f: Fleet, body: (store: FleetStore) => Promise<T>): Promise<T> {
+  const store = await openFleetStore(f.state);
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function fleetApply(flags: ApplyFlags): Promise<ExitCode> {
+  const f = loadFleet(flags.file);
+  if (!flags.to) throw new UserError("fleet apply: pass --to VERSION, the release every cluster goes to");
+  const target = flags.to;
+  const total = f.members.length + f.refused.length;
+  const strategy = {
+    groups: f.strategy.groups,
+    maxParallel: f.strategy.maxParallel,
+    soakMs: f.strategy.soakMs,
+    maxFailures: failureLimit(f.strategy.maxFailures, total),
+  };
+  const confirm = confirmer(flags.yes);
+  const question = `Upgrade the ${f.members.length} cluster(s) of fleet ${f.name} to ${target} (groups ${strategy.groups.join(" → ")}, at most ${strategy.maxParallel} at once, stop after ${strategy.maxFailures} failure(s))?`;
+  if (confirm && !(await confirm(question))) {
+    process.stdout.write("cancelled; nothing was changed\n");
+    return ExitCode.failed;
+  }
+  return withFleetStore(f, async (store) => {
+    const open = (await store.listFleetRuns(f.name)).find((r) => r.endedAt === null);
+    if (open) {
+      throw new RefusedError(
+        `fleet run ${open.id} of ${f.name} (to ${open.target}) is ${open.status} and has not ended`,
+        "open-fleet-run",
+        "watch it with `ferry fleet status`, or stop it with `ferry fleet abort`",
+      );
+    }
+    const id = newFleetRunId();
+    await store.createFleetRun(
+      {
+        id,
+        fleet: f.name,
+        target,
+        strategy,
+        status: "running",
+        createdBy: whoStarted(),
+        createdAt: Date.now(),
+      },
+      clusterRunsOf(f),
+    );
+    const say = (text: string) => {
+      if (!flags.json) process.stdout.write(`${forTerminal(text)}\n`);
+    };
+    say(
+      `fleet run ${id}: ${f.members.length} cluster(s) to ${target}${f.refused.length ? `, ${f.refused.length} refused` : ""}`,
+    );
+    const ended = async () => (await store.getFleetRun(id))?.endedAt != null;
+    let interrupted = false;
+    if (flags.work) {
+      const workerId = newWorkerId();
+      await withWorkerSignals(say, (interrupt, stop) => {
+        interrupt.addEventListener("abort", () => {
+          interrupted = true;
+        });
+        return runWorker({
+          store,
+          id: workerId,
+          concurrency: strategy.maxParallel,
+          runCluster: workerRunner(workerId, f.state),
+          interrupt,
+          stop,
+          until: ended,
+          log: say,
+        });
+      });
+    } else {
+      interrupted = await waitForEnd(ended);
+    }
+    const run = await store.getFleetRun(id);
+    const view = run && (await fleetView(store, run));
+    if (flags.json) printJson(view);
+    else if (view) process.stdout.write(statusText(view));
+    if (interrupted && run?.endedAt == null) return ExitCode.interrupted;
+    return run?.status === "done" ? ExitCode.ok : ExitCode.failed;
+  });
+}
+
+/** Polls until the fleet run ends; true when a signal came first (the workers carry on). */
+async function waitForEnd(ended: () => Promise<boolean>): Promise<boolean> {
+  const signalled = new AbortController();
+  const on = () => signalled.abort();
+  process.once("SIGINT", on);
+  process.once("SIGTERM", on);
+  try {
+    while (!signalled.signal.aborted) {
+      if (await ended()) return false;
+      await sleep(500, undefined, { signal: signalled.signal }).catch(() => {});
+    }
+    return true;
+  } finally {
+    process.off("SIGINT", on);
+    process.off("SIGTERM", on);
+  }
+}
+
+/** One cluster run per cluster, with the copies of its files a worker elsewhere runs from (passwords masked). */
+function clusterRunsOf(f: Fleet): NewClusterRun[] {
+  const catalogs = new Map<string, string>();
+  const catalogText = (file: string): string => {
+    let text = catalogs.get(file);
+    if (text === undefined) {
+      text = yamlWithoutPasswords(readFileSync(file, "utf8"));
+      catalogs.set(file, text);
+    }
+    return text;
+  };
+  return [
+    ...f.members.map((m) => ({
+      cluster: m.name,
+      group: m.group,
+      file: m.file,
+      clusterText: yamlWithoutPasswords(m.cluster.text),
+      catalogFile: m.cluster.catalog,
+      catalogText: catalogText(m.cluster.catalog),
+    })),
+    ...f.refused.map((r) => ({
+      cluster: r.name ?? relative(f.dir, r.file),
+      group: r.group,
+      file: r.file,
+      clusterText: "",
+      catalogFile: "",
+      catalogText: "",
+      refused: r.reason,
+    })),
+  ];
+}
+
+/** `20261127T161500Z-3fa2`, as a cluster run's id. */
+function newFleetRunId(): string {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  return `${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+interface FleetView {
+  readonly fleet: string;
+  readonly fleetRunId: string;
+  readonly target: string;
+  readonly status: FleetRunRecord["status"];
+  readonly reason: string | null;
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly endedAt: number | null;
+  readonly strategy: FleetRunRecord["strategy"];
+  readonly counts: Record<string, number>;
+  readonly failures: readonly { cluster: string; state: string; error: string | null }[];
+  readonly groups: readonly {
+    name: string;
+    counts: Record<string, number>;
+    clusters: readonly ClusterRunSummary[];
+  }[];
+}
+
+const countStates = (runs: readonly ClusterRunSummary[]) =>
+  runs.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.state]: (acc[r.state] ?? 0) + 1 }), {});
+
+async function fleetView(store: FleetStore, run: FleetRunRecord): Promise<FleetView> {
+  const clusters = await store.clusterRuns(run.id);
+  return {
+    fleet: run.fleet,
+    fleetRunId: run.id,
+    target: run.target,
+    status: run.status,
+    reason: run.reason,
+    createdBy: run.createdBy,
+    createdAt: run.createdAt,
+    endedAt: run.endedAt,
+    strategy: run.strategy,
+    counts: countStates(clusters),
+    failures: clusters
+      .filter((c) => c.state === "failed" || c.state === "rolled-back" || c.state === "refused")
+      .map((c) => ({ cluster: c.cluster, state: c.state, error: c.error })),
+    groups: run.strategy.groups.map((name) => {
+      const mine = clusters.filter((c) => c.group === name);
+      return { name, counts: countStates(mine), clusters: mine };
+    }),
+  };
+}
+
+function statusText(v: FleetView): string {
+  const counts = (c: Record<string, number>) =>
+    Object.entries(c)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ");
+  const lines = [
+    `fleet ${v.fleet}, run ${v.fleetRunId} to ${v.target}: ${v.status}${v.reason ? ` (${v.reason})` : ""}`,
+    `  ${counts(v.counts)}`,
+  ];
+  for (const g of v.groups) {
+    lines.push(`group ${g.name}: ${counts(g.counts) || "no cluster"}`);
+    for (const c of g.clusters) {
+      const worker = c.worker && (c.state === "claimed" || c.state === "running") ? ` on ${c.worker}` : "";
+      lines.push(
+        `  ${c.cluster}: ${c.state}${c.version ? `, at ${c.version}` : ""}${worker}${c.error ? ` — ${c.error}` : ""}`,
+      );
+    }
+  }
+  return `${lines.map((l) => forTerminal(l)).join("\n")}\n`;
+}

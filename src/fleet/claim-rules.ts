@@ -1,0 +1,94 @@
+/**
+ * The fleet strategy's rules (DESIGN.md "A fleet of clusters"), as pure functions over the counts
+ * of a fleet run's cluster runs: what a worker may claim now, and what the fleet run's status
+ * becomes once a cluster run ends. The stores call them inside the transaction that holds the
+ * fleet run's row, so two workers never decide on the same counts.
+ *
+ * - a lapsed claim (its worker died) is taken up before any new cluster starts; until it lapses
+ *   it counts toward maxParallel like any live claim;
+ * - at most maxParallel claims live at once;
+ * - group N+1 starts only when group N has all finished and `soak` has passed since its last end;
+ * - once maxFailures clusters have failed, no new cluster starts.
+ */
+import type { FleetRunRecord, FleetStatus } from "./fleet-store.js";
+
+/** One group's cluster runs, counted; `lapsed` are live claims whose lease has run out (also in `live`). */
+export interface GroupCounts {
+  readonly pending: number;
+  readonly live: number;
+  readonly lapsed: number;
+  readonly failed: number;
+  readonly done: number;
+  /** Final without reaching the target and without failing: refused, aborted. */
+  readonly unreached: number;
+  /** Epoch ms of the group's last cluster run end; null when none ended. */
+  readonly lastEndedAt: number | null;
+}
+
+export type ClaimDecision =
+  | { readonly kind: "takeover" }
+  | { readonly kind: "start"; readonly group: number }
+  | { readonly kind: "none"; readonly why: string; readonly stopOnFailures?: boolean };
+
+const sum = (counts: readonly GroupCounts[], f: (c: GroupCounts) => number) =>
+  counts.reduce((n, c) => n + f(c), 0);
+
+/** At least one failure stops a fleet: `maxFailures: 0` would otherwise start nothing at all. */
+export const failuresToStop = (maxFailures: number): number => Math.max(1, maxFailures);
+
+/** `counts[i]` is the group `strategy.groups[i]`. */
+export function decideClaim(
+  fleet: Pick<FleetRunRecord, "status" | "strategy" | "endedAt">,
+  counts: readonly GroupCounts[],
+  now: number,
+): ClaimDecision {
+  if (fleet.endedAt !== null) return { kind: "none", why: "the fleet run has ended" };
+  // A lapsed claim is taken up whatever the fleet's status: its cluster run is under way and must
+  // reach an end (an aborting fleet's worker rolls it back).
+  if (sum(counts, (c) => c.lapsed) > 0) return { kind: "takeover" };
+  if (fleet.status !== "running") return { kind: "none", why: `the fleet run is ${fleet.status}` };
+  const { strategy } = fleet;
+  const failed = sum(counts, (c) => c.failed);
+  if (failed >= failuresToStop(strategy.maxFailures)) {
+    return { kind: "none", why: `${failed} cluster(s) failed`, stopOnFailures: true };
+  }
+  if (sum(counts, (c) => c.live) >= strategy.maxParallel) {
+    return { kind: "none", why: `${strategy.maxParallel} cluster runs are under way` };
+  }
+  const group = counts.findIndex((c) => c.pending + c.live > 0);
+  const current = counts[group];
+  if (current === undefined) return { kind: "none", why: "no cluster is left to start" };
+  if (current.pending === 0) return { kind: "none", why: "the group's last clusters are under way" };
+  if (group > 0) {
+    const ends = counts.slice(0, group).map((c) => c.lastEndedAt ?? 0);
+    const soakedAt = Math.max(0, ...ends) + strategy.soakMs;
+    if (now < soakedAt) {
+      return { kind: "none", why: `soaking until ${new Date(soakedAt).toISOString()}` };
+    }
+  }
+  return { kind: "start", group };
+}
+
+/**
+ * The fleet run's status once a cluster run has ended, or undefined when it stays as it is; `final`
+ * when nothing is left to run (the run's endedAt is then set).
+ */
+export function settleFleet(
+  fleet: Pick<FleetRunRecord, "status" | "strategy" | "endedAt">,
+  counts: readonly GroupCounts[],
+): { readonly status: FleetStatus; readonly final: boolean } | undefined {
+  if (fleet.endedAt !== null) return undefined;
+  const live = sum(counts, (c) => c.live);
+  const pending = sum(counts, (c) => c.pending);
+  const failed = sum(counts, (c) => c.failed);
+  let status = fleet.status;
+  if ((status === "running" || status === "paused") && failed >= failuresToStop(fleet.strategy.maxFailures)) {
+    status = "stopped-on-failures";
+  }
+  if (live > 0) return status === fleet.status ? undefined : { status, final: false };
+  if (status === "aborting") return { status: "aborted", final: true };
+  if (status === "stopped-on-failures") return { status, final: true };
+  if (pending > 0) return status === fleet.status ? undefined : { status, final: false };
+  const reachedAll = failed === 0 && sum(counts, (c) => c.unreached) === 0;
+  return { status: reachedAll ? "done" : "failed", final: true };
+}

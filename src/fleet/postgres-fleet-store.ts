@@ -1,0 +1,388 @@
+/**
+ * The fleet store on PostgreSQL, in the state store's schema: any number of workers on any number
+ * of machines claim cluster runs through it.
+ *
+ * A claim is one transaction: the fleet run's row is locked FOR UPDATE (so the count of live claims
+ * that `maxParallel` bounds is read and changed by one worker at a time), the claim rules decide,
+ * and the cluster run is picked FOR UPDATE SKIP LOCKED (a row being renewed is not waited for).
+ * Every transaction that locks both takes the fleet row first, so none can deadlock. No queue
+ * library: maxParallel across workers, groups in order with soak, maxFailures and lapsed claims
+ * first are ferry's own rules, which a job queue would not know, and pg-boss or graphile-worker
+ * would add a second schema and a second polling model beside the journal's.
+ *
+ * Times come from the server's clock, as the run lock's do, so workers whose clocks disagree still
+ * agree on when a claim lapses.
+ */
+import pg from "pg";
+import { PostgresStore } from "../store/postgres-store.js";
+import { decideClaim, failuresToStop, settleFleet } from "./claim-rules.js";
+import {
+  type ClaimRow,
+  type ClusterRunRow,
+  type CountRow,
+  countsSql,
+  type FleetRunRow,
+  failuresReason,
+  SUMMARY_COLUMNS,
+  toClaim,
+  toClusterRun,
+  toCounts,
+  toFleetRun,
+} from "./fleet-rows.js";
+import type {
+  ClaimedClusterRun,
+  ClaimKey,
+  ClusterRunOutcome,
+  ClusterRunSummary,
+  FleetRunRecord,
+  FleetStore,
+  NewClusterRun,
+  Renewal,
+} from "./fleet-store.js";
+import { keyOf } from "./fleet-store.js";
+
+export interface PostgresFleetStoreOptions {
+  readonly connectionString: string;
+  /** The state store's schema; default `ferry`. */
+  readonly schema?: string;
+  /** Connections in the pool; default 4. */
+  readonly poolSize?: number;
+}
+
+const NOW = "(floor(extract(epoch FROM clock_timestamp()) * 1000))::bigint";
+
+export class PostgresFleetStore implements FleetStore {
+  private readonly pool: pg.Pool;
+  private readonly s: string;
+  private readonly fleets: string;
+  private readonly clusters: string;
+
+  constructor(private readonly options: PostgresFleetStoreOptions) {
+    const schema = options.schema ?? "ferry";
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+      throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use letters, digits and _`);
+    }
+    this.s = `"${schema}"`;
+    this.fleets = `${this.s}.fleet_runs`;
+    this.clusters = `${this.s}.fleet_cluster_runs`;
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 4,
+      connectionTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+    });
+    this.pool.on("error", () => {});
+  }
+
+  /** The tables are the state store's (schema version 11): its migrations create them. */
+  async init(): Promise<void> {
+    const store = new PostgresStore({
+      connectionString: this.options.connectionString,
+      ...(this.options.schema ? { schema: this.options.schema } : {}),
+      poolSize: 1,
+    });
+    try {
+      await store.init();
+    } finally {
+      await store.close();
+    }
+  }
+
+  async createFleetRun(
+    run: Omit<FleetRunRecord, "endedAt" | "reason">,
+    clusters: readonly NewClusterRun[],
+  ): Promise<void> {
+    const groups = run.strategy.groups;
+    // Groups in the strategy's order, then the fleet file's: the order clusters start in.
+    const ordered = clusters
+      .map((c, i) => ({ c, i, g: groups.indexOf(c.group) }))
+      .sort((a, b) => a.g - b.g || a.i - b.i);
+    const stray = ordered.find((x) => x.g < 0);
+    if (stray)
+      throw new Error(`cluster ${stray.c.cluster}: group ${stray.c.group} is not in the strategy's groups`);
+    await this.transaction(async (c) => {
+      await c.query(
+        `INSERT INTO ${this.fleets} (id, fleet, target, strategy, status, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          run.id,
+          run.fleet,
+          run.target,
+          JSON.stringify(run.strategy),
+          run.status,
+          run.createdBy,
+          run.createdAt,
+        ],
+      );
+      const col = <T>(f: (x: (typeof ordered)[number], ord: number) => T) =>
+        ordered.map((x, ord) => f(x, ord));
+      await c.query(
+        `INSERT INTO ${this.clusters}
+           (fleet_run_id, cluster, ord, grp, grp_ord, state, error, version, file, cluster_text, catalog_file, catalog_text, ended_at)
+         SELECT $1, t.cluster, t.ord, t.grp, t.grp_ord, t.state, t.error, t.version, t.file, t.ct, t.cf, t.cat,
+                CASE WHEN t.state = 'refused' THEN $2::bigint END
+         FROM unnest($3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+           AS t(cluster, ord, grp, grp_ord, state, error, version, file, ct, cf, cat)`,
+        [
+          run.id,
+          run.createdAt,
+          col(({ c }) => c.cluster),
+          col((_x, ord) => ord),
+          col(({ c }) => c.group),
+          col(({ g }) => g),
+          col(({ c }) => (c.refused === undefined ? "pending" : "refused")),
+          col(({ c }) => c.refused ?? null),
+          col(({ c }) => c.version ?? null),
+          col(({ c }) => c.file),
+          col(({ c }) => c.clusterText),
+          col(({ c }) => c.catalogFile),
+          col(({ c }) => c.catalogText),
+        ],
+      );
+      // A fleet with nothing to run (every cluster refused) ends as it is recorded.
+      await this.settle(c, run.id);
+    });
+  }
+
+  async getFleetRun(id: string): Promise<FleetRunRecord | undefined> {
+    const { rows } = await this.pool.query<FleetRunRow>(`SELECT * FROM ${this.fleets} WHERE id = $1`, [id]);
+    return rows[0] && toFleetRun(rows[0]);
+  }
+
+  async latestFleetRun(fleet: string): Promise<FleetRunRecord | undefined> {
+    const { rows } = await this.pool.query<FleetRunRow>(
+      `SELECT * FROM ${this.fleets} WHERE fleet = $1 ORDER BY ord DESC LIMIT 1`,
+      [fleet],
+    );
+    return rows[0] && toFleetRun(rows[0]);
+  }
+
+  async listFleetRuns(fleet?: string): Promise<FleetRunRecord[]> {
+    const { rows } =
+      fleet === undefined
+        ? await this.pool.query<FleetRunRow>(`SELECT * FROM ${this.fleets} ORDER BY ord DESC`)
+        : await this.pool.query<FleetRunRow>(
+            `SELECT * FROM ${this.fleets} WHERE fleet = $1 ORDER BY ord DESC`,
+            [fleet],
+          );
+    return rows.map(toFleetRun);
+  }
+
+  async clusterRuns(fleetRunId: string): Promise<ClusterRunSummary[]> {
+    const { rows } = await this.pool.query<ClusterRunRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM ${this.clusters} WHERE fleet_run_id = $1 ORDER BY ord`,
+      [fleetRunId],
+    );
+    return rows.map(toClusterRun);
+  }
+
+  async claim(worker: string, leaseMs: number): Promise<ClaimedClusterRun | undefined> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM ${this.fleets} WHERE ended_at IS NULL ORDER BY ord`,
+    );
+    for (const { id } of rows) {
+      const claimed = await this.transaction((c) => this.claimIn(c, id, worker, leaseMs));
+      if (claimed) return claimed;
+    }
+    return undefined;
+  }
+
+  private async claimIn(
+    c: pg.PoolClient,
+    fleetRunId: string,
+    worker: string,
+    leaseMs: number,
+  ): Promise<ClaimedClusterRun | undefined> {
+    const { rows } = await c.query<FleetRunRow & { now: string }>(
+      `SELECT *, ${NOW} AS now FROM ${this.fleets} WHERE id = $1 AND ended_at IS NULL FOR UPDATE`,
+      [fleetRunId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const fleet = toFleetRun(row);
+    const now = Number(row.now);
+    const counts = await c.query<CountRow>(countsSql(this.clusters, "$1", "$2"), [fleetRunId, now]);
+    const decision = decideClaim(fleet, toCounts(fleet.strategy.groups.length, counts.rows), now);
+    if (decision.kind === "none") return undefined;
+    const picked =
+      decision.kind === "takeover"
+        ? await c.query<{ cluster: string; worker: string | null }>(
+            `SELECT cluster, worker FROM ${this.clusters}
+             WHERE fleet_run_id = $1 AND state IN ('claimed', 'running') AND lease_until < $2
+             ORDER BY lease_until, ord LIMIT 1 FOR UPDATE SKIP LOCKED`,
+            [fleetRunId, now],
+          )
+        : await c.query<{ cluster: string; worker: string | null }>(
+            `SELECT cluster, worker FROM ${this.clusters}
+             WHERE fleet_run_id = $1 AND state = 'pending' AND grp_ord = $2
+             ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED`,
+            [fleetRunId, decision.group],
+          );
+    const target = picked.rows[0];
+    if (!target) return undefined;
+    const takeover = decision.kind === "takeover";
+    const { rows: claimed } = await c.query<ClaimRow>(
+      `UPDATE ${this.clusters} SET
+         state = CASE WHEN state = 'pending' THEN 'claimed' ELSE state END,
+         worker = $3, lease_until = $4::bigint + $5::bigint, claimed_at = $4,
+         takeovers = takeovers + $6
+       WHERE fleet_run_id = $1 AND cluster = $2
+       RETURNING *, $7::text AS target`,
+      [fleetRunId, target.cluster, worker, now, leaseMs, takeover ? 1 : 0, fleet.target],
+    );
+    const r = claimed[0];
+    return r && toClaim(r, takeover ? target.worker : null);
+  }
+
+  async renew(worker: string, keys: readonly ClaimKey[], leaseMs: number): Promise<Renewal> {
+    const out = new Map<string, "lost" | FleetRunRecord["status"]>(keys.map((k) => [keyOf(k), "lost"]));
+    if (keys.length === 0) return out;
+    const { rows } = await this.pool.query<{ fleet_run_id: string; cluster: string; status: string }>(
+      `UPDATE ${this.clusters} AS c SET lease_until = ${NOW} + $2::bigint
+       FROM ${this.fleets} AS f, unnest($3::text[], $4::text[]) AS k(fleet_run_id, cluster)
+       WHERE c.fleet_run_id = k.fleet_run_id AND c.cluster = k.cluster AND f.id = c.fleet_run_id
+         AND c.worker = $1 AND c.state IN ('claimed', 'running')
+       RETURNING c.fleet_run_id, c.cluster, f.status`,
+      [worker, leaseMs, keys.map((k) => k.fleetRunId), keys.map((k) => k.cluster)],
+    );
+    for (const r of rows)
+      out.set(keyOf({ fleetRunId: r.fleet_run_id, cluster: r.cluster }), r.status as never);
+    return out;
+  }
+
+  async markRunning(worker: string, key: ClaimKey, runId: string, version: string | null): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE ${this.clusters} SET state = 'running', run_id = $4, version = coalesce($5, version),
+         started_at = coalesce(started_at, ${NOW})
+       WHERE fleet_run_id = $1 AND cluster = $2 AND worker = $3 AND state IN ('claimed', 'running')`,
+      [key.fleetRunId, key.cluster, worker, runId, version],
+    );
+    return rowCount === 1;
+  }
+
+  async finish(worker: string, key: ClaimKey, outcome: ClusterRunOutcome): Promise<boolean> {
+    return this.transaction(async (c) => {
+      // The fleet row first, as a claim takes it: the counts settle() reads are then this worker's alone.
+      await c.query(`SELECT 1 FROM ${this.fleets} WHERE id = $1 FOR UPDATE`, [key.fleetRunId]);
+      const back = outcome.state === "pending";
+      const { rowCount } = await c.query(
+        `UPDATE ${this.clusters} SET state = $4, error = $5, version = coalesce($6, version),
+           lease_until = NULL, ended_at = CASE WHEN $7 THEN NULL ELSE ${NOW} END,
+           claimed_at = CASE WHEN $7 THEN NULL ELSE claimed_at END
+         WHERE fleet_run_id = $1 AND cluster = $2 AND worker = $3 AND state IN ('claimed', 'running')`,
+        [
+          key.fleetRunId,
+          key.cluster,
+          worker,
+          outcome.state,
+          outcome.error ?? null,
+          outcome.version ?? null,
+          back,
+        ],
+      );
+      if (rowCount !== 1) return false;
+      await this.settle(c, key.fleetRunId);
+      return true;
+    });
+  }
+
+  async setFleetStatus(
+    fleetRunId: string,
+    action: "pause" | "resume" | "abort",
+    by: string,
+  ): Promise<FleetRunRecord | undefined> {
+    return this.transaction(async (c) => {
+      const { rows } = await c.query<FleetRunRow>(`SELECT * FROM ${this.fleets} WHERE id = $1 FOR UPDATE`, [
+        fleetRunId,
+      ]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const fleet = toFleetRun(row);
+      if (fleet.endedAt !== null) return fleet;
+      const next =
+        action === "pause"
+          ? fleet.status === "running"
+            ? "paused"
+            : undefined
+          : action === "resume"
+            ? fleet.status === "paused"
+              ? "running"
+              : undefined
+            : fleet.status === "aborting"
+              ? undefined
+              : "aborting";
+      if (next === undefined) return fleet;
+      const reason = `${action === "abort" ? "aborted" : action === "pause" ? "paused" : "resumed"} by ${by}`;
+      await c.query(`UPDATE ${this.fleets} SET status = $2, reason = $3 WHERE id = $1`, [
+        fleetRunId,
+        next,
+        reason,
+      ]);
+      await this.settle(c, fleetRunId);
+      const after = await c.query<FleetRunRow>(`SELECT * FROM ${this.fleets} WHERE id = $1`, [fleetRunId]);
+      return after.rows[0] && toFleetRun(after.rows[0]);
+    });
+  }
+
+  /** Moves the fleet run to the status its counts call for (claim-rules.ts settleFleet); under its row lock. */
+  private async settle(c: pg.PoolClient, fleetRunId: string): Promise<void> {
+    const { rows } = await c.query<FleetRunRow & { now: string }>(
+      `SELECT *, ${NOW} AS now FROM ${this.fleets} WHERE id = $1`,
+      [fleetRunId],
+    );
+    const row = rows[0];
+    if (!row) return;
+    const fleet = toFleetRun(row);
+    const counts = await c.query<CountRow>(countsSql(this.clusters, "$1", "$2"), [
+      fleetRunId,
+      Number(row.now),
+    ]);
+    const next = settleFleet(fleet, toCounts(fleet.strategy.groups.length, counts.rows));
+    if (!next) return;
+    let reason = fleet.reason;
+    const stopping = next.status === "stopped-on-failures" && fleet.status !== "stopped-on-failures";
+    if (stopping || next.status === "failed") {
+      const failed = await c.query<{ cluster: string; error: string | null }>(
+        `SELECT cluster, error FROM ${this.clusters}
+         WHERE fleet_run_id = $1 AND state IN ('failed', 'rolled-back', 'refused') ORDER BY ended_at, ord`,
+        [fleetRunId],
+      );
+      reason = failuresReason(stopping ? failuresToStop(fleet.strategy.maxFailures) : null, failed.rows);
+    }
+    if (next.final && (next.status === "aborted" || next.status === "stopped-on-failures")) {
+      const why = next.status === "aborted" ? "not started: the fleet run was aborted" : null;
+      if (why) {
+        await c.query(
+          `UPDATE ${this.clusters} SET state = 'aborted', error = $2, ended_at = ${NOW}
+           WHERE fleet_run_id = $1 AND state = 'pending'`,
+          [fleetRunId, why],
+        );
+      }
+    }
+    await c.query(
+      `UPDATE ${this.fleets} SET status = $2, reason = $3, ended_at = CASE WHEN $4 THEN ${NOW} END WHERE id = $1`,
+      [fleetRunId, next.status, reason, next.final],
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query("BEGIN");
+      const result = await work(c);
+      await c.query("COMMIT");
+      c.release();
+      return result;
+    } catch (err) {
+      await c.query("ROLLBACK").then(
+        () => c.release(),
+        (e: unknown) => c.release(e instanceof Error ? e : true),
+      );
+      throw err;
+    }
+  }
+}
