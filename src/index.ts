@@ -108,6 +108,13 @@ export {
   type NewClusterRun,
   type RunStrategy,
 } from "./fleet/fleet-store.js";
+export {
+  CLUSTER_STATES,
+  type FleetClusterView,
+  type FleetRunView,
+  fleetRunView,
+  type StateCounts,
+} from "./fleet/fleet-view.js";
 export { isPostgres, openFleetStore } from "./fleet/open-fleet-store.js";
 export { PostgresFleetStore } from "./fleet/postgres-fleet-store.js";
 export {
@@ -215,6 +222,7 @@ export {
   generateToken,
   type RunningServer,
   type ServerOptions,
+  startFleetServer,
   startServer,
   tokenProblem,
 } from "./server/index.js";

@@ -8,6 +8,8 @@ import {
   ExitCode,
   forTerminal,
   generateToken,
+  loadFleet,
+  startFleetServer,
   startServer,
   tokenProblem,
   UserError,
@@ -16,6 +18,7 @@ import { loadClusterAndCatalog, withStore } from "./context.js";
 
 interface Flags {
   config: string;
+  file?: string;
   port: string;
   host: string;
   allowedHost?: string[];
@@ -30,6 +33,10 @@ export function registerServeCommand(program: Command, setExit: (code: ExitCode)
       "serve the HTTP API and the live dashboard until interrupted (FERRY_TOKEN: the API token, one word)",
     )
     .option("-c, --config <file>", "the cluster file", "cluster.yaml")
+    .option(
+      "-f, --file <fleet>",
+      "serve a fleet instead (fleet.yaml): its runs, per group and per cluster, each cluster's run; read-only",
+    )
     .option("--port <port>", "the TCP port (0: any free one)", "7070")
     .option("--host <address>", "the address to listen on", "127.0.0.1")
     .option(
@@ -46,6 +53,10 @@ export function registerServeCommand(program: Command, setExit: (code: ExitCode)
       for (const name of allowedHosts) {
         const problem = allowedHostProblem(name);
         if (problem) throw new UserError(`--allowed-host: ${problem}`);
+      }
+      if (flags.file !== undefined) {
+        setExit(await serveFleet(flags.file, flags.host, port, allowedHosts));
+        return;
       }
       const given = process.env.FERRY_TOKEN;
       const problem = given === undefined ? undefined : tokenProblem(given);
@@ -91,6 +102,25 @@ export function registerServeCommand(program: Command, setExit: (code: ExitCode)
       });
       setExit(code);
     });
+}
+
+/** The fleet's view until interrupted: nothing is started from it, so no token is needed. */
+async function serveFleet(
+  file: string,
+  host: string,
+  port: number,
+  allowedHosts: readonly string[],
+): Promise<ExitCode> {
+  const fleet = loadFleet(file);
+  const server = await startFleetServer({ fleet, host, port, allowedHosts });
+  const out = [`ferry serve: fleet ${fleet.name} on ${server.url} (Ctrl-C stops it)`];
+  if (!LOOPBACK.test(host))
+    out.push(`warning: listening on ${host}: anyone who reaches it can read the fleet's runs and logs`);
+  process.stdout.write(`${out.join("\n")}\n`);
+  const signal = await untilSignal();
+  process.stderr.write(`ferry serve: ${signal}: stopping\n`);
+  await server.close();
+  return ExitCode.ok;
 }
 
 function untilSignal(): Promise<NodeJS.Signals> {
