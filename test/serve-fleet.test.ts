@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { launchChromium } from "./support/chromium.js";
 import { type FleetFixture, makeFleet } from "./support/fleet-fixture.js";
 import { ferryAsync } from "./support/run-ferry-async.js";
 import { type Served, serveCluster } from "./support/serve.js";
@@ -182,5 +183,34 @@ describe("ferry serve -f fleet.yaml", () => {
       req.end();
     });
     assert.equal(status, 403);
+  });
+
+  it("the dashboard shows the groups and their clusters, and a click opens a cluster's run", async () => {
+    assert.ok(served);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(served.url);
+      await page.waitForSelector('tr[data-cluster="c02"]', { timeout: 15_000 });
+      assert.equal(await page.textContent("#fleet-status"), "stopped-on-failures");
+      assert.deepEqual(await page.$$eval(".group", (gs) => gs.map((g) => g.getAttribute("data-group"))), [
+        "canary",
+        "rest",
+      ]);
+      assert.equal(await page.textContent('tr[data-cluster="c02"] .state'), "rolled-back");
+      assert.match((await page.textContent("#failure-list")) ?? "", /c02 \(rest\) rolled-back: .*exit 7/s);
+      // c03 never started: nothing to open.
+      assert.equal(await page.$('tr[data-cluster="c03"] a'), null);
+      await page.click('tr[data-cluster="c02"] a');
+      await page.waitForSelector("#run-steps tr[data-step]", { timeout: 15_000 });
+      assert.equal(await page.textContent("#run-cluster"), "c02");
+      assert.equal(await page.textContent("#run-status"), "rolled-back");
+      const states = await page.$$eval("#run-steps tr[data-step] .state", (cells) =>
+        cells.map((c) => c.textContent),
+      );
+      assert.ok(states.includes("failed") || states.includes("undone"), states.join(", "));
+    } finally {
+      await browser.close();
+    }
   });
 });
