@@ -84,6 +84,16 @@ export {
   type MaxFailures,
 } from "./fleet/fleet-file.js";
 export {
+  type AskCluster,
+  CLUSTERS_AT_ONCE,
+  type ClusterRefusal,
+  type FleetPlan,
+  type FleetPlanCluster,
+  planFleet,
+  plannedClusters,
+  type RefusalKind,
+} from "./fleet/fleet-plan.js";
+export {
   type ClaimedClusterRun,
   type ClaimKey,
   type ClusterRunOutcome,
@@ -98,6 +108,13 @@ export {
   type NewClusterRun,
   type RunStrategy,
 } from "./fleet/fleet-store.js";
+export {
+  CLUSTER_STATES,
+  type FleetClusterView,
+  type FleetRunView,
+  fleetRunView,
+  type StateCounts,
+} from "./fleet/fleet-view.js";
 export { isPostgres, openFleetStore } from "./fleet/open-fleet-store.js";
 export { PostgresFleetStore } from "./fleet/postgres-fleet-store.js";
 export {
@@ -205,6 +222,7 @@ export {
   generateToken,
   type RunningServer,
   type ServerOptions,
+  startFleetServer,
   startServer,
   tokenProblem,
 } from "./server/index.js";

@@ -173,6 +173,31 @@ describe("LocalDriver", () => {
     }
   });
 
+  it("keeps output waiting in the pipe when ferry's event loop was busy past the drain wait", async () => {
+    // Many commands at once on a loaded machine (ferry fleet plan asks 16 clusters at once) can
+    // keep the loop busy longer than the 200 ms wait after the shell's exit: output already in the
+    // pipe was then lost, and a version command "printed nothing".
+    const driver = new LocalDriver({ host: "local" });
+    try {
+      const running = driver.exec("(sleep 0.1; echo late) & echo early");
+      await delay(100);
+      // Busy in the loop's check phase, as a burst of callbacks would be: the next phase to run is
+      // the timers', before any read of the pipe. The late line reaches it and the wait runs out meanwhile.
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const busyUntil = Date.now() + 600;
+          while (Date.now() < busyUntil) {}
+          resolve();
+        }),
+      );
+      const r = await running;
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.output, "early\nlate\n");
+    } finally {
+      await driver.close();
+    }
+  });
+
   it("does not give the command ferry's stdin", async () => {
     const driver = new LocalDriver({ host: "local" });
     try {

@@ -184,6 +184,10 @@ export function registerCommands(program: Command, setExit: SetExit): void {
       "serve the HTTP API and the live dashboard until interrupted (FERRY_TOKEN: the API token, one word)",
     )
     .option(...CONFIG)
+    .option(
+      "-f, --file <fleet>",
+      "serve a fleet instead (fleet.yaml): its runs, per group and per cluster, each cluster's run; read-only",
+    )
     .option("--port <port>", "the TCP port (0: any free one)", "7070")
     .option("--host <address>", "the address to listen on", "127.0.0.1")
     .option(
@@ -191,7 +195,7 @@ export function registerCommands(program: Command, setExit: SetExit): void {
       "a name clients reach the server by, besides the --host address and loopback (localhost, 127.0.0.1, [::1]); repeatable. Requests naming any other host in their Host header are refused (403), against DNS rebinding",
       (name: string, names: string[] | undefined) => [...(names ?? []), name],
     )
-    .action(async (flags: ClusterFlags & { port: string; host: string; allowedHost?: string[] }) =>
+    .action(async (flags: ClusterFlags & { file?: string; port: string; host: string; allowedHost?: string[] }) =>
       (await import("./serve-command.js")).serveCommand(flags, setExit),
     );
 

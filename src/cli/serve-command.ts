@@ -7,6 +7,8 @@ import {
   ExitCode,
   forTerminal,
   generateToken,
+  loadFleet,
+  startFleetServer,
   startServer,
   tokenProblem,
   UserError,
@@ -16,6 +18,7 @@ import type { SetExit } from "./program.js";
 
 interface Flags {
   config: string;
+  file?: string;
   port: string;
   host: string;
   allowedHost?: string[];
@@ -32,6 +35,10 @@ export async function serveCommand(flags: Flags, setExit: SetExit): Promise<void
   for (const name of allowedHosts) {
     const problem = allowedHostProblem(name);
     if (problem) throw new UserError(`--allowed-host: ${problem}`);
+  }
+  if (flags.file !== undefined) {
+    setExit(await serveFleet(flags.file, flags.host, port, allowedHosts));
+    return;
   }
   const given = process.env.FERRY_TOKEN;
   const problem = given === undefined ? undefined : tokenProblem(given);
@@ -76,6 +83,25 @@ export async function serveCommand(flags: Flags, setExit: SetExit): Promise<void
     return running > 0 ? ExitCode.interrupted : ExitCode.ok;
   });
   setExit(code);
+}
+
+/** The fleet's view until interrupted: nothing is started from it, so no token is needed. */
+async function serveFleet(
+  file: string,
+  host: string,
+  port: number,
+  allowedHosts: readonly string[],
+): Promise<ExitCode> {
+  const fleet = loadFleet(file);
+  const server = await startFleetServer({ fleet, host, port, allowedHosts });
+  const out = [`ferry serve: fleet ${fleet.name} on ${server.url} (Ctrl-C stops it)`];
+  if (!LOOPBACK.test(host))
+    out.push(`warning: listening on ${host}: anyone who reaches it can read the fleet's runs and logs`);
+  process.stdout.write(`${out.join("\n")}\n`);
+  const signal = await untilSignal();
+  process.stderr.write(`ferry serve: ${signal}: stopping\n`);
+  await server.close();
+  return ExitCode.ok;
 }
 
 function untilSignal(): Promise<NodeJS.Signals> {

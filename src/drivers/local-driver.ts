@@ -170,7 +170,10 @@ export class LocalDriver implements Driver {
       child.once("exit", (code, signal) => {
         exit = { code, signal };
         clearTimeout(timeoutTimer);
-        drainTimer = setTimeout(finish, STDIO_DRAIN_MS);
+        // setImmediate: the loop may have been busy for longer than the wait (many commands at
+        // once on a loaded machine), so timers run before the output already in the pipe is read;
+        // one more I/O pass reads it, where finishing at once would lose it.
+        drainTimer = setTimeout(() => setImmediate(finish), STDIO_DRAIN_MS);
       });
       child.once("close", finish);
 

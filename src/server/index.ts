@@ -15,3 +15,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { startServer: start } = await import("./start-server.js");
   return start(options);
 }
+
+/** Starts `ferry serve -f fleet.yaml`'s server; resolves once it listens. */
+export async function startFleetServer(
+  options: import("./start-fleet-server.js").FleetServerOptions,
+): Promise<import("./start-fleet-server.js").RunningFleetServer> {
+  const { startFleetServer: start } = await import("./start-fleet-server.js");
+  return start(options);
+}

@@ -3,6 +3,7 @@
  * state store and the cluster at scrape time, and a histogram of step durations fed by the run
  * events this server sees (its own runs, and the store watcher's for the others).
  */
+import { CLUSTER_STATES, type FleetRunView } from "../fleet/fleet-view.js";
 import type { RunEvent } from "../run/events.js";
 import type { RunSummary, StepRecord, StepState } from "../store/state-store.js";
 
@@ -87,6 +88,52 @@ export function renderMetrics(input: MetricsInput): string {
   for (const [key, n] of tally(input.runs.map((r) => [r.status]))) {
     lines.push(`ferry_runs{result=${label((JSON.parse(key) as [string])[0])}} ${n}`);
   }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * `ferry serve -f fleet.yaml`'s series: the newest fleet run's clusters by group and state (every
+ * state, zeros included, so a rate or an alert sees a cluster leave one), its status, its limits
+ * and how many lapsed claims were taken over. No fleet run yet: the status series alone, at 0.
+ */
+export function renderFleetMetrics(fleet: string, view: FleetRunView | null): string {
+  const f = `fleet=${label(fleet)}`;
+  const lines: string[] = [
+    "# HELP ferry_fleet_clusters Clusters of the newest fleet run, by group and state.",
+    "# TYPE ferry_fleet_clusters gauge",
+  ];
+  for (const g of view?.groups ?? []) {
+    for (const state of CLUSTER_STATES)
+      lines.push(`ferry_fleet_clusters{${f},group=${label(g.name)},state="${state}"} ${g.counts[state]}`);
+  }
+  lines.push(
+    "# HELP ferry_fleet_run The newest fleet run: 1, labelled with its id, target and status.",
+    "# TYPE ferry_fleet_run gauge",
+    view
+      ? `ferry_fleet_run{${f},run=${label(view.fleetRunId)},target=${label(view.target)},status=${label(view.status)}} 1`
+      : `ferry_fleet_run{${f},run="",target="",status="none"} 0`,
+  );
+  if (!view) return `${lines.join("\n")}\n`;
+  const failed = view.counts.failed + view.counts["rolled-back"];
+  const live = view.counts.claimed + view.counts.running;
+  const takeovers = view.groups.flatMap((g) => g.clusters).reduce((n, c) => n + c.takeovers, 0);
+  lines.push(
+    "# HELP ferry_fleet_failed_clusters Clusters of the newest fleet run that failed (rolled back or not).",
+    "# TYPE ferry_fleet_failed_clusters gauge",
+    `ferry_fleet_failed_clusters{${f}} ${failed}`,
+    "# HELP ferry_fleet_max_failures Failed clusters that stop the fleet run (maxFailures, counted out).",
+    "# TYPE ferry_fleet_max_failures gauge",
+    `ferry_fleet_max_failures{${f}} ${view.strategy.maxFailures}`,
+    "# HELP ferry_fleet_live_clusters Cluster runs claimed or running now, lapsed claims included.",
+    "# TYPE ferry_fleet_live_clusters gauge",
+    `ferry_fleet_live_clusters{${f}} ${live}`,
+    "# HELP ferry_fleet_max_parallel At most this many cluster runs at once (maxParallel).",
+    "# TYPE ferry_fleet_max_parallel gauge",
+    `ferry_fleet_max_parallel{${f}} ${view.strategy.maxParallel}`,
+    "# HELP ferry_fleet_takeovers Lapsed claims of the newest fleet run taken over by another worker.",
+    "# TYPE ferry_fleet_takeovers gauge",
+    `ferry_fleet_takeovers{${f}} ${takeovers}`,
+  );
   return `${lines.join("\n")}\n`;
 }
 

@@ -15,6 +15,8 @@ export interface FleetSite {
   readonly name?: string;
   /** The version each host runs; one entry per host. Default two hosts on 1.0.0. */
   readonly versions?: readonly (string | null)[];
+  /** Replaces the version command; {{vars.root}}/{{host}} is the host's folder. */
+  readonly versionCommand?: string;
   /** Replaces the whole cluster file's text. */
   readonly text?: string;
 }
@@ -60,7 +62,7 @@ export function makeFleet(sites: readonly FleetSite[], fleetYaml: string): Fleet
           "  - name: api",
           `    hosts: [${hosts.join(", ")}]`,
           "    commands:",
-          '      version: "cat {{vars.root}}/{{host}}/VERSION"',
+          `      version: ${JSON.stringify(site.versionCommand ?? "cat {{vars.root}}/{{host}}/VERSION")}`,
           '      install: "true"',
           '      stop: "true"',
           '      activate: "echo {{version}} > {{vars.root}}/{{host}}/VERSION"',
