@@ -198,10 +198,7 @@ describe("ferry fleet apply with ferry workers", () => {
             const install = steps.find((s) => s.id.endsWith("/install"));
             assert.equal(install?.state, "done");
             assert.equal(install?.attempts, 2, `${name}: the install found running was run again`);
-            assert.ok(
-              (install?.startedAt ?? 0) >= killedAt + 6_000,
-              `${name}: resumed before the claim lapsed`,
-            );
+            assert.ok((install?.startedAt ?? 0) > killedAt, `${name}: re-run before its first worker died`);
           } finally {
             await store.close();
           }

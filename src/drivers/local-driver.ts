@@ -170,7 +170,9 @@ export class LocalDriver implements Driver {
       child.once("exit", (code, signal) => {
         exit = { code, signal };
         clearTimeout(timeoutTimer);
-        drainTimer = setTimeout(finish, STDIO_DRAIN_MS);
+        // Through setImmediate: an event loop that was busy past the limit runs timers before it
+        // reads the pipes, and would cut off output that is already there (a version command's).
+        drainTimer = setTimeout(() => setImmediate(finish), STDIO_DRAIN_MS);
       });
       child.once("close", finish);
 
