@@ -5,8 +5,8 @@
 import { z } from "zod";
 import { CatalogSchema } from "./catalog/catalog-schema.js";
 import { ClusterSchema } from "./cluster/cluster-schema.js";
-import type { SchemaName } from "./schema-names.js";
 import { FleetSchema } from "./fleet/fleet-schema.js";
+import type { SchemaName } from "./schema-names.js";
 
 export { SCHEMA_NAMES, type SchemaName } from "./schema-names.js";
 

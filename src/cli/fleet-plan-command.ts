@@ -3,7 +3,6 @@
  * and its path to V, group by group; a cluster that cannot be upgraded is listed with its reason.
  */
 import { relative } from "node:path";
-import type { Command } from "commander";
 import {
   type Cluster,
   clusterMembers,
@@ -16,34 +15,23 @@ import {
   plannedClusters,
 } from "../index.js";
 import { withClusterDrivers } from "./context.js";
-import { fleetFileOption } from "./fleet-command.js";
 import { printJson, printLines } from "./output.js";
+import type { SetExit } from "./program.js";
 import { formatSeconds } from "./progress.js";
 
-interface Flags {
+export interface FleetPlanFlags {
   file: string;
   to: string;
   json?: boolean;
 }
 
-export function registerFleetPlanCommand(fleet: Command, setExit: (code: ExitCode) => void): void {
-  fleetFileOption(
-    fleet
-      .command("plan")
-      .description(
-        "each cluster's release, asked of its hosts, and its path to the target, group by group; nothing runs. Exit 0 when at least one cluster can be upgraded or is there already, 3 when every cluster is refused",
-      ),
-  )
-    .requiredOption("--to <version>", "the release every cluster is to reach")
-    .option("--json", "print the plan as one JSON document")
-    .action(async (flags: Flags) => {
-      const fleetFile = loadFleet(flags.file);
-      const plan = await planFleet(fleetFile, flags.to, askCluster);
-      if (flags.json) printJson(plan);
-      else printLines(renderFleetPlan(plan));
-      // Nothing of the fleet could move: a precondition refuses the whole of it.
-      if (plannedClusters(plan).length === 0) setExit(ExitCode.refused);
-    });
+export async function fleetPlanCommand(flags: FleetPlanFlags, setExit: SetExit): Promise<void> {
+  const fleetFile = loadFleet(flags.file);
+  const plan = await planFleet(fleetFile, flags.to, askCluster);
+  if (flags.json) printJson(plan);
+  else printLines(renderFleetPlan(plan));
+  // Nothing of the fleet could move: a precondition refuses the whole of it.
+  if (plannedClusters(plan).length === 0) setExit(ExitCode.refused);
 }
 
 /** Every online member's version, through drivers of the cluster's own, closed after. */

@@ -6,7 +6,6 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Command } from "commander";
 import {
   type ClusterRunSummary,
   ExitCode,
@@ -27,77 +26,56 @@ import {
 } from "../index.js";
 import { confirmer } from "./context.js";
 import { printJson } from "./output.js";
+import type { SetExit } from "./program.js";
 import { withWorkerSignals, workerRunner } from "./worker-command.js";
 
-interface FileFlags {
+export interface FleetFileFlags {
   file: string;
   json?: boolean;
 }
 
-interface ApplyFlags extends FileFlags {
+export interface FleetApplyFlags extends FleetFileFlags {
   to?: string;
   yes?: boolean;
   work: boolean;
 }
 
-export function registerFleetRunCommands(fleet: Command, setExit: (code: ExitCode) => void): void {
-  fileOption(fleet.command("apply"))
-    .description("record a fleet run to a release and work on it with this process (and any `ferry worker`)")
-    .option("--to <version>", "the release every cluster goes to")
-    .option("--yes", "do not ask for confirmation")
-    .option("--no-work", "only record the fleet run and wait for the workers to finish it")
-    .option("--json", "print one JSON document: the fleet run as `fleet status --json` shows it")
-    .action(async (flags: ApplyFlags) => setExit(await fleetApply(flags)));
+export type FleetAction = "pause" | "resume" | "abort";
 
-  fileOption(fleet.command("status"))
-    .description("the latest fleet run: per group and per cluster, the state, version, worker and failure")
-    .option("--json", "print one JSON document")
-    .action(async (flags: FileFlags) => {
-      const f = loadFleet(flags.file);
-      await withFleetStore(f, async (store) => {
-        const run = await store.latestFleetRun(f.name);
-        const view = run ? await fleetView(store, run) : null;
-        if (flags.json) printJson(view ?? { fleet: f.name, run: null });
-        else process.stdout.write(view ? statusText(view) : `fleet ${f.name} has no fleet run yet\n`);
-      });
-    });
-
-  for (const [action, description] of [
-    ["pause", "start no new cluster; the cluster runs in flight go on"],
-    ["resume", "start clusters again after a pause"],
-    [
-      "abort",
-      "start no new cluster, and roll back the runs in flight that are before their point of no return",
-    ],
-  ] as const) {
-    fileOption(fleet.command(action))
-      .description(description)
-      .option("--json", "print one JSON document")
-      .action(async (flags: FileFlags) => {
-        const f = loadFleet(flags.file);
-        await withFleetStore(f, async (store) => {
-          const run = await store.latestFleetRun(f.name);
-          if (!run) throw new RefusedError(`fleet ${f.name} has no fleet run to ${action}`, "no-fleet-run");
-          const after = await store.setFleetStatus(run.id, action, whoStarted());
-          if (!after) throw new RefusedError(`fleet run ${run.id} is gone`, "no-fleet-run");
-          if (after.status === run.status) {
-            throw new RefusedError(
-              `fleet run ${run.id} is ${run.status}${run.endedAt === null ? "" : " (ended)"}: nothing to ${action}`,
-              "fleet-status",
-            );
-          }
-          if (flags.json) printJson({ fleetRunId: after.id, status: after.status, reason: after.reason });
-          else
-            process.stdout.write(
-              `fleet run ${after.id}: ${after.status}${after.reason ? ` (${after.reason})` : ""}\n`,
-            );
-        });
-      });
-  }
+export async function fleetApplyCommand(flags: FleetApplyFlags, setExit: SetExit): Promise<void> {
+  setExit(await fleetApply(flags));
 }
 
-function fileOption(command: Command): Command {
-  return command.option("-f, --file <file>", "the fleet file", "fleet.yaml");
+export async function fleetStatusCommand(flags: FleetFileFlags): Promise<void> {
+  const f = loadFleet(flags.file);
+  await withFleetStore(f, async (store) => {
+    const run = await store.latestFleetRun(f.name);
+    const view = run ? await fleetView(store, run) : null;
+    if (flags.json) printJson(view ?? { fleet: f.name, run: null });
+    else process.stdout.write(view ? statusText(view) : `fleet ${f.name} has no fleet run yet\n`);
+  });
+}
+
+/** `fleet pause|resume|abort`: the fleet run's status changed, by whom, for every worker to follow. */
+export async function fleetSteerCommand(action: FleetAction, flags: FleetFileFlags): Promise<void> {
+  const f = loadFleet(flags.file);
+  await withFleetStore(f, async (store) => {
+    const run = await store.latestFleetRun(f.name);
+    if (!run) throw new RefusedError(`fleet ${f.name} has no fleet run to ${action}`, "no-fleet-run");
+    const after = await store.setFleetStatus(run.id, action, whoStarted());
+    if (!after) throw new RefusedError(`fleet run ${run.id} is gone`, "no-fleet-run");
+    if (after.status === run.status) {
+      throw new RefusedError(
+        `fleet run ${run.id} is ${run.status}${run.endedAt === null ? "" : " (ended)"}: nothing to ${action}`,
+        "fleet-status",
+      );
+    }
+    if (flags.json) printJson({ fleetRunId: after.id, status: after.status, reason: after.reason });
+    else
+      process.stdout.write(
+        `fleet run ${after.id}: ${after.status}${after.reason ? ` (${after.reason})` : ""}\n`,
+      );
+  });
 }
 
 async function withFleetStore<T>(
@@ -113,7 +91,7 @@ async function withFleetStore<T>(
   }
 }
 
-async function fleetApply(flags: ApplyFlags): Promise<ExitCode> {
+async function fleetApply(flags: FleetApplyFlags): Promise<ExitCode> {
   const f = loadFleet(flags.file);
   if (!flags.to) throw new UserError("fleet apply: pass --to VERSION, the release every cluster goes to");
   const target = flags.to;

@@ -13,9 +13,12 @@ import type { ApplyFlags } from "./apply-command.js";
 import type { CheckFlags } from "./check-command.js";
 import type { DbFlags } from "./db-command.js";
 import type { DemoFlags } from "./demo-command.js";
+import type { FleetPlanFlags } from "./fleet-plan-command.js";
+import type { FleetAction, FleetApplyFlags, FleetFileFlags } from "./fleet-run-commands.js";
 import type { InitFlags } from "./init-command.js";
 import type { PathFlags } from "./path-command.js";
 import type { PlanFlags } from "./plan-command.js";
+import type { WorkerFlags } from "./worker-command.js";
 
 export type SetExit = (code: ExitCode) => void;
 
@@ -195,8 +198,9 @@ export function registerCommands(program: Command, setExit: SetExit): void {
       "a name clients reach the server by, besides the --host address and loopback (localhost, 127.0.0.1, [::1]); repeatable. Requests naming any other host in their Host header are refused (403), against DNS rebinding",
       (name: string, names: string[] | undefined) => [...(names ?? []), name],
     )
-    .action(async (flags: ClusterFlags & { file?: string; port: string; host: string; allowedHost?: string[] }) =>
-      (await import("./serve-command.js")).serveCommand(flags, setExit),
+    .action(
+      async (flags: ClusterFlags & { file?: string; port: string; host: string; allowedHost?: string[] }) =>
+        (await import("./serve-command.js")).serveCommand(flags, setExit),
     );
 
   program
@@ -212,6 +216,8 @@ export function registerCommands(program: Command, setExit: SetExit): void {
       "run the product on this empty PostgreSQL database (postgres://…; a password goes in PGPASSWORD) instead of SQLite",
     )
     .action(async (flags: DemoFlags) => (await import("./demo-command.js")).demoCommand(flags, setExit));
+
+  registerFleetCommands(program, setExit);
 
   program
     .command("schema")
@@ -278,4 +284,69 @@ function registerDbCommands(program: Command, setExit: SetExit): void {
   ).action(async (flags: DbFlags & { run: string; hop?: string; yes?: boolean }) =>
     (await run()).dbRestoreCommand(flags, setExit),
   );
+}
+
+/** `ferry fleet …` and `ferry worker` (DESIGN.md "A fleet of clusters"). */
+function registerFleetCommands(program: Command, setExit: SetExit): void {
+  const fleet = program
+    .command("fleet")
+    .description("a fleet of clusters: plan its upgrade, run it on any number of workers, watch it");
+  const FLEET = ["-f, --file <file>", "the fleet file", "fleet.yaml"] as const;
+  fleet
+    .command("plan")
+    .description(
+      "each cluster's release, asked of its hosts, and its path to the target, group by group; nothing runs. Exit 0 when at least one cluster can be upgraded or is there already, 3 when every cluster is refused",
+    )
+    .option(...FLEET)
+    .requiredOption("--to <version>", "the release every cluster is to reach")
+    .option("--json", "print the plan as one JSON document")
+    .action(async (flags: FleetPlanFlags) =>
+      (await import("./fleet-plan-command.js")).fleetPlanCommand(flags, setExit),
+    );
+  fleet
+    .command("apply")
+    .description("record a fleet run to a release and work on it with this process (and any `ferry worker`)")
+    .option(...FLEET)
+    .option("--to <version>", "the release every cluster goes to")
+    .option("--yes", "do not ask for confirmation")
+    .option("--no-work", "only record the fleet run and wait for the workers to finish it")
+    .option("--json", "print one JSON document: the fleet run as `fleet status --json` shows it")
+    .action(async (flags: FleetApplyFlags) =>
+      (await import("./fleet-run-commands.js")).fleetApplyCommand(flags, setExit),
+    );
+  fleet
+    .command("status")
+    .description("the latest fleet run: per group and per cluster, the state, version, worker and failure")
+    .option(...FLEET)
+    .option("--json", "print one JSON document")
+    .action(async (flags: FleetFileFlags) =>
+      (await import("./fleet-run-commands.js")).fleetStatusCommand(flags),
+    );
+  const steering: [FleetAction, string][] = [
+    ["pause", "start no new cluster; the cluster runs in flight go on"],
+    ["resume", "start clusters again after a pause"],
+    [
+      "abort",
+      "start no new cluster, and roll back the runs in flight that are before their point of no return",
+    ],
+  ];
+  for (const [action, description] of steering) {
+    fleet
+      .command(action)
+      .description(description)
+      .option(...FLEET)
+      .option("--json", "print one JSON document")
+      .action(async (flags: FleetFileFlags) =>
+        (await import("./fleet-run-commands.js")).fleetSteerCommand(action, flags),
+      );
+  }
+
+  program
+    .command("worker")
+    .description("claim cluster runs of the fleet runs in a shared store and run them, until interrupted")
+    .requiredOption("--state <url>", "the fleet's state store (postgres://…), as its fleet file's `state:`")
+    .option("--concurrency <n>", "cluster runs at once on this worker", "4")
+    .action(async (flags: WorkerFlags) =>
+      (await import("./worker-command.js")).workerCommand(flags, setExit),
+    );
 }

@@ -5,7 +5,6 @@
  * no return, else finish the hop); their clusters are given back to the fleet. A second finishes
  * the steps in flight and stops them, resumable. Exit 130 once they have settled.
  */
-import type { Command } from "commander";
 import {
   clusterRunner,
   ExitCode,
@@ -19,44 +18,37 @@ import {
   type WorkerSummary,
 } from "../index.js";
 import { withNotifications } from "./notifications.js";
+import type { SetExit } from "./program.js";
 
-interface Flags {
+export interface WorkerFlags {
   state: string;
   concurrency: string;
 }
 
-export function registerWorkerCommand(program: Command, setExit: (code: ExitCode) => void): void {
-  program
-    .command("worker")
-    .description("claim cluster runs of the fleet runs in a shared store and run them, until interrupted")
-    .requiredOption("--state <url>", "the fleet's state store (postgres://…), as its fleet file's `state:`")
-    .option("--concurrency <n>", "cluster runs at once on this worker", "4")
-    .action(async (flags: Flags) => {
-      const concurrency = positiveInt(flags.concurrency, "--concurrency");
-      // A connection per run in flight (its outcome), one to claim and one to renew.
-      const store = await openFleetStore(flags.state, { poolSize: concurrency + 2 });
-      const id = newWorkerId();
-      const line = (text: string) =>
-        process.stdout.write(`${new Date().toISOString()} ${forTerminal(text)}\n`);
-      line(`worker ${id}: claiming cluster runs, ${concurrency} at once`);
-      try {
-        const summary = await withWorkerSignals(line, (interrupt, stop) =>
-          runWorker({
-            store,
-            id,
-            concurrency,
-            runCluster: workerRunner(id, flags.state),
-            interrupt,
-            stop,
-            log: line,
-          }),
-        );
-        line(`worker ${id}: stopped after ${summary.claimed} claim(s)`);
-        setExit(ExitCode.interrupted);
-      } finally {
-        await store.close();
-      }
-    });
+export async function workerCommand(flags: WorkerFlags, setExit: SetExit): Promise<void> {
+  const concurrency = positiveInt(flags.concurrency, "--concurrency");
+  // A connection per run in flight (its outcome), one to claim and one to renew.
+  const store = await openFleetStore(flags.state, { poolSize: concurrency + 2 });
+  const id = newWorkerId();
+  const line = (text: string) => process.stdout.write(`${new Date().toISOString()} ${forTerminal(text)}\n`);
+  line(`worker ${id}: claiming cluster runs, ${concurrency} at once`);
+  try {
+    const summary = await withWorkerSignals(line, (interrupt, stop) =>
+      runWorker({
+        store,
+        id,
+        concurrency,
+        runCluster: workerRunner(id, flags.state),
+        interrupt,
+        stop,
+        log: line,
+      }),
+    );
+    line(`worker ${id}: stopped after ${summary.claimed} claim(s)`);
+    setExit(ExitCode.interrupted);
+  } finally {
+    await store.close();
+  }
 }
 
 /** The ordinary executor path, with the cluster's notifications, sharing open state stores between runs. */
