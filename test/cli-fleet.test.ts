@@ -123,7 +123,7 @@ describe("ferry fleet apply with ferry workers", () => {
         assert.equal(r.code, 0, r.stdout + r.stderr);
         const view = JSON.parse(r.stdout);
         assert.equal(view.status, "done");
-        assert.deepEqual(view.counts, { done: 42 });
+        assert.deepEqual(statesOf(view.counts), { done: 42 });
         for (const c of f.clusters) assert.ok(allAt(c.product, "1.0.1"), `${c.name} is not at 1.0.1`);
 
         const runs = await journalRuns(f);
@@ -292,7 +292,7 @@ describe("ferry fleet apply with ferry workers", () => {
         await sleep(1_500); // a paused fleet starts nothing, however long it waits
         let view = await fleetStatus(f);
         assert.equal(view.status, "paused");
-        assert.deepEqual(view.counts, { done: 1, pending: 3 });
+        assert.deepEqual(statesOf(view.counts), { done: 1, pending: 3 });
 
         writeFileSync(hold, "");
         assert.equal((await ferryAsync(["fleet", "resume", "-f", f.fleetFile])).code, 0);
@@ -320,3 +320,8 @@ describe("ferry fleet apply with ferry workers", () => {
     );
   });
 });
+
+/** The states some cluster is in, with their counts (the view counts every state, zeros too). */
+function statesOf(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+}

@@ -7,12 +7,12 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  type ClusterRunSummary,
   ExitCode,
   type Fleet,
-  type FleetRunRecord,
+  type FleetRunView,
   type FleetStore,
   failureLimit,
+  fleetRunView,
   forTerminal,
   loadFleet,
   type NewClusterRun,
@@ -50,7 +50,7 @@ export async function fleetStatusCommand(flags: FleetFileFlags): Promise<void> {
   const f = loadFleet(flags.file);
   await withFleetStore(f, async (store) => {
     const run = await store.latestFleetRun(f.name);
-    const view = run ? await fleetView(store, run) : null;
+    const view = run ? fleetRunView(run, await store.clusterRuns(run.id)) : null;
     if (flags.json) printJson(view ?? { fleet: f.name, run: null });
     else process.stdout.write(view ? statusText(view) : `fleet ${f.name} has no fleet run yet\n`);
   });
@@ -161,7 +161,7 @@ async function fleetApply(flags: FleetApplyFlags): Promise<ExitCode> {
         interrupted = await waitForEnd(ended);
       }
       const run = await store.getFleetRun(id);
-      const view = run && (await fleetView(store, run));
+      const view = run && fleetRunView(run, await store.clusterRuns(run.id));
       if (flags.json) printJson(view);
       else if (view) process.stdout.write(statusText(view));
       if (interrupted && run?.endedAt == null) return ExitCode.interrupted;
@@ -230,57 +230,10 @@ function newFleetRunId(): string {
   return `${stamp}-${randomBytes(2).toString("hex")}`;
 }
 
-interface FleetView {
-  readonly fleet: string;
-  readonly fleetRunId: string;
-  readonly target: string;
-  readonly status: FleetRunRecord["status"];
-  readonly reason: string | null;
-  readonly createdBy: string;
-  readonly createdAt: number;
-  readonly endedAt: number | null;
-  readonly strategy: FleetRunRecord["strategy"];
-  readonly counts: Record<string, number>;
-  readonly failures: readonly { cluster: string; state: string; error: string | null }[];
-  readonly groups: readonly {
-    name: string;
-    counts: Record<string, number>;
-    clusters: readonly ClusterRunSummary[];
-  }[];
-}
-
-function countStates(runs: readonly ClusterRunSummary[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const r of runs) counts[r.state] = (counts[r.state] ?? 0) + 1;
-  return counts;
-}
-
-async function fleetView(store: FleetStore, run: FleetRunRecord): Promise<FleetView> {
-  const clusters = await store.clusterRuns(run.id);
-  return {
-    fleet: run.fleet,
-    fleetRunId: run.id,
-    target: run.target,
-    status: run.status,
-    reason: run.reason,
-    createdBy: run.createdBy,
-    createdAt: run.createdAt,
-    endedAt: run.endedAt,
-    strategy: run.strategy,
-    counts: countStates(clusters),
-    failures: clusters
-      .filter((c) => c.state === "failed" || c.state === "rolled-back" || c.state === "refused")
-      .map((c) => ({ cluster: c.cluster, state: c.state, error: c.error })),
-    groups: run.strategy.groups.map((name) => {
-      const mine = clusters.filter((c) => c.group === name);
-      return { name, counts: countStates(mine), clusters: mine };
-    }),
-  };
-}
-
-function statusText(v: FleetView): string {
+function statusText(v: FleetRunView): string {
   const counts = (c: Record<string, number>) =>
     Object.entries(c)
+      .filter(([, n]) => n > 0)
       .map(([k, n]) => `${n} ${k}`)
       .join(", ");
   const lines = [

@@ -62,18 +62,19 @@ export function countStates(clusters: readonly Pick<ClusterRunSummary, "state">[
 }
 
 /**
- * The view of `run` and its cluster runs; `runUrl` says where a cluster's journal run is served.
+ * The view of `run` and its cluster runs; `runUrl` says where a cluster's journal run is served
+ * (none on the command line, where the view is printed).
  *
  * @example fleetRunView(run, await store.clusterRuns(run.id), (c) => `/api/fleet/clusters/${c.cluster}/runs/${c.runId}`)
  */
 export function fleetRunView(
   run: FleetRunRecord,
   clusters: readonly ClusterRunSummary[],
-  runUrl: (c: ClusterRunSummary & { readonly runId: string }) => string,
+  runUrl?: (c: ClusterRunSummary & { readonly runId: string }) => string,
 ): FleetRunView {
   const views: FleetClusterView[] = clusters.map((c) => ({
     ...c,
-    runUrl: c.runId === null ? null : runUrl({ ...c, runId: c.runId }),
+    runUrl: c.runId === null || !runUrl ? null : runUrl({ ...c, runId: c.runId }),
   }));
   return {
     fleet: run.fleet,
