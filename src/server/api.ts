@@ -66,7 +66,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 // Up and down again, not "./dashboard/": the same path from src/server/, dist/server/ and the
 // bundled CLI's dist/cli-bundle/ (scripts/bundle-cli.mjs), each two folders below the package.
-const DASHBOARD = new URL("../server/dashboard/", import.meta.url);
+export const DASHBOARD = new URL("../server/dashboard/", import.meta.url);
 const ASSETS: Readonly<Record<string, string>> = {
   "/": "index.html",
   "/dashboard.js": "dashboard.js",

@@ -17,6 +17,8 @@ import type { FleetRunRecord, FleetStore } from "../fleet/fleet-store.js";
 import { type FleetRunView, fleetRunView } from "../fleet/fleet-view.js";
 import type { StateStore } from "../store/state-store.js";
 import { hostAllowed, hostName } from "./allowed-hosts.js";
+// The dashboard's folder as the cluster's API finds it, from the sources and from the bundle alike.
+import { DASHBOARD } from "./api.js";
 import { errorAnswer } from "./http-errors.js";
 import { renderFleetMetrics } from "./metrics.js";
 import { runDetail } from "./run-detail.js";
@@ -29,7 +31,6 @@ export interface FleetApiContext {
   readonly allowedHosts: ReadonlySet<string>;
 }
 
-const DASHBOARD = new URL("./dashboard/", import.meta.url);
 const ASSETS: Readonly<Record<string, [string, string]>> = {
   "/": ["fleet.html", "text/html; charset=utf-8"],
   "/fleet.js": ["fleet.js", "text/javascript; charset=utf-8"],
