@@ -283,10 +283,30 @@ export function createApi(ctx: ApiContext): Hono {
     });
   }
 
+  /**
+   * A run started here that has just paused or stopped still holds the lock for the moment it takes
+   * to end: a request that follows its `paused` event waits for that, rather than being refused by
+   * this server's own run. Any other holder is refused at once.
+   */
+  async function launchOnceOwnLockIsFree(request: LaunchRequest): Promise<Launch> {
+    try {
+      return await ctx.launcher.launch(request);
+    } catch (err) {
+      if (!(err instanceof RefusedError && err.rule === "lock")) throw err;
+      const holder = await store.lockHolder(cluster.name);
+      const run = holder?.runId ? await store.getRun(holder.runId) : undefined;
+      const ownAndEnding =
+        holder?.pid === process.pid && holder.host === hostname() && run?.status !== "running";
+      if (!ownAndEnding) throw err;
+      await ctx.launcher.settled(5000);
+      return ctx.launcher.launch(request);
+    }
+  }
+
   async function launch(c: Context, request: LaunchRequest) {
     let started: Launch;
     try {
-      started = await ctx.launcher.launch(request);
+      started = await launchOnceOwnLockIsFree(request);
     } catch (err) {
       if (!(err instanceof RefusedError && err.rule === "lock")) throw err;
       // The conflict, with who is in the way, for a client to show.

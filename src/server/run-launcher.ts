@@ -99,6 +99,17 @@ export class RunLauncher {
     await Promise.all(all.map((entry) => entry.done));
   }
 
+  /** Waits, at most `ms`, for the runs started here to settle: a paused one releases its lock as it ends. */
+  async settled(ms: number): Promise<void> {
+    const all = [...this.#inFlight].map((entry) => entry.done.catch(() => {}));
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    await Promise.race([Promise.all(all), limit]);
+    clearTimeout(timer);
+  }
+
   get running(): number {
     return this.#inFlight.size;
   }
