@@ -20,6 +20,7 @@
  * What an operator records (a fleet run, a pause, an abort) waits for the disk as usual.
  */
 import pg from "pg";
+import { inTransaction } from "../store/pg-transaction.js";
 import { PostgresStore } from "../store/postgres-store.js";
 import { decideClaim, failuresToStop, settleFleet } from "./claim-rules.js";
 import {
@@ -379,20 +380,7 @@ export class PostgresFleetStore implements FleetStore {
     await this.pool.end();
   }
 
-  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
-      const result = await work(c);
-      await c.query("COMMIT");
-      c.release();
-      return result;
-    } catch (err) {
-      await c.query("ROLLBACK").then(
-        () => c.release(),
-        (e: unknown) => c.release(e instanceof Error ? e : true),
-      );
-      throw err;
-    }
+  private transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 }

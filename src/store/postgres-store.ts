@@ -9,6 +9,7 @@
  */
 import pg from "pg";
 import { LockLostError } from "./lock-lost-error.js";
+import { inTransaction } from "./pg-transaction.js";
 import {
   type DeliveryRow,
   type LockRow,
@@ -885,21 +886,7 @@ export class PostgresStore implements StateStore {
     if (tokens.has(runId) && tokens.get(runId) !== token) throw new LockLostError(token);
   }
 
-  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
-      const result = await work(c);
-      await c.query("COMMIT");
-      c.release();
-      return result;
-    } catch (err) {
-      // A connection that cannot roll back is broken: drop it instead of returning it to the pool.
-      await c.query("ROLLBACK").then(
-        () => c.release(),
-        (e: unknown) => c.release(e instanceof Error ? e : true),
-      );
-      throw err;
-    }
+  private transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 }
