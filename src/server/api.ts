@@ -16,10 +16,10 @@
  *   GET  /api/events            Server-Sent Events: every run event
  *   GET  /metrics               Prometheus text format
  */
+
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import type { Context } from "hono";
-import { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { type Catalog, planPath, releaseIndex } from "../catalog/index.js";
@@ -36,8 +36,8 @@ import { pause } from "../run/pause.js";
 import { clusterStatus, runHistory } from "../run/status.js";
 import { targetOf } from "../run/upgrade.js";
 import type { StateStore } from "../store/state-store.js";
-import { hostAllowed, hostName } from "./allowed-hosts.js";
 import { checkBearer } from "./bearer-auth.js";
+import { guardedApp } from "./guarded-app.js";
 import { errorAnswer } from "./http-errors.js";
 import { renderMetrics, type StepDurations } from "./metrics.js";
 import type { HostsSeen } from "./observe-hosts.js";
@@ -80,25 +80,7 @@ const TYPES: Readonly<Record<string, string>> = {
 
 export function createApi(ctx: ApiContext): Hono {
   const { cluster, catalog, store } = ctx;
-  const app = new Hono();
-
-  app.onError((err, c) => {
-    const { status, body } = errorAnswer(err);
-    return c.json(body, status);
-  });
-  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
-
-  // First of all, before a token is looked at or a host asked anything: a page on another
-  // site, its name pointed at this server, must get nothing from it.
-  app.use("*", async (c, next) => {
-    const host = c.req.header("host");
-    if (hostAllowed(ctx.allowedHosts, host)) return next();
-    const error =
-      host === undefined
-        ? "the request has no Host header: send the name you reach this server by"
-        : `this server does not answer to the name in Host: ${host} (a guard against DNS rebinding); if that is how clients reach it, start ferry serve with --allowed-host ${hostName(host) ?? host}`;
-    return c.json({ error }, 403);
-  });
+  const app = guardedApp(ctx.allowedHosts);
 
   app.post("/api/*", async (c, next) => {
     const verdict = checkBearer(ctx.token, c.req.header("authorization"));

@@ -9,17 +9,17 @@
  *   GET /api/fleet/clusters/:name/runs/:id       a cluster's run, as GET /api/runs/:id of `ferry serve -c`
  *   GET /metrics                                 the fleet's series, Prometheus text format
  */
+
 import { readFile } from "node:fs/promises";
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import type { Cluster } from "../cluster/cluster.js";
 import type { Fleet } from "../fleet/fleet-file.js";
 import type { FleetRunRecord, FleetStore } from "../fleet/fleet-store.js";
 import { type FleetRunView, fleetRunView } from "../fleet/fleet-view.js";
 import type { StateStore } from "../store/state-store.js";
-import { hostAllowed, hostName } from "./allowed-hosts.js";
 // The dashboard's folder as the cluster's API finds it, from the sources and from the bundle alike.
 import { DASHBOARD } from "./api.js";
-import { errorAnswer } from "./http-errors.js";
+import { guardedApp } from "./guarded-app.js";
 import { renderFleetMetrics } from "./metrics.js";
 import { runDetail } from "./run-detail.js";
 
@@ -44,23 +44,8 @@ export function clusterRunUrl(cluster: string, runId: string): string {
 
 export function createFleetApi(ctx: FleetApiContext): Hono {
   const { fleet, fleets } = ctx;
-  const app = new Hono();
-  app.onError((err, c) => {
-    const { status, body } = errorAnswer(err);
-    return c.json(body, status);
-  });
-  app.notFound((c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}` }, 404));
-
-  // As for `ferry serve -c`: a page on another site, its name pointed here, gets nothing.
-  app.use("*", async (c, next) => {
-    const host = c.req.header("host");
-    if (hostAllowed(ctx.allowedHosts, host)) return next();
-    const error =
-      host === undefined
-        ? "the request has no Host header: send the name you reach this server by"
-        : `this server does not answer to the name in Host: ${host} (a guard against DNS rebinding); if that is how clients reach it, start ferry serve with --allowed-host ${hostName(host) ?? host}`;
-    return c.json({ error }, 403);
-  });
+  // As for `ferry serve -c`.
+  const app = guardedApp(ctx.allowedHosts);
 
   const view = async (run: FleetRunRecord | undefined): Promise<FleetRunView | null> =>
     run
