@@ -2,15 +2,14 @@
  * `ferry serve -f fleet.yaml`: the fleet's API and dashboard (fleet-api.ts) on one port, reading
  * the fleet's store and, for a cluster's run, the cluster's own state store.
  */
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
-import { OperationError } from "../errors.js";
+
 import type { Fleet } from "../fleet/fleet-file.js";
 import { openFleetStore } from "../fleet/open-fleet-store.js";
 import { StoreCache } from "../fleet/run-cluster-run.js";
 import type { StateStore } from "../store/state-store.js";
 import { allowedHosts } from "./allowed-hosts.js";
 import { createFleetApi } from "./fleet-api.js";
+import { listen } from "./listen.js";
 
 export interface FleetServerOptions {
   readonly fleet: Fleet;
@@ -49,24 +48,14 @@ export async function startFleetServer(options: FleetServerOptions): Promise<Run
       return store;
     },
   });
-  const server = serve({ fetch: app.fetch, port: options.port, hostname: host });
+  let listening: Awaited<ReturnType<typeof listen>>;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("listening", resolve);
-      server.once("error", (err: NodeJS.ErrnoException) =>
-        reject(
-          new OperationError(
-            `cannot listen on ${host}:${options.port}: ${err.code === "EADDRINUSE" ? "the port is in use" : err.message}`,
-            { cause: err },
-          ),
-        ),
-      );
-    });
+    listening = await listen(app, host, options.port);
   } catch (err) {
     await fleets.close();
     throw err;
   }
-  const port = (server.address() as AddressInfo).port;
+  const { server, port } = listening;
   const shown = host.includes(":") ? `[${host}]` : host;
   return {
     url: `http://${shown}:${port}/`,

@@ -3,17 +3,16 @@
  * here through the executor's events, the others through the state store), and metrics. Reads
  * share one look at the hosts, taken at most every 2 s, and again (in turn) after a run moves.
  */
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+
 import type { Catalog } from "../catalog/index.js";
 import type { Cluster } from "../cluster/cluster.js";
-import { OperationError } from "../errors.js";
 import { EXIT_BUDGET_MS, Notifier } from "../notify/index.js";
 import { RunEvents } from "../run/events.js";
 import { whoStarted } from "../run/upgrade.js";
 import type { StateStore } from "../store/state-store.js";
 import { allowedHosts } from "./allowed-hosts.js";
 import { createApi } from "./api.js";
+import { listen } from "./listen.js";
 import { StepDurations } from "./metrics.js";
 import { observeHosts } from "./observe-hosts.js";
 import { RunLauncher } from "./run-launcher.js";
@@ -101,19 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     closing: closing.signal,
   });
 
-  const server = serve({ fetch: app.fetch, port: options.port, hostname: host });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(
-        new OperationError(
-          `cannot listen on ${host}:${options.port}: ${err.code === "EADDRINUSE" ? "the port is in use" : err.message}`,
-          { cause: err },
-        ),
-      ),
-    );
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { server, port } = await listen(app, host, options.port);
   const stopWatching = watchStore({
     store,
     cluster: cluster.name,
