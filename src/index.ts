@@ -124,6 +124,7 @@ export {
   storePerRun,
   withStateCredentials,
 } from "./fleet/run-cluster-run.js";
+export { SqliteFleetStore } from "./fleet/sqlite-fleet-store.js";
 export {
   CLAIM_LEASE_MS,
   type ClusterRunContext,

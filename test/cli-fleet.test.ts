@@ -271,6 +271,42 @@ describe("ferry fleet apply with ferry workers", () => {
     );
   });
 
+  it("a fleet on SQLite: fleet apply works it; killed, `ferry worker` on the same file takes it over", async () => {
+    await withFleet(
+      {
+        sqlite: true,
+        groups: [{ name: "all", clusters: 6 }],
+        strategy: "{ groups: [all], maxParallel: 2, maxFailures: 1 }",
+        product: (_i, dir) => ({ hosts: 1, commands: { install: heldInstall(join(dir, "hold")) } }),
+      },
+      async (f) => {
+        const hold = join(f.dir, "hold");
+        writeFileSync(hold, "");
+        const apply = ferry(["fleet", "apply", "-f", f.fleetFile, "--to", "1.0.1", "--yes"]);
+        await until("two runs to reach install", () => atInstall(f).length === 2);
+        const held = atInstall(f).map((c) => c.name);
+        process.kill(apply.pid, "SIGKILL");
+        await apply.done;
+        rmSync(hold);
+        const [worker] = workers(f, 1, 2);
+        await until("the fleet run to end", async () => (await fleetStatus(f)).status !== "running", 60_000);
+        await stopWorkers(worker ? [worker] : []);
+        const view = await fleetStatus(f);
+        assert.equal(view.status, "done", JSON.stringify(view));
+        for (const c of f.clusters) assert.ok(allAt(c.product, "1.0.1"), `${c.name} is not at 1.0.1`);
+        const runs = await journalRuns(f);
+        assert.ok(maxOverlap(runs.map((x) => ({ start: x.start, end: x.end ?? x.start }))) <= 2);
+        const takeovers = view.groups[0].clusters.filter((c: { takeovers: number }) => c.takeovers > 0);
+        assert.deepEqual(takeovers.map((c: { cluster: string }) => c.cluster).sort(), [...held].sort());
+        for (const name of held) {
+          const [run, ...older] = await f.runsOf(name);
+          assert.equal(older.length, 0, `${name}: one run, resumed, not a second one`);
+          assert.equal(run?.status, "done");
+        }
+      },
+    );
+  });
+
   it("pause stops starting clusters, resume starts them again, abort rolls back the one in flight", async () => {
     await withFleet(
       {

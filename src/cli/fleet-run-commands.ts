@@ -83,7 +83,7 @@ async function withFleetStore<T>(
   body: (store: FleetStore) => Promise<T>,
   poolSize = 4,
 ): Promise<T> {
-  const store = await openFleetStore(f.state, { poolSize });
+  const store = await openFleetStore(f.state, { poolSize, dir: f.dir });
   try {
     return await body(store);
   } finally {

@@ -344,7 +344,10 @@ function registerFleetCommands(program: Command, setExit: SetExit): void {
   program
     .command("worker")
     .description("claim cluster runs of the fleet runs in a shared store and run them, until interrupted")
-    .requiredOption("--state <url>", "the fleet's state store (postgres://…), as its fleet file's `state:`")
+    .requiredOption(
+      "--state <url>",
+      "the fleet's state store (postgres://…, or a SQLite file relative to here), as its fleet file's `state:`",
+    )
     .option("--concurrency <n>", "cluster runs at once on this worker", "4")
     .action(async (flags: WorkerFlags) =>
       (await import("./worker-command.js")).workerCommand(flags, setExit),

@@ -1,5 +1,5 @@
 /**
- * `ferry worker --state postgres://… [--concurrency N]`: claims cluster runs of every fleet run in
+ * `ferry worker --state postgres://…|fleet.db [--concurrency N]`: claims cluster runs of every fleet run in
  * that store and runs each with the ordinary executor, until SIGINT/SIGTERM. The first signal stops
  * claiming and interrupts the runs in flight as ferry's signals do (roll back before the point of
  * no return, else finish the hop); their clusters are given back to the fleet. A second finishes

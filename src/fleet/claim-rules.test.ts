@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { decideClaim, type GroupCounts, settleFleet } from "./claim-rules.js";
+import { describe, it, test } from "node:test";
+import { decideClaim, type GroupCounts, settleFleet, steerFleet } from "./claim-rules.js";
 
 const g = (c: Partial<GroupCounts> = {}): GroupCounts => ({
   pending: 0,
@@ -88,4 +88,14 @@ describe("settleFleet", () => {
       final: true,
     });
   });
+});
+
+test("steerFleet: pause only a running run, resume only a paused one, abort anything not yet aborting", () => {
+  assert.equal(steerFleet("running", "pause"), "paused");
+  assert.equal(steerFleet("paused", "pause"), undefined);
+  assert.equal(steerFleet("paused", "resume"), "running");
+  assert.equal(steerFleet("running", "resume"), undefined);
+  assert.equal(steerFleet("paused", "abort"), "aborting");
+  assert.equal(steerFleet("stopped-on-failures", "abort"), "aborting");
+  assert.equal(steerFleet("aborting", "abort"), undefined);
 });

@@ -92,3 +92,22 @@ export function settleFleet(
   const reachedAll = failed === 0 && sum(counts, (c) => c.unreached) === 0;
   return { status: reachedAll ? "done" : "failed", final: true };
 }
+
+/**
+ * What `fleet pause|resume|abort` makes of a fleet run's status, or undefined when it does not
+ * apply (pausing a paused run, resuming a running one, aborting twice): pause running → paused,
+ * resume paused → running, abort anything not yet aborting → aborting. Whoever changes it then
+ * settles the run (`settleFleet`): an abort with nothing in flight ends at once.
+ */
+export function steerFleet(
+  status: FleetStatus,
+  action: "pause" | "resume" | "abort",
+): FleetStatus | undefined {
+  if (action === "pause") return status === "running" ? "paused" : undefined;
+  if (action === "resume") return status === "paused" ? "running" : undefined;
+  return status === "aborting" ? undefined : "aborting";
+}
+
+/** The reason a steered fleet run records: `paused by alice@ops`. */
+export const steerReason = (action: "pause" | "resume" | "abort", by: string): string =>
+  `${action === "abort" ? "aborted" : action === "pause" ? "paused" : "resumed"} by ${by}`;

@@ -1,13 +1,14 @@
 /**
- * Opens the fleet store a fleet file's `state:` (or `ferry worker --state`) names. PostgreSQL is
- * the fleet's store: workers on any number of machines share it. A SQLite file is refused: its
- * claims could not be shared between machines, and one worker beside `fleet apply` is all it could
- * serve (DESIGN.md: "SQLite only when one worker runs"); run the fleet on PostgreSQL.
+ * Opens the fleet store a fleet file's `state:` (or `ferry worker --state`) names: PostgreSQL,
+ * which workers on any number of machines share, or a SQLite file (a path relative to `dir`),
+ * which one worker at a time works (sqlite-fleet-store.ts).
  */
+import { resolve } from "node:path";
 import { OperationError, UserError } from "../errors.js";
 import { maskPassword } from "../mask-password.js";
 import type { FleetStore } from "./fleet-store.js";
 import { PostgresFleetStore } from "./postgres-fleet-store.js";
+import { SqliteFleetStore } from "./sqlite-fleet-store.js";
 
 export const isPostgres = (location: string): boolean => /^postgres(ql)?:\/\//i.test(location);
 
@@ -21,14 +22,19 @@ export function postgresOptions(location: string): { connectionString: string; s
 
 export async function openFleetStore(
   location: string,
-  options: { poolSize?: number } = {},
+  options: { poolSize?: number; dir?: string } = {},
 ): Promise<FleetStore> {
-  if (!isPostgres(location)) {
+  if (/^:?memory:$/i.test(location)) {
     throw new UserError(
-      `the fleet's state ${maskPassword(location)} is not PostgreSQL: fleet runs and worker claims need a postgres:// store that every worker reaches (SQLite serves one ferry on one machine only)`,
+      `the fleet's state ${location} is kept in memory: workers could not share it; give a postgres:// URL or a SQLite file`,
     );
   }
-  const store = new PostgresFleetStore({ ...postgresOptions(location), ...options });
+  const store = isPostgres(location)
+    ? new PostgresFleetStore({
+        ...postgresOptions(location),
+        ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+      })
+    : new SqliteFleetStore(resolve(options.dir ?? process.cwd(), location));
   try {
     await store.init();
   } catch (err) {

@@ -22,7 +22,7 @@
 import pg from "pg";
 import { inTransaction } from "../store/pg-transaction.js";
 import { PostgresStore } from "../store/postgres-store.js";
-import { decideClaim, failuresToStop, settleFleet } from "./claim-rules.js";
+import { decideClaim, failuresToStop, settleFleet, steerFleet, steerReason } from "./claim-rules.js";
 import {
   type ClaimRow,
   type ClusterRunRow,
@@ -310,20 +310,9 @@ export class PostgresFleetStore implements FleetStore {
       if (!row) return undefined;
       const fleet = toFleetRun(row);
       if (fleet.endedAt !== null) return fleet;
-      const next =
-        action === "pause"
-          ? fleet.status === "running"
-            ? "paused"
-            : undefined
-          : action === "resume"
-            ? fleet.status === "paused"
-              ? "running"
-              : undefined
-            : fleet.status === "aborting"
-              ? undefined
-              : "aborting";
+      const next = steerFleet(fleet.status, action);
       if (next === undefined) return fleet;
-      const reason = `${action === "abort" ? "aborted" : action === "pause" ? "paused" : "resumed"} by ${by}`;
+      const reason = steerReason(action, by);
       await c.query(`UPDATE ${this.fleets} SET status = $2, reason = $3 WHERE id = $1`, [
         fleetRunId,
         next,

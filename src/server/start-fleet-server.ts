@@ -29,7 +29,7 @@ export interface RunningFleetServer {
 export async function startFleetServer(options: FleetServerOptions): Promise<RunningFleetServer> {
   const { fleet } = options;
   const host = options.host ?? "127.0.0.1";
-  const fleets = await openFleetStore(fleet.state);
+  const fleets = await openFleetStore(fleet.state, { dir: fleet.dir });
   // Clusters that share a state store share one open store; each opened on first look, kept till close.
   const cache = new StoreCache();
   const opened = new Map<string, Promise<StateStore>>();

@@ -105,9 +105,10 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
         Array.from({ length: 20 }, (_, i) => cluster(`r${i}`, "rest")),
         { groups: ["rest"], maxParallel: 3 },
       );
+      // One worker per store (on SQLite, one worker at a time holds claims), each trying three times at once.
       const attempts = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
-          (stores[i % stores.length] as FleetStore).claim(`w${i}`, 10_000),
+          (stores[i % stores.length] as FleetStore).claim(`w${i % stores.length}`, 10_000),
         ),
       );
       assert.equal(attempts.filter(Boolean).length, 3);
@@ -116,9 +117,28 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
       const first = attempts.find(Boolean);
       assert.ok(first);
       assert.equal(await store.finish(first.worker ?? "", first, { state: "done", version: "1.0.1" }), true);
-      assert.ok(await store.claim("w-late", 10_000), "a slot freed is claimable");
-      assert.equal(await store.claim("w-late", 10_000), undefined);
+      assert.ok(await store.claim(first.worker ?? "", 10_000), "a slot freed is claimable");
+      assert.equal(await store.claim(first.worker ?? "", 10_000), undefined);
     });
+
+    if (maker.workers === 1) {
+      it("one worker at a time: another claims nothing until the first's claims end or lapse", async () => {
+        const [a, b] = (await fresh(2)) as [FleetStore, FleetStore];
+        await record(a, [cluster("r1", "rest"), cluster("r2", "rest"), cluster("r3", "rest")], {
+          groups: ["rest"],
+          maxParallel: 3,
+        });
+        const first = await a.claim("w1", 300);
+        assert.equal(first?.cluster, "r1");
+        assert.equal(await b.claim("w2", 10_000), undefined, "w1 holds a live claim");
+        assert.equal((await a.claim("w1", 300))?.cluster, "r2", "w1 itself goes on");
+        await sleep(400);
+        const taken = await b.claim("w2", 10_000);
+        assert.equal(taken?.cluster, "r1", "once w1's claims lapsed, w2 takes them up");
+        assert.equal(taken?.tookOverFrom, "w1");
+        assert.equal(await a.claim("w1", 10_000), undefined, "now w2 is the one worker");
+      });
+    }
 
     it("a group starts once the one before has finished and soaked", async () => {
       const [store] = (await fresh()) as [FleetStore];

@@ -1,8 +1,9 @@
 /**
  * A fleet of fake products (fake-product.ts) on this machine: each cluster a few host folders with
  * trivial shell commands, its own cluster file under `sites/<group>/`, all sharing one catalog and
- * one PostgreSQL schema for the fleet store. `stateFor(i)` says which state store a cluster's
- * journal goes to (the fleet's own, or one of its own).
+ * one PostgreSQL schema for the fleet store (or, with `sqlite`, the file `fleet.db` beside the fleet
+ * file, and a journal file per cluster). `ownSchemas` gives each cluster's journal a schema of its
+ * own instead of the fleet's.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +18,7 @@ export const PG = "postgres://postgres@127.0.0.1:5432/test";
 export interface FleetFixture {
   readonly dir: string;
   readonly fleetFile: string;
-  /** The fleet's store: `postgres://…?schema=…`. */
+  /** The fleet's store: `postgres://…?schema=…`, or with `sqlite` the absolute path of `fleet.db`. */
   readonly state: string;
   readonly schema: string;
   readonly clusters: readonly {
@@ -40,6 +41,8 @@ export interface FleetOptions {
   readonly strategy: string;
   /** Each cluster's journal in its own schema (true), or all in the fleet's store. */
   readonly ownSchemas?: boolean;
+  /** The fleet's store is `fleet.db` beside the fleet file (as written: relative), and each journal a file. */
+  readonly sqlite?: boolean;
   /** Per cluster (by index): fake-product options (commands, hosts); `dir` is the fleet's folder. */
   readonly product?: (i: number, dir: string) => FakeProductOptions;
 }
@@ -47,14 +50,18 @@ export interface FleetOptions {
 export async function makeFleet(options: FleetOptions): Promise<FleetFixture> {
   const dir = mkdtempSync(join(tmpdir(), "ferry-fleet-"));
   const schema = `fleet_${Math.random().toString(36).slice(2, 10)}`;
-  const state = `${PG}?schema=${schema}`;
+  const state = options.sqlite ? join(dir, "fleet.db") : `${PG}?schema=${schema}`;
   const clusters: FleetFixture["clusters"][number][] = [];
   let i = 0;
   for (const group of options.groups) {
     mkdirSync(join(dir, "sites", group.name), { recursive: true });
     for (let k = 0; k < group.clusters; k++, i++) {
       const name = `c${String(i).padStart(2, "0")}`;
-      const own = options.ownSchemas ? `${PG}?schema=${schema}_${name}` : state;
+      const own = options.sqlite
+        ? join(dir, `${name}.db`)
+        : options.ownSchemas
+          ? `${PG}?schema=${schema}_${name}`
+          : state;
       const product = makeFakeProduct({ hosts: 2, ...options.product?.(i, dir), state: own });
       const text = readFileSync(product.clusterFile, "utf8")
         .replace(/^name: fake$/m, `name: ${name}`)
@@ -69,7 +76,7 @@ export async function makeFleet(options: FleetOptions): Promise<FleetFixture> {
     fleetFile,
     [
       "name: edge",
-      `state: "${state}"`,
+      `state: "${options.sqlite ? "fleet.db" : state}"`,
       "clusters:",
       ...options.groups.map((g) => `  - { path: "sites/${g.name}/*.yaml", group: ${g.name} }`),
       `strategy: ${options.strategy}`,
