@@ -137,6 +137,14 @@ describe("ferry serve -f fleet.yaml", () => {
     assert.equal((await get(`/api/fleet/clusters/c00/runs/no-such-run`)).status, 404);
   });
 
+  it("refuses -c with -f (exit 2, naming both): which one to serve is unclear", async () => {
+    const cluster = f.clusters[0]?.file ?? "";
+    const r = await ferryAsync(["serve", "-c", cluster, "-f", f.fleetFile, "--port", "0"]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.ok(r.stderr.includes(cluster) && r.stderr.includes(f.fleetFile), r.stderr);
+    assert.match(r.stderr, /not both/);
+  });
+
   it("GET /metrics: the fleet's clusters by group and state, its status and limits", async () => {
     const r = await get("/metrics");
     assert.equal(r.status, 200);

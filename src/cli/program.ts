@@ -199,8 +199,14 @@ export function registerCommands(program: Command, setExit: SetExit): void {
       (name: string, names: string[] | undefined) => [...(names ?? []), name],
     )
     .action(
-      async (flags: ClusterFlags & { file?: string; port: string; host: string; allowedHost?: string[] }) =>
-        (await import("./serve-command.js")).serveCommand(flags, setExit),
+      async (
+        flags: ClusterFlags & { file?: string; port: string; host: string; allowedHost?: string[] },
+        command: Command,
+      ) =>
+        (await import("./serve-command.js")).serveCommand(
+          { ...flags, configGiven: command.getOptionValueSource("config") === "cli" },
+          setExit,
+        ),
     );
 
   program

@@ -1,5 +1,5 @@
 /**
- * `ferry serve [-c cluster.yaml] [--port 7070] [--host 127.0.0.1] [--allowed-host NAME]…`: the HTTP
+ * `ferry serve [-c cluster.yaml | -f fleet.yaml] [--port 7070] [--host 127.0.0.1] [--allowed-host NAME]…`: the HTTP
  * API and live dashboard.
  */
 import {
@@ -18,6 +18,8 @@ import type { SetExit } from "./program.js";
 
 interface Flags {
   config: string;
+  /** `-c` was given, not defaulted: with `-f`, which one was meant is unclear. */
+  configGiven?: boolean;
   file?: string;
   port: string;
   host: string;
@@ -37,6 +39,11 @@ export async function serveCommand(flags: Flags, setExit: SetExit): Promise<void
     if (problem) throw new UserError(`--allowed-host: ${problem}`);
   }
   if (flags.file !== undefined) {
+    if (flags.configGiven) {
+      throw new UserError(
+        `ferry serve: give -c ${flags.config} (one cluster) or -f ${flags.file} (a fleet), not both`,
+      );
+    }
     setExit(await serveFleet(flags.file, flags.host, port, allowedHosts));
     return;
   }
