@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { allAt } from "./support/fake-product.js";
@@ -127,6 +127,12 @@ describe("ferry fleet apply with ferry workers", () => {
         for (const c of f.clusters) assert.ok(allAt(c.product, "1.0.1"), `${c.name} is not at 1.0.1`);
 
         const runs = await journalRuns(f);
+        // Each run's log where `ferry apply` would have written it: the cluster's state folder.
+        for (const x of runs) {
+          const file = f.clusters.find((c) => c.name === x.name)?.file ?? "";
+          const log = join(dirname(file), ".ferry", "logs", `${x.run.id}.jsonl`);
+          assert.ok(existsSync(log), `${x.name}: no run log at ${log}`);
+        }
         const most = maxOverlap(runs.map((x) => ({ start: x.start, end: x.end ?? x.start })));
         assert.ok(most <= 8, `${most} cluster runs ran at once, maxParallel is 8`);
         assert.ok(most >= 2, `the workers never ran clusters side by side (${most})`);

@@ -150,7 +150,7 @@ async function fleetApply(flags: FleetApplyFlags): Promise<ExitCode> {
             store,
             id: workerId,
             concurrency: strategy.maxParallel,
-            runCluster: workerRunner(workerId, f.state),
+            runCluster: workerRunner(workerId, f.state, f.dir),
             interrupt,
             stop,
             until: ended,

@@ -355,6 +355,11 @@ function registerFleetCommands(program: Command, setExit: SetExit): void {
       "the fleet's state store (postgres://…, or a SQLite file relative to here), as its fleet file's `state:`",
     )
     .option("--concurrency <n>", "cluster runs at once on this worker", "4")
+    .option(
+      "--logs <dir>",
+      "where a cluster's run log goes when the cluster's folder is not on this machine (else its state folder, as for apply)",
+      "ferry-logs",
+    )
     .action(async (flags: WorkerFlags) =>
       (await import("./worker-command.js")).workerCommand(flags, setExit),
     );

@@ -5,7 +5,11 @@
  * no return, else finish the hop); their clusters are given back to the fleet. A second finishes
  * the steps in flight and stops them, resumable. Exit 130 once they have settled.
  */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import {
+  attachRunLog,
+  type Cluster,
   clusterRunner,
   ExitCode,
   forTerminal,
@@ -14,6 +18,7 @@ import {
   type RunCluster,
   runWorker,
   StoreCache,
+  stateFolder,
   UserError,
   type WorkerSummary,
 } from "../index.js";
@@ -23,6 +28,7 @@ import type { SetExit } from "./program.js";
 export interface WorkerFlags {
   state: string;
   concurrency: string;
+  logs: string;
 }
 
 export async function workerCommand(flags: WorkerFlags, setExit: SetExit): Promise<void> {
@@ -38,7 +44,7 @@ export async function workerCommand(flags: WorkerFlags, setExit: SetExit): Promi
         store,
         id,
         concurrency,
-        runCluster: workerRunner(id, flags.state),
+        runCluster: workerRunner(id, flags.state, resolve(flags.logs)),
         interrupt,
         stop,
         log: line,
@@ -51,14 +57,31 @@ export async function workerCommand(flags: WorkerFlags, setExit: SetExit): Promi
   }
 }
 
-/** The ordinary executor path, with the cluster's notifications, sharing open state stores between runs. */
-export function workerRunner(id: string, state: string): RunCluster {
+/**
+ * The ordinary executor path, with the cluster's notifications and its per-run log, sharing open
+ * state stores between runs. The log goes where `ferry apply` would write it (the cluster's state
+ * folder) when the cluster's folder is on this machine, else under `logs/<cluster>/`.
+ */
+export function workerRunner(id: string, state: string, logs: string): RunCluster {
   return clusterRunner({
     workerId: id,
     workerState: state,
     stores: new StoreCache(),
-    around: withNotifications,
+    around: (cluster, store, body) =>
+      withNotifications(cluster, store, async (events) => {
+        const log = attachRunLog(events, runLogFolder(cluster, logs));
+        try {
+          return await body(events);
+        } finally {
+          log.close();
+        }
+      }),
   });
+}
+
+/** Where a worker writes a cluster's run logs (see workerRunner). */
+export function runLogFolder(cluster: Cluster, logs: string): string {
+  return existsSync(cluster.dir) ? stateFolder(cluster) : join(logs, cluster.name);
 }
 
 /** SIGINT/SIGTERM: the first interrupts, the second stops (see the module's comment). */
