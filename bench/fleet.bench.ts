@@ -194,13 +194,16 @@ async function main() {
   console.log(
     `AIM fleet store overhead per cluster run (store only, worst of 1/2/4 workers): ${f(worst, 2)} ms vs ${AIM_OVERHEAD_MS} ms = ${f(ratio, 3)} (aim < 1) ${ratio < 1 ? "met" : "NOT met"}`,
   );
-  for (const full of [false, true]) {
-    const one = results.find((r) => r.full === full && r.workers === 1);
-    const four = results.find((r) => r.full === full && r.workers === 4);
-    if (!one || !four) continue;
+  // Store only, the claims are all there is: its clusters per second is PostgreSQL's ceiling (every
+  // claim serialised on the fleet run's row), not something more workers should raise.
+  const ceiling = Math.max(...store.map((r) => r.clustersPerS));
+  console.log(`  PostgreSQL's ceiling (store only, best of 1/2/4 workers): ${f(ceiling)} clusters/s`);
+  const one = results.find((r) => r.full && r.workers === 1);
+  const four = results.find((r) => r.full && r.workers === 4);
+  if (one && four) {
     const growth = four.clustersPerS / one.clustersPerS;
     console.log(
-      `AIM fleet throughput${full ? "" : " (store only)"}, 4 workers vs 1: ${f(four.clustersPerS)} vs ${f(one.clustersPerS)} clusters/s = ${f(growth, 2)} (aim > 1) ${growth > 1 ? "met" : "NOT met"}`,
+      `AIM fleet throughput, 4 workers vs 1: ${f(four.clustersPerS)} vs ${f(one.clustersPerS)} clusters/s = ${f(growth, 2)} (aim > 1, until the ceiling) ${growth > 1 ? "met" : "NOT met"}`,
     );
   }
   if (results.some((r) => r.done !== CLUSTERS)) process.exitCode = 1;
