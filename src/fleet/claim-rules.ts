@@ -111,3 +111,18 @@ export function steerFleet(
 /** The reason a steered fleet run records: `paused by alice@ops`. */
 export const steerReason = (action: "pause" | "resume" | "abort", by: string): string =>
   `${action === "abort" ? "aborted" : action === "pause" ? "paused" : "resumed"} by ${by}`;
+
+/**
+ * Whether a fleet run moving from `before` to `after` records its failed clusters as its reason,
+ * and with which limit: on stopping on failures, `maxFailures`; on ending failed, none (null).
+ * Undefined when the reason stays as it is.
+ */
+export function failuresToName(
+  before: FleetStatus,
+  after: FleetStatus,
+  maxFailures: number,
+): { readonly limit: number | null } | undefined {
+  if (after === "stopped-on-failures" && before !== after) return { limit: failuresToStop(maxFailures) };
+  if (after === "failed") return { limit: null };
+  return undefined;
+}

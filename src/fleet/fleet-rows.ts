@@ -9,6 +9,7 @@ import type {
   ClusterRunSummary,
   FleetRunRecord,
   FleetStatus,
+  NewClusterRun,
   RunStrategy,
 } from "./fleet-store.js";
 
@@ -163,4 +164,22 @@ export function failuresReason(
   return maxFailures === null
     ? `${failed.length} cluster(s) did not reach the target — ${list}`
     : `stopped: ${failed.length} cluster(s) failed, maxFailures ${maxFailures} reached — ${list}`;
+}
+
+/**
+ * A fleet run's cluster runs in the order they start: the strategy's groups in order, then the
+ * fleet file's order; each with its position (`ord`) and its group's (`grp`). Throws on a cluster
+ * whose group is not in the strategy.
+ */
+export function inStartOrder(
+  clusters: readonly NewClusterRun[],
+  groups: readonly string[],
+): { readonly c: NewClusterRun; readonly ord: number; readonly grp: number }[] {
+  const ordered = clusters
+    .map((c, i) => ({ c, i, grp: groups.indexOf(c.group) }))
+    .sort((a, b) => a.grp - b.grp || a.i - b.i);
+  const stray = ordered.find((x) => x.grp < 0);
+  if (stray)
+    throw new Error(`cluster ${stray.c.cluster}: group ${stray.c.group} is not in the strategy's groups`);
+  return ordered.map(({ c, grp }, ord) => ({ c, ord, grp }));
 }

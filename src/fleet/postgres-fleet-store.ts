@@ -22,7 +22,7 @@
 import pg from "pg";
 import { inTransaction } from "../store/pg-transaction.js";
 import { PostgresStore } from "../store/postgres-store.js";
-import { decideClaim, failuresToStop, settleFleet, steerFleet, steerReason } from "./claim-rules.js";
+import { decideClaim, failuresToName, settleFleet, steerFleet, steerReason } from "./claim-rules.js";
 import {
   type ClaimRow,
   type ClusterRunRow,
@@ -30,6 +30,7 @@ import {
   countsSql,
   type FleetRunRow,
   failuresReason,
+  inStartOrder,
   SUMMARY_COLUMNS,
   toClaim,
   toClusterRun,
@@ -100,14 +101,7 @@ export class PostgresFleetStore implements FleetStore {
     run: Omit<FleetRunRecord, "endedAt" | "reason">,
     clusters: readonly NewClusterRun[],
   ): Promise<void> {
-    const groups = run.strategy.groups;
-    // Groups in the strategy's order, then the fleet file's: the order clusters start in.
-    const ordered = clusters
-      .map((c, i) => ({ c, i, g: groups.indexOf(c.group) }))
-      .sort((a, b) => a.g - b.g || a.i - b.i);
-    const stray = ordered.find((x) => x.g < 0);
-    if (stray)
-      throw new Error(`cluster ${stray.c.cluster}: group ${stray.c.group} is not in the strategy's groups`);
+    const ordered = inStartOrder(clusters, run.strategy.groups);
     await this.transaction(async (c) => {
       await c.query("SET LOCAL synchronous_commit TO on");
       await c.query(
@@ -123,8 +117,7 @@ export class PostgresFleetStore implements FleetStore {
           run.createdAt,
         ],
       );
-      const col = <T>(f: (x: (typeof ordered)[number], ord: number) => T) =>
-        ordered.map((x, ord) => f(x, ord));
+      const col = <T>(f: (x: (typeof ordered)[number]) => T) => ordered.map(f);
       await c.query(
         `INSERT INTO ${this.clusters}
            (fleet_run_id, cluster, ord, grp, grp_ord, state, error, version, file, cluster_text, catalog_file, catalog_text, ended_at)
@@ -136,9 +129,9 @@ export class PostgresFleetStore implements FleetStore {
           run.id,
           run.createdAt,
           col(({ c }) => c.cluster),
-          col((_x, ord) => ord),
+          col(({ ord }) => ord),
           col(({ c }) => c.group),
-          col(({ g }) => g),
+          col(({ grp }) => grp),
           col(({ c }) => (c.refused === undefined ? "pending" : "refused")),
           col(({ c }) => c.refused ?? null),
           col(({ c }) => c.version ?? null),
@@ -340,14 +333,14 @@ export class PostgresFleetStore implements FleetStore {
     const next = settleFleet(fleet, toCounts(fleet.strategy.groups.length, counts.rows));
     if (!next) return;
     let reason = fleet.reason;
-    const stopping = next.status === "stopped-on-failures" && fleet.status !== "stopped-on-failures";
-    if (stopping || next.status === "failed") {
+    const naming = failuresToName(fleet.status, next.status, fleet.strategy.maxFailures);
+    if (naming) {
       const failed = await c.query<{ cluster: string; error: string | null }>(
         `SELECT cluster, error FROM ${this.clusters}
          WHERE fleet_run_id = $1 AND state IN ('failed', 'rolled-back', 'refused') ORDER BY ended_at, ord`,
         [fleetRunId],
       );
-      reason = failuresReason(stopping ? failuresToStop(fleet.strategy.maxFailures) : null, failed.rows);
+      reason = failuresReason(naming.limit, failed.rows);
     }
     if (next.final && (next.status === "aborted" || next.status === "stopped-on-failures")) {
       const why = next.status === "aborted" ? "not started: the fleet run was aborted" : null;

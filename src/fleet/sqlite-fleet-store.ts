@@ -16,7 +16,7 @@
  */
 import Database from "better-sqlite3";
 import { SqliteStore } from "../store/sqlite-store.js";
-import { decideClaim, failuresToStop, settleFleet, steerFleet, steerReason } from "./claim-rules.js";
+import { decideClaim, failuresToName, settleFleet, steerFleet, steerReason } from "./claim-rules.js";
 import {
   type ClaimRow,
   type ClusterRunRow,
@@ -24,6 +24,7 @@ import {
   countsSql,
   type FleetRunRow,
   failuresReason,
+  inStartOrder,
   SUMMARY_COLUMNS,
   toClaim,
   toClusterRun,
@@ -71,13 +72,7 @@ export class SqliteFleetStore implements FleetStore {
     run: Omit<FleetRunRecord, "endedAt" | "reason">,
     clusters: readonly NewClusterRun[],
   ): Promise<void> {
-    const groups = run.strategy.groups;
-    const ordered = clusters
-      .map((c, i) => ({ c, i, g: groups.indexOf(c.group) }))
-      .sort((a, b) => a.g - b.g || a.i - b.i);
-    const stray = ordered.find((x) => x.g < 0);
-    if (stray)
-      throw new Error(`cluster ${stray.c.cluster}: group ${stray.c.group} is not in the strategy's groups`);
+    const ordered = inStartOrder(clusters, run.strategy.groups);
     this.write(() => {
       const db = this.db();
       db.prepare(
@@ -97,14 +92,14 @@ export class SqliteFleetStore implements FleetStore {
            (fleet_run_id, cluster, ord, grp, grp_ord, state, error, version, file, cluster_text, catalog_file, catalog_text, ended_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      ordered.forEach(({ c, g }, ord) => {
+      for (const { c, ord, grp } of ordered) {
         const refused = c.refused !== undefined;
         insert.run(
           run.id,
           c.cluster,
           ord,
           c.group,
-          g,
+          grp,
           refused ? "refused" : "pending",
           c.refused ?? null,
           c.version ?? null,
@@ -114,7 +109,7 @@ export class SqliteFleetStore implements FleetStore {
           c.catalogText,
           refused ? run.createdAt : null,
         );
-      });
+      }
       this.settle(run.id, Date.now());
     });
   }
@@ -313,15 +308,15 @@ export class SqliteFleetStore implements FleetStore {
     const next = settleFleet(fleet, this.counts(fleet, now));
     if (!next) return;
     let reason = fleet.reason;
-    const stopping = next.status === "stopped-on-failures" && fleet.status !== "stopped-on-failures";
-    if (stopping || next.status === "failed") {
+    const naming = failuresToName(fleet.status, next.status, fleet.strategy.maxFailures);
+    if (naming) {
       const failed = db
         .prepare(
           `SELECT cluster, error FROM fleet_cluster_runs
            WHERE fleet_run_id = ? AND state IN ('failed', 'rolled-back', 'refused') ORDER BY ended_at, ord`,
         )
         .all(fleetRunId) as { cluster: string; error: string | null }[];
-      reason = failuresReason(stopping ? failuresToStop(fleet.strategy.maxFailures) : null, failed);
+      reason = failuresReason(naming.limit, failed);
     }
     if (next.final && next.status === "aborted") {
       db.prepare(
