@@ -98,4 +98,31 @@ describe("what a command loads", () => {
     assert.ok(packages.has("better-sqlite3"), [...packages].join(", "));
     assert.ok(!packages.has("ssh2"), [...packages].join(", "));
   });
+
+  it("ferry apply not on a terminal loads none of the live tree's packages (log-update, string-width)", () => {
+    const root = join(dir, "apply");
+    writeFileSync(join(dir, "releases.yaml"), 'product: one\nscheme: semver\nreleases: ["1.0.0", "1.0.1"]\n');
+    writeFileSync(
+      join(dir, "apply.yaml"),
+      [
+        "name: one",
+        "catalog: releases.yaml",
+        "state: apply.db",
+        "hosts: [{ name: h1, address: 127.0.0.1 }]",
+        "components:",
+        "  - name: app",
+        "    hosts: [h1]",
+        `    commands: { version: "cat ${root} 2>/dev/null || echo 1.0.0", install: "true", stop: "true", activate: "echo {{version}} > ${root}", start: "true" }`,
+      ].join("\n"),
+    );
+    for (const args of [["--json"], []]) {
+      const packages = packagesIn(
+        loadedBy(["apply", "-c", "apply.yaml", "--to", "1.0.1", "--yes", ...args], dir),
+      );
+      assert.ok(packages.has("better-sqlite3"), [...packages].join(", "));
+      for (const tree of ["log-update", "string-width", "wrap-ansi"])
+        assert.ok(!packages.has(tree), `${args.join(" ") || "plain"}: loaded ${tree}`);
+      rmSync(root, { force: true });
+    }
+  });
 });

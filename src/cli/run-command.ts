@@ -14,7 +14,6 @@ import {
 } from "../index.js";
 import { jsonStream } from "./json-stream.js";
 import { type ProgressSink, plainProgress } from "./progress.js";
-import { progressTree } from "./progress-tree.js";
 import { colorsFor, isLiveTerminal } from "./terminal.js";
 
 export interface RunFlags {
@@ -40,10 +39,12 @@ export async function runWithSignals(
   events: RunEvents = new RunEvents(),
 ): Promise<ExitCode> {
   const stream = flags.json ? jsonStream() : undefined;
+  // The live tree's packages (log-update, string-width's Unicode tables) cost tens of milliseconds
+  // to load: only a terminal that shows it loads them, not --json or a log file.
   const sink: ProgressSink =
     stream ??
     (isLiveTerminal(process.stdout)
-      ? progressTree(process.stdout, colorsFor(process.stdout))
+      ? (await import("./progress-tree.js")).progressTree(process.stdout, colorsFor(process.stdout))
       : plainProgress(process.stdout));
   events.on(sink.listener);
   const log = attachRunLog(events, stateFolder);
