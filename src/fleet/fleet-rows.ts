@@ -166,6 +166,9 @@ export function failuresReason(
     : `stopped: ${failed.length} cluster(s) failed, maxFailures ${maxFailures} reached — ${list}`;
 }
 
+/** The error of a cluster run that an aborted fleet run never started. */
+export const NOT_STARTED_ABORTED = "not started: the fleet run was aborted";
+
 /**
  * A fleet run's cluster runs in the order they start: the strategy's groups in order, then the
  * fleet file's order; each with its position (`ord`) and its group's (`grp`). Throws on a cluster

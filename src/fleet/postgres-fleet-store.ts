@@ -31,6 +31,7 @@ import {
   type FleetRunRow,
   failuresReason,
   inStartOrder,
+  NOT_STARTED_ABORTED,
   SUMMARY_COLUMNS,
   toClaim,
   toClusterRun,
@@ -342,15 +343,12 @@ export class PostgresFleetStore implements FleetStore {
       );
       reason = failuresReason(naming.limit, failed.rows);
     }
-    if (next.final && (next.status === "aborted" || next.status === "stopped-on-failures")) {
-      const why = next.status === "aborted" ? "not started: the fleet run was aborted" : null;
-      if (why) {
-        await c.query(
-          `UPDATE ${this.clusters} SET state = 'aborted', error = $2, ended_at = ${NOW}
-           WHERE fleet_run_id = $1 AND state = 'pending'`,
-          [fleetRunId, why],
-        );
-      }
+    if (next.final && next.status === "aborted") {
+      await c.query(
+        `UPDATE ${this.clusters} SET state = 'aborted', error = $2, ended_at = ${NOW}
+         WHERE fleet_run_id = $1 AND state = 'pending'`,
+        [fleetRunId, NOT_STARTED_ABORTED],
+      );
     }
     await c.query(
       `UPDATE ${this.fleets} SET status = $2, reason = $3, ended_at = CASE WHEN $4 THEN ${NOW} END WHERE id = $1`,

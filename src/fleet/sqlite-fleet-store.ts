@@ -25,6 +25,7 @@ import {
   type FleetRunRow,
   failuresReason,
   inStartOrder,
+  NOT_STARTED_ABORTED,
   SUMMARY_COLUMNS,
   toClaim,
   toClusterRun,
@@ -322,7 +323,7 @@ export class SqliteFleetStore implements FleetStore {
       db.prepare(
         `UPDATE fleet_cluster_runs SET state = 'aborted', error = ?, ended_at = ?
          WHERE fleet_run_id = ? AND state = 'pending'`,
-      ).run("not started: the fleet run was aborted", now, fleetRunId);
+      ).run(NOT_STARTED_ABORTED, now, fleetRunId);
     }
     db.prepare("UPDATE fleet_runs SET status = ?, reason = ?, ended_at = ? WHERE id = ?").run(
       next.status,
