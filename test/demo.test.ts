@@ -24,7 +24,7 @@ function leftovers(dir: string): string[] {
 
 /** The demo's report, checked for what the issue promises: every hop, and nothing lost. */
 function assertClean(r: { code: number | null; stdout: string; stderr: string }): void {
-  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  assert.equal(r.code, 0, `stdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr.slice(-2000)}`);
   const report = JSON.parse(r.stdout);
   assert.deepEqual(Object.keys(report), [
     "path",

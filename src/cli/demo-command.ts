@@ -63,20 +63,27 @@ export async function demoCommand(flags: DemoFlags, setExit: SetExit): Promise<v
     } else {
       printLines(renderSummary(report));
     }
-    // A failed request before or after the upgrade's own span is not counted in `requests`,
-    // but it is still a problem.
-    const clean =
-      report.requests.failed === 0 &&
-      report.writes.lost === 0 &&
-      report.jobs.lost === 0 &&
-      report.problems.length === 0;
+    const wrong = whatWentWrong(report);
+    // The JSON keeps its shape; what went wrong goes to stderr, so that a failed exit says why.
+    if (flags.json) for (const line of wrong) process.stderr.write(`ferry demo: ${forTerminal(line)}\n`);
     if (controller.signal.aborted) setExit(ExitCode.interrupted);
-    else if (!clean || report.finalVersion !== report.path.at(-1)) setExit(ExitCode.failed);
+    else if (wrong.length > 0) setExit(ExitCode.failed);
   } finally {
     progress?.finish();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/**
+ * Nothing when the demo upgraded every member and lost nothing; else the run's outcome and every
+ * problem. A failed request before or after the upgrade's own span is not counted in `requests`,
+ * but it is still a problem.
+ */
+export function whatWentWrong(r: DemoReport): string[] {
+  const clean =
+    r.requests.failed === 0 && r.writes.lost === 0 && r.jobs.lost === 0 && r.problems.length === 0;
+  return clean && r.finalVersion === r.path.at(-1) ? [] : [r.outcome, ...r.problems];
 }
 
 /** `load: 298 requests/s, 0 failed, p99 12 ms (last 3 s)` */
