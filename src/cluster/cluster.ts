@@ -35,6 +35,7 @@ import {
 } from "./cluster-schema.js";
 import { envReferenceProblem, envReferences } from "./env-references.js";
 import { HOP_NAMES, placeholders, VALUE_NAMES } from "./template.js";
+import { varScopes } from "./var-scopes.js";
 
 export type { ActionSpec, ClusterAction, HostAction, PointOfNoReturnPlace } from "./cluster-actions.js";
 
@@ -213,8 +214,9 @@ export function checkVersionInCatalog(cluster: Cluster, catalog: Catalog): void 
 
 function clusterFrom(yaml: YamlFile): Cluster {
   const { file, text } = yaml;
-  const data = validateWith(yaml, ClusterSchema, yaml.data());
-  const problems = crossCheck(data, yaml);
+  const raw = yaml.data();
+  const data = validateWith(yaml, ClusterSchema, raw);
+  const problems = crossCheck(data, raw, yaml);
   if (problems.length > 0) throw UserError.fromProblems(problems);
   const dir = dirname(resolve(file));
   const stringVars = (vars: ClusterData["vars"]) =>
@@ -408,7 +410,7 @@ function health(h: HealthData): { check: HealthCheck; gate: HealthGate } {
 }
 
 /** What the schema alone cannot see: names that must exist, be unique, and templates that must resolve. */
-function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
+function crossCheck(data: ClusterData, raw: unknown, yaml: YamlFile): SourceProblem[] {
   const problems: SourceProblem[] = [];
   const at = (path: FieldPath, message: string) => problems.push(problemAt(yaml, path, message));
 
@@ -441,9 +443,10 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
       });
     }
   });
-  const raw = yaml.data() as { components?: { maxUnavailable?: unknown }[] };
+  // What the file itself says, before the schema's defaults: whether maxUnavailable was given.
+  const given = raw as { components?: { maxUnavailable?: unknown }[] };
   data.components.forEach((c, i) => {
-    gateProblems(c, i, raw.components?.[i]?.maxUnavailable !== undefined, at);
+    gateProblems(c, i, given.components?.[i]?.maxUnavailable !== undefined, at);
   });
   data.components.forEach((c, i) => {
     if (c.health && parseDuration(c.health.healthyFor) >= parseDuration(c.health.deadline)) {
@@ -508,10 +511,13 @@ function crossCheck(data: ClusterData, yaml: YamlFile): SourceProblem[] {
 
   // Component templates run per host: every var must resolve for every one of its hosts.
   data.components.forEach((c, i) => {
-    const scopes = c.hosts
-      .map((h) => hosts.get(h))
-      .filter((h) => h !== undefined)
-      .map((h) => new Set([...clusterVars, ...Object.keys(c.vars ?? {}), ...Object.keys(h.vars ?? {})]));
+    const scopes = varScopes(
+      [...clusterVars, ...Object.keys(c.vars ?? {})],
+      c.hosts.flatMap((name) => {
+        const h = hosts.get(name);
+        return h ? [Object.keys(h.vars ?? {})] : [];
+      }),
+    );
     const fields: [FieldPath, string][] = Object.entries(c.commands)
       .filter((e): e is [string, string] => e[1] !== undefined)
       .map(([k, v]) => [["components", i, "commands", k], v]);
