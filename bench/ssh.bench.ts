@@ -101,7 +101,15 @@ try {
     return Number(ns) / 1e6;
   };
 
-  type Result = { wallMs: number; ownMs: number; hostSteps: number; commands: number };
+  type Result = {
+    wallMs: number;
+    connectMs: number;
+    /** ferry's own CPU in the run (this process): the rest of the machine's is the lab's sshds and commands. */
+    cpuMs: number;
+    ownMs: number;
+    hostSteps: number;
+    commands: number;
+  };
   const results: Record<Mode, Result[]> = { shells: [], channels: [] };
   // Side by side, alternating: commands through long-lived shells (the driver's way), and one
   // session channel per command (its way on a host without setsid, and ferry's way before).
@@ -128,11 +136,15 @@ try {
     events.on((e) => {
       if (e.type === "step" && e.state === "done" && e.host) hostSteps++;
     });
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     // Connecting is part of the run, as apply's own pool does it: every host at once, first.
     await Promise.all(cluster.hosts.map((h) => (driverFor(h.name) as SshDriver).connect()));
+    const connectMs = performance.now() - started;
     const outcome = await apply({ cluster, catalog, store, events, driverFor, to: releases[run] as string });
     const wallMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     await Promise.all([...drivers.values()].map((d) => d.close()));
     await store.close();
     if (!outcome.succeeded) throw new Error(`run ${run} failed: ${outcome.message}`);
@@ -140,7 +152,7 @@ try {
       .map((h) => join(h.root, "times"))
       .filter(existsSync)
       .reduce((n, f) => n + readFileSync(f, "utf8").trim().split("\n").length, 0);
-    results[mode].push({ wallMs, ownMs: ownMs(), hostSteps, commands });
+    results[mode].push({ wallMs, connectMs, cpuMs, ownMs: ownMs(), hostSteps, commands });
   }
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -150,6 +162,8 @@ try {
       hostSteps: rs[0]?.hostSteps,
       commandsPerRun: rs[0]?.commands,
       wallMs: median(rs.map((r) => r.wallMs)),
+      connectMs: median(rs.map((r) => r.connectMs)),
+      cpuMsPerHostStep: median(rs.map((r) => r.cpuMs / r.hostSteps)),
       commandsOwnMs: median(rs.map((r) => r.ownMs)),
       overheadMsPerHostStep: median(overhead),
       overheadMsTotal: median(rs.map((r) => r.wallMs - r.ownMs)),
@@ -169,11 +183,15 @@ try {
       console.log(`  ${m === "shells" ? "through long-lived shells" : "one channel per command"}`);
       console.log(`    host-steps per run        ${r.hostSteps} (${r.commandsPerRun} commands)`);
       console.log(`    wall                      ${r.wallMs.toFixed(0)} ms`);
+      console.log(`    of which connecting       ${r.connectMs.toFixed(0)} ms (every host at once)`);
       console.log(`    commands' own time        ${r.commandsOwnMs.toFixed(0)} ms`);
       console.log(
         `    overhead per host-step    ${r.overheadMsPerHostStep.toFixed(1)} ms  (each run: ${r.overheadMsPerHostStepEachRun.join(", ")})`,
       );
       console.log(`    overhead in all           ${r.overheadMsTotal.toFixed(0)} ms`);
+      console.log(
+        `    ferry's own CPU           ${r.cpuMsPerHostStep.toFixed(1)} ms per host-step (the lab's sshds share this machine's cores)`,
+      );
     }
     const ours = report.shells;
     if (ours) {
