@@ -8,7 +8,6 @@ import { parseDuration } from "../probes/health-probe.js";
 import type { FieldPath } from "../yaml-file.js";
 import { ACTION_HOSTS, type ClusterData, type HostPoint, type PhaseName } from "./cluster-schema.js";
 import { HOP_NAMES, VALUE_NAMES } from "./template.js";
-import { varScopes } from "./var-scopes.js";
 
 /** What every action has: its command, and optionally how to tell it is done and how to reverse it. */
 export interface ActionSpec {
@@ -100,12 +99,9 @@ export function checkActions(data: ClusterData, at: At, checkTemplate: CheckTemp
   const clusterVars = new Set(Object.keys(data.vars ?? {}));
   const hostVars = new Map(data.hosts.map((h) => [h.name, Object.keys(h.vars ?? {})]));
   const components = new Map(data.components.map((c) => [c.name, c]));
-  /** The var scopes a command on these hosts of `c` sees. */
+  /** The var scopes a command on these hosts of `c` sees: one per host. */
   const scopes = (c: ClusterData["components"][number], hosts: readonly string[]) =>
-    varScopes(
-      [...clusterVars, ...Object.keys(c.vars ?? {})],
-      hosts.map((h) => hostVars.get(h)),
-    );
+    hosts.map((h) => new Set([...clusterVars, ...Object.keys(c.vars ?? {}), ...(hostVars.get(h) ?? [])]));
   const templates = (
     a: ActionData | HostActionData,
     path: FieldPath,

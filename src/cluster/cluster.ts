@@ -35,7 +35,6 @@ import {
 } from "./cluster-schema.js";
 import { envReferenceProblem, envReferences } from "./env-references.js";
 import { HOP_NAMES, placeholders, VALUE_NAMES } from "./template.js";
-import { varScopes } from "./var-scopes.js";
 
 export type { ActionSpec, ClusterAction, HostAction, PointOfNoReturnPlace } from "./cluster-actions.js";
 
@@ -511,13 +510,10 @@ function crossCheck(data: ClusterData, raw: unknown, yaml: YamlFile): SourceProb
 
   // Component templates run per host: every var must resolve for every one of its hosts.
   data.components.forEach((c, i) => {
-    const scopes = varScopes(
-      [...clusterVars, ...Object.keys(c.vars ?? {})],
-      c.hosts.flatMap((name) => {
-        const h = hosts.get(name);
-        return h ? [Object.keys(h.vars ?? {})] : [];
-      }),
-    );
+    const scopes = c.hosts
+      .map((h) => hosts.get(h))
+      .filter((h) => h !== undefined)
+      .map((h) => new Set([...clusterVars, ...Object.keys(c.vars ?? {}), ...Object.keys(h.vars ?? {})]));
     const fields: [FieldPath, string][] = Object.entries(c.commands)
       .filter((e): e is [string, string] => e[1] !== undefined)
       .map(([k, v]) => [["components", i, "commands", k], v]);
