@@ -208,6 +208,8 @@ const AIM_OVER_BOUND: Readonly<Record<string, number>> = { memory: 0.05, sqlite:
 /** Runs each store REPEATS times after one warm-up run, and keeps the run of median wall time. */
 async function main() {
   const commandMs = await calibrate();
+  /** The SQLite journals' folders, removed at the end as the PostgreSQL schema is. */
+  const folders: string[] = [];
   const stores: [string, () => Promise<StateStore>][] = [
     [
       "memory",
@@ -221,6 +223,7 @@ async function main() {
       "sqlite",
       async () => {
         const dir = mkdtempSync(join(tmpdir(), "ferry-bench-"));
+        folders.push(dir);
         return openStateStore(join(dir, "state.db"), dir);
       },
     ],
@@ -233,21 +236,25 @@ async function main() {
     ]);
   }
   const results = [];
-  for (const [name, open] of stores) {
-    const store = await open();
-    await runOnce(name, store, commandMs); // warm-up
-    const runs = [];
-    for (let i = 0; i < REPEATS; i++) runs.push(await runOnce(name, store, commandMs));
-    await store.close();
-    runs.sort((a, b) => a.wallMs - b.wallMs);
-    results.push(runs[Math.floor(runs.length / 2)] as (typeof runs)[number]);
-  }
-  if (!args.includes("--no-postgres")) {
-    spawnSync(
-      "psql",
-      ["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-c", `DROP SCHEMA ${schema} CASCADE`],
-      { stdio: "ignore" },
-    );
+  try {
+    for (const [name, open] of stores) {
+      const store = await open();
+      await runOnce(name, store, commandMs); // warm-up
+      const runs = [];
+      for (let i = 0; i < REPEATS; i++) runs.push(await runOnce(name, store, commandMs));
+      await store.close();
+      runs.sort((a, b) => a.wallMs - b.wallMs);
+      results.push(runs[Math.floor(runs.length / 2)] as (typeof runs)[number]);
+    }
+  } finally {
+    for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+    if (!args.includes("--no-postgres")) {
+      spawnSync(
+        "psql",
+        ["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-c", `DROP SCHEMA IF EXISTS ${schema} CASCADE`],
+        { stdio: "ignore" },
+      );
+    }
   }
   const base = results[0] as (typeof results)[number];
   const table = results.map((r) => ({
