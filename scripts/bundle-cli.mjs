@@ -55,8 +55,8 @@ const flattenBarrels = {
 /**
  * zod re-exports every language it speaks as `z.locales`, and esbuild, for the same reason as above,
  * puts all of them (a quarter of a megabyte) into the chunk of any command that validates a file.
- * ferry speaks English only: it imports zod/v4/locales/en.js itself (catalog-schema.ts), and zod
- * sets English on its own. In the bundle, the namespace of every language is left empty.
+ * ferry speaks English only: it imports zod/v4/locales/en.js itself and sets it (src/zod-mini.ts).
+ * In the bundle, the namespace of every language is left empty.
  */
 const oneLocale = {
   name: "one-locale",

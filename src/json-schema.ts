@@ -2,11 +2,12 @@
  * JSON Schemas of the files a user writes, generated from the same zod schemas that validate them,
  * so an editor's checks and ferry's never disagree. `schemas/*.schema.json` hold the published copies.
  */
-import { z } from "zod";
+
 import { CatalogSchema } from "./catalog/catalog-schema.js";
 import { ClusterSchema } from "./cluster/cluster-schema.js";
 import { FleetSchema } from "./fleet/fleet-schema.js";
 import type { SchemaName } from "./schema-names.js";
+import { z } from "./zod-mini.js";
 
 export { SCHEMA_NAMES, type SchemaName } from "./schema-names.js";
 

@@ -10,9 +10,9 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import jsYaml from "js-yaml";
 import type { Document, LineCounter } from "yaml";
-import type { z } from "zod";
 import { type SourceProblem, UserError } from "./errors.js";
 import { maskPasswordsIn } from "./mask-password.js";
+import type { z } from "./zod-mini.js";
 
 export type FieldPath = readonly (string | number)[];
 
@@ -188,7 +188,7 @@ function valueAt(data: unknown, path: FieldPath): unknown {
   return v;
 }
 
-/** A schema of zod or of zod/mini (catalog-schema.ts says why both). */
+/** A schema of the files ferry reads (zod/mini: zod-mini.ts). */
 type Validator = z.core.$ZodType & {
   safeParse(data: unknown): { success: true; data: unknown } | { success: false; error: z.core.$ZodError };
 };

@@ -79,7 +79,7 @@ describe("what a command loads", () => {
     assert.deepEqual(heavy, []);
   });
 
-  it("ferry status of a local cluster loads its SQLite journal's driver, and no SSH", () => {
+  it("ferry status of a local cluster loads its SQLite journal's driver, and no SSH nor zod's full API", () => {
     writeFileSync(join(dir, "releases.yaml"), 'product: one\nscheme: semver\nreleases: ["1.0.0"]\n');
     writeFileSync(
       join(dir, "cluster.yaml"),
@@ -93,10 +93,20 @@ describe("what a command loads", () => {
         '    commands: { version: "echo 1.0.0", install: "true", stop: "true", activate: "true", start: "true" }',
       ].join("\n"),
     );
-    const packages = packagesIn(loadedBy(["status"], dir));
+    const files = loadedBy(["status"], dir);
+    const packages = packagesIn(files);
     // The recording sees a package that is loaded: without this, "none loaded" would prove nothing.
     assert.ok(packages.has("better-sqlite3"), [...packages].join(", "));
     assert.ok(!packages.has("ssh2"), [...packages].join(", "));
+    // The schemas are written with zod/mini: zod's full API would cost every such command ~17 ms.
+    assert.ok(
+      files.some((f) => f.includes("node_modules/zod/v4/mini/")),
+      "the recording saw zod/mini",
+    );
+    assert.deepEqual(
+      files.filter((f) => f.includes("node_modules/zod/v4/classic/")),
+      [],
+    );
   });
 
   it("ferry apply not on a terminal loads none of the live tree's packages (log-update, string-width)", () => {
