@@ -2,7 +2,6 @@
  * JSON Schemas of the files a user writes, generated from the same zod schemas that validate them,
  * so an editor's checks and ferry's never disagree. `schemas/*.schema.json` hold the published copies.
  */
-
 import { CatalogSchema } from "./catalog/catalog-schema.js";
 import { ClusterSchema } from "./cluster/cluster-schema.js";
 import { FleetSchema } from "./fleet/fleet-schema.js";
