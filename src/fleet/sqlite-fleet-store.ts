@@ -116,8 +116,7 @@ export class SqliteFleetStore implements FleetStore {
   }
 
   async getFleetRun(id: string): Promise<FleetRunRecord | undefined> {
-    const row = this.db().prepare("SELECT * FROM fleet_runs WHERE id = ?").get(id) as FleetRunRow | undefined;
-    return row && toFleetRun(row);
+    return this.fleetRun(id);
   }
 
   async latestFleetRun(fleet: string): Promise<FleetRunRecord | undefined> {
@@ -269,20 +268,15 @@ export class SqliteFleetStore implements FleetStore {
     by: string,
   ): Promise<FleetRunRecord | undefined> {
     return this.write(() => {
-      const get = () =>
-        this.db().prepare("SELECT * FROM fleet_runs WHERE id = ?").get(fleetRunId) as FleetRunRow | undefined;
-      const row = get();
-      if (!row) return undefined;
-      const fleet = toFleetRun(row);
-      if (fleet.endedAt !== null) return fleet;
+      const fleet = this.fleetRun(fleetRunId);
+      if (!fleet || fleet.endedAt !== null) return fleet;
       const next = steerFleet(fleet.status, action);
       if (next === undefined) return fleet;
       this.db()
         .prepare("UPDATE fleet_runs SET status = ?, reason = ? WHERE id = ?")
         .run(next, steerReason(action, by), fleetRunId);
       this.settle(fleetRunId, Date.now());
-      const after = get();
-      return after && toFleetRun(after);
+      return this.fleetRun(fleetRunId);
     });
   }
 
@@ -301,11 +295,8 @@ export class SqliteFleetStore implements FleetStore {
   /** Moves the fleet run to the status its counts call for (claim-rules.ts settleFleet). */
   private settle(fleetRunId: string, now: number): void {
     const db = this.db();
-    const row = db.prepare("SELECT * FROM fleet_runs WHERE id = ?").get(fleetRunId) as
-      | FleetRunRow
-      | undefined;
-    if (!row) return;
-    const fleet = toFleetRun(row);
+    const fleet = this.fleetRun(fleetRunId);
+    if (!fleet) return;
     const next = settleFleet(fleet, this.counts(fleet, now));
     if (!next) return;
     let reason = fleet.reason;
@@ -331,6 +322,11 @@ export class SqliteFleetStore implements FleetStore {
       next.final ? now : null,
       fleetRunId,
     );
+  }
+
+  private fleetRun(id: string): FleetRunRecord | undefined {
+    const row = this.db().prepare("SELECT * FROM fleet_runs WHERE id = ?").get(id) as FleetRunRow | undefined;
+    return row && toFleetRun(row);
   }
 
   private db(): Database.Database {
