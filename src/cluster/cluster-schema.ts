@@ -12,7 +12,8 @@ import { describe, z } from "../zod-mini.js";
 import { HOST_ADDRESS_RULE, isHostAddress } from "./host-address.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const name = (what: string) =>
+/** A name of a host, component, group, cluster or fleet: what `what` says it is names. */
+export const name = (what: string) =>
   z
     .string()
     .check(

@@ -7,16 +7,8 @@
  * Written with zod/mini, as cluster-schema.ts is, which it builds on (zod-mini.ts says why).
  */
 
-import { DurationOrZeroSchema } from "../cluster/cluster-schema.js";
+import { DurationOrZeroSchema, name } from "../cluster/cluster-schema.js";
 import { describe, z } from "../zod-mini.js";
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const name = (what: string) =>
-  z
-    .string()
-    .check(
-      z.regex(NAME, `a ${what} name is letters, digits, "_", "." and "-", starting with a letter or digit`),
-    );
 
 /** "5%" of the fleet's clusters, or a count. */
 export const PERCENT = /^(\d+(?:\.\d+)?)%$/;
