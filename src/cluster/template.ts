@@ -40,6 +40,16 @@ function compile(template: string): readonly string[] {
   return parts;
 }
 
+/** Whether a template names a value of one host's own: `{{host}}`, `{{address}}` or a var (which a host may set). */
+export function namesHost(template: string): boolean {
+  const parts = compile(template);
+  for (let i = 1; i < parts.length; i += 2) {
+    const name = parts[i] as string;
+    if (name === "host" || name === "address" || name.startsWith("vars.")) return true;
+  }
+  return false;
+}
+
 /**
  * Renders a template whose placeholders were validated when the file was loaded. A big plan
  * renders the same few templates hundreds of thousands of times, so each is parsed only once.

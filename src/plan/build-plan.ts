@@ -14,7 +14,7 @@ import {
   onlineHosts,
 } from "../cluster/cluster.js";
 import type { PhaseName } from "../cluster/cluster-schema.js";
-import { render, type TemplateValues } from "../cluster/template.js";
+import { namesHost, render, type TemplateValues } from "../cluster/template.js";
 import { RefusedError } from "../errors.js";
 import { fileKey, type MigrationFile, type MigrationPhase } from "../migrate/migration-files.js";
 import type { DrainSpec } from "../probes/traffic-drain.js";
@@ -30,6 +30,7 @@ import {
 import {
   byOrder,
   exec,
+  HEALTH,
   type HopContext,
   hostStep,
   localStep,
@@ -39,6 +40,8 @@ import {
   perHost,
   phase,
   renderHere,
+  SharedActions,
+  type StepIds,
   single,
   switchoverOf,
 } from "./hop-context.js";
@@ -130,6 +133,7 @@ export function buildPlan(
       hop,
       members: byKey,
       values: new Map(),
+      shared: new SharedActions(hop.to),
       files,
       hasDatabase,
       actives: new Map(active),
@@ -211,69 +215,92 @@ function renderDrain(d: DrainSpec, values: TemplateValues): DrainSpec {
 /** Every component on every online host of the cluster, with its probes rendered. */
 export function clusterMembers(cluster: Cluster): Member[] {
   const hosts = new Map(cluster.hosts.map((h) => [h.name, h]));
-  return cluster.components.flatMap((c) =>
-    c.hosts.flatMap((hostName): Member[] => {
+  return cluster.components.flatMap((c) => {
+    const componentVars = { ...cluster.vars, ...c.vars };
+    // Probes that name nothing of a host's own are the same on each of its hosts: made once, shared.
+    const perHost = namesHostIn([c.commands.version, c.health?.check, c.drain, c.activePassive?.role]);
+    let shared: Probes | undefined;
+    return c.hosts.flatMap((hostName): Member[] => {
       const host = hosts.get(hostName);
       if (!host) throw new Error(`component ${c.name}: unknown host ${hostName} passed validation`);
       if (host.offline) return [];
-      const vars = { ...cluster.vars, ...c.vars, ...host.vars };
+      const vars = Object.keys(host.vars).length > 0 ? { ...componentVars, ...host.vars } : componentVars;
       const values: TemplateValues = { host: host.name, address: host.address, component: c.name, vars };
-      const health = c.health && {
-        check:
-          "http" in c.health.check
-            ? { http: render(c.health.check.http, values) }
-            : "tcp" in c.health.check
-              ? { tcp: render(c.health.check.tcp, values) }
-              : { exec: render(c.health.check.exec, values) },
-        gate: c.health.gate,
-      };
-      const drain = c.drain && renderDrain(c.drain, values);
+      const probes = shared ?? probesOf(c, values);
+      if (!perHost) shared = probes;
       return [
         {
           host: host.name,
           component: c.name,
           address: host.address,
-          versionCommand: render(c.commands.version, values),
-          ...(health ? { health } : {}),
-          ...(drain ? { drain } : {}),
-          ...(c.activePassive ? { roleCommand: render(c.activePassive.role, values) } : {}),
+          ...probes,
           vars,
           timeoutMs: c.timeoutMs,
         },
       ];
-    }),
-  );
+    });
+  });
+}
+
+type Probes = Pick<Member, "versionCommand" | "health" | "drain" | "roleCommand">;
+
+/** How a member of `c` is asked its version, health and role, and taken out of traffic: rendered. */
+function probesOf(c: Component, values: TemplateValues): Probes {
+  const health = c.health && {
+    check:
+      "http" in c.health.check
+        ? { http: render(c.health.check.http, values) }
+        : "tcp" in c.health.check
+          ? { tcp: render(c.health.check.tcp, values) }
+          : { exec: render(c.health.check.exec, values) },
+    gate: c.health.gate,
+  };
+  const drain = c.drain && renderDrain(c.drain, values);
+  return {
+    versionCommand: render(c.commands.version, values),
+    ...(health ? { health } : {}),
+    ...(drain ? { drain } : {}),
+    ...(c.activePassive ? { roleCommand: render(c.activePassive.role, values) } : {}),
+  };
+}
+
+/** Whether any text in `x` (a template, or settings holding some) names a value of one host's own. */
+function namesHostIn(x: unknown): boolean {
+  if (typeof x === "string") return namesHost(x);
+  return typeof x === "object" && x !== null && Object.values(x).some(namesHostIn);
 }
 
 /** The host steps of taking a member down, switching it to the hop's version, and bringing it back. */
-function stopStep(ctx: HopContext, c: Component, m: Member, id: string): PlanStep {
-  return hostStep(id, m, [exec(ctx, c.commands.stop, m)], {
-    undo: [exec(ctx, c.commands.start, m, true), ...(m.health ? [{ type: "health" } as const] : [])],
+function stopStep(ctx: HopContext, c: Component, m: Member, id: StepIds): PlanStep {
+  return hostStep(ctx, id, "stop", m, [exec(ctx, c.commands.stop, m)], {
+    undo: [exec(ctx, c.commands.start, m, true), ...(m.health ? [HEALTH] : [])],
   });
 }
 
 /** Stop, with the component's own actions before and after it (in a rolling hop, before-drain comes before the drain). */
-function stopSteps(ctx: HopContext, c: Component, m: Member, id: (a: string) => string): PlanStep[] {
-  return [stopStep(ctx, c, m, id("stop")), ...hostActionSteps(ctx, c, m, "after-stop", id)];
+function stopSteps(ctx: HopContext, c: Component, m: Member, id: StepIds): PlanStep[] {
+  return [stopStep(ctx, c, m, id), ...hostActionSteps(ctx, c, m, "after-stop", id)];
 }
 
-function switchSteps(ctx: HopContext, c: Component, m: Member, id: (a: string) => string): PlanStep[] {
+function switchSteps(ctx: HopContext, c: Component, m: Member, id: StepIds): PlanStep[] {
   return [
-    hostStep(id("install"), m, [exec(ctx, c.commands.install, m)]),
+    hostStep(ctx, id, "install", m, [exec(ctx, c.commands.install, m)]),
     ...hostActionSteps(ctx, c, m, "after-install", id),
-    hostStep(id("activate"), m, [exec(ctx, c.commands.activate, m)], {
-      check: { type: "version-is", version: ctx.hop.to },
+    hostStep(ctx, id, "activate", m, [exec(ctx, c.commands.activate, m)], {
+      check: ctx.shared.versionIs,
       undo: [exec(ctx, c.commands.activate, m, true)],
     }),
     ...hostActionSteps(ctx, c, m, "after-activate", id),
   ];
 }
 
-function startSteps(ctx: HopContext, c: Component, m: Member, id: (a: string) => string): PlanStep[] {
+function startSteps(ctx: HopContext, c: Component, m: Member, id: StepIds): PlanStep[] {
   return [
-    hostStep(id("start"), m, [exec(ctx, c.commands.start, m)], { undo: [exec(ctx, c.commands.stop, m)] }),
+    hostStep(ctx, id, "start", m, [exec(ctx, c.commands.start, m)], {
+      undo: [exec(ctx, c.commands.stop, m)],
+    }),
     ...hostActionSteps(ctx, c, m, "after-start", id),
-    ...(m.health ? [hostStep(id("health"), m, [{ type: "health" }])] : []),
+    ...(m.health ? [hostStep(ctx, id, "health", m, [HEALTH])] : []),
     ...hostActionSteps(ctx, c, m, "after-healthy", id),
   ];
 }
@@ -350,7 +377,7 @@ function installable(ctx: HopContext, phaseName: string): Stage[] {
     phaseName,
     [checked],
     (c) => c.hosts.length,
-    (c, m, id) => [hostStep(id("installable"), m, [exec(ctx, c.commands.check as string, m)])],
+    (c, m, id) => [hostStep(ctx, id, "installable", m, [exec(ctx, c.commands.check as string, m)])],
   );
 }
 
@@ -425,11 +452,11 @@ function roll(ctx: HopContext): Phase {
     (c) => c.maxUnavailable,
     (c, m, id) => [
       ...hostActionSteps(ctx, c, m, "before-drain", id),
-      ...(m.drain ? [hostStep(id("drain"), m, [DRAIN], { undo: [UNDRAIN] })] : []),
+      ...(m.drain ? [hostStep(ctx, id, "drain", m, [DRAIN], { undo: [UNDRAIN] })] : []),
       ...stopSteps(ctx, c, m, id),
       ...switchSteps(ctx, c, m, id),
       ...startSteps(ctx, c, m, id),
-      ...(m.drain ? [hostStep(id("undrain"), m, [UNDRAIN], { undo: [DRAIN] })] : []),
+      ...(m.drain ? [hostStep(ctx, id, "undrain", m, [UNDRAIN], { undo: [DRAIN] })] : []),
     ],
     true,
   );
@@ -511,7 +538,7 @@ function activePassive(ctx: HopContext, pool: Pool): Pool {
   const online = onlineHostsOf(c, ctx.members);
   const member = (h: string) => ctx.members.get(memberKey(h, c.name)) as Member;
   const switchover = `${ctx.hop.id}/roll/${c.name}/switchover`;
-  const placeholder = hostStep(switchover, member(online[1] as string), []);
+  const placeholder = hostStep(ctx, () => switchover, "switchover", member(online[1] as string), []);
   const hosts = online.map((h) => ({
     host: h,
     switchover: exec(ctx, c.activePassive?.switchover ?? "", member(h)),

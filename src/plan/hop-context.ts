@@ -5,7 +5,7 @@
  */
 import type { HopKind } from "../catalog/index.js";
 import type { Cluster, Component } from "../cluster/cluster.js";
-import { render, type TemplateValues } from "../cluster/template.js";
+import { namesHost, render, type TemplateValues } from "../cluster/template.js";
 import type { MigrationFile } from "../migrate/migration-files.js";
 import type { Action, Lane, Member, Phase, PlannedHop, PlanStep, Pool, Stage } from "./plan.js";
 
@@ -22,7 +22,81 @@ export interface HopContext {
   readonly members: ReadonlyMap<string, Member>;
   /** Template values per member (and for this machine: undefined), forward and back; made once per hop. */
   readonly values: Map<Member | undefined, readonly [TemplateValues, TemplateValues]>;
+  readonly shared: SharedActions;
 }
+
+/**
+ * The actions of a hop, each made once and shared by every step that has it, and so the lists of
+ * them: 10,000 hosts that each `stop api` hold one `stop api`, not 10,000. A big plan is mostly
+ * such repeats, and building and keeping them was most of the time `ferry plan` took. Plan data
+ * is never changed once built, so sharing it is safe; the journal keeps it as JSON, copied.
+ */
+export class SharedActions {
+  readonly #forward = new Map<string, Action>();
+  readonly #back = new Map<string, Action>();
+  /** Per template, per component (undefined: this machine), the action forward and back. */
+  readonly #rendered = new Map<string, Map<string | undefined, [Action?, Action?]>>();
+  readonly #lists: ListNode = {};
+  readonly versionIs: Action;
+
+  constructor(version: string) {
+    this.versionIs = { type: "version-is", version };
+  }
+
+  exec(command: string, back: boolean): Action {
+    const made = back ? this.#back : this.#forward;
+    let action = made.get(command);
+    if (!action) {
+      action = back ? { type: "exec", command, back: true } : { type: "exec", command };
+      made.set(command, action);
+    }
+    return action;
+  }
+
+  /** What `make` gives for `template` in `component` (and direction), made the first time only. */
+  once(template: string, component: string | undefined, back: boolean, make: () => Action): Action {
+    let byComponent = this.#rendered.get(template);
+    if (!byComponent) {
+      byComponent = new Map();
+      this.#rendered.set(template, byComponent);
+    }
+    let made = byComponent.get(component);
+    if (!made) {
+      made = [];
+      byComponent.set(component, made);
+    }
+    const way = back ? 1 : 0;
+    made[way] ??= make();
+    return made[way];
+  }
+
+  /** The list of these actions: the same list for the same actions (same objects) in the same order. */
+  list(actions: readonly Action[]): readonly Action[] {
+    let node = this.#lists;
+    for (const a of actions) {
+      node.next ??= new Map();
+      let child = node.next.get(a);
+      if (!child) {
+        child = {};
+        node.next.set(a, child);
+      }
+      node = child;
+    }
+    node.list ??= actions;
+    return node.list;
+  }
+}
+
+interface ListNode {
+  list?: readonly Action[];
+  next?: Map<Action, ListNode>;
+}
+
+/** The step's member passes its health gate: one action for every step that asks it. */
+export const HEALTH: Action = { type: "health" };
+
+/** A lane's step ids: the id of its step `name` (`stop`, `action/reload`). */
+export type StepIds = (name: string) => string;
 
 export function memberKey(host: string, component: string): string {
   return `${component}@${host}`;
@@ -30,10 +104,14 @@ export function memberKey(host: string, component: string): string {
 
 export const LOCAL_TIMEOUT_MS = 10 * 60_000;
 
-/** Commands are rendered into the plan, so the journal shows exactly what ran. */
+/**
+ * Commands are rendered into the plan, so the journal shows exactly what ran. A command that names
+ * nothing of its host's own is the same for every member of its component: it is rendered once.
+ */
 export function exec(ctx: HopContext, template: string, member?: Member, back = false): Action {
-  const command = render(template, valuesOf(ctx, member)[back ? 1 : 0]);
-  return back ? { type: "exec", command, back: true } : { type: "exec", command };
+  const rendered = () => ctx.shared.exec(render(template, valuesOf(ctx, member)[back ? 1 : 0]), back);
+  if (member && namesHost(template)) return rendered();
+  return ctx.shared.once(template, member?.component, back, rendered);
 }
 
 /** A command for this machine, rendered with the hop's values. */
@@ -117,7 +195,7 @@ export function perHost(
   phaseName: string,
   orders: Component[][],
   limit: (c: Component) => number,
-  steps: (c: Component, m: Member, id: (action: string) => string) => PlanStep[],
+  steps: (c: Component, m: Member, id: StepIds) => PlanStep[],
   outOfService = false,
 ): Stage[] {
   const stages = orders.map((group) => ({
@@ -130,10 +208,12 @@ export function perHost(
           lanes: hosts.map((h): Lane => {
             const m = ctx.members.get(memberKey(h, c.name)) as Member;
             const groups = outOfService ? groupsOf(c, h) : [];
+            // One flat string per lane (join makes it flat), which each of its step ids extends.
+            const lane = [ctx.hop.id, phaseName, c.name, h, ""].join("/");
             return {
               host: h,
               ...(groups.length > 0 ? { groups } : {}),
-              steps: steps(c, m, (action) => `${ctx.hop.id}/${phaseName}/${c.name}/${h}/${action}`),
+              steps: steps(c, m, (name) => lane + name),
             };
           }),
         };
@@ -143,21 +223,29 @@ export function perHost(
   return stages.filter((stage) => stage.pools.length > 0);
 }
 
+/**
+ * A step of member `m`: `name` in its lane, whose `id` gives the step's id. Its actions are the
+ * hop's shared ones; the id is left as the lane's prefix and the name joined, not flattened, so
+ * that 10,000 lanes of five steps keep one prefix each.
+ */
 export function hostStep(
-  id: string,
+  ctx: HopContext,
+  id: StepIds,
+  name: string,
   m: Member,
   run: readonly Action[],
-  extra: { check?: Action; undo?: readonly Action[] } = {},
+  extra?: { check?: Action; undo?: readonly Action[] },
 ): PlanStep {
-  return {
-    id,
-    name: id.slice(id.lastIndexOf("/") + 1),
-    host: m.host,
-    component: m.component,
-    run,
-    ...extra,
-    timeoutMs: m.timeoutMs,
-  };
+  const step = id(name);
+  const { host, component, timeoutMs } = m;
+  const does = ctx.shared.list(run);
+  const check = extra?.check;
+  const undo = extra?.undo && ctx.shared.list(extra.undo);
+  // One literal per shape: a step holds all its fields itself, with no second block for the optional ones.
+  if (check && undo) return { id: step, name, host, component, run: does, check, undo, timeoutMs };
+  if (undo) return { id: step, name, host, component, run: does, undo, timeoutMs };
+  if (check) return { id: step, name, host, component, run: does, check, timeoutMs };
+  return { id: step, name, host, component, run: does, timeoutMs };
 }
 
 export function activeOf(
