@@ -35,6 +35,8 @@ import {
   hostStep,
   localStep,
   memberKey,
+  memberOf,
+  membersByComponent,
   nextActive,
   onlineHostsOf,
   perHost,
@@ -114,7 +116,7 @@ export function buildPlan(
   actives: ReadonlyMap<string, string> = new Map(),
 ): Plan {
   const members = clusterMembers(cluster);
-  const byKey = new Map(members.map((m) => [memberKey(m.host, m.component), m]));
+  const byComponent = membersByComponent(members);
   const rank = new Map(migrations.releases.map((r, i) => [r, i]));
   const between = (from: string, to: string) =>
     migrations.files.filter((f) => {
@@ -131,7 +133,7 @@ export function buildPlan(
     const ctx: HopContext = {
       cluster,
       hop,
-      members: byKey,
+      members: byComponent,
       values: new Map(),
       shared: new SharedActions(hop.to),
       files,
@@ -144,7 +146,7 @@ export function buildPlan(
     // A rolling hop switches each active-passive component over to its first standby.
     if (h.mode === "rolling") {
       for (const c of cluster.components) {
-        const online = onlineHostsOf(c, byKey);
+        const online = onlineHostsOf(c, byComponent);
         if (c.activePassive && online.length >= 2) active.set(c.name, nextActive(active.get(c.name), online));
       }
     }
@@ -536,7 +538,7 @@ function activePassive(ctx: HopContext, pool: Pool): Pool {
   const turn = c && switchoverOf(ctx, c);
   if (!c?.activePassive || !turn) return pool;
   const online = onlineHostsOf(c, ctx.members);
-  const member = (h: string) => ctx.members.get(memberKey(h, c.name)) as Member;
+  const member = (h: string) => memberOf(ctx, c, h);
   const switchover = `${ctx.hop.id}/roll/${c.name}/switchover`;
   const placeholder = hostStep(ctx, () => switchover, "switchover", member(online[1] as string), []);
   const hosts = online.map((h) => ({

@@ -19,7 +19,8 @@ export interface HopContext {
   /** Per active-passive component, the host that is active when the hop starts. */
   readonly actives: ReadonlyMap<string, string>;
   readonly hop: Omit<PlannedHop, "phases">;
-  readonly members: ReadonlyMap<string, Member>;
+  /** Per component, its online members by host, in the cluster file's order. */
+  readonly members: MembersByComponent;
   /** Template values per member (and for this machine: undefined), forward and back; made once per hop. */
   readonly values: Map<Member | undefined, readonly [TemplateValues, TemplateValues]>;
   readonly shared: SharedActions;
@@ -34,8 +35,8 @@ export interface HopContext {
 export class SharedActions {
   readonly #forward = new Map<string, Action>();
   readonly #back = new Map<string, Action>();
-  /** Per template, per component (undefined: this machine), the action forward and back. */
-  readonly #rendered = new Map<string, Map<string | undefined, [Action?, Action?]>>();
+  /** Per template, per component (LOCAL: this machine), the action forward and back. */
+  readonly #rendered = new Map<string, Map<string, [Action?, Action?]>>();
   readonly #lists: ListNode = {};
   readonly versionIs: Action;
 
@@ -53,8 +54,12 @@ export class SharedActions {
     return action;
   }
 
-  /** What `make` gives for `template` in `component` (and direction), made the first time only. */
-  once(template: string, component: string | undefined, back: boolean, make: () => Action): Action {
+  /** The action `template` was rendered into for `component` (LOCAL: this machine), if it was. */
+  rendered(template: string, component: string, back: boolean): Action | undefined {
+    return this.#rendered.get(template)?.get(component)?.[back ? 1 : 0];
+  }
+
+  keep(template: string, component: string, back: boolean, action: Action): void {
     let byComponent = this.#rendered.get(template);
     if (!byComponent) {
       byComponent = new Map();
@@ -65,9 +70,7 @@ export class SharedActions {
       made = [];
       byComponent.set(component, made);
     }
-    const way = back ? 1 : 0;
-    made[way] ??= make();
-    return made[way];
+    made[back ? 1 : 0] = action;
   }
 
   /** The list of these actions: the same list for the same actions (same objects) in the same order. */
@@ -92,8 +95,32 @@ interface ListNode {
   next?: Map<Action, ListNode>;
 }
 
+/** In SharedActions, the component of a command for this machine (no component is named so). */
+const LOCAL = "";
+
 /** The step's member passes its health gate: one action for every step that asks it. */
 export const HEALTH: Action = { type: "health" };
+
+export type MembersByComponent = ReadonlyMap<string, ReadonlyMap<string, Member>>;
+
+/** The members of each component, by host, in order: what the phase builders look members up in. */
+export function membersByComponent(members: readonly Member[]): MembersByComponent {
+  const byComponent = new Map<string, Map<string, Member>>();
+  for (const m of members) {
+    let hosts = byComponent.get(m.component);
+    if (!hosts) {
+      hosts = new Map();
+      byComponent.set(m.component, hosts);
+    }
+    hosts.set(m.host, m);
+  }
+  return byComponent;
+}
+
+/** The member of `c` on `host`, which is online (the caller took the host from the online ones). */
+export function memberOf(ctx: HopContext, c: Component, host: string): Member {
+  return ctx.members.get(c.name)?.get(host) as Member;
+}
 
 /** A lane's step ids: the id of its step `name` (`stop`, `action/reload`). */
 export type StepIds = (name: string) => string;
@@ -109,9 +136,12 @@ export const LOCAL_TIMEOUT_MS = 10 * 60_000;
  * nothing of its host's own is the same for every member of its component: it is rendered once.
  */
 export function exec(ctx: HopContext, template: string, member?: Member, back = false): Action {
-  const rendered = () => ctx.shared.exec(render(template, valuesOf(ctx, member)[back ? 1 : 0]), back);
-  if (member && namesHost(template)) return rendered();
-  return ctx.shared.once(template, member?.component, back, rendered);
+  const component = member && namesHost(template) ? undefined : (member?.component ?? LOCAL);
+  const made = component === undefined ? undefined : ctx.shared.rendered(template, component, back);
+  if (made) return made;
+  const action = ctx.shared.exec(render(template, valuesOf(ctx, member)[back ? 1 : 0]), back);
+  if (component !== undefined) ctx.shared.keep(template, component, back, action);
+  return action;
 }
 
 /** A command for this machine, rendered with the hop's values. */
@@ -174,8 +204,8 @@ export function byOrder(components: readonly Component[]): Component[][] {
 }
 
 /** The component's hosts that are online, in the cluster file's order. */
-export function onlineHostsOf(c: Component, members: ReadonlyMap<string, Member>): string[] {
-  return c.hosts.filter((h) => members.has(memberKey(h, c.name)));
+export function onlineHostsOf(c: Component, members: MembersByComponent): string[] {
+  return [...(members.get(c.name)?.keys() ?? [])];
 }
 
 /** The labels of the component's redundancy groups that hold `host`. */
@@ -201,22 +231,21 @@ export function perHost(
   const stages = orders.map((group) => ({
     pools: group
       .map((c): Pool => {
-        const hosts = onlineHostsOf(c, ctx.members);
-        return {
-          component: c.name,
-          limit: Math.min(limit(c), hosts.length),
-          lanes: hosts.map((h): Lane => {
-            const m = ctx.members.get(memberKey(h, c.name)) as Member;
-            const groups = outOfService ? groupsOf(c, h) : [];
-            // One flat string per lane (join makes it flat), which each of its step ids extends.
-            const lane = [ctx.hop.id, phaseName, c.name, h, ""].join("/");
-            return {
-              host: h,
-              ...(groups.length > 0 ? { groups } : {}),
-              steps: steps(c, m, (name) => lane + name),
-            };
-          }),
-        };
+        const online = ctx.members.get(c.name) ?? new Map<string, Member>();
+        const grouped = outOfService && Object.keys(c.groups).length > 0;
+        const lanes: Lane[] = [];
+        for (const [h, m] of online) {
+          // One flat string per lane (join makes it flat), which each of its step ids extends.
+          const lane = [ctx.hop.id, phaseName, c.name, h, ""].join("/");
+          const ids = (name: string) => lane + name;
+          const groups = grouped ? groupsOf(c, h) : [];
+          lanes.push(
+            groups.length > 0
+              ? { host: h, groups, steps: steps(c, m, ids) }
+              : { host: h, steps: steps(c, m, ids) },
+          );
+        }
+        return { component: c.name, limit: Math.min(limit(c), lanes.length), lanes };
       })
       .filter((pool) => pool.lanes.length > 0),
   }));

@@ -19,7 +19,7 @@ import {
   exec,
   type HopContext,
   LOCAL_TIMEOUT_MS,
-  memberKey,
+  memberOf,
   onlineHostsOf,
   perHost,
   rollOrder,
@@ -45,6 +45,7 @@ export function hostActionSteps(
   point: HostPoint,
   id: (step: string) => string,
 ): PlanStep[] {
+  if (c.actions.length === 0) return []; // most components: no garbage of two arrays per host and point
   return c.actions
     .filter((a) => a.at === point && plansAction(ctx, a))
     .map((a) => actionStep(ctx, a, id(`action/${a.name}`), m));
@@ -117,7 +118,7 @@ function clusterActionStage(ctx: HopContext, a: ClusterAction): Stage[] {
   if (!a.on) return ids.map((id) => single(actionStep(ctx, a, id, undefined)));
   const c = componentOf(ctx, a);
   const hosts = actionHosts(ctx, c, a.on.host, phase);
-  const member = (h: string) => ctx.members.get(memberKey(h, c.name)) as Member;
+  const member = (h: string) => memberOf(ctx, c, h);
   if (a.on.host !== "all")
     return hosts.map((h, i) => single(actionStep(ctx, a, ids[i] as string, member(h))));
   if (hosts.length === 0) return [];
