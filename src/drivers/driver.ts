@@ -74,18 +74,20 @@ export function describeExit(
   return how;
 }
 
+/** What the shell's exit codes mean; made once, as every command's end is described with it. */
+const EXIT_MEANINGS: Readonly<Record<number, string>> = {
+  0: "exit 0",
+  1: "exit 1",
+  2: "exit 2: misuse of a shell builtin",
+  126: "exit 126: command not executable",
+  127: "exit 127: command not found",
+  130: "exit 130: interrupted (SIGINT)",
+  137: "exit 137: killed (SIGKILL)",
+  143: "exit 143: terminated (SIGTERM)",
+};
+
 function exitWords(code: number): string {
-  const meaning: Record<number, string> = {
-    0: "exit 0",
-    1: "exit 1",
-    2: "exit 2: misuse of a shell builtin",
-    126: "exit 126: command not executable",
-    127: "exit 127: command not found",
-    130: "exit 130: interrupted (SIGINT)",
-    137: "exit 137: killed (SIGKILL)",
-    143: "exit 143: terminated (SIGTERM)",
-  };
-  return meaning[code] ?? `exit ${code}`;
+  return EXIT_MEANINGS[code] ?? `exit ${code}`;
 }
 
 export function formatMs(ms: number): string {
