@@ -34,6 +34,47 @@ ${extra}`,
 const ids = (plan: Plan) => [...planSteps(plan)].map(({ step }) => step.id);
 
 describe("buildPlan", () => {
+  it("renders each host's own values into its commands and probes; what is the same on every host is made once", () => {
+    const plan = buildPlan(
+      parseCluster(
+        "/c/cluster.yaml",
+        `name: demo
+catalog: releases.yaml
+vars: { root: /srv }
+hosts: [{ name: h1, address: a1 }, { name: h2, address: a2, vars: { root: /opt } }, { name: h3, address: a3 }]
+components:
+  - { name: api, hosts: [h1, h2, h3], commands: { version: "v {{component}}", install: "i {{vars.root}}", stop: "s {{address}}", activate: "a {{version}}", start: "st {{host}}" }, health: { exec: "up {{host}}" } }`,
+      ),
+      planPath(catalog, "1.0.0", "1.0.1"),
+    );
+    const step = (host: string, name: string) =>
+      [...planSteps(plan)].find(({ step }) => step.id === `1.0.1/roll/api/${host}/${name}`)?.step;
+    const command = (host: string, name: string) => {
+      const a = step(host, name)?.run[0];
+      return a?.type === "exec" ? a.command : undefined;
+    };
+    assert.deepEqual(
+      ["h1", "h2", "h3"].map((h) => [command(h, "install"), command(h, "stop"), command(h, "start")]),
+      [
+        ["i /srv", "s a1", "st h1"],
+        ["i /opt", "s a2", "st h2"],
+        ["i /srv", "s a3", "st h3"],
+      ],
+    );
+    assert.deepEqual(
+      plan.members.map((m) => [m.host, m.versionCommand, m.health?.check, m.vars]),
+      [
+        ["h1", "v api", { exec: "up h1" }, { root: "/srv" }],
+        ["h2", "v api", { exec: "up h2" }, { root: "/opt" }],
+        ["h3", "v api", { exec: "up h3" }, { root: "/srv" }],
+      ],
+    );
+    // A 10,000-host plan holds one `a 1.0.1`, not 10,000: the same action, and the same list of it.
+    assert.equal(step("h1", "activate")?.run, step("h3", "activate")?.run);
+    assert.equal(step("h1", "activate")?.undo?.[0], step("h2", "activate")?.undo?.[0]);
+    assert.deepEqual(step("h2", "activate")?.undo, [{ type: "exec", command: "a 1.0.0", back: true }]);
+  });
+
   it("places the gates: alarms first in preflight and before each order's roll, approvals around it", () => {
     const c = `  - { name: db, hosts: [h1], order: 1, approve: before, commands: &c { version: v, install: i, stop: s, activate: a, start: st } }
   - { name: api, hosts: [h1, h2], order: 2, approve: after-first-batch, commands: *c }`;
