@@ -37,6 +37,7 @@ import { Journal } from "./journal.js";
 import type { MigrationRunner } from "./migration-runner.js";
 import type { DriverFor, Observation } from "./observe.js";
 import { RedundancyGroups } from "./redundancy-groups.js";
+import { type RunParts, StepScope } from "./step-scope.js";
 import { CommandEnvs, failed, runAction, type StepContext, type StepResult } from "./steps/index.js";
 import type { WaitingSlot } from "./waiting.js";
 
@@ -142,6 +143,8 @@ export class Executor {
   readonly #members: ReadonlyMap<string, Member>;
   #observedAtStart: ExecutorOptions["observedAtStart"];
   readonly #hopOf = new Map<string, PlannedHop>();
+  /** The run's side of every step's context (StepScope). */
+  readonly #parts: RunParts;
   readonly #steps = new Map<string, PlanStep>();
   /** Each step's place in the plan, which is its number in the journal. */
   readonly #planSeq = new Map<string, number>();
@@ -180,6 +183,18 @@ export class Executor {
     // Every command in flight listens to this one signal; hundreds at once is the point, not a leak.
     setMaxListeners(0, this.#abort.signal);
     this.#members = new Map(options.plan.members.map((m) => [memberKey(m.host, m.component), m]));
+    this.#parts = {
+      runId: options.runId,
+      events: this.events,
+      members: options.plan.members,
+      driverFor: options.driverFor,
+      env: (hop, member, back) => this.#env.of(hop, member, back),
+      database: () => this.#database(),
+      markerOf: (step) => this.#markerOf(step),
+      measured: (m) => this.#j.measured(m),
+      waitingSlot: (step) => this.#waitingSlot(step),
+      notes: () => options.store.notes(options.runId),
+    };
     for (const [seq, { hop, step }] of [...planSteps(options.plan)].entries()) {
       this.#hopOf.set(step.id, hop);
       this.#steps.set(step.id, step);
@@ -969,37 +984,21 @@ export class Executor {
   #context(step: PlanStep): StepContext {
     const member =
       step.host && step.component ? this.#members.get(memberKey(step.host, step.component)) : undefined;
-    const hop = this.#hopOf.get(step.id) as PlannedHop;
     const record = this.#j.record(step.id);
     const start = this.#observedAtStart;
     const known = start?.step === step.id ? start.observation : undefined;
     if (known) this.#observedAtStart = undefined;
-    const executor = this;
-    // The marker and the waiting slot are made when a kind asks: most actions (a health probe, a
-    // mark) need neither, and a fleet of thousands of hosts makes tens of thousands of contexts.
-    return {
-      runId: this.#o.runId,
+    return new StepScope(
+      this.#parts,
+      this.#hopOf.get(step.id) as PlannedHop,
       step,
       member,
-      driver: this.#o.driverFor(step.host),
-      signal: this.#abort.signal,
-      events: this.events,
-      env: (back) => this.#env.of(hop, member, back),
-      members: this.#o.plan.members,
-      driverFor: this.#o.driverFor,
-      database: () => this.#database(),
-      get marker() {
-        return executor.#markerOf(step);
-      },
-      since: record.startedAt ?? Date.now(),
-      attempt: record.attempts,
-      measured: (m) => this.#j.measured({ ...m, step: step.id, attempt: record.attempts }),
-      get waiting() {
-        return executor.#waitingSlot(step.id);
-      },
-      notes: () => this.#o.store.notes(this.#o.runId),
-      ...(known ? { known } : {}),
-    };
+      this.#o.driverFor(step.host),
+      this.#abort.signal,
+      record.startedAt ?? Date.now(),
+      record.attempts,
+      known,
+    );
   }
 
   /**

@@ -9,11 +9,12 @@ import { lineSplitter } from "../events.js";
 import { type ActionOf, failed, passed, type StepKind } from "./step-kind.js";
 
 export const runCommand: StepKind<ActionOf<"exec">> = {
-  async run(action, { step, driver, env, events, runId, signal, marker }) {
+  async run(action, ctx) {
+    const { step, driver, events, runId, signal, marker } = ctx;
     const lines = lineSplitter((line) => events.emit({ type: "output", runId, id: step.id, line }));
     const r = await driver
       .exec(action.command, {
-        env: { ...env(action.back === true), FERRY_STEP: step.id, [MARKER_VARIABLE]: marker },
+        env: { ...ctx.env(action.back === true), FERRY_STEP: step.id, [MARKER_VARIABLE]: marker },
         timeoutMs: step.timeoutMs,
         signal,
         onOutput: lines.push,

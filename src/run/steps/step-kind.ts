@@ -26,13 +26,16 @@ export interface StepContext {
   readonly signal: AbortSignal;
   /** The run's listeners, for what a step has to say while it runs (its output lines). */
   readonly events: RunEvents;
-  /** The FERRY_* values of the step's member (or this machine) in its hop; `back`: the way back's. */
-  env(back: boolean): Readonly<Record<string, string>>;
+  /**
+   * The FERRY_* values of the step's member (or this machine) in its hop; `back`: the way back's.
+   * A method of the context (`ctx.env(…)`), not a function to take out of it.
+   */
+  env(this: StepContext, back: boolean): Readonly<Record<string, string>>;
   /** Every member of the plan and the driver of any host, for a step about the whole cluster. */
   readonly members: readonly Member[];
   readonly driverFor: DriverFor;
   /** The product's database, opened on first use; rejects when the cluster file names none. */
-  database(): Promise<MigrationRunner>;
+  readonly database: () => Promise<MigrationRunner>;
   /**
    * FERRY_PROCESS for the step's commands: derived from the run, the step and its attempt (or its
    * undo), so that a resume after ferry died finds what they left running (Driver.endMarked).
@@ -45,12 +48,12 @@ export interface StepContext {
   readonly since: number;
   /** The step's attempt (1, 2, …): a measurement is journaled with it. */
   readonly attempt: number;
-  /** Journals a gate's measurement with the run (durable before it resolves) and tells the listeners. */
-  measured(m: Omit<Measurement, "step" | "attempt">): Promise<void>;
+  /** Journals a gate's measurement with the run (durable before it resolves) and tells the listeners. A method, as env. */
+  measured(this: StepContext, m: Omit<Measurement, "step" | "attempt">): Promise<void>;
   /** The run's waiting state, for a gate that holds the run (src/run/waiting.ts: `hold`). */
   readonly waiting: WaitingSlot;
   /** The run's notes so far (an approval's answer is one), oldest first. */
-  notes(): Promise<RunNote[]>;
+  readonly notes: () => Promise<RunNote[]>;
   /**
    * What the run's start observed of the cluster an instant before this step, which asks the
    * same (the first hop's preflight, once, in the process that started the run); absent otherwise.
