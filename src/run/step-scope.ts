@@ -19,11 +19,12 @@ export interface RunParts {
   readonly members: readonly Member[];
   readonly driverFor: DriverFor;
   env(hop: PlannedHop, member: Member | undefined, back: boolean): Readonly<Record<string, string>>;
-  database(): Promise<MigrationRunner>;
+  /** Handed to kinds as they are (StepContext.database): a function that needs no `this`. */
+  readonly database: () => Promise<MigrationRunner>;
   markerOf(step: PlanStep): string;
   measured(m: Measurement): Promise<void>;
   waitingSlot(step: string): WaitingSlot;
-  notes(): Promise<RunNote[]>;
+  readonly notes: () => Promise<RunNote[]>;
 }
 
 export class StepScope implements StepContext {
