@@ -131,6 +131,8 @@ export class SshDriver implements Driver {
   readonly #s: SshSettings;
   readonly #env: NodeJS.ProcessEnv;
   #connection: Promise<Connection> | undefined;
+  /** The client of a handshake under way: close() gives it up rather than wait for the host. */
+  #dialing: { destroy(): unknown } | undefined;
   readonly #groups = new Set<{ kill: () => void; done: Promise<unknown> }>();
   #closed = false;
   readonly #shellMode: boolean;
@@ -169,6 +171,7 @@ export class SshDriver implements Driver {
 
   async #dial(): Promise<Connection> {
     const ssh2 = await loadSsh2();
+    if (this.#closed) throw new Error(`the SSH driver for ${this.host} is closed`);
     const auth = this.#credentials(ssh2);
     const knownHosts = this.#s.knownHostsFile;
     let verdict: string | undefined;
@@ -231,6 +234,7 @@ export class SshDriver implements Driver {
       slots: new Slots(CHANNELS_PER_CONNECTION),
       shells: Promise.resolve(undefined),
     };
+    this.#dialing = client;
     await new Promise<void>((resolve, reject) => {
       let ready = false;
       let lastError: Error | undefined;
@@ -264,6 +268,8 @@ export class SshDriver implements Driver {
       // Commands are many small writes each waiting for an answer: with Nagle's algorithm on, each
       // round trip waits out the host's delayed ACK (40 ms on Linux), ten times the command itself.
       client.setNoDelay(true);
+    }).finally(() => {
+      this.#dialing = undefined;
     });
     return connection;
   }
@@ -625,6 +631,9 @@ export class SshDriver implements Driver {
     if (this.#closed) return;
     // First: a command still waiting for a channel must not start once the running ones are killed.
     this.#closed = true;
+    // A handshake under way is given up (nothing has run on the host): a host that does not
+    // answer would otherwise hold the close until its connect timeout.
+    this.#dialing?.destroy();
     const groups = [...this.#groups];
     for (const g of groups) g.kill();
     // A command whose kill cannot arrive (its connection is gone) ends with the connection.
