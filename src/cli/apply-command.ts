@@ -1,5 +1,5 @@
 /** `ferry apply [-c cluster.yaml] [--to V] [--yes] [--accept-warnings] [--json]`: upgrade the cluster. */
-import { apply, type PathHop, stateFolder } from "../index.js";
+import { apply, DriverPool, onlineHosts, type PathHop, stateFolder } from "../index.js";
 import { confirmer, loadClusterAndCatalog, warningAsker, withStore } from "./context.js";
 import { withNotifications } from "./notifications.js";
 import { printLines } from "./output.js";
@@ -25,26 +25,35 @@ export async function applyCommand(flags: ApplyFlags, setExit: SetExit): Promise
   const { cluster, catalog } = loadClusterAndCatalog(flags);
   const confirm = confirmer(flags.yes);
   const askWarnings = warningAsker();
-  const code = await withStore(cluster, (store) =>
-    withNotifications(cluster, store, (events) =>
-      runWithSignals(
-        flags,
-        stateFolder(cluster),
-        (ctx) =>
-          apply({
-            cluster,
-            catalog,
-            store,
-            ...(flags.to ? { to: flags.to } : {}),
-            ...(confirm ? { confirm } : {}),
-            ...(flags.acceptWarnings ? { acceptWarnings: true } : askWarnings ? { askWarnings } : {}),
-            // With --json, stdout holds events only: the notes are in the start event's hops.
-            ...(flags.json ? {} : { showReleaseNotes }),
-            ...ctx,
-          }),
-        events,
+  // The hosts are dialled first, so that opening the journal goes on while their sshds answer
+  // (logging in runs nothing on a host); the run takes the outcome up where it starts.
+  const pool = new DriverPool(onlineHosts(cluster));
+  pool.connectAll().catch(() => {});
+  try {
+    const code = await withStore(cluster, (store) =>
+      withNotifications(cluster, store, (events) =>
+        runWithSignals(
+          flags,
+          stateFolder(cluster),
+          (ctx) =>
+            apply({
+              cluster,
+              catalog,
+              store,
+              pool,
+              ...(flags.to ? { to: flags.to } : {}),
+              ...(confirm ? { confirm } : {}),
+              ...(flags.acceptWarnings ? { acceptWarnings: true } : askWarnings ? { askWarnings } : {}),
+              // With --json, stdout holds events only: the notes are in the start event's hops.
+              ...(flags.json ? {} : { showReleaseNotes }),
+              ...ctx,
+            }),
+          events,
+        ),
       ),
-    ),
-  );
-  setExit(code);
+    );
+    setExit(code);
+  } finally {
+    await pool.close();
+  }
 }

@@ -16,6 +16,7 @@ export const THIS_MACHINE = "(this machine)";
 export class DriverPool {
   readonly #hosts: ReadonlyMap<string, HostRef>;
   readonly #drivers = new Map<string, Driver>();
+  #connected: Promise<void> | undefined;
 
   constructor(hosts: readonly HostRef[]) {
     this.#hosts = new Map(hosts.map((h) => [h.name, h]));
@@ -40,9 +41,15 @@ export class DriverPool {
   /**
    * Connects to every SSH host at once, before any command runs anywhere: a host key that does
    * not match, a key file that cannot be read, or a host that cannot be reached stops here, with
-   * every such host named, and nothing has changed.
+   * every such host named, and nothing has changed. Asked again, it answers from the same round
+   * of handshakes: `ferry apply` starts it before it opens the journal, and the run awaits it.
    */
-  async connectAll(): Promise<void> {
+  connectAll(): Promise<void> {
+    this.#connected ??= this.#connectAll();
+    return this.#connected;
+  }
+
+  async #connectAll(): Promise<void> {
     const ssh = [...this.#hosts.values()].filter((h) => h.driver === "ssh");
     const results = await Promise.allSettled(ssh.map((h) => (this.driverFor(h.name) as SshDriver).connect()));
     const failed = results.flatMap((r) => (r.status === "rejected" ? [{ error: r.reason as Error }] : []));

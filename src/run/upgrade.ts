@@ -26,6 +26,12 @@ export interface OperationOptions {
   readonly store: StateStore;
   /** Where commands run; defaults to the plan's hosts through their drivers. */
   readonly driverFor?: DriverFor;
+  /**
+   * The drivers of the cluster's online hosts, already dialling (`ferry apply` starts the
+   * handshakes before it opens the journal, so that both go on at once); closed with the
+   * operation's end. Default: a pool of the operation's own.
+   */
+  readonly pool?: DriverPool;
   readonly events?: RunEvents;
   /** Fault injection for the crash tests (`faultAt`); none by default. */
   readonly faults?: Faults;
@@ -262,7 +268,7 @@ export async function withLockAndDrivers(
   body: (lock: HeldLock, driverFor: DriverFor) => Promise<OperationResult>,
 ): Promise<OperationResult> {
   const localStore = !/^postgres(ql)?:\/\//i.test(options.cluster.state);
-  const pool = options.driverFor ? undefined : new DriverPool(hosts);
+  const pool = options.driverFor ? undefined : (options.pool ?? new DriverPool(hosts));
   // The hosts are dialled while the lock is taken: logging in runs nothing on a host, and the
   // handshakes are most of an apply's start. A lock refused still wins over an unreachable host.
   const [locked, connected] = await Promise.allSettled([
