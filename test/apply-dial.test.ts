@@ -4,36 +4,26 @@
  * host never answers (its handshake is given up, not waited out to its connect timeout).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import ssh2 from "ssh2";
 import { startFerry } from "./support/run-ferry-async.js";
+import { withSilentHost } from "./support/silent-host.js";
 
 describe("ferry apply, dialling before the journal is open", () => {
   it("says the journal cannot be opened at once, while a host that never answers is still being dialled", async () => {
-    // A host that takes the TCP connection and never says a word, as a hung sshd does.
-    const sockets: Socket[] = [];
-    const silent = createServer((s) => sockets.push(s));
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    const dir = mkdtempSync(join(tmpdir(), "ferry-apply-dial-"));
-    try {
-      writeFileSync(join(dir, "id"), ssh2.utils.generateKeyPairSync("ed25519").private, { mode: 0o600 });
-      writeFileSync(join(dir, "known_hosts"), "");
+    await withSilentHost(async ({ port, dir, identityFile, knownHostsFile }) => {
       // The journal's folder is a file: SQLite cannot create the journal in it.
       writeFileSync(join(dir, "state"), "");
       writeFileSync(join(dir, "releases.yaml"), 'product: p\nscheme: semver\nreleases: ["1.0.0", "1.0.1"]\n');
-      const port = (silent.address() as AddressInfo).port;
       writeFileSync(
         join(dir, "cluster.yaml"),
         [
           "name: dial",
           "catalog: releases.yaml",
           "state: state/ferry.db",
-          `hosts: [{ name: h1, address: 127.0.0.1, port: ${port}, driver: ssh, user: root, identityFile: ${join(dir, "id")}, knownHostsFile: ${join(dir, "known_hosts")}, connectTimeout: 120s }]`,
+          `hosts: [{ name: h1, address: 127.0.0.1, port: ${port}, driver: ssh, user: root, identityFile: ${identityFile}, knownHostsFile: ${knownHostsFile}, connectTimeout: 120s }]`,
           "components:",
           '  - { name: app, hosts: [h1], commands: { version: "echo 1.0.0", install: "true", stop: "true", activate: "true", start: "true" } }',
         ].join("\n"),
@@ -44,10 +34,6 @@ describe("ferry apply, dialling before the journal is open", () => {
       assert.ok(ended, "ferry apply still waits for the host that does not answer");
       assert.equal(ended.code, 1, ended.stderr);
       assert.match(ended.stderr, /cannot open the state store .*state\/ferry\.db/);
-    } finally {
-      for (const s of sockets) s.destroy();
-      silent.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -4,17 +4,15 @@
  * connection that dies under a command, keys, passphrases and the secrecy of both.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import ssh2 from "ssh2";
 import { SshDriver } from "../src/drivers/ssh-driver.js";
 import type { SshSettings } from "../src/drivers/ssh-settings.js";
 import { describeDriver } from "./contract/driver.contract.js";
 import { type Lab, labSkip, makeLab } from "./lab/lab.js";
+import { withSilentHost } from "./support/silent-host.js";
 
 const skip = labSkip();
 const lab: Lab | undefined = skip.skip ? undefined : await makeLab({ hosts: 2 });
@@ -437,23 +435,15 @@ describe("SshDriver", skip, () => {
 
 describe("SshDriver, a host that does not answer", () => {
   it("close() gives up a handshake under way: it does not wait for the connect timeout", async () => {
-    // A host that takes the TCP connection and never says a word, as a hung sshd does.
-    const sockets: Socket[] = [];
-    const silent = createServer((s) => sockets.push(s));
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    const dir = mkdtempSync(join(tmpdir(), "ferry-ssh-silent-"));
-    try {
-      const key = join(dir, "id");
-      writeFileSync(key, ssh2.utils.generateKeyPairSync("ed25519").private, { mode: 0o600 });
-      writeFileSync(join(dir, "known_hosts"), "");
+    await withSilentHost(async (host) => {
       const driver = new SshDriver({
         host: "h1",
         address: "127.0.0.1",
         settings: {
           user: "root",
-          port: (silent.address() as AddressInfo).port,
-          identityFile: key,
-          knownHostsFile: join(dir, "known_hosts"),
+          port: host.port,
+          identityFile: host.identityFile,
+          knownHostsFile: host.knownHostsFile,
           hostKeyPolicy: "strict",
           connectTimeoutMs: 120_000,
           keepaliveIntervalMs: 500,
@@ -461,14 +451,10 @@ describe("SshDriver, a host that does not answer", () => {
         },
       });
       const connecting = driver.connect();
-      while (sockets.length === 0) await delay(10);
+      while (host.sockets.length === 0) await delay(10);
       const closing = driver.close().then(() => "closed");
       assert.equal(await Promise.race([closing, delay(30_000).then(() => "still waiting")]), "closed");
       await assert.rejects(connecting, /cannot connect to h1/);
-    } finally {
-      for (const s of sockets) s.destroy();
-      silent.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
