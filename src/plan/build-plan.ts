@@ -227,8 +227,8 @@ export function clusterMembers(cluster: Cluster): Member[] {
       if (!host) throw new Error(`component ${c.name}: unknown host ${hostName} passed validation`);
       if (host.offline) return [];
       const vars = Object.keys(host.vars).length > 0 ? { ...componentVars, ...host.vars } : componentVars;
-      const values: TemplateValues = { host: host.name, address: host.address, component: c.name, vars };
-      const probes = shared ?? probesOf(c, values);
+      const probes =
+        shared ?? probesOf(c, { host: host.name, address: host.address, component: c.name, vars });
       if (!perHost) shared = probes;
       return [
         {
