@@ -71,7 +71,15 @@ export {
   type SourceProblem,
   UserError,
 } from "./errors.js";
-export { type ClaimDecision, decideClaim, type GroupCounts, settleFleet } from "./fleet/claim-rules.js";
+export {
+  type ClaimBatch,
+  type ClaimDecision,
+  decideClaim,
+  decideClaims,
+  doneMaySettle,
+  type GroupCounts,
+  settleFleet,
+} from "./fleet/claim-rules.js";
 export {
   type Fleet,
   type FleetGroup,

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it, test } from "node:test";
-import { decideClaim, type GroupCounts, settleFleet, steerFleet } from "./claim-rules.js";
+import {
+  decideClaim,
+  decideClaims,
+  doneMaySettle,
+  type GroupCounts,
+  settleFleet,
+  steerFleet,
+} from "./claim-rules.js";
+import type { FleetStatus } from "./fleet-store.js";
 
 const g = (c: Partial<GroupCounts> = {}): GroupCounts => ({
   pending: 0,
@@ -57,6 +65,38 @@ describe("decideClaim", () => {
   });
 });
 
+describe("decideClaims", () => {
+  const wide = { ...strategy, maxParallel: 5 };
+  const batch = (counts: GroupCounts[], max: number, now = 0, status = "running" as const) =>
+    decideClaims({ status, strategy: wide, endedAt: null }, counts, now, max);
+
+  it("lapsed claims first, then new clusters up to maxParallel", () => {
+    assert.deepEqual(batch([g({ pending: 9, live: 3, lapsed: 2 }), g()], 8), {
+      takeovers: 2,
+      starts: 2,
+      group: 0,
+    });
+  });
+  it("no more than asked for, nor than the group has pending", () => {
+    assert.deepEqual(batch([g({ pending: 9 }), g()], 3), { takeovers: 0, starts: 3, group: 0 });
+    assert.deepEqual(batch([g({ pending: 2 }), g({ pending: 9 })], 8), { takeovers: 0, starts: 2, group: 0 });
+  });
+  it("the next group is not started in the same claim, nor while it soaks", () => {
+    assert.deepEqual(batch([g({ done: 2, lastEndedAt: 10_000 }), g({ pending: 9 })], 8, 10_500), {
+      takeovers: 0,
+      starts: 0,
+      group: -1,
+    });
+  });
+  it("a paused fleet takes up its lapsed claims only", () => {
+    assert.deepEqual(batch([g({ pending: 9, live: 2, lapsed: 2 })], 8, 0, "paused" as never), {
+      takeovers: 2,
+      starts: 0,
+      group: -1,
+    });
+  });
+});
+
 describe("settleFleet", () => {
   it("stops on failures at once, and ends once the runs in flight end", () => {
     assert.deepEqual(settleFleet(fleet(), [g({ failed: 2, live: 1, pending: 3 }), g()]), {
@@ -88,6 +128,22 @@ describe("settleFleet", () => {
       final: true,
     });
   });
+});
+
+test("doneMaySettle: whenever settleFleet would change a fleet run after a cluster ended done, it says so", () => {
+  const statuses: FleetStatus[] = ["running", "paused", "aborting", "stopped-on-failures"];
+  for (const status of statuses) {
+    for (const live of [0, 2]) {
+      for (const pending of [0, 3]) {
+        // Below maxFailures, as a done outcome leaves a run whose last failure was settled already.
+        const counts = [g({ live, pending, done: 4, failed: status === "stopped-on-failures" ? 2 : 1 })];
+        const changes = settleFleet(fleet(status as never), counts) !== undefined;
+        const says = doneMaySettle(status, live > 0, pending > 0);
+        assert.ok(!changes || says, `${status}, live ${live}, pending ${pending}`);
+        assert.equal(says, changes, `${status}, live ${live}, pending ${pending}: settles only when needed`);
+      }
+    }
+  }
 });
 
 test("steerFleet: pause only a running run, resume only a paused one, abort anything not yet aborting", () => {

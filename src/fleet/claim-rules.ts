@@ -69,6 +69,47 @@ export function decideClaim(
   return { kind: "start", group };
 }
 
+/** What one claim of several cluster runs takes: `takeovers` lapsed claims, then `starts` new clusters of `group`. */
+export interface ClaimBatch {
+  readonly takeovers: number;
+  readonly starts: number;
+  /** The group the new clusters are in; -1 when none starts. */
+  readonly group: number;
+}
+
+/**
+ * Up to `max` claims at once, each the one decideClaim allows on the counts the claims before it
+ * leave (a takeover ends a lapse, a start makes a pending cluster live), so a batch obeys the rules
+ * exactly as that many single claims made one after another would.
+ */
+export function decideClaims(
+  fleet: Pick<FleetRunRecord, "status" | "strategy" | "endedAt">,
+  counts: readonly GroupCounts[],
+  now: number,
+  max: number,
+): ClaimBatch {
+  const left = counts.map((c) => ({ ...c }));
+  let takeovers = 0;
+  let starts = 0;
+  let group = -1;
+  while (takeovers + starts < max) {
+    const d = decideClaim(fleet, left, now);
+    if (d.kind === "none" || (d.kind === "start" && group >= 0 && d.group !== group)) break;
+    if (d.kind === "takeover") {
+      const lapsed = left.find((c) => c.lapsed > 0) as { lapsed: number };
+      lapsed.lapsed--;
+      takeovers++;
+    } else {
+      const g = left[d.group] as { pending: number; live: number };
+      g.pending--;
+      g.live++;
+      starts++;
+      group = d.group;
+    }
+  }
+  return { takeovers, starts, group };
+}
+
 /**
  * The fleet run's status once a cluster run has ended, or undefined when it stays as it is; `final`
  * when nothing is left to run (the run's endedAt is then set).
@@ -92,6 +133,15 @@ export function settleFleet(
   const reachedAll = failed === 0 && sum(counts, (c) => c.unreached) === 0;
   return { status: reachedAll ? "done" : "failed", final: true };
 }
+
+/**
+ * Whether a cluster run that ended done may change its fleet run's status (settleFleet): a done
+ * outcome adds no failure, so only once nothing is live, and then only when nothing is left to
+ * start or the fleet starts nothing more. A store records such an outcome without the fleet run's
+ * lock and settles only when this says so.
+ */
+export const doneMaySettle = (status: FleetStatus, anyLive: boolean, anyPending: boolean): boolean =>
+  !anyLive && (!anyPending || (status !== "running" && status !== "paused"));
 
 /**
  * What `fleet pause|resume|abort` makes of a fleet run's status, or undefined when it does not

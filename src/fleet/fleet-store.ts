@@ -4,7 +4,7 @@
  * any number of machines share the work. A separate small contract rather than more of StateStore:
  * a cluster's journal never needs it, and only PostgreSQL (and SQLite, for one worker) hold it.
  *
- * What a claim may take is decided by `decideClaim` (claim-rules.ts), a pure function; a store only
+ * What a claim may take is decided by `decideClaims` (claim-rules.ts), a pure function; a store only
  * serialises the decision (the fleet run's row is locked while it is taken) and writes it.
  */
 
@@ -149,11 +149,12 @@ export interface FleetStore {
   clusterRuns(fleetRunId: string): Promise<ClusterRunSummary[]>;
 
   /**
-   * Claims one cluster run of any fleet run still under way, for `worker`, for `leaseMs`: a lapsed
-   * claim first, else a new cluster as the strategy allows (claim-rules.ts); undefined when none may
-   * be taken now. Serialised per fleet run, so `maxParallel` holds whatever the number of workers.
+   * Claims up to `max` (default 1) cluster runs of one fleet run still under way, for `worker`, for
+   * `leaseMs`: lapsed claims first, then new clusters as the strategy allows (claim-rules.ts); none
+   * when none may be taken now. Serialised per fleet run, so `maxParallel` holds whatever the number
+   * of workers. Takeovers come first in the answer, then the new clusters in start order.
    */
-  claim(worker: string, leaseMs: number): Promise<ClaimedClusterRun | undefined>;
+  claim(worker: string, leaseMs: number, max?: number): Promise<ClaimedClusterRun[]>;
   /** Extends the leases of these claims while `worker` still holds them. */
   renew(worker: string, keys: readonly ClaimKey[], leaseMs: number): Promise<Renewal>;
   /** The claim's journal run is known: the cluster run is running. Ignored when the claim was lost. */

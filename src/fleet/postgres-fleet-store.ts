@@ -22,7 +22,14 @@
 import pg from "pg";
 import { inTransaction } from "../store/pg-transaction.js";
 import { PostgresStore } from "../store/postgres-store.js";
-import { decideClaim, failuresToName, settleFleet, steerFleet, steerReason } from "./claim-rules.js";
+import {
+  decideClaims,
+  doneMaySettle,
+  failuresToName,
+  settleFleet,
+  steerFleet,
+  steerReason,
+} from "./claim-rules.js";
 import {
   type ClaimRow,
   type ClusterRunRow,
@@ -44,6 +51,7 @@ import type {
   ClusterRunOutcome,
   ClusterRunSummary,
   FleetRunRecord,
+  FleetStatus,
   FleetStore,
   NewClusterRun,
   Renewal,
@@ -179,15 +187,15 @@ export class PostgresFleetStore implements FleetStore {
     return rows.map(toClusterRun);
   }
 
-  async claim(worker: string, leaseMs: number): Promise<ClaimedClusterRun | undefined> {
+  async claim(worker: string, leaseMs: number, max = 1): Promise<ClaimedClusterRun[]> {
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT id FROM ${this.fleets} WHERE ended_at IS NULL ORDER BY ord`,
     );
     for (const { id } of rows) {
-      const claimed = await this.transaction((c) => this.claimIn(c, id, worker, leaseMs));
-      if (claimed) return claimed;
+      const claimed = await this.transaction((c) => this.claimIn(c, id, worker, leaseMs, max));
+      if (claimed.length > 0) return claimed;
     }
-    return undefined;
+    return [];
   }
 
   private async claimIn(
@@ -195,7 +203,8 @@ export class PostgresFleetStore implements FleetStore {
     fleetRunId: string,
     worker: string,
     leaseMs: number,
-  ): Promise<ClaimedClusterRun | undefined> {
+    max: number,
+  ): Promise<ClaimedClusterRun[]> {
     // The counts are read by a statement of their own, after the lock is granted: a statement's
     // snapshot is taken when it starts, so counts read by the one that waited for the lock would
     // miss the claims committed meanwhile, and maxParallel would not hold.
@@ -204,38 +213,36 @@ export class PostgresFleetStore implements FleetStore {
       [fleetRunId],
     );
     const row = rows[0];
-    if (!row) return undefined;
-    const counts = await c.query<CountRow>(countsSql(this.clusters, "$1", "$2"), [
-      fleetRunId,
-      Number(row.now),
-    ]);
-    const fleet = toFleetRun(row);
+    if (!row) return [];
     const now = Number(row.now);
-    const decision = decideClaim(fleet, toCounts(fleet.strategy.groups.length, counts.rows), now);
-    if (decision.kind === "none") return undefined;
-    const takeover = decision.kind === "takeover";
-    const pick = takeover
-      ? `SELECT cluster, worker FROM ${this.clusters}
-         WHERE fleet_run_id = $1 AND state IN ('claimed', 'running') AND lease_until < $4 AND $7::int < 0
-         ORDER BY lease_until, ord LIMIT 1 FOR UPDATE SKIP LOCKED`
-      : `SELECT cluster, worker FROM ${this.clusters}
-         WHERE fleet_run_id = $1 AND state = 'pending' AND grp_ord = $7
-         ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED`;
-    const { rows: claimed } = await c.query<ClaimRow & { previous: string | null }>(
+    const counts = await c.query<CountRow>(countsSql(this.clusters, "$1", "$2"), [fleetRunId, now]);
+    const fleet = toFleetRun(row);
+    const batch = decideClaims(fleet, toCounts(fleet.strategy.groups.length, counts.rows), now, max);
+    if (batch.takeovers + batch.starts === 0) return [];
+    const { rows: claimed } = await c.query<ClaimRow & { previous: string | null; took_over: number }>(
       // MATERIALIZED: evaluated once. As a plain subquery of UPDATE … FROM, the planner may scan it
-      // again per row, and SKIP LOCKED then hands each scan another row: one claim took ten.
-      `WITH p AS MATERIALIZED (${pick})
+      // again per row, and SKIP LOCKED then hands each scan other rows: one claim took ten.
+      `WITH lapsed AS MATERIALIZED (
+         SELECT cluster, worker FROM ${this.clusters}
+         WHERE fleet_run_id = $1 AND state IN ('claimed', 'running') AND lease_until < $4
+         ORDER BY lease_until, ord LIMIT $5 FOR UPDATE SKIP LOCKED),
+       fresh AS MATERIALIZED (
+         SELECT cluster, worker FROM ${this.clusters}
+         WHERE fleet_run_id = $1 AND state = 'pending' AND grp_ord = $7
+         ORDER BY ord LIMIT $8 FOR UPDATE SKIP LOCKED),
+       p AS (SELECT cluster, worker, 1 AS took_over FROM lapsed UNION ALL SELECT cluster, worker, 0 FROM fresh)
        UPDATE ${this.clusters} AS c SET
          state = CASE WHEN c.state = 'pending' THEN 'claimed' ELSE c.state END,
          worker = $2, lease_until = $4::bigint + $3::bigint, claimed_at = $4,
-         takeovers = c.takeovers + $5
+         takeovers = c.takeovers + p.took_over
        FROM p
        WHERE c.fleet_run_id = $1 AND c.cluster = p.cluster
-       RETURNING c.*, p.worker AS previous, $6::text AS target`,
-      [fleetRunId, worker, leaseMs, now, takeover ? 1 : 0, fleet.target, takeover ? -1 : decision.group],
+       RETURNING c.*, p.worker AS previous, p.took_over, $6::text AS target`,
+      [fleetRunId, worker, leaseMs, now, batch.takeovers, fleet.target, batch.group, batch.starts],
     );
-    const r = claimed[0];
-    return r && toClaim(r, takeover ? r.previous : null);
+    return claimed
+      .sort((a, b) => b.took_over - a.took_over || a.ord - b.ord)
+      .map((r) => toClaim(r, r.took_over ? r.previous : null));
   }
 
   async renew(worker: string, keys: readonly ClaimKey[], leaseMs: number): Promise<Renewal> {
@@ -264,30 +271,57 @@ export class PostgresFleetStore implements FleetStore {
     return rowCount === 1;
   }
 
+  /**
+   * A cluster run that reached the target is recorded without the fleet run's lock: it only lowers
+   * the live count a claim reads (a claim that read it before is merely cautious), and it changes
+   * the fleet run's status only as doneMaySettle says. Whichever finish commits last reads, after
+   * its commit, every other one committed, so the one that must settle does, under the lock. Any
+   * other outcome (a failure counts toward maxFailures, a cluster given back is pending again) is
+   * recorded under the lock, in turn with the claims.
+   */
   async finish(worker: string, key: ClaimKey, outcome: ClusterRunOutcome): Promise<boolean> {
+    const values = [
+      key.fleetRunId,
+      key.cluster,
+      worker,
+      outcome.state,
+      outcome.error ?? null,
+      outcome.version ?? null,
+      outcome.state === "pending",
+    ];
+    const record = `UPDATE ${this.clusters} SET state = $4, error = $5, version = coalesce($6, version),
+        lease_until = NULL, ended_at = CASE WHEN $7 THEN NULL ELSE ${NOW} END,
+        claimed_at = CASE WHEN $7 THEN NULL ELSE claimed_at END
+      WHERE fleet_run_id = $1 AND cluster = $2 AND worker = $3 AND state IN ('claimed', 'running')`;
+    if (outcome.state === "done") {
+      if ((await this.pool.query(record, values)).rowCount !== 1) return false;
+      const { rows } = await this.pool.query<{ status: FleetStatus; live: boolean; pending: boolean }>(
+        `SELECT status,
+           EXISTS (SELECT 1 FROM ${this.clusters} WHERE fleet_run_id = $1 AND state IN ('claimed', 'running')) AS live,
+           EXISTS (SELECT 1 FROM ${this.clusters} WHERE fleet_run_id = $1 AND state = 'pending') AS pending
+         FROM ${this.fleets} WHERE id = $1`,
+        [key.fleetRunId],
+      );
+      const after = rows[0];
+      if (after && doneMaySettle(after.status, after.live, after.pending)) {
+        await this.transaction(async (c) => {
+          await this.lockFleetRun(c, key.fleetRunId);
+          await this.settle(c, key.fleetRunId);
+        });
+      }
+      return true;
+    }
     return this.transaction(async (c) => {
       // The fleet row first, as a claim takes it: the counts settle() reads are then this worker's alone.
-      await c.query(`SELECT 1 FROM ${this.fleets} WHERE id = $1 FOR UPDATE`, [key.fleetRunId]);
-      const back = outcome.state === "pending";
-      const { rowCount } = await c.query(
-        `UPDATE ${this.clusters} SET state = $4, error = $5, version = coalesce($6, version),
-           lease_until = NULL, ended_at = CASE WHEN $7 THEN NULL ELSE ${NOW} END,
-           claimed_at = CASE WHEN $7 THEN NULL ELSE claimed_at END
-         WHERE fleet_run_id = $1 AND cluster = $2 AND worker = $3 AND state IN ('claimed', 'running')`,
-        [
-          key.fleetRunId,
-          key.cluster,
-          worker,
-          outcome.state,
-          outcome.error ?? null,
-          outcome.version ?? null,
-          back,
-        ],
-      );
-      if (rowCount !== 1) return false;
+      await this.lockFleetRun(c, key.fleetRunId);
+      if ((await c.query(record, values)).rowCount !== 1) return false;
       await this.settle(c, key.fleetRunId);
       return true;
     });
+  }
+
+  private async lockFleetRun(c: pg.PoolClient, fleetRunId: string): Promise<void> {
+    await c.query(`SELECT 1 FROM ${this.fleets} WHERE id = $1 FOR UPDATE`, [fleetRunId]);
   }
 
   async setFleetStatus(

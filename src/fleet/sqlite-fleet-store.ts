@@ -16,7 +16,7 @@
  */
 import Database from "better-sqlite3";
 import { SqliteStore } from "../store/sqlite-store.js";
-import { decideClaim, failuresToName, settleFleet, steerFleet, steerReason } from "./claim-rules.js";
+import { decideClaims, failuresToName, settleFleet, steerFleet, steerReason } from "./claim-rules.js";
 import {
   type ClaimRow,
   type ClusterRunRow,
@@ -142,7 +142,7 @@ export class SqliteFleetStore implements FleetStore {
     return rows.map(toClusterRun);
   }
 
-  async claim(worker: string, leaseMs: number): Promise<ClaimedClusterRun | undefined> {
+  async claim(worker: string, leaseMs: number, max = 1): Promise<ClaimedClusterRun[]> {
     return this.write(() => {
       const db = this.db();
       const now = Date.now();
@@ -153,15 +153,15 @@ export class SqliteFleetStore implements FleetStore {
            LIMIT 1`,
         )
         .get(worker, now);
-      if (other) return undefined;
+      if (other) return [];
       const open = db
         .prepare("SELECT * FROM fleet_runs WHERE ended_at IS NULL ORDER BY ord")
         .all() as FleetRunRow[];
       for (const row of open) {
-        const claimed = this.claimIn(toFleetRun(row), worker, leaseMs, now);
-        if (claimed) return claimed;
+        const claimed = this.claimIn(toFleetRun(row), worker, leaseMs, now, max);
+        if (claimed.length > 0) return claimed;
       }
-      return undefined;
+      return [];
     });
   }
 
@@ -170,37 +170,43 @@ export class SqliteFleetStore implements FleetStore {
     worker: string,
     leaseMs: number,
     now: number,
-  ): ClaimedClusterRun | undefined {
+    max: number,
+  ): ClaimedClusterRun[] {
     const db = this.db();
-    const decision = decideClaim(fleet, this.counts(fleet, now), now);
-    if (decision.kind === "none") return undefined;
-    const takeover = decision.kind === "takeover";
-    const picked = (
-      takeover
-        ? db
-            .prepare(
-              `SELECT cluster, worker FROM fleet_cluster_runs
-               WHERE fleet_run_id = ? AND state IN ${LIVE} AND lease_until < ? ORDER BY lease_until, ord LIMIT 1`,
-            )
-            .get(fleet.id, now)
-        : db
-            .prepare(
-              `SELECT cluster, worker FROM fleet_cluster_runs
-               WHERE fleet_run_id = ? AND state = 'pending' AND grp_ord = ? ORDER BY ord LIMIT 1`,
-            )
-            .get(fleet.id, decision.group)
-    ) as { cluster: string; worker: string | null } | undefined;
-    if (!picked) return undefined;
-    db.prepare(
+    const batch = decideClaims(fleet, this.counts(fleet, now), now, max);
+    const lapsed = db
+      .prepare(
+        `SELECT cluster, worker FROM fleet_cluster_runs
+         WHERE fleet_run_id = ? AND state IN ${LIVE} AND lease_until < ? ORDER BY lease_until, ord LIMIT ?`,
+      )
+      .all(fleet.id, now, batch.takeovers) as { cluster: string; worker: string | null }[];
+    const fresh = db
+      .prepare(
+        `SELECT cluster, worker FROM fleet_cluster_runs
+         WHERE fleet_run_id = ? AND state = 'pending' AND grp_ord = ? ORDER BY ord LIMIT ?`,
+      )
+      .all(fleet.id, batch.group, batch.starts) as { cluster: string; worker: string | null }[];
+    const take = db.prepare(
       `UPDATE fleet_cluster_runs SET
          state = CASE WHEN state = 'pending' THEN 'claimed' ELSE state END,
          worker = ?, lease_until = ?, claimed_at = ?, takeovers = takeovers + ?
-       WHERE fleet_run_id = ? AND cluster = ?`,
-    ).run(worker, now + leaseMs, now, takeover ? 1 : 0, fleet.id, picked.cluster);
-    const row = db
-      .prepare("SELECT *, ? AS target FROM fleet_cluster_runs WHERE fleet_run_id = ? AND cluster = ?")
-      .get(fleet.target, fleet.id, picked.cluster) as ClaimRow;
-    return toClaim(row, takeover ? picked.worker : null);
+       WHERE fleet_run_id = ? AND cluster = ?
+       RETURNING *, ? AS target`,
+    );
+    const claim = (picked: { cluster: string; worker: string | null }, takeover: boolean) =>
+      toClaim(
+        take.get(
+          worker,
+          now + leaseMs,
+          now,
+          takeover ? 1 : 0,
+          fleet.id,
+          picked.cluster,
+          fleet.target,
+        ) as ClaimRow,
+        takeover ? picked.worker : null,
+      );
+    return [...lapsed.map((p) => claim(p, true)), ...fresh.map((p) => claim(p, false))];
   }
 
   async renew(worker: string, keys: readonly ClaimKey[], leaseMs: number): Promise<Renewal> {

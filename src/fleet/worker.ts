@@ -205,16 +205,20 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   });
   try {
     while (!options.interrupt?.aborted) {
+      // Every free slot in one claim: one turn of the fleet run's lock, however many it takes.
       while (inFlight.size < options.concurrency && !options.interrupt?.aborted) {
         const t0 = performance.now();
-        const claim = await store.claim(id, leaseMs);
-        if (!claim) break;
-        options.onClaim?.(claim, performance.now() - t0);
-        claimed++;
-        log(
-          `${claim.cluster}: claimed (group ${claim.group}${claim.tookOverFrom ? `, taken over from ${claim.tookOverFrom}, whose claim lapsed` : ""})`,
-        );
-        start(claim);
+        const claims = await store.claim(id, leaseMs, options.concurrency - inFlight.size);
+        if (claims.length === 0) break;
+        const ms = performance.now() - t0;
+        for (const claim of claims) {
+          options.onClaim?.(claim, ms);
+          claimed++;
+          log(
+            `${claim.cluster}: claimed (group ${claim.group}${claim.tookOverFrom ? `, taken over from ${claim.tookOverFrom}, whose claim lapsed` : ""})`,
+          );
+          start(claim);
+        }
       }
       if (options.until && inFlight.size === 0 && (await options.until())) break;
       const woken = new Promise<void>((resolve) => {

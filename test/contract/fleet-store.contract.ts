@@ -28,6 +28,10 @@ const cluster = (name: string, group: string, extra: Partial<NewClusterRun> = {}
   ...extra,
 });
 
+/** The first of a claim of one, or undefined. */
+const one = async (store: FleetStore, worker: string, leaseMs: number) =>
+  (await store.claim(worker, leaseMs))[0];
+
 const strategy = (s: Partial<RunStrategy> = {}): RunStrategy => ({
   groups: ["canary", "rest"],
   maxParallel: 2,
@@ -91,7 +95,7 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
         ],
       );
       assert.equal(runs[2]?.error, "bad.yaml:3: hosts: required");
-      const claim = await store.claim("w1", 10_000);
+      const claim = await one(store, "w1", 10_000);
       assert.equal(claim?.cluster, "c1");
       assert.equal(claim?.clusterText, "name: c1\n");
       assert.equal(claim?.target, "1.0.1");
@@ -108,7 +112,7 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
       // One worker per store (on SQLite, one worker at a time holds claims), each trying three times at once.
       const attempts = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
-          (stores[i % stores.length] as FleetStore).claim(`w${i % stores.length}`, 10_000),
+          one(stores[i % stores.length] as FleetStore, `w${i % stores.length}`, 10_000),
         ),
       );
       assert.equal(attempts.filter(Boolean).length, 3);
@@ -117,8 +121,45 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
       const first = attempts.find(Boolean);
       assert.ok(first);
       assert.equal(await store.finish(first.worker ?? "", first, { state: "done", version: "1.0.1" }), true);
-      assert.ok(await store.claim(first.worker ?? "", 10_000), "a slot freed is claimable");
-      assert.equal(await store.claim(first.worker ?? "", 10_000), undefined);
+      assert.ok(await one(store, first.worker ?? "", 10_000), "a slot freed is claimable");
+      assert.equal(await one(store, first.worker ?? "", 10_000), undefined);
+    });
+
+    it("one claim of several: lapsed claims first, then new clusters in start order, never past maxParallel or a group's end", async () => {
+      const stores = await fresh(Math.max(1, maker.workers));
+      const [store] = stores as [FleetStore];
+      const id = await record(
+        store,
+        [
+          cluster("c0", "canary"),
+          cluster("c1", "canary"),
+          ...Array.from({ length: 6 }, (_, i) => cluster(`r${i}`, "rest")),
+        ],
+        { maxParallel: 4 },
+      );
+      const canary = await store.claim("dead", 200, 8);
+      assert.deepEqual(
+        canary.map((c) => c.cluster),
+        ["c0", "c1"],
+        "the rest group waits for the canaries",
+      );
+      await sleep(400);
+      const [c0, c1] = await store.claim("alive", 10_000, 8);
+      assert.deepEqual([c0?.cluster, c1?.cluster, c0?.tookOverFrom], ["c0", "c1", "dead"]);
+      assert.ok(c0 && c1);
+      await store.finish("alive", c0, { state: "done" });
+      await store.finish("alive", c1, { state: "done" });
+      // Several workers asking for several each at once still share maxParallel.
+      const attempts = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (stores[i % stores.length] as FleetStore).claim(`w${i % stores.length}`, 10_000, 3),
+        ),
+      );
+      const taken = attempts.flat().map((c) => c.cluster);
+      assert.equal(taken.length, 4);
+      assert.deepEqual([...taken].sort(), ["r0", "r1", "r2", "r3"]);
+      assert.deepEqual(await store.claim("w0", 10_000, 3), []);
+      assert.equal((await store.clusterRuns(id)).filter((r) => r.state === "claimed").length, 4);
     });
 
     if (maker.workers === 1) {
@@ -128,29 +169,29 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
           groups: ["rest"],
           maxParallel: 3,
         });
-        const first = await a.claim("w1", 300);
+        const first = await one(a, "w1", 300);
         assert.equal(first?.cluster, "r1");
-        assert.equal(await b.claim("w2", 10_000), undefined, "w1 holds a live claim");
-        assert.equal((await a.claim("w1", 300))?.cluster, "r2", "w1 itself goes on");
+        assert.equal(await one(b, "w2", 10_000), undefined, "w1 holds a live claim");
+        assert.equal((await one(a, "w1", 300))?.cluster, "r2", "w1 itself goes on");
         await sleep(400);
-        const taken = await b.claim("w2", 10_000);
+        const taken = await one(b, "w2", 10_000);
         assert.equal(taken?.cluster, "r1", "once w1's claims lapsed, w2 takes them up");
         assert.equal(taken?.tookOverFrom, "w1");
-        assert.equal(await a.claim("w1", 10_000), undefined, "now w2 is the one worker");
+        assert.equal(await one(a, "w1", 10_000), undefined, "now w2 is the one worker");
       });
     }
 
     it("a group starts once the one before has finished and soaked", async () => {
       const [store] = (await fresh()) as [FleetStore];
       await record(store, [cluster("c1", "canary"), cluster("r1", "rest")], { soakMs: 400 });
-      const c1 = await store.claim("w", 10_000);
+      const c1 = await one(store, "w", 10_000);
       assert.equal(c1?.cluster, "c1");
-      assert.equal(await store.claim("w", 10_000), undefined, "rest waits for canary");
+      assert.equal(await one(store, "w", 10_000), undefined, "rest waits for canary");
       assert.ok(c1);
       await store.finish("w", c1, { state: "done" });
-      assert.equal(await store.claim("w", 10_000), undefined, "rest waits for the soak");
+      assert.equal(await one(store, "w", 10_000), undefined, "rest waits for the soak");
       await sleep(500);
-      assert.equal((await store.claim("w", 10_000))?.cluster, "r1");
+      assert.equal((await one(store, "w", 10_000))?.cluster, "r1");
     });
 
     it("a lapsed claim is taken up before any new cluster, and its worker has lost it", async () => {
@@ -159,12 +200,12 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
         groups: ["rest"],
         maxParallel: 2,
       });
-      const mine = await store.claim("dead", 200);
+      const mine = await one(store, "dead", 200);
       assert.equal(mine?.cluster, "r1");
       assert.ok(mine);
       await store.markRunning("dead", mine, "run-1", "1.0.0");
       await sleep(400);
-      const taken = await store.claim("alive", 10_000);
+      const taken = await one(store, "alive", 10_000);
       assert.equal(taken?.cluster, "r1", "the lapsed claim, not r2");
       assert.equal(taken?.tookOverFrom, "dead");
       assert.equal(taken?.runId, "run-1");
@@ -184,15 +225,15 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
         { groups: ["rest"], maxParallel: 3, maxFailures: 2 },
       );
       const [a, b, c] = [
-        await store.claim("w", 10_000),
-        await store.claim("w", 10_000),
-        await store.claim("w", 10_000),
+        await one(store, "w", 10_000),
+        await one(store, "w", 10_000),
+        await one(store, "w", 10_000),
       ];
       assert.ok(a && b && c);
       await store.finish("w", a, { state: "rolled-back", error: "install failed" });
-      assert.ok(await store.claim("w", 10_000), "one failure of two allowed");
+      assert.ok(await one(store, "w", 10_000), "one failure of two allowed");
       await store.finish("w", b, { state: "failed", error: "verify failed" });
-      assert.equal(await store.claim("w", 10_000), undefined);
+      assert.equal(await one(store, "w", 10_000), undefined);
       let run = await store.getFleetRun(id);
       assert.equal(run?.status, "stopped-on-failures");
       assert.equal(run?.endedAt, null, "runs in flight go on");
@@ -215,13 +256,13 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
           groups: ["rest"],
         },
       );
-      const a = await store.claim("w", 10_000);
+      const a = await one(store, "w", 10_000);
       assert.ok(a);
       assert.equal((await store.setFleetStatus(id, "pause", "op"))?.status, "paused");
-      assert.equal(await store.claim("w", 10_000), undefined);
+      assert.equal(await one(store, "w", 10_000), undefined);
       assert.equal((await store.renew("w", [a], 10_000)).get(`${id}/r0`), "paused");
       assert.equal((await store.setFleetStatus(id, "resume", "op"))?.status, "running");
-      assert.ok(await store.claim("w", 10_000));
+      assert.ok(await one(store, "w", 10_000));
       const aborting = await store.setFleetStatus(id, "abort", "op");
       assert.equal(aborting?.status, "aborting");
       assert.match(aborting?.reason ?? "", /aborted by op/);
@@ -243,7 +284,7 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
       const id = await record(store, [cluster("r0", "rest"), cluster("x", "rest", { refused: "invalid" })], {
         groups: ["rest"],
       });
-      const a = await store.claim("w", 10_000);
+      const a = await one(store, "w", 10_000);
       assert.ok(a);
       await store.finish("w", a, { state: "done" });
       const run = await store.getFleetRun(id);
