@@ -279,6 +279,25 @@ export function describeFleetStore(name: string, maker: FleetStoreMaker): void {
       );
     });
 
+    it("cluster runs that end done at the same moment still end their fleet run", async () => {
+      const stores = await fresh(Math.max(1, maker.workers));
+      const [store] = stores as [FleetStore];
+      const id = await record(
+        store,
+        Array.from({ length: 12 }, (_, i) => cluster(`r${i}`, "rest")),
+        { groups: ["rest"], maxParallel: 12 },
+      );
+      const claims = await store.claim("w", 10_000, 12);
+      assert.equal(claims.length, 12);
+      const finished = await Promise.all(
+        claims.map((c, i) => (stores[i % stores.length] as FleetStore).finish("w", c, { state: "done" })),
+      );
+      assert.deepEqual(new Set(finished), new Set([true]));
+      const run = await store.getFleetRun(id);
+      assert.equal(run?.status, "done");
+      assert.ok(run?.endedAt, "the last one to end settled the fleet run");
+    });
+
     it("a fleet with every cluster done is done; one refused makes it failed", async () => {
       const [store] = (await fresh()) as [FleetStore];
       const id = await record(store, [cluster("r0", "rest"), cluster("x", "rest", { refused: "invalid" })], {
