@@ -274,10 +274,12 @@ export class PostgresFleetStore implements FleetStore {
   /**
    * A cluster run that reached the target is recorded without the fleet run's lock: it only lowers
    * the live count a claim reads (a claim that read it before is merely cautious), and it changes
-   * the fleet run's status only as doneMaySettle says. Whichever finish commits last reads, after
-   * its commit, every other one committed, so the one that must settle does, under the lock. Any
-   * other outcome (a failure counts toward maxFailures, a cluster given back is pending again) is
-   * recorded under the lock, in turn with the claims.
+   * the fleet run's status only as doneMaySettle says. After its commit it waits for whoever holds
+   * the fleet run's lock (FOR SHARE) and only then reads, so of it and any transaction under the
+   * lock (a failure, an abort, another finish's settling), one sees the other: either that one's
+   * counts include this cluster's end, or this one reads what that one changed and settles, under
+   * the lock. Any other outcome (a failure counts toward maxFailures, a cluster given back is
+   * pending again) is recorded under the lock, in turn with the claims.
    */
   async finish(worker: string, key: ClaimKey, outcome: ClusterRunOutcome): Promise<boolean> {
     const values = [
@@ -295,6 +297,7 @@ export class PostgresFleetStore implements FleetStore {
       WHERE fleet_run_id = $1 AND cluster = $2 AND worker = $3 AND state IN ('claimed', 'running')`;
     if (outcome.state === "done") {
       if ((await this.pool.query(record, values)).rowCount !== 1) return false;
+      await this.pool.query(`SELECT 1 FROM ${this.fleets} WHERE id = $1 FOR SHARE`, [key.fleetRunId]);
       const { rows } = await this.pool.query<{ status: FleetStatus; live: boolean; pending: boolean }>(
         `SELECT status,
            EXISTS (SELECT 1 FROM ${this.clusters} WHERE fleet_run_id = $1 AND state IN ('claimed', 'running')) AS live,
