@@ -2,10 +2,13 @@
  * The fleet store on PostgreSQL, in the state store's schema: any number of workers on any number
  * of machines claim cluster runs through it.
  *
- * A claim is one transaction: the fleet run's row is locked FOR UPDATE (so the count of live claims
- * that `maxParallel` bounds is read and changed by one worker at a time), the claim rules decide,
- * and the cluster run is picked FOR UPDATE SKIP LOCKED (a row being renewed is not waited for).
- * Every transaction that locks both takes the fleet row first, so none can deadlock. No queue
+ * A claim is one transaction: the fleet run's row is locked FOR NO KEY UPDATE (so the count of live
+ * claims that `maxParallel` bounds is read and changed by one worker at a time), the claim rules
+ * decide, and the cluster runs are picked FOR UPDATE SKIP LOCKED (a row being renewed is not waited
+ * for). What may change the fleet run's status (a failure, a cluster given back, pause, resume,
+ * abort, settling) locks its row FOR UPDATE, so it takes turns with the claims and with each other;
+ * a cluster run that ends done takes no turn (see finish). Every transaction that locks both takes
+ * the fleet row first, so none can deadlock. No queue
  * library: maxParallel across workers, groups in order with soak, maxFailures and lapsed claims
  * first are ferry's own rules, which a job queue would not know, and pg-boss or graphile-worker
  * would add a second schema and a second polling model beside the journal's.
@@ -209,7 +212,7 @@ export class PostgresFleetStore implements FleetStore {
     // snapshot is taken when it starts, so counts read by the one that waited for the lock would
     // miss the claims committed meanwhile, and maxParallel would not hold.
     const { rows } = await c.query<FleetRunRow & { now: string }>(
-      `SELECT *, ${NOW} AS now FROM ${this.fleets} WHERE id = $1 AND ended_at IS NULL FOR UPDATE`,
+      `SELECT *, ${NOW} AS now FROM ${this.fleets} WHERE id = $1 AND ended_at IS NULL FOR NO KEY UPDATE`,
       [fleetRunId],
     );
     const row = rows[0];
@@ -274,12 +277,12 @@ export class PostgresFleetStore implements FleetStore {
   /**
    * A cluster run that reached the target is recorded without the fleet run's lock: it only lowers
    * the live count a claim reads (a claim that read it before is merely cautious), and it changes
-   * the fleet run's status only as doneMaySettle says. After its commit it waits for whoever holds
-   * the fleet run's lock (FOR SHARE) and only then reads, so of it and any transaction under the
-   * lock (a failure, an abort, another finish's settling), one sees the other: either that one's
-   * counts include this cluster's end, or this one reads what that one changed and settles, under
-   * the lock. Any other outcome (a failure counts toward maxFailures, a cluster given back is
-   * pending again) is recorded under the lock, in turn with the claims.
+   * the fleet run's status only as doneMaySettle says. After its commit it waits (FOR KEY SHARE) for
+   * any transaction that may change the status (FOR UPDATE; claims' FOR NO KEY UPDATE does not make
+   * it wait) and only then reads, so of the two, one sees the other: either that one's counts
+   * include this cluster's end, or this one reads what that one changed, and settles under the
+   * lock. Any other outcome (a failure counts toward maxFailures, a cluster given back is pending
+   * again) is recorded under the lock, in turn with the claims.
    */
   async finish(worker: string, key: ClaimKey, outcome: ClusterRunOutcome): Promise<boolean> {
     const values = [
@@ -297,7 +300,7 @@ export class PostgresFleetStore implements FleetStore {
       WHERE fleet_run_id = $1 AND cluster = $2 AND worker = $3 AND state IN ('claimed', 'running')`;
     if (outcome.state === "done") {
       if ((await this.pool.query(record, values)).rowCount !== 1) return false;
-      await this.pool.query(`SELECT 1 FROM ${this.fleets} WHERE id = $1 FOR SHARE`, [key.fleetRunId]);
+      await this.pool.query(`SELECT 1 FROM ${this.fleets} WHERE id = $1 FOR KEY SHARE`, [key.fleetRunId]);
       const { rows } = await this.pool.query<{ status: FleetStatus; live: boolean; pending: boolean }>(
         `SELECT status,
            EXISTS (SELECT 1 FROM ${this.clusters} WHERE fleet_run_id = $1 AND state IN ('claimed', 'running')) AS live,
