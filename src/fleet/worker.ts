@@ -58,7 +58,7 @@ export interface WorkerOptions {
   readonly until?: () => Promise<boolean>;
   /** One line per claim and outcome. */
   readonly log?: (line: string) => void;
-  /** Told how long each successful claim took (the benchmark's claim latency). */
+  /** Told, for each cluster run claimed, how long the claim that took it lasted (the benchmark's claim latency). */
   readonly onClaim?: (claim: ClaimedClusterRun, ms: number) => void;
 }
 
