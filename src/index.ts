@@ -194,6 +194,7 @@ export {
   UnacceptedWarningsError,
   type WarningOptions,
 } from "./run/release-warnings.js";
+export { newRunId } from "./run/run-id.js";
 export { attachRunLog, type RunLog, runLogFile } from "./run/run-log.js";
 export {
   type ClusterStatus,

@@ -187,7 +187,7 @@ describe("ferry serve: runs", () => {
           const started = await post("api/runs", { to: "1.0.2" });
           assert.equal(started.status, 202, JSON.stringify(started.body));
           const { runId } = started.body;
-          assert.match(runId, /^\d{8}T\d{6}Z-[0-9a-f]{4}$/);
+          assert.match(runId, /^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
 
           // A second upgrade while this one holds the lock: 409, naming the holder.
           const second = await post("api/runs", { to: "1.0.2" });

@@ -2,7 +2,6 @@
  * `ferry fleet apply|status|pause|resume|abort -f fleet.yaml`: record a fleet run in the fleet's
  * store and work on it (or leave it to `ferry worker`s), watch it, and steer it.
  */
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,6 +15,7 @@ import {
   forTerminal,
   loadFleet,
   type NewClusterRun,
+  newRunId,
   newWorkerId,
   openFleetStore,
   RefusedError,
@@ -119,7 +119,7 @@ async function fleetApply(flags: FleetApplyFlags): Promise<ExitCode> {
           "watch it with `ferry fleet status`, or stop it with `ferry fleet abort`",
         );
       }
-      const id = newFleetRunId();
+      const id = newRunId();
       await store.createFleetRun(
         {
           id,
@@ -219,15 +219,6 @@ function clusterRunsOf(f: Fleet): NewClusterRun[] {
       refused: r.reason,
     })),
   ];
-}
-
-/** `20261127T161500Z-3fa2`, as a cluster run's id. */
-function newFleetRunId(): string {
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
-  return `${stamp}-${randomBytes(2).toString("hex")}`;
 }
 
 function statusText(v: FleetRunView): string {

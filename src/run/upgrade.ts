@@ -2,7 +2,6 @@
  * The operations behind `ferry apply`, `resume` and `rollback`: take the lock, observe or reload
  * the run, ask for confirmation, drive the executor, let the lock go. The CLI renders; this decides.
  */
-import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { type Catalog, type PathHop, planPath } from "../catalog/index.js";
@@ -20,6 +19,7 @@ import { type Faults, NO_FAULTS } from "./faults.js";
 import { acquireLock, describeHolder, type HeldLock } from "./lock.js";
 import { type DriverFor, observe, observeActives, requireOneVersion } from "./observe.js";
 import { acceptReleaseWarnings, describeAcceptance, type WarningOptions } from "./release-warnings.js";
+import { newRunId } from "./run-id.js";
 
 export interface OperationOptions {
   readonly cluster: Cluster;
@@ -405,15 +405,6 @@ function openRunRefusal(open: RunRecord, to: string): RefusedError {
         "open-run",
         "finish it with `ferry resume` or undo it with `ferry rollback` first",
       );
-}
-
-/** Sortable and unique enough: 20261121T013900Z-3fa2. */
-function newRunId(): string {
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
-  return `${stamp}-${randomBytes(2).toString("hex")}`;
 }
 
 /**
