@@ -174,6 +174,7 @@ export class SqliteFleetStore implements FleetStore {
   ): ClaimedClusterRun[] {
     const db = this.db();
     const batch = decideClaims(fleet, this.counts(fleet, now), now, max);
+    if (batch.takeovers + batch.starts === 0) return [];
     const lapsed = db
       .prepare(
         `SELECT cluster, worker FROM fleet_cluster_runs
