@@ -4,7 +4,7 @@ import { after, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { PostgresFleetStore } from "../src/index.js";
-import { describeFleetStore } from "./contract/fleet-store.contract.js";
+import { cluster, describeFleetStore } from "./contract/fleet-store.contract.js";
 import { PG } from "./support/fleet-fixture.js";
 
 const dropSchema = async (schema: string) => {
@@ -38,14 +38,6 @@ it("a cluster run that ends done while an abort holds the fleet run reads the ab
   });
   await store.init();
   await other.connect();
-  const file = (cluster: string) => ({
-    cluster,
-    group: "rest",
-    file: `/fleet/${cluster}.yaml`,
-    clusterText: `name: ${cluster}\n`,
-    catalogFile: "/fleet/releases.yaml",
-    catalogText: "product: p\n",
-  });
   await store.createFleetRun(
     {
       id: "f1",
@@ -56,7 +48,7 @@ it("a cluster run that ends done while an abort holds the fleet run reads the ab
       createdBy: "t",
       createdAt: Date.now(),
     },
-    [file("r0"), file("r1")],
+    [cluster("r0", "rest"), cluster("r1", "rest")],
   );
   const [r0] = await store.claim("w", 10_000);
   assert.ok(r0);

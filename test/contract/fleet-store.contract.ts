@@ -18,7 +18,8 @@ export interface FleetStoreMaker {
   readonly workers: number;
 }
 
-const cluster = (name: string, group: string, extra: Partial<NewClusterRun> = {}): NewClusterRun => ({
+/** A cluster run as `fleet apply` records it, with small stand-ins for its files. */
+export const cluster = (name: string, group: string, extra: Partial<NewClusterRun> = {}): NewClusterRun => ({
   cluster: name,
   group,
   file: `/fleet/${name}.yaml`,
